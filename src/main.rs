@@ -1,1 +1,32 @@
-fn main() {}
+//! Thin entry point: parse the command line, load and validate configuration, initialise
+//! logging, run, map the outcome to an exit code (see `app` for the codes).
+
+use clap::Parser;
+use mongo_replicator::app::{execute, EXIT_CONFIG};
+use mongo_replicator::cli::{Cli, Command};
+use mongo_replicator::config::{Config, LogConfig, LogFormat};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let cfg = match &cli.command {
+        Command::Run(a) | Command::Copy(a) | Command::Verify(a) => match Config::load(a.config.as_deref(), a.overrides()) {
+            Ok(cfg) => Some(cfg),
+            Err(e) => {
+                eprintln!("mongo-replicator: {e}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        },
+        Command::Demo(_) => None,
+    };
+    let log = cfg.as_ref().map(|c| c.log.clone()).unwrap_or(LogConfig { format: LogFormat::Text, level: "warn".into() });
+    mongo_replicator::telemetry::init(&log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mongo-replicator: cannot start the async runtime: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    runtime.block_on(execute(cli.command, cfg))
+}

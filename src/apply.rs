@@ -1,0 +1,115 @@
+//! Sends a coalesced batch to the target: per collection, fetched documents first, then one
+//! ordered bulk `update` and one bulk `delete` command (split only by size). Writes are
+//! idempotent, so a failed command is simply sent again.
+
+use crate::batch::{BatchPlan, CollectionPlan};
+use crate::error::{Class, Error, ErrorKind, Result};
+use bson::{doc, Bson, Document};
+use futures::TryStreamExt;
+use mongodb::Database;
+
+/// Commands stay well under the 16 MiB command limit (plus room for the envelope).
+const MAX_COMMAND_BYTES: usize = 8 * 1024 * 1024;
+/// Statements per command, under the server's `maxWriteBatchSize` (100,000).
+const MAX_STATEMENTS: usize = 50_000;
+
+/// Duplicate-key codes (11000 and its legacy twins).
+const DUPLICATE_KEY_CODES: &[i32] = &[11000, 11001, 12582];
+
+/// Applies `plan`: `source` is read only for `fetches`.
+pub async fn apply_plan(source: &Database, target: &Database, plan: &BatchPlan) -> Result<()> {
+    for (coll, cp) in &plan.collections {
+        apply_collection(source, target, coll, cp).await?;
+    }
+    Ok(())
+}
+
+async fn apply_collection(source: &Database, target: &Database, coll: &str, cp: &CollectionPlan) -> Result<()> {
+    if !cp.fetches.is_empty() {
+        let (upserts, deletes) = fetch_current(source, coll, &cp.fetches).await?;
+        run_statements(target, "delete", coll, "deletes", deletes).await?;
+        run_statements(target, "update", coll, "updates", upserts).await?;
+    }
+    run_statements(target, "update", coll, "updates", cp.updates.clone()).await?;
+    run_statements(target, "delete", coll, "deletes", cp.deletes.clone()).await?;
+    Ok(())
+}
+
+/// Reads the current source version of each key: found -> replace-upsert, gone -> delete.
+async fn fetch_current(source: &Database, coll: &str, keys: &[Document]) -> Result<(Vec<Document>, Vec<Document>)> {
+    let filter = if keys.len() == 1 { keys[0].clone() } else { doc! {"$or": keys.to_vec()} };
+    let found: Vec<Document> = source
+        .collection::<Document>(coll)
+        .find(filter)
+        .await
+        .map_err(|e| Error::from_driver(ErrorKind::Source, "reading documents to re-copy", &e))?
+        .try_collect()
+        .await
+        .map_err(|e| Error::from_driver(ErrorKind::Source, "reading documents to re-copy", &e))?;
+    let mut upserts = Vec::new();
+    let mut deletes = Vec::new();
+    for key in keys {
+        match found.iter().find(|d| key.iter().all(|(k, v)| d.get(k) == Some(v))) {
+            Some(doc) => upserts.push(doc! {"q": key.clone(), "u": doc.clone(), "upsert": true, "multi": false}),
+            None => deletes.push(doc! {"q": key.clone(), "limit": 1}),
+        }
+    }
+    Ok((upserts, deletes))
+}
+
+/// Sends `statements` as `{<command>: coll, <field>: [...], ordered: true}` in size-bounded chunks.
+pub async fn run_statements(target: &Database, command: &str, coll: &str, field: &str, statements: Vec<Document>) -> Result<()> {
+    let mut chunk = Vec::new();
+    let mut bytes = 0usize;
+    for st in statements {
+        let size = approx_size(&st);
+        if !chunk.is_empty() && (bytes + size > MAX_COMMAND_BYTES || chunk.len() >= MAX_STATEMENTS) {
+            send(target, command, coll, field, std::mem::take(&mut chunk)).await?;
+            bytes = 0;
+        }
+        bytes += size;
+        chunk.push(st);
+    }
+    if !chunk.is_empty() {
+        send(target, command, coll, field, chunk).await?;
+    }
+    Ok(())
+}
+
+fn approx_size(d: &Document) -> usize {
+    bson::to_vec(d).map(|v| v.len()).unwrap_or(1024)
+}
+
+async fn send(target: &Database, command: &str, coll: &str, field: &str, chunk: Vec<Document>) -> Result<()> {
+    let cmd = doc! { command: coll, field: chunk, "ordered": true };
+    let reply = target
+        .run_command(cmd)
+        .await
+        .map_err(|e| Error::from_driver(ErrorKind::Target, format!("{command} on {coll}"), &e))?;
+    check_write_reply(command, coll, &reply)
+}
+
+/// Turns `writeErrors` / `writeConcernError` of an acknowledged reply into an error.
+pub fn check_write_reply(command: &str, coll: &str, reply: &Document) -> Result<()> {
+    if let Ok(errors) = reply.get_array("writeErrors") {
+        if let Some(Bson::Document(first)) = errors.first() {
+            let code = first.get_i32("code").unwrap_or(0);
+            let msg = first.get_str("errmsg").unwrap_or("write error").to_string();
+            let (kind, class) = if DUPLICATE_KEY_CODES.contains(&code) {
+                (ErrorKind::Conflict, Class::Fatal)
+            } else {
+                (ErrorKind::Target, crate::error::classify_code(code, &[]))
+            };
+            let mut e = Error::new(kind, class, format!("{command} on {coll}"), crate::redact::redact_text(&msg));
+            e.code = Some(code);
+            return Err(e);
+        }
+    }
+    if let Ok(wce) = reply.get_document("writeConcernError") {
+        let msg = wce.get_str("errmsg").unwrap_or("write concern error").to_string();
+        let mut e = Error::new(ErrorKind::Target, Class::Transient, format!("{command} on {coll}"), msg);
+        e.code = wce.get_i32("code").ok();
+        return Err(e);
+    }
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! Persists the watermark's resume token at most every `checkpoint.interval_ms` (and on demand:
+//! after DDL, at shutdown), and derives the health signals that depend on it: checkpoint age,
+//! lag (0 when nothing is pending), and stall (events arriving, watermark not moving).
+
+use crate::checkpoint::{Checkpoint, CheckpointStore};
+use crate::error::Result;
+use crate::progress::Progress;
+use crate::retry::Telemetry;
+use bson::Document;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+/// How long the watermark may stand still while events are pending before `/readyz` fails.
+pub const STALL_AFTER: Duration = Duration::from_secs(30);
+
+pub struct Checkpointer {
+    pub store: CheckpointStore,
+    pub state: Mutex<Checkpoint>,
+    pub progress: Arc<Progress>,
+    pub telemetry: Telemetry,
+    saved: parking_lot::Mutex<SavedMark>,
+}
+
+struct SavedMark {
+    seq: u64,
+    at: Instant,
+}
+
+impl Checkpointer {
+    pub fn new(store: CheckpointStore, state: Checkpoint, progress: Arc<Progress>, telemetry: Telemetry) -> Arc<Self> {
+        Arc::new(Checkpointer {
+            store,
+            state: Mutex::new(state),
+            progress,
+            telemetry,
+            saved: parking_lot::Mutex::new(SavedMark { seq: 0, at: Instant::now() }),
+        })
+    }
+
+    /// Saves the current watermark if it moved since the last save.
+    pub async fn save_now(&self) -> Result<()> {
+        let (token, seq, _) = self.progress.snapshot();
+        let Some(token) = token else { return Ok(()) };
+        if seq == self.saved.lock().seq {
+            return Ok(());
+        }
+        self.save_token(token, seq).await
+    }
+
+    async fn save_token(&self, token: Document, seq: u64) -> Result<()> {
+        let mut state = self.state.lock().await;
+        state.resume_token = Some(token);
+        self.store.save(&state).await?;
+        *self.saved.lock() = SavedMark { seq, at: Instant::now() };
+        self.telemetry.status.set_checkpoint_now();
+        Ok(())
+    }
+
+    /// Saves the whole state as it is (copy progress, pending indexes).
+    pub async fn save_state(&self) -> Result<()> {
+        let state = self.state.lock().await;
+        self.store.save(&state).await?;
+        *self.saved.lock() = SavedMark { seq: self.progress.seq(), at: Instant::now() };
+        self.telemetry.status.set_checkpoint_now();
+        Ok(())
+    }
+
+    /// Ticks until `stop`: saves, and refreshes lag, checkpoint age and stall.
+    pub async fn run(self: Arc<Self>, interval: Duration, stop: CancellationToken) {
+        let mut ticker = tokio::time::interval(interval.min(Duration::from_secs(1)));
+        let mut last_save = Instant::now();
+        let mut watch = StallWatch::new();
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = stop.cancelled() => return,
+            }
+            if last_save.elapsed() >= interval {
+                last_save = Instant::now();
+                if let Err(e) = self.save_now().await {
+                    tracing::warn!(error = %e, "checkpoint write failed; will retry");
+                    self.telemetry.record_error(&e);
+                }
+            }
+            self.refresh_health(&mut watch);
+        }
+    }
+
+    fn refresh_health(&self, watch: &mut StallWatch) {
+        let (_, seq, pending) = self.progress.snapshot();
+        let m = &self.telemetry.metrics;
+        let age = self.saved.lock().at.elapsed().as_secs_f64();
+        m.set_checkpoint_age_seconds(age);
+        let lag = if pending == 0 {
+            0.0
+        } else {
+            let now = bson::DateTime::now().timestamp_millis();
+            match self.progress.last_applied_wall_ms() {
+                Some(w) => ((now - w).max(0) as f64) / 1000.0,
+                None => 0.0,
+            }
+        };
+        m.set_lag_seconds(lag);
+        self.telemetry.status.set_lag_seconds(lag);
+        let stalled = watch.update(seq, pending);
+        m.set_stalled(stalled);
+        self.telemetry.status.set_stalled(stalled);
+    }
+}
+
+/// Stalled: events are pending and the watermark has not moved for [`STALL_AFTER`].
+struct StallWatch {
+    seq: u64,
+    since: Instant,
+}
+
+impl StallWatch {
+    fn new() -> Self {
+        StallWatch { seq: 0, since: Instant::now() }
+    }
+
+    fn update(&mut self, seq: u64, pending: usize) -> bool {
+        if seq != self.seq || pending == 0 {
+            self.seq = seq;
+            self.since = Instant::now();
+            return false;
+        }
+        self.since.elapsed() >= STALL_AFTER
+    }
+}

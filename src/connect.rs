@@ -1,0 +1,50 @@
+//! Clients for both sides. Connection strings are used here and nowhere else; what is logged
+//! or reported names only hosts and databases.
+
+use crate::config::ConnectionString;
+use crate::error::{Class, Error, ErrorKind, Result};
+use crate::redact::redact_text;
+use bson::doc;
+use mongodb::options::ClientOptions;
+use mongodb::Client;
+use std::time::Duration;
+
+/// Builds a client; a malformed URI is a configuration error naming `key`.
+pub async fn client(uri: &ConnectionString, key: &str) -> Result<Client> {
+    let mut opts = ClientOptions::parse(uri.expose()).await.map_err(|e| {
+        Error::new(ErrorKind::Config, Class::Fatal, key, format!("cannot parse the connection string: {}", redact_text(&e.to_string())))
+    })?;
+    opts.app_name.get_or_insert_with(|| "mongo-replicator".to_string());
+    opts.server_selection_timeout.get_or_insert(Duration::from_secs(10));
+    Client::with_options(opts)
+        .map_err(|e| Error::new(ErrorKind::Config, Class::Fatal, key, redact_text(&e.to_string())))
+}
+
+/// Pings a side; transient when unreachable.
+pub async fn ping(client: &Client, kind: ErrorKind, side: &str) -> Result<()> {
+    client
+        .database("admin")
+        .run_command(doc! {"ping": 1})
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::from_driver(kind, format!("connecting to the {side}"), &e))
+}
+
+/// Change streams need a replica set (or sharded cluster): refuse a standalone with a clear reason.
+pub async fn require_replica_set(client: &Client) -> Result<()> {
+    let hello = client
+        .database("admin")
+        .run_command(doc! {"hello": 1})
+        .await
+        .map_err(|e| Error::from_driver(ErrorKind::Source, "checking the source topology", &e))?;
+    if hello.contains_key("setName") || hello.get_str("msg") == Ok("isdbgrid") {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::Config,
+            Class::Fatal,
+            "source.uri",
+            "the source is a standalone server; change streams need a replica set (start mongod with --replSet and run rs.initiate())",
+        ))
+    }
+}

@@ -1,0 +1,127 @@
+//! Wires the tail: W writers behind bounded channels, the router, the checkpointer, and the
+//! watcher in front. Shutdown order keeps the promise "nothing acknowledged before written":
+//! stop reading, let writers drain what they hold, then write the final checkpoint.
+
+use crate::checkpointer::Checkpointer;
+use crate::config::Config;
+use crate::error::{Class, Error, ErrorKind, Result};
+use crate::progress::Progress;
+use crate::retry::Telemetry;
+use crate::router::Router;
+use crate::translate::TranslateOptions;
+use crate::watcher::{StartAt, Watcher};
+use crate::writer::{BatchLimits, Writer};
+use mongodb::Database;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Bytes per writer batch before it is flushed early.
+const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
+
+pub fn translate_options(cfg: &Config) -> TranslateOptions {
+    TranslateOptions {
+        source_db: cfg.source.database.clone(),
+        update_mode: cfg.apply.update_mode,
+        ddl: cfg.apply.ddl.clone(),
+        collections: cfg.source.collections.clone(),
+    }
+}
+
+/// Tails from `start` until `stop`; returns history-lost and fatal errors to the caller.
+pub async fn run_tail(
+    cfg: &Config,
+    source: Database,
+    target: Database,
+    start: StartAt,
+    checkpointer: Arc<Checkpointer>,
+    progress: Arc<Progress>,
+    telemetry: Telemetry,
+    stop: CancellationToken,
+) -> Result<()> {
+    let limits = BatchLimits {
+        max_ops: cfg.apply.batch_size,
+        max_bytes: MAX_BATCH_BYTES,
+        max_delay: Duration::from_millis(cfg.apply.max_batch_delay_ms),
+    };
+    let mut senders = Vec::new();
+    let mut writers = tokio::task::JoinSet::new();
+    for _ in 0..cfg.apply.workers {
+        let (tx, rx) = mpsc::channel(cfg.apply.batch_size.max(64) * 2);
+        senders.push(tx);
+        let w = Writer {
+            source: source.clone(),
+            target: target.clone(),
+            progress: progress.clone(),
+            telemetry: telemetry.clone(),
+            limits,
+        };
+        writers.spawn(w.run(rx));
+    }
+    let ticker_stop = CancellationToken::new();
+    let ticker = tokio::spawn(checkpointer.clone().run(Duration::from_millis(cfg.checkpoint.interval_ms), ticker_stop.clone()));
+    let watcher = Watcher {
+        source,
+        target,
+        translate: translate_options(cfg),
+        batch_size: cfg.apply.batch_size.min(u32::MAX as usize) as u32,
+        progress: progress.clone(),
+        telemetry: telemetry.clone(),
+        checkpointer: checkpointer.clone(),
+        router: Router::new(senders),
+    };
+    telemetry.status.set_phase(crate::status::Phase::Tailing);
+    // A writer failing fatally stops the watcher too.
+    let writer_failed = CancellationToken::new();
+    let watch_stop = CancellationToken::new();
+    let outcome = {
+        let run = watcher.run(start, &watch_stop);
+        tokio::pin!(run);
+        tokio::select! {
+            r = &mut run => r,
+            _ = stop.cancelled() => { watch_stop.cancel(); run.await }
+            Some(joined) = writers.join_next() => {
+                writer_failed.cancel();
+                Err(writer_error(joined))
+            }
+        }
+    };
+    drop(watcher); // closes the writer channels: writers drain and exit
+    let mut first_err = outcome.err();
+    while let Some(joined) = writers.join_next().await {
+        if let Err(e) = flatten(joined) {
+            if first_err.is_none() && !crate::retry::is_cancelled(&e) {
+                first_err = Some(e);
+            }
+        }
+    }
+    ticker_stop.cancel();
+    let _ = ticker.await;
+    // Everything the writers acknowledged is now covered by the watermark.
+    if let Err(e) = checkpointer.save_now().await {
+        tracing::error!(error = %e, "final checkpoint write failed; the next start replays from the previous one");
+        if first_err.is_none() {
+            first_err = Some(e);
+        }
+    }
+    match first_err {
+        Some(e) if crate::retry::is_cancelled(&e) => Ok(()),
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn flatten(joined: std::result::Result<Result<()>, tokio::task::JoinError>) -> Result<()> {
+    match joined {
+        Ok(r) => r,
+        Err(e) => Err(Error::new(ErrorKind::Internal, Class::Fatal, "writer task", e.to_string())),
+    }
+}
+
+fn writer_error(joined: std::result::Result<Result<()>, tokio::task::JoinError>) -> Error {
+    match flatten(joined) {
+        Err(e) => e,
+        Ok(()) => Error::new(ErrorKind::Internal, Class::Fatal, "writer task", "stopped unexpectedly"),
+    }
+}

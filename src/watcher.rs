@@ -1,0 +1,226 @@
+//! Reads the database-level change stream and feeds the pipeline: every event gets a sequence
+//! number in the watermark, write ops go to their writer, DDL runs as a barrier, idle batches
+//! advance the watermark with `postBatchResumeToken`. Resume tokens are opaque: stored and
+//! handed back, never parsed. Reopens with `resumeAfter` on transient errors, `startAfter`
+//! after `invalidate`; history lost (286) ends the tail for the caller to decide.
+
+use crate::checkpointer::Checkpointer;
+use crate::config::UpdateMode;
+use crate::ddl::apply_ddl;
+use crate::error::{Class, Error, ErrorKind, Result};
+use crate::progress::Progress;
+use crate::retry::{backoff, Telemetry};
+use crate::router::Router;
+use crate::translate::{event_meta, translate, DdlOp, Translated, TranslateOptions};
+use crate::writer::Item;
+use backon::BackoffBuilder;
+use bson::Document;
+use mongodb::change_stream::event::ResumeToken;
+use mongodb::change_stream::ChangeStream;
+use mongodb::options::FullDocumentType;
+use mongodb::Database;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Where the stream (re)opens.
+#[derive(Debug, Clone)]
+pub enum StartAt {
+    Now,
+    ResumeAfter(Document),
+    StartAfter(Document),
+}
+
+pub struct Watcher {
+    pub source: Database,
+    pub target: Database,
+    pub translate: TranslateOptions,
+    pub batch_size: u32,
+    pub progress: Arc<Progress>,
+    pub telemetry: Telemetry,
+    pub checkpointer: Arc<Checkpointer>,
+    pub router: Router,
+}
+
+/// Opens the change stream on `source` at `start`.
+pub async fn open_stream(source: &Database, start: &StartAt, mode: UpdateMode, batch_size: u32) -> Result<ChangeStream<Document>> {
+    let mut w = source
+        .watch()
+        .show_expanded_events(true)
+        .max_await_time(Duration::from_millis(500))
+        .batch_size(batch_size);
+    if mode == UpdateMode::FullDocument {
+        w = w.full_document(FullDocumentType::UpdateLookup);
+    }
+    w = match start {
+        StartAt::Now => w,
+        StartAt::ResumeAfter(t) => w.resume_after(to_token(t)?),
+        StartAt::StartAfter(t) => w.start_after(to_token(t)?),
+    };
+    let stream = w.await.map_err(|e| Error::from_driver(ErrorKind::Source, "opening the change stream", &e))?;
+    Ok(stream.with_type::<Document>())
+}
+
+fn to_token(d: &Document) -> Result<ResumeToken> {
+    bson::from_bson(bson::Bson::Document(d.clone()))
+        .map_err(|e| Error::new(ErrorKind::Internal, Class::Fatal, "resume token", e.to_string()))
+}
+
+/// The stream's current resume token as a document.
+pub fn token_of(stream: &ChangeStream<Document>) -> Option<Document> {
+    let t = stream.resume_token()?;
+    match bson::to_bson(&t) {
+        Ok(bson::Bson::Document(d)) => Some(d),
+        _ => None,
+    }
+}
+
+impl Watcher {
+    /// Runs until `stop` (Ok) or an error the caller must handle (history lost, fatal).
+    pub async fn run(&self, mut start: StartAt, stop: &CancellationToken) -> Result<()> {
+        let mode = self.translate.update_mode;
+        let mut failures = backoff().build();
+        loop {
+            let mut stream = tokio::select! {
+                s = self.telemetry.retry("opening the change stream", || open_stream(&self.source, &start, mode, self.batch_size)) => s?,
+                _ = stop.cancelled() => return Ok(()),
+            };
+            self.telemetry.status.set_stream_open(true);
+            self.telemetry.status.set_up("source", true);
+            self.telemetry.metrics.set_up("source", true);
+            let mut last_token: Option<Document> = None;
+            let reopen = loop {
+                let next = tokio::select! {
+                    n = stream.next_if_any() => n,
+                    _ = stop.cancelled() => return Ok(()),
+                };
+                match next {
+                    Ok(Some(event)) => {
+                        failures = backoff().build();
+                        match self.handle_event(event).await? {
+                            Some(invalidated) => break StartAt::StartAfter(invalidated),
+                            None => {}
+                        }
+                        last_token = token_of(&stream);
+                    }
+                    Ok(None) => {
+                        if let Some(t) = token_of(&stream) {
+                            if last_token.as_ref() != Some(&t) {
+                                self.progress.register_applied(t.clone());
+                                last_token = Some(t);
+                            }
+                        }
+                        if self.progress.pending() == 0 {
+                            self.build_pending_indexes().await?;
+                        }
+                    }
+                    Err(e) => {
+                        let err = Error::from_driver(ErrorKind::Source, "reading the change stream", &e);
+                        if err.kind == ErrorKind::HistoryLost || !err.is_transient() {
+                            return Err(err);
+                        }
+                        self.telemetry.status.set_stream_open(false);
+                        self.telemetry.metrics.retry();
+                        self.telemetry.record_error(&err);
+                        tracing::warn!(error = %err, "change stream interrupted; resuming");
+                        let wait = failures.next().unwrap_or(Duration::from_secs(5));
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait) => {}
+                            _ = stop.cancelled() => return Ok(()),
+                        }
+                        break match token_of(&stream).or(last_token.clone()) {
+                            Some(t) => StartAt::ResumeAfter(t),
+                            None => start.clone(),
+                        };
+                    }
+                }
+                if !stream.is_alive() {
+                    // The server closed the cursor without an invalidate we saw: resume where we are.
+                    break match token_of(&stream) {
+                        Some(t) => StartAt::ResumeAfter(t),
+                        None => start.clone(),
+                    };
+                }
+            };
+            self.telemetry.status.set_stream_open(false);
+            start = reopen;
+        }
+    }
+
+    /// Returns `Some(token)` when the event invalidated the stream.
+    async fn handle_event(&self, event: Document) -> Result<Option<Document>> {
+        let bad = |e: crate::translate::TranslateError| Error::new(ErrorKind::Source, Class::Fatal, "translating a change event", e.to_string());
+        let meta = event_meta(&event).map_err(bad)?;
+        self.telemetry.metrics.events_received(1);
+        match translate(&event, &self.translate).map_err(bad)? {
+            Translated::Write(op) => {
+                let op_label = op_label(&meta.op_type);
+                let seq = self.progress.register(meta.token);
+                let item = Item { seq, op, op_label, wall_ms: meta.wall_time_ms, cluster_time: meta.cluster_time };
+                if !self.router.route(item).await {
+                    return Err(Error::new(ErrorKind::Internal, Class::Fatal, "routing", "a writer stopped"));
+                }
+            }
+            Translated::Ddl(op) => {
+                self.barrier().await?;
+                self.telemetry.retry("applying DDL to the target", || apply_ddl(&self.target, &op)).await?;
+                tracing::info!(ddl = ?describe(&op), "applied DDL");
+                self.progress.register_applied(meta.token);
+                self.telemetry.metrics.batch_applied(&[("ddl", 1)], 1, 0.0);
+                self.telemetry.status.add_applied("ddl", 1);
+                // A replay must never cross an applied DDL: checkpoint right away.
+                self.telemetry.retry("writing the checkpoint", || self.checkpointer.save_now()).await?;
+            }
+            Translated::Skip => {
+                self.progress.register_applied(meta.token);
+            }
+            Translated::Invalidate => {
+                self.progress.register_applied(meta.token.clone());
+                tracing::info!("change stream invalidated; reopening after it");
+                return Ok(Some(meta.token));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn barrier(&self) -> Result<()> {
+        if !self.router.drain().await {
+            return Err(Error::new(ErrorKind::Internal, Class::Fatal, "DDL barrier", "a writer stopped"));
+        }
+        Ok(())
+    }
+
+    /// Unique indexes deferred by the copy are built once the tail has caught up.
+    async fn build_pending_indexes(&self) -> Result<()> {
+        let pending = self.checkpointer.state.lock().await.pending_indexes.clone();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        for entry in &pending {
+            let coll = entry.get_str("collection").unwrap_or_default().to_string();
+            let spec = entry.get_document("spec").cloned().unwrap_or_default();
+            let op = DdlOp::CreateIndexes { coll, indexes: vec![spec] };
+            self.telemetry.retry("building a deferred unique index", || apply_ddl(&self.target, &op)).await?;
+        }
+        self.checkpointer.state.lock().await.pending_indexes.clear();
+        self.telemetry.status.set_pending_indexes(Vec::new());
+        self.telemetry.retry("writing the checkpoint", || self.checkpointer.save_state()).await?;
+        tracing::info!(count = pending.len(), "built deferred unique indexes");
+        Ok(())
+    }
+}
+
+/// `events_applied_total{op}` label of an operation type.
+pub fn op_label(op_type: &str) -> &'static str {
+    match op_type {
+        "insert" => "insert",
+        "update" => "update",
+        "replace" => "replace",
+        "delete" => "delete",
+        _ => "ddl",
+    }
+}
+
+fn describe(op: &DdlOp) -> String {
+    format!("{op:?}").chars().take(200).collect()
+}

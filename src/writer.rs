@@ -1,0 +1,177 @@
+//! A writer owns a partition of the keyspace (hash of namespace + document key), so per-document
+//! order holds while partitions are written in parallel. It batches by count, bytes and time,
+//! applies the coalesced batch, and acknowledges the batch's sequence numbers only after the
+//! target acknowledged the writes.
+//!
+//! Duplicate keys: a unique secondary index can reject a write only because another partition
+//! has not yet applied an earlier event (doc A frees `x`, then doc B takes it). The writer then
+//! replays its batch one op at a time in stream order, waiting for every earlier event to be
+//! applied before calling a conflict real; a real one is reported (metric, `/status`, log) and
+//! retried slowly, never skipped.
+
+use crate::apply::apply_plan;
+use crate::batch::BatchBuilder;
+use crate::error::{ErrorKind, Result};
+use crate::progress::Progress;
+use crate::retry::{cancelled, Telemetry};
+use crate::translate::WriteOp;
+use bson::Timestamp;
+use mongodb::Database;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// One event routed to a writer.
+#[derive(Debug)]
+pub struct Item {
+    pub seq: u64,
+    pub op: WriteOp,
+    /// `events_applied_total{op}` label.
+    pub op_label: &'static str,
+    pub wall_ms: Option<i64>,
+    pub cluster_time: Option<Timestamp>,
+}
+
+pub enum WriterMsg {
+    Op(Item),
+    /// Apply everything received so far, then answer (DDL barriers, shutdown).
+    Flush(oneshot::Sender<()>),
+}
+
+/// Batch bounds.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    pub max_ops: usize,
+    pub max_bytes: usize,
+    pub max_delay: Duration,
+}
+
+pub struct Writer {
+    pub source: Database,
+    pub target: Database,
+    pub progress: Arc<Progress>,
+    pub telemetry: Telemetry,
+    pub limits: BatchLimits,
+}
+
+/// How long a conflicting op waits for earlier events before the conflict is reported.
+const CONFLICT_REPORT_AFTER: Duration = Duration::from_secs(5);
+const CONFLICT_MAX_WAIT: Duration = Duration::from_secs(30);
+
+impl Writer {
+    /// Runs until the channel closes (everything received is applied first) or a fatal error.
+    pub async fn run(self, mut rx: mpsc::Receiver<WriterMsg>) -> Result<()> {
+        let mut items: Vec<Item> = Vec::new();
+        let mut builder = BatchBuilder::new();
+        loop {
+            let first = match rx.recv().await {
+                Some(m) => m,
+                None => return Ok(()),
+            };
+            let mut flush_waiters = Vec::new();
+            let deadline = Instant::now() + self.limits.max_delay;
+            let mut next = Some(first);
+            loop {
+                match next.take() {
+                    Some(WriterMsg::Op(item)) => {
+                        builder.push(item.op.clone());
+                        items.push(item);
+                    }
+                    Some(WriterMsg::Flush(tx)) => {
+                        flush_waiters.push(tx);
+                        break;
+                    }
+                    None => {}
+                }
+                if items.len() >= self.limits.max_ops || builder.bytes() >= self.limits.max_bytes {
+                    break;
+                }
+                // Take what is already queued without waiting; wait only up to the deadline.
+                match rx.try_recv() {
+                    Ok(m) => next = Some(m),
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        match tokio::time::timeout_at(deadline.into(), rx.recv()).await {
+                            Ok(Some(m)) => next = Some(m),
+                            Ok(None) | Err(_) => break,
+                        }
+                    }
+                }
+            }
+            if !items.is_empty() {
+                self.apply(&mut builder, std::mem::take(&mut items)).await?;
+            }
+            for w in flush_waiters {
+                let _ = w.send(());
+            }
+        }
+    }
+
+    async fn apply(&self, builder: &mut BatchBuilder, items: Vec<Item>) -> Result<()> {
+        let started = Instant::now();
+        let plan = builder.take_plan();
+        let result = self
+            .telemetry
+            .retry("applying a batch to the target", || apply_plan(&self.source, &self.target, &plan))
+            .await;
+        match result {
+            Ok(()) => {}
+            Err(e) if e.kind == ErrorKind::Conflict => self.apply_in_order(&items).await?,
+            Err(e) => return Err(e),
+        }
+        self.record(&items, plan.ops_in, started.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    /// Replays ops one by one in stream order; each conflicting op waits until every earlier
+    /// event is applied, then is reported as a real conflict and retried slowly.
+    async fn apply_in_order(&self, items: &[Item]) -> Result<()> {
+        for item in items {
+            let mut single = BatchBuilder::new();
+            single.push(item.op.clone());
+            let plan = single.take_plan();
+            let since = Instant::now();
+            let mut wait = Duration::from_millis(20);
+            let mut reported = false;
+            loop {
+                match self.telemetry.retry("applying an op to the target", || apply_plan(&self.source, &self.target, &plan)).await {
+                    Ok(()) => break,
+                    Err(e) if e.kind == ErrorKind::Conflict => {
+                        let earlier_all_applied = self.progress.seq() + 1 >= item.seq;
+                        if earlier_all_applied && since.elapsed() >= CONFLICT_REPORT_AFTER && !reported {
+                            tracing::error!(error = %e, collection = %item.op.coll,
+                                "write conflicts on the target even in stream order (a target-only unique index or document?); retrying until it is resolved");
+                            self.telemetry.record_error(&e);
+                            reported = true;
+                        }
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait) => {}
+                            _ = self.telemetry.cancel.cancelled() => return Err(cancelled("applying an op")),
+                        }
+                        wait = (wait * 2).min(CONFLICT_MAX_WAIT);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn record(&self, items: &[Item], ops_in: usize, seconds: f64) {
+        let mut per_op: Vec<(&str, u64)> = Vec::with_capacity(4);
+        for it in items {
+            match per_op.iter_mut().find(|(l, _)| *l == it.op_label) {
+                Some((_, n)) => *n += 1,
+                None => per_op.push((it.op_label, 1)),
+            }
+        }
+        let wall = items.iter().filter_map(|i| i.wall_ms).max();
+        let ct = items.iter().filter_map(|i| i.cluster_time).max_by_key(|t| (t.time, t.increment));
+        self.progress.ack(items.iter().map(|i| i.seq), wall, ct);
+        self.telemetry.metrics.batch_applied(&per_op, ops_in, seconds);
+        for (op, n) in &per_op {
+            self.telemetry.status.add_applied(op, *n);
+        }
+        self.telemetry.status.set_last_applied(self.progress.last_cluster_time(), self.progress.last_applied_wall_ms());
+    }
+}
