@@ -7,15 +7,7 @@ use std::sync::Arc;
 /// Operation labels of `events_applied_total{op}`.
 pub const OPS: &[&str] = &["insert", "update", "replace", "delete", "ddl"];
 /// Kinds of `errors_total{kind}`.
-pub const ERROR_KINDS: &[&str] = &[
-    "source",
-    "target",
-    "conflict",
-    "checkpoint",
-    "history_lost",
-    "config",
-    "internal",
-];
+pub const ERROR_KINDS: &[&str] = &["source", "target", "conflict", "checkpoint", "history_lost", "config", "internal"];
 
 pub struct Metrics {
     _private: (),

@@ -36,11 +36,7 @@ impl Status {
         todo!("ops")
     }
     /// Cluster time (seconds, increment) and wall time (ms) of the newest applied event.
-    pub fn set_last_applied(
-        &self,
-        cluster_time: Option<bson::Timestamp>,
-        wall_time_ms: Option<i64>,
-    ) {
+    pub fn set_last_applied(&self, cluster_time: Option<bson::Timestamp>, wall_time_ms: Option<i64>) {
         let _ = (cluster_time, wall_time_ms);
         todo!("ops")
     }
