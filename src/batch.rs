@@ -2,12 +2,28 @@
 //! Pure: no I/O.
 // OWNER: core-logic helper.
 
-use crate::translate::WriteOp;
-use bson::Document;
-use std::collections::BTreeMap;
+mod statements;
+#[cfg(test)]
+mod tests;
 
-/// Bulk statements for one collection. Per key, what remains after coalescing is either deletes
-/// only or updates only, so the two commands may run in either order.
+pub use statements::{delete_statement, delta_statements, upsert_statement};
+
+use crate::translate::{WriteKind, WriteOp};
+use bson::Document;
+use std::collections::{BTreeMap, HashMap};
+
+/// Bulk statements for one collection.
+///
+/// Contract for the writer (per key, what survives coalescing is one of: `[delete]`,
+/// `[fetch, delta...]`, `[upsert, delta...]`, `[delta...]`):
+/// 1. Resolve `fetches` (read each key from the source): found -> [`upsert_statement`],
+///    gone -> [`delete_statement`]. These results come before the key's entries in `updates`.
+/// 2. Send `deletes` and the fetched-gone deletes, then the fetched-found upserts, then `updates`
+///    (ordered). Deletes first frees unique-index values before upserts take them; keys in
+///    `deletes` never appear in `updates` or `fetches`, so this order is exact.
+/// 3. A delta statement (`upsert: false`) the target rejects with a path conflict
+///    ([`crate::error::is_path_conflict`]: the target is ahead of the event during a replay) is
+///    handled as a fetch of that key, then the remaining statements continue.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CollectionPlan {
     /// `update` command statements (`{q, u, upsert, multi: false}`), in stream order per key (ordered: true).
@@ -34,7 +50,14 @@ pub struct BatchPlan {
 /// on a missing document is a no-op).
 #[derive(Debug, Default)]
 pub struct BatchBuilder {
-    _ops: Vec<WriteOp>,
+    /// Ops in stream order; superseded ones become `None`.
+    ops: Vec<Option<WriteOp>>,
+    /// Live op indexes per (collection, canonical documentKey bytes).
+    live: HashMap<(String, Vec<u8>), Vec<usize>>,
+    pushed: usize,
+    bytes: usize,
+    /// Bytes of each op in `ops`, to subtract when it is superseded.
+    op_bytes: Vec<usize>,
 }
 
 impl BatchBuilder {
@@ -43,13 +66,34 @@ impl BatchBuilder {
     }
 
     pub fn push(&mut self, op: WriteOp) {
-        let _ = op;
-        todo!("core-logic")
+        self.pushed += 1;
+        let key_bytes = bson::to_vec(&op.key).unwrap_or_default();
+        let slot = (op.coll.clone(), key_bytes);
+        let live = self.live.entry(slot).or_default();
+        if matches!(op.kind, WriteKind::Delta { .. }) {
+            let after_delete = live
+                .last()
+                .and_then(|i| self.ops[*i].as_ref())
+                .is_some_and(|prev| prev.kind == WriteKind::Delete);
+            if after_delete {
+                return;
+            }
+        } else {
+            for i in live.drain(..) {
+                self.ops[i] = None;
+                self.bytes -= self.op_bytes[i];
+            }
+        }
+        let size = op_size(&op);
+        live.push(self.ops.len());
+        self.ops.push(Some(op));
+        self.op_bytes.push(size);
+        self.bytes += size;
     }
 
     /// Ops pushed so far.
     pub fn len(&self) -> usize {
-        todo!("core-logic")
+        self.pushed
     }
 
     pub fn is_empty(&self) -> bool {
@@ -58,11 +102,55 @@ impl BatchBuilder {
 
     /// Approximate bytes of the documents held, for the byte bound.
     pub fn bytes(&self) -> usize {
-        todo!("core-logic")
+        self.bytes
     }
 
     /// The bulk statements, and resets the builder.
     pub fn take_plan(&mut self) -> BatchPlan {
-        todo!("core-logic")
+        let taken = std::mem::take(self);
+        let mut plan = BatchPlan {
+            ops_in: taken.pushed,
+            ..BatchPlan::default()
+        };
+        for op in taken.ops.into_iter().flatten() {
+            let coll = plan.collections.entry(op.coll).or_default();
+            match op.kind {
+                WriteKind::Upsert(doc) => coll.updates.push(upsert_statement(op.key, doc)),
+                WriteKind::Delete => coll.deletes.push(delete_statement(op.key)),
+                WriteKind::Fetch => coll.fetches.push(op.key),
+                WriteKind::Delta {
+                    set,
+                    unset,
+                    truncate,
+                } => coll
+                    .updates
+                    .extend(delta_statements(&op.key, set, &unset, &truncate)),
+            }
+        }
+        plan.statements_out = plan
+            .collections
+            .values()
+            .map(|c| c.updates.len() + c.deletes.len() + c.fetches.len())
+            .sum();
+        plan
     }
+}
+
+/// Approximate encoded size: the key plus the document or delta carried.
+fn op_size(op: &WriteOp) -> usize {
+    let doc_size = |d: &Document| bson::to_vec(d).map_or(0, |v| v.len());
+    let body = match &op.kind {
+        WriteKind::Upsert(d) => doc_size(d),
+        WriteKind::Delta {
+            set,
+            unset,
+            truncate,
+        } => {
+            doc_size(set)
+                + unset.iter().map(|p| p.len() + 8).sum::<usize>()
+                + truncate.iter().map(|(p, _)| p.len() + 16).sum::<usize>()
+        }
+        WriteKind::Delete | WriteKind::Fetch => 0,
+    };
+    doc_size(&op.key) + body
 }

@@ -6,7 +6,11 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "mongo-replicator", version, about = "Keeps a backup MongoDB database identical to a primary one, live.")]
+#[command(
+    name = "mongo-replicator",
+    version,
+    about = "Keeps a backup MongoDB database identical to a primary one, live."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -1,0 +1,100 @@
+//! DDL events of the source database: each becomes a [`DdlOp`] barrier, or `Skip` when out of
+//! scope or switched off in `apply.ddl`.
+
+use super::{namespace, DdlOp, TranslateError, TranslateOptions, Translated};
+use bson::{Bson, Document};
+
+pub(super) fn translate_ddl(
+    op_type: &str,
+    event: &Document,
+    opts: &TranslateOptions,
+) -> Result<Translated, TranslateError> {
+    let Some(coll) = opts.in_scope(&namespace(event, "ns")?) else {
+        return Ok(Translated::Skip);
+    };
+    let ddl = &opts.ddl;
+    let op = match op_type {
+        "drop" => ddl.drop.then_some(DdlOp::Drop { coll }),
+        "rename" => rename(event, opts, coll)?,
+        "create" => ddl.create.then(|| DdlOp::Create {
+            coll,
+            options: event
+                .get_document("operationDescription")
+                .cloned()
+                .unwrap_or_default(),
+        }),
+        "createIndexes" => match ddl.create_indexes {
+            true => Some(DdlOp::CreateIndexes {
+                coll,
+                indexes: index_specs(event)?,
+            }),
+            false => None,
+        },
+        "dropIndexes" => match ddl.drop_indexes {
+            true => Some(DdlOp::DropIndexes {
+                coll,
+                names: index_names(event)?,
+            }),
+            false => None,
+        },
+        _ => None,
+    };
+    Ok(op.map_or(Translated::Skip, Translated::Ddl))
+}
+
+/// A rename within scope is a rename; a rename leaving the scope (another database, or a
+/// collection filtered out) removes the collection from the backup, so it is a drop and needs
+/// both the `rename` and the `drop` switch.
+fn rename(
+    event: &Document,
+    opts: &TranslateOptions,
+    from: String,
+) -> Result<Option<DdlOp>, TranslateError> {
+    let field = if event.contains_key("to") {
+        "to"
+    } else {
+        "operationDescription"
+    };
+    let to = if field == "to" {
+        namespace(event, "to")?
+    } else {
+        let desc = event
+            .get_document("operationDescription")
+            .map_err(|_| TranslateError("rename event without `to`".into()))?;
+        namespace(desc, "to")?
+    };
+    if !opts.ddl.rename {
+        return Ok(None);
+    }
+    Ok(match opts.in_scope(&to) {
+        Some(to) => Some(DdlOp::Rename { from, to }),
+        None => opts.ddl.drop.then_some(DdlOp::Drop { coll: from }),
+    })
+}
+
+/// `operationDescription.indexes`: the index specs as `createIndexes` takes them.
+fn index_specs(event: &Document) -> Result<Vec<Document>, TranslateError> {
+    let bad = || TranslateError("index event without `operationDescription.indexes`".into());
+    let indexes = event
+        .get_document("operationDescription")
+        .and_then(|d| d.get_array("indexes"))
+        .map_err(|_| bad())?;
+    indexes
+        .iter()
+        .map(|i| match i {
+            Bson::Document(d) => Ok(d.clone()),
+            _ => Err(bad()),
+        })
+        .collect()
+}
+
+fn index_names(event: &Document) -> Result<Vec<String>, TranslateError> {
+    index_specs(event)?
+        .iter()
+        .map(|spec| {
+            spec.get_str("name")
+                .map(str::to_string)
+                .map_err(|_| TranslateError("dropped index without a `name`".into()))
+        })
+        .collect()
+}
