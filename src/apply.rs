@@ -2,7 +2,7 @@
 //! ordered bulk `update` and one bulk `delete` command (split only by size). Writes are
 //! idempotent, so a failed command is simply sent again.
 
-use crate::batch::{BatchPlan, CollectionPlan};
+use crate::batch::{delete_statement, upsert_statement, BatchPlan, CollectionPlan};
 use crate::error::{Class, Error, ErrorKind, Result};
 use bson::{doc, Bson, Document};
 use futures::TryStreamExt;
@@ -16,6 +16,12 @@ const MAX_STATEMENTS: usize = 50_000;
 /// Duplicate-key codes (11000 and its legacy twins).
 const DUPLICATE_KEY_CODES: &[i32] = &[11000, 11001, 12582];
 
+/// True when the target refused a delta because the document's shape differs from the one the
+/// event was computed on (a replay over a newer version): re-reading the document fixes it.
+pub fn is_shape_conflict(e: &Error) -> bool {
+    e.code.is_some_and(crate::error::is_path_conflict_code)
+}
+
 /// Applies `plan`: `source` is read only for `fetches`.
 pub async fn apply_plan(source: &Database, target: &Database, plan: &BatchPlan) -> Result<()> {
     for (coll, cp) in &plan.collections {
@@ -25,14 +31,18 @@ pub async fn apply_plan(source: &Database, target: &Database, plan: &BatchPlan) 
 }
 
 async fn apply_collection(source: &Database, target: &Database, coll: &str, cp: &CollectionPlan) -> Result<()> {
-    if !cp.fetches.is_empty() {
-        let (upserts, deletes) = fetch_current(source, coll, &cp.fetches).await?;
-        run_statements(target, "delete", coll, "deletes", deletes).await?;
-        run_statements(target, "update", coll, "updates", upserts).await?;
-    }
-    run_statements(target, "update", coll, "updates", cp.updates.clone()).await?;
-    run_statements(target, "delete", coll, "deletes", cp.deletes.clone()).await?;
-    Ok(())
+    // Order per the `CollectionPlan` contract: deletes (freeing unique values) first, then
+    // fetched documents, then the ordered updates.
+    let (fetched_upserts, mut deletes) = if cp.fetches.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        fetch_current(source, coll, &cp.fetches).await?
+    };
+    deletes.extend(cp.deletes.iter().cloned());
+    run_statements(target, "delete", coll, "deletes", deletes).await?;
+    let mut updates = fetched_upserts;
+    updates.extend(cp.updates.iter().cloned());
+    run_statements(target, "update", coll, "updates", updates).await
 }
 
 /// Reads the current source version of each key: found -> replace-upsert, gone -> delete.
@@ -50,8 +60,8 @@ async fn fetch_current(source: &Database, coll: &str, keys: &[Document]) -> Resu
     let mut deletes = Vec::new();
     for key in keys {
         match found.iter().find(|d| key.iter().all(|(k, v)| d.get(k) == Some(v))) {
-            Some(doc) => upserts.push(doc! {"q": key.clone(), "u": doc.clone(), "upsert": true, "multi": false}),
-            None => deletes.push(doc! {"q": key.clone(), "limit": 1}),
+            Some(doc) => upserts.push(upsert_statement(key.clone(), doc.clone())),
+            None => deletes.push(delete_statement(key.clone())),
         }
     }
     Ok((upserts, deletes))
@@ -98,7 +108,10 @@ pub fn check_write_reply(command: &str, coll: &str, reply: &Document) -> Result<
             let (kind, class) = if DUPLICATE_KEY_CODES.contains(&code) {
                 (ErrorKind::Conflict, Class::Fatal)
             } else {
-                (ErrorKind::Target, crate::error::classify_code(code, &[]))
+                (
+                    ErrorKind::Target,
+                    crate::error::classify_parts(&crate::error::ServerFacts { network: false, fatal_kind: false, codes: vec![code], labels: &[] }),
+                )
             };
             let mut e = Error::new(kind, class, format!("{command} on {coll}"), crate::redact::redact_text(&msg));
             e.code = Some(code);

@@ -9,7 +9,8 @@
 //! applied before calling a conflict real; a real one is reported (metric, `/status`, log) and
 //! retried slowly, never skipped.
 
-use crate::apply::apply_plan;
+use crate::apply::{apply_plan, is_shape_conflict};
+use crate::translate::WriteKind;
 use crate::batch::BatchBuilder;
 use crate::error::{ErrorKind, Result};
 use crate::progress::Progress;
@@ -116,7 +117,7 @@ impl Writer {
             .await;
         match result {
             Ok(()) => {}
-            Err(e) if e.kind == ErrorKind::Conflict => self.apply_in_order(&items).await?,
+            Err(e) if e.kind == ErrorKind::Conflict || is_shape_conflict(&e) => self.apply_in_order(&items).await?,
             Err(e) => return Err(e),
         }
         self.record(&items, plan.ops_in, started.elapsed().as_secs_f64());
@@ -129,13 +130,19 @@ impl Writer {
         for item in items {
             let mut single = BatchBuilder::new();
             single.push(item.op.clone());
-            let plan = single.take_plan();
+            let mut plan = single.take_plan();
             let since = Instant::now();
             let mut wait = Duration::from_millis(20);
             let mut reported = false;
             loop {
                 match self.telemetry.retry("applying an op to the target", || apply_plan(&self.source, &self.target, &plan)).await {
                     Ok(()) => break,
+                    Err(e) if is_shape_conflict(&e) => {
+                        // The delta does not fit the newer document on the target: re-read it.
+                        let mut fetch = BatchBuilder::new();
+                        fetch.push(WriteOp { kind: WriteKind::Fetch, ..item.op.clone() });
+                        plan = fetch.take_plan();
+                    }
                     Err(e) if e.kind == ErrorKind::Conflict => {
                         let earlier_all_applied = self.progress.seq() + 1 >= item.seq;
                         if earlier_all_applied && since.elapsed() >= CONFLICT_REPORT_AFTER && !reported {
