@@ -1,0 +1,236 @@
+//! Shared end-to-end test support: a source/target deployment (the embedded testbed, or a real
+//! replica set from `MONGODB_URI`), the replicator in-process or as a binary, a seeded random
+//! workload, and wait helpers with timeouts. Each test reads as the scenario it proves.
+#![allow(dead_code)]
+
+pub mod workload;
+
+use mongo_replicator::config::{Config, ConnectionString, UpdateMode};
+use mongo_replicator::job::run_job;
+use mongo_replicator::metrics::Metrics;
+use mongo_replicator::progress::Progress;
+use mongo_replicator::progress_display::Display;
+use mongo_replicator::retry::Telemetry;
+use mongo_replicator::status::Status;
+use mongo_replicator::verify::{verify_databases, VerifyReport};
+use mongo_testbed::{Testbed, TestbedOptions};
+use mongodb::{Client, Database};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// A deployment to replicate within: the testbed, unless `MONGODB_URI` names a real replica set.
+pub struct Deployment {
+    pub uri: String,
+    pub testbed: Option<Testbed>,
+    pub client: Client,
+}
+
+impl Deployment {
+    pub async fn start() -> Deployment {
+        Self::start_with(TestbedOptions::default()).await
+    }
+
+    pub async fn start_with(opts: TestbedOptions) -> Deployment {
+        let (uri, testbed) = match std::env::var("MONGODB_URI") {
+            Ok(uri) if !uri.is_empty() => (uri, None),
+            _ => {
+                let tb = Testbed::start(opts).await.expect("start testbed");
+                (tb.uri(), Some(tb))
+            }
+        };
+        let client = Client::with_uri_str(&uri).await.expect("client");
+        Deployment { uri, testbed, client }
+    }
+
+    pub fn db(&self, name: &str) -> Database {
+        self.client.database(name)
+    }
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Distinct database names per test (so a shared real server is not polluted across tests).
+pub fn db_names(tag: &str) -> (String, String) {
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let p = std::process::id();
+    (format!("src_{tag}_{p}_{n}"), format!("dst_{tag}_{p}_{n}"))
+}
+
+/// A configuration for `source_db` -> `target_db` on `uri`, fast timings for tests.
+pub fn config(uri: &str, source_db: &str, target_db: &str) -> Config {
+    let mut cfg = Config::default();
+    cfg.source.uri = ConnectionString::new(uri);
+    cfg.source.database = source_db.to_string();
+    cfg.target.uri = ConnectionString::new(uri);
+    cfg.target.database = target_db.to_string();
+    cfg.checkpoint.database = format!("ckpt_{target_db}");
+    cfg.checkpoint.interval_ms = 200;
+    cfg.apply.max_batch_delay_ms = 10;
+    cfg.http.addr = "127.0.0.1:0".parse().unwrap();
+    cfg
+}
+
+pub fn with_mode(mut cfg: Config, mode: UpdateMode) -> Config {
+    cfg.apply.update_mode = mode;
+    cfg
+}
+
+/// The replicator running in this process.
+pub struct Replicator {
+    pub stop: CancellationToken,
+    pub telemetry: Telemetry,
+    pub progress: Arc<Progress>,
+    pub job: tokio::task::JoinHandle<mongo_replicator::error::Result<()>>,
+}
+
+impl Replicator {
+    pub fn start(cfg: &Config) -> Replicator {
+        let telemetry = Telemetry {
+            metrics: Metrics::new(),
+            status: Status::new(&cfg.source.database, &cfg.target.database),
+            cancel: CancellationToken::new(),
+        };
+        let progress = Progress::new();
+        let stop = CancellationToken::new();
+        let job = {
+            let (cfg, t, p, s) = (cfg.clone(), telemetry.clone(), progress.clone(), stop.clone());
+            tokio::spawn(async move { run_job(&cfg, &t, p, s, &Display::new(true)).await })
+        };
+        Replicator { stop, telemetry, progress, job }
+    }
+
+    pub fn phase(&self) -> String {
+        self.telemetry.status.to_json()["phase"].as_str().unwrap_or("").to_string()
+    }
+
+    /// Waits for tailing with nothing pending and no new events for a moment.
+    pub async fn caught_up(&self, limit: Duration) {
+        let start = Instant::now();
+        let mut quiet: Option<Instant> = None;
+        let mut last = self.progress.received();
+        while start.elapsed() < limit {
+            assert!(!self.job.is_finished(), "replicator stopped early");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let r = self.progress.received();
+            if self.phase() == "tailing" && self.progress.pending() == 0 && r == last {
+                if quiet.get_or_insert_with(Instant::now).elapsed() > Duration::from_millis(1200) {
+                    return;
+                }
+            } else {
+                quiet = None;
+            }
+            last = r;
+        }
+        panic!("replicator did not catch up within {limit:?} (phase {}, pending {})", self.phase(), self.progress.pending());
+    }
+
+    pub async fn shutdown(self) -> mongo_replicator::error::Result<()> {
+        self.stop.cancel();
+        self.job.await.expect("join")
+    }
+}
+
+/// Polls `cond` every 50 ms until true or panics after `limit` naming `what`.
+pub async fn wait_until<F, Fut>(what: &str, limit: Duration, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out after {limit:?} waiting for {what}");
+}
+
+pub async fn verify(dep: &Deployment, cfg: &Config) -> VerifyReport {
+    verify_databases(cfg, &dep.db(&cfg.source.database), &dep.db(&cfg.target.database)).await.expect("verify")
+}
+
+/// Asserts the target is identical to the source, printing the report otherwise.
+pub async fn assert_identical(dep: &Deployment, cfg: &Config) {
+    let report = verify(dep, cfg).await;
+    assert!(report.identical(), "target differs from source:\n{report}");
+    assert!(!report.collections.is_empty(), "nothing was compared");
+}
+
+/// The replicator binary built by cargo for integration tests.
+pub fn replicator_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_mongo-replicator"))
+}
+
+/// The seed for randomized tests: `TEST_SEED` or time-based, printed so a failure reproduces.
+pub fn seed() -> u64 {
+    let seed = std::env::var("TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 % 1_000_000);
+    eprintln!("TEST_SEED={seed}");
+    seed
+}
+
+/// Writes `cfg` as a TOML file for the binary.
+pub fn write_config(dir: &std::path::Path, cfg: &Config) -> PathBuf {
+    let path = dir.join("replicator.toml");
+    std::fs::write(&path, toml::to_string(cfg).expect("config to toml")).expect("write config");
+    path
+}
+
+/// Starts the replicator binary with `args`, stdout/stderr captured.
+pub fn spawn_binary(args: &[&str], envs: &[(&str, &str)]) -> std::process::Child {
+    let mut cmd = std::process::Command::new(replicator_bin());
+    cmd.args(args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("spawn mongo-replicator")
+}
+
+/// Runs the binary to completion: `(exit code, stdout, stderr)`.
+pub fn run_binary(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
+    let out = spawn_binary(args, envs).wait_with_output().expect("wait");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Polls `verify` until identical (the source must be quiet) or panics with the last report.
+pub async fn converge(dep: &Deployment, cfg: &Config, limit: Duration) {
+    let start = Instant::now();
+    loop {
+        let report = verify(dep, cfg).await;
+        if report.identical() && !report.collections.is_empty() {
+            return;
+        }
+        if start.elapsed() > limit {
+            panic!("did not converge within {limit:?}:\n{report}");
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Sends SIGTERM and waits up to `limit` for the exit code.
+pub fn terminate(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
+    unsafe_kill(child.id() as i32, 15);
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Ok(Some(status)) = child.try_wait() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    None
+}
+
+fn unsafe_kill(pid: i32, sig: i32) {
+    let _ = std::process::Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
+}
