@@ -33,8 +33,7 @@ impl Sides {
         let target_client = connect::client(&cfg.target.uri, "target.uri").await?;
         for (client, kind, side) in [(&source_client, ErrorKind::Source, "source"), (&target_client, ErrorKind::Target, "target")] {
             telemetry.retry(&format!("connecting to the {side}"), || connect::ping(client, kind, side)).await?;
-            telemetry.metrics.set_up(side, true);
-            telemetry.status.set_up(side, true);
+            telemetry.set_up(side, true);
         }
         connect::require_replica_set(&source_client).await?;
         Ok(Sides {
@@ -63,7 +62,7 @@ fn checkpointer(cfg: &Config, sides: &Sides, state: Checkpoint, progress: &Arc<P
 
 /// Copies (resuming an unfinished copy) and leaves the checkpoint at the recorded start point.
 async fn copy_phase(cfg: &Config, sides: &Sides, cp: &Arc<Checkpointer>, telemetry: &Telemetry, display: &Display, resync: bool) -> Result<Vec<CollectionSummary>> {
-    telemetry.status.set_phase(if resync { Phase::Resyncing } else { Phase::Copying });
+    telemetry.set_phase(if resync { Phase::Resyncing } else { Phase::Copying });
     {
         let mut state = cp.state.lock().await;
         if !state.copying || state.resume_token.is_none() {
@@ -100,7 +99,7 @@ pub async fn copy_job(cfg: &Config, telemetry: &Telemetry, display: &Display) ->
     };
     let cp = checkpointer(cfg, &sides, state, &progress, telemetry)?;
     let summaries = copy_phase(cfg, &sides, &cp, telemetry, display, false).await?;
-    telemetry.status.set_phase(Phase::Stopped);
+    telemetry.set_phase(Phase::Stopped);
     Ok(summaries)
 }
 
@@ -122,7 +121,7 @@ pub async fn run_job(cfg: &Config, telemetry: &Telemetry, progress: Arc<Progress
         if need_copy {
             tokio::select! {
                 r = copy_phase(cfg, &sides, &cp, telemetry, display, resync) => { r?; }
-                _ = stop.cancelled() => { telemetry.status.set_phase(Phase::Stopped); return Ok(()); }
+                _ = stop.cancelled() => { telemetry.set_phase(Phase::Stopped); return Ok(()); }
             }
         }
         let start = match cp.state.lock().await.resume_token.clone() {
@@ -135,7 +134,7 @@ pub async fn run_job(cfg: &Config, telemetry: &Telemetry, progress: Arc<Progress
         let outcome = run_tail(cfg, sides.source.clone(), sides.target.clone(), start, cp.clone(), progress.clone(), telemetry.clone(), stop.clone()).await;
         match outcome {
             Ok(()) => {
-                telemetry.status.set_phase(Phase::Stopped);
+                telemetry.set_phase(Phase::Stopped);
                 return Ok(());
             }
             Err(e) if e.kind == ErrorKind::HistoryLost => {
@@ -159,7 +158,7 @@ pub async fn run_job(cfg: &Config, telemetry: &Telemetry, progress: Arc<Progress
             }
             Err(e) => {
                 telemetry.record_error(&e);
-                telemetry.status.set_phase(Phase::Stopped);
+                telemetry.set_phase(Phase::Stopped);
                 return Err(e);
             }
         }

@@ -28,10 +28,37 @@ pub fn backoff() -> ExponentialBuilder {
 }
 
 impl Telemetry {
+    /// Phase changes go to both `/status` and the `phase` metric, logged once.
+    pub fn set_phase(&self, phase: crate::status::Phase) {
+        if self.status.phase() != phase {
+            tracing::info!(phase = ?phase, "phase");
+        }
+        self.status.set_phase(phase);
+        self.metrics.set_phase(phase);
+    }
+
+    pub fn set_stream_open(&self, open: bool) {
+        self.status.set_stream_open(open);
+        self.metrics.set_stream_open(open);
+    }
+
+    pub fn set_up(&self, side: &str, up: bool) {
+        self.status.set_up(side, up);
+        self.metrics.set_up(side, up);
+    }
+
     /// Records an error in metrics and `/status`.
     pub fn record_error(&self, err: &Error) {
         self.metrics.error(err.metric_kind());
         self.status.set_error(err.metric_kind(), &err.to_string());
+        // A transient failure of a side means it is (for now) unreachable or unwilling.
+        if err.is_transient() {
+            match err.kind {
+                ErrorKind::Source => self.set_up("source", false),
+                ErrorKind::Target => self.set_up("target", false),
+                _ => {}
+            }
+        }
     }
 
     /// Runs `op` until it succeeds or fails fatally; transient failures are retried with

@@ -71,7 +71,7 @@ pub async fn run_tail(
         checkpointer: checkpointer.clone(),
         router: Router::new(senders),
     };
-    telemetry.status.set_phase(crate::status::Phase::Tailing);
+    telemetry.set_phase(crate::status::Phase::Tailing);
     // A writer failing fatally stops the watcher too.
     let writer_failed = CancellationToken::new();
     let watch_stop = CancellationToken::new();

@@ -85,9 +85,8 @@ impl Watcher {
                 s = self.telemetry.retry("opening the change stream", || open_stream(&self.source, &start, mode, self.batch_size)) => s?,
                 _ = stop.cancelled() => return Ok(()),
             };
-            self.telemetry.status.set_stream_open(true);
-            self.telemetry.status.set_up("source", true);
-            self.telemetry.metrics.set_up("source", true);
+            self.telemetry.set_stream_open(true);
+            self.telemetry.set_up("source", true);
             let mut last_token: Option<Document> = None;
             let reopen = loop {
                 let next = tokio::select! {
@@ -119,7 +118,7 @@ impl Watcher {
                         if err.kind == ErrorKind::HistoryLost || !err.is_transient() {
                             return Err(err);
                         }
-                        self.telemetry.status.set_stream_open(false);
+                        self.telemetry.set_stream_open(false);
                         self.telemetry.metrics.retry();
                         self.telemetry.record_error(&err);
                         tracing::warn!(error = %err, "change stream interrupted; resuming");
@@ -142,7 +141,7 @@ impl Watcher {
                     };
                 }
             };
-            self.telemetry.status.set_stream_open(false);
+            self.telemetry.set_stream_open(false);
             start = reopen;
         }
     }

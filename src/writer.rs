@@ -175,6 +175,7 @@ impl Writer {
         let wall = items.iter().filter_map(|i| i.wall_ms).max();
         let ct = items.iter().filter_map(|i| i.cluster_time).max_by_key(|t| (t.time, t.increment));
         self.progress.ack(items.iter().map(|i| i.seq), wall, ct);
+        self.telemetry.set_up("target", true);
         self.telemetry.metrics.batch_applied(&per_op, ops_in, seconds);
         for (op, n) in &per_op {
             self.telemetry.status.add_applied(op, *n);
