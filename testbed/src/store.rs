@@ -19,7 +19,10 @@ pub struct Namespace {
 
 impl Namespace {
     pub fn new(db: impl Into<String>, coll: impl Into<String>) -> Self {
-        Namespace { db: db.into(), coll: coll.into() }
+        Namespace {
+            db: db.into(),
+            coll: coll.into(),
+        }
     }
 }
 
@@ -39,7 +42,10 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { dbpath: None, oplog_max_entries: 10_000_000 }
+        StoreOptions {
+            dbpath: None,
+            oplog_max_entries: 10_000_000,
+        }
     }
 }
 
@@ -132,7 +138,11 @@ impl Store {
         todo!("store")
     }
 
-    pub fn find_and_modify(&self, ns: &Namespace, args: &FindAndModify) -> CmdResult<FindAndModifyOutcome> {
+    pub fn find_and_modify(
+        &self,
+        ns: &Namespace,
+        args: &FindAndModify,
+    ) -> CmdResult<FindAndModifyOutcome> {
         let _ = (ns, args);
         todo!("store")
     }
@@ -176,7 +186,12 @@ impl Store {
         todo!("store")
     }
 
-    pub fn rename_collection(&self, from: &Namespace, to: &Namespace, drop_target: bool) -> CmdResult<()> {
+    pub fn rename_collection(
+        &self,
+        from: &Namespace,
+        to: &Namespace,
+        drop_target: bool,
+    ) -> CmdResult<()> {
         let _ = (from, to, drop_target);
         todo!("store")
     }
@@ -189,7 +204,11 @@ impl Store {
 
     /// Returns `(numIndexesBefore, numIndexesAfter, createdCollectionAutomatically)`.
     /// A unique index over existing duplicates fails with 11000.
-    pub fn create_indexes(&self, ns: &Namespace, specs: Vec<Document>) -> CmdResult<(i32, i32, bool)> {
+    pub fn create_indexes(
+        &self,
+        ns: &Namespace,
+        specs: Vec<Document>,
+    ) -> CmdResult<(i32, i32, bool)> {
         let _ = (ns, specs);
         todo!("store")
     }
