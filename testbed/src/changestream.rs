@@ -27,22 +27,13 @@ pub struct ChangeStream {
 impl ChangeStream {
     /// `stage` is the body of the `$changeStream` stage; `post` the stages after it.
     /// Errors as mongod: bad options `FailedToParse`/`BadValue`, a resume point no longer in the oplog 286.
-    pub fn open(
-        store: Arc<Store>,
-        scope: Scope,
-        stage: &Document,
-        post: Pipeline,
-    ) -> CmdResult<Self> {
+    pub fn open(store: Arc<Store>, scope: Scope, stage: &Document, post: Pipeline) -> CmdResult<Self> {
         let _ = (store, scope, stage, post);
         todo!("store")
     }
 
     /// Up to `max` events; waits up to `max_await` for the first one when none is ready (`None`: do not wait).
-    pub async fn next_batch(
-        &mut self,
-        max: usize,
-        max_await: Option<Duration>,
-    ) -> CmdResult<Vec<Document>> {
+    pub async fn next_batch(&mut self, max: usize, max_await: Option<Duration>) -> CmdResult<Vec<Document>> {
         let _ = (max, max_await);
         todo!("store")
     }

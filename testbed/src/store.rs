@@ -19,10 +19,7 @@ pub struct Namespace {
 
 impl Namespace {
     pub fn new(db: impl Into<String>, coll: impl Into<String>) -> Self {
-        Namespace {
-            db: db.into(),
-            coll: coll.into(),
-        }
+        Namespace { db: db.into(), coll: coll.into() }
     }
 }
 
@@ -42,10 +39,7 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions {
-            dbpath: None,
-            oplog_max_entries: 10_000_000,
-        }
+        StoreOptions { dbpath: None, oplog_max_entries: 10_000_000 }
     }
 }
 
@@ -138,11 +132,7 @@ impl Store {
         todo!("store")
     }
 
-    pub fn find_and_modify(
-        &self,
-        ns: &Namespace,
-        args: &FindAndModify,
-    ) -> CmdResult<FindAndModifyOutcome> {
+    pub fn find_and_modify(&self, ns: &Namespace, args: &FindAndModify) -> CmdResult<FindAndModifyOutcome> {
         let _ = (ns, args);
         todo!("store")
     }
@@ -186,12 +176,7 @@ impl Store {
         todo!("store")
     }
 
-    pub fn rename_collection(
-        &self,
-        from: &Namespace,
-        to: &Namespace,
-        drop_target: bool,
-    ) -> CmdResult<()> {
+    pub fn rename_collection(&self, from: &Namespace, to: &Namespace, drop_target: bool) -> CmdResult<()> {
         let _ = (from, to, drop_target);
         todo!("store")
     }
@@ -204,11 +189,7 @@ impl Store {
 
     /// Returns `(numIndexesBefore, numIndexesAfter, createdCollectionAutomatically)`.
     /// A unique index over existing duplicates fails with 11000.
-    pub fn create_indexes(
-        &self,
-        ns: &Namespace,
-        specs: Vec<Document>,
-    ) -> CmdResult<(i32, i32, bool)> {
+    pub fn create_indexes(&self, ns: &Namespace, specs: Vec<Document>) -> CmdResult<(i32, i32, bool)> {
         let _ = (ns, specs);
         todo!("store")
     }
