@@ -5,22 +5,34 @@
 //! Map of the crate:
 //! - `wire`, `server`, `commands`, `cursor`, `failpoint`: the network face (OP_MSG/OP_QUERY, command dispatch).
 //! - `store`, `changestream`: the data, the oplog and change streams (and `--dbpath` persistence).
-//! - `compare`, `path`, `matcher`, `update`, `projection`, `sort`, `pipeline`: the query engine (pure).
+//! - `compare`, `path`, `matcher`, `update`, `projection`, `sort`, `pipeline`, `numeric`: the query engine (pure).
 //! - `error`: command errors as mongod renders them.
 
 pub mod changestream;
+mod commands;
 pub mod compare;
+mod cursor;
 pub mod error;
+mod failpoint;
 pub mod matcher;
+pub mod numeric;
 pub mod path;
 pub mod pipeline;
 pub mod projection;
+mod server;
 pub mod sort;
 pub mod store;
 pub mod update;
+mod wire;
 
-use std::net::SocketAddr;
+use server::ServerState;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
+use store::{Store, StoreOptions};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 /// How to start a testbed.
 #[derive(Debug, Clone)]
@@ -44,30 +56,78 @@ impl Default for TestbedOptions {
     }
 }
 
-/// A running testbed; shuts down cleanly when dropped.
+/// A running testbed; shuts down cleanly when dropped (the accept loop and every connection
+/// task are aborted).
 pub struct Testbed {
-    _private: (),
+    addr: SocketAddr,
+    me: String,
+    replset: String,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// The `host:port` clients are told to use: the bound address, or loopback for a wildcard bind.
+fn advertised(addr: SocketAddr) -> String {
+    let ip = if addr.ip().is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        addr.ip()
+    };
+    SocketAddr::new(ip, addr.port()).to_string()
 }
 
 impl Testbed {
     /// Binds, recovers `dbpath` if set, and starts serving on the current tokio runtime.
     pub async fn start(options: TestbedOptions) -> std::io::Result<Testbed> {
-        let _ = options;
-        todo!("server")
+        let listener = TcpListener::bind(options.bind).await?;
+        let addr = listener.local_addr()?;
+        let store = Store::open(StoreOptions {
+            dbpath: options.dbpath.clone(),
+            oplog_max_entries: options.oplog_max_entries,
+        })?;
+        let me = advertised(addr);
+        let (stop, stopped) = watch::channel(false);
+        let state = Arc::new(ServerState::new(
+            store,
+            options.replset.clone(),
+            me.clone(),
+            stopped.clone(),
+        ));
+        let task = tokio::spawn(server::serve(listener, state, stopped));
+        Ok(Testbed {
+            addr,
+            me,
+            replset: options.replset,
+            stop,
+            task: Some(task),
+        })
     }
 
     /// The address actually bound.
     pub fn addr(&self) -> SocketAddr {
-        todo!("server")
+        self.addr
     }
 
     /// `mongodb://127.0.0.1:PORT/?replicaSet=rs0` (host as advertised in `hello`).
     pub fn uri(&self) -> String {
-        todo!("server")
+        format!("mongodb://{}/?replicaSet={}", self.me, self.replset)
     }
 
-    /// Stops accepting, closes connections, flushes the journal.
-    pub async fn shutdown(self) {
-        todo!("server")
+    /// Stops accepting, closes connections, flushes the journal (the store is dropped once the
+    /// last connection task holding it has ended, which this waits for).
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Testbed {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
     }
 }

@@ -1,14 +1,32 @@
 //! The data: databases, collections (documents ordered by `_id` in BSON order), indexes
 //! (unique enforced), and every committed change appended to the oplog (and the journal
 //! when `--dbpath` is set) before the write is acknowledged.
-// OWNER: store helper. Stub bodies are replaced by the real implementation.
+
+mod collection;
+mod data;
+mod ddl;
+mod index;
+mod journal;
+mod keys;
+pub(crate) mod oplog;
+mod persist;
+mod size;
+mod txn;
+mod write;
 
 use crate::error::CmdResult;
 use crate::matcher::Matcher;
 use crate::update::UpdateSpec;
 use bson::{Bson, Document, Timestamp};
+use data::Data;
+pub(crate) use index::id_index_spec;
+use journal::Journal;
+use keys::IdKey;
+use oplog::{ts_key, Oplog, OplogEntry, Position};
+use parking_lot::{Mutex, RwLock};
 use std::path::PathBuf;
 use std::sync::Arc;
+use tokio::sync::watch;
 
 /// `db.collection`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -19,7 +37,10 @@ pub struct Namespace {
 
 impl Namespace {
     pub fn new(db: impl Into<String>, coll: impl Into<String>) -> Self {
-        Namespace { db: db.into(), coll: coll.into() }
+        Namespace {
+            db: db.into(),
+            coll: coll.into(),
+        }
     }
 }
 
@@ -39,7 +60,10 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { dbpath: None, oplog_max_entries: 10_000_000 }
+        StoreOptions {
+            dbpath: None,
+            oplog_max_entries: 10_000_000,
+        }
     }
 }
 
@@ -101,108 +125,221 @@ pub struct CollectionInfo {
 }
 
 /// The whole server's data. Shared as `Arc<Store>`; internally synchronised.
+///
+/// Writers take the data lock, then the oplog lock, change the data, append one oplog entry
+/// per change (and its journal record), write the journal and only then return: so the oplog
+/// order is the commit order and nothing acknowledged is lost on `kill -9`. Change streams only
+/// take the oplog lock, briefly, and are woken through a watch channel.
 pub struct Store {
-    _private: (),
+    data: RwLock<Data>,
+    log: Mutex<LogState>,
+    /// Latest committed cluster time (as `ts_key`); change streams wait on it.
+    changes: watch::Sender<u64>,
+    dbpath: Option<PathBuf>,
+}
+
+/// The oplog and its on-disk journal, guarded together.
+pub(crate) struct LogState {
+    oplog: Oplog,
+    journal: Option<Journal>,
+    /// Size of the last snapshot; the journal is compacted once it outgrows it.
+    snapshot_size: u64,
+}
+
+/// What a change stream gets from one oplog read.
+pub(crate) struct OplogRead {
+    pub entries: Vec<Arc<OplogEntry>>,
+    pub history_start: Position,
+    pub last_ts: Timestamp,
 }
 
 impl Store {
     /// Opens (or recovers from `dbpath`) the store.
     pub fn open(options: StoreOptions) -> std::io::Result<Arc<Store>> {
-        let _ = options;
-        todo!("store")
+        let (data, oplog, journal, snapshot_size) = match &options.dbpath {
+            Some(dir) => {
+                let r = persist::recover(dir)?;
+                let mut oplog = Oplog::new(options.oplog_max_entries, r.last_ts, r.history_start);
+                for e in r.entries {
+                    oplog.push(Arc::new(e));
+                }
+                let has_snapshot = dir.join(persist::SNAPSHOT).exists();
+                let (snapshot_size, journal_len) = if r.journal_len > 0 || !has_snapshot {
+                    (persist::write_snapshot(dir, &r.data, &oplog)?, 0)
+                } else {
+                    (
+                        std::fs::metadata(dir.join(persist::SNAPSHOT))?.len(),
+                        r.journal_len,
+                    )
+                };
+                let journal = Journal::open(&dir.join(persist::JOURNAL), journal_len)?;
+                (r.data, oplog, Some(journal), snapshot_size)
+            }
+            None => (
+                Data::default(),
+                Oplog::new(options.oplog_max_entries, None, None),
+                None,
+                0,
+            ),
+        };
+        let (changes, _) = watch::channel(ts_key(oplog.last_ts()));
+        Ok(Arc::new(Store {
+            data: RwLock::new(data),
+            log: Mutex::new(LogState {
+                oplog,
+                journal,
+                snapshot_size,
+            }),
+            changes,
+            dbpath: options.dbpath,
+        }))
     }
 
     /// Cluster time of the last committed oplog entry (or of startup when none).
     pub fn cluster_time(&self) -> Timestamp {
-        todo!("store")
+        self.log.lock().oplog.last_ts()
     }
 
     pub fn insert(&self, ns: &Namespace, docs: Vec<Document>, ordered: bool) -> WriteOutcome {
-        let _ = (ns, docs, ordered);
-        todo!("store")
+        self.insert_impl(ns, docs, ordered)
     }
 
     pub fn update(&self, ns: &Namespace, stmts: &[UpdateStatement], ordered: bool) -> WriteOutcome {
-        let _ = (ns, stmts, ordered);
-        todo!("store")
+        self.update_impl(ns, stmts, ordered)
     }
 
     pub fn delete(&self, ns: &Namespace, stmts: &[DeleteStatement], ordered: bool) -> WriteOutcome {
-        let _ = (ns, stmts, ordered);
-        todo!("store")
+        self.delete_impl(ns, stmts, ordered)
     }
 
-    pub fn find_and_modify(&self, ns: &Namespace, args: &FindAndModify) -> CmdResult<FindAndModifyOutcome> {
-        let _ = (ns, args);
-        todo!("store")
+    pub fn find_and_modify(
+        &self,
+        ns: &Namespace,
+        args: &FindAndModify,
+    ) -> CmdResult<FindAndModifyOutcome> {
+        self.find_and_modify_impl(ns, args)
     }
 
     /// Visits matching documents in `_id` order until `visit` returns false.
     pub fn scan(&self, ns: &Namespace, filter: &Matcher, visit: &mut dyn FnMut(&Document) -> bool) {
-        let _ = (ns, filter, visit);
-        todo!("store")
+        let data = self.data.read();
+        let Some(c) = data.coll(ns) else { return };
+        if let Some(id) = filter.id_equality() {
+            if let Some(s) = c.docs.get(&IdKey(id.clone())) {
+                if filter.matches(&s.doc) {
+                    visit(&s.doc);
+                }
+            }
+            return;
+        }
+        for s in c.docs.values() {
+            if filter.matches(&s.doc) && !visit(&s.doc) {
+                return;
+            }
+        }
     }
 
     /// The current version of the document with this `_id` (change-stream `updateLookup`).
     pub fn find_by_id(&self, ns: &Namespace, id: &Bson) -> Option<Document> {
-        let _ = (ns, id);
-        todo!("store")
+        let data = self.data.read();
+        data.coll(ns)?.get(id).map(|s| (*s.doc).clone())
     }
 
     /// `(name, sizeOnDisk)` of every database holding at least one collection.
     pub fn list_databases(&self) -> Vec<(String, u64)> {
-        todo!("store")
+        let data = self.data.read();
+        data.dbs
+            .iter()
+            .filter(|(_, colls)| !colls.is_empty())
+            .map(|(name, colls)| (name.clone(), colls.values().map(|c| c.data_size).sum()))
+            .collect()
     }
 
     pub fn list_collections(&self, db: &str) -> Vec<CollectionInfo> {
-        let _ = db;
-        todo!("store")
+        let data = self.data.read();
+        let Some(colls) = data.dbs.get(db) else {
+            return Vec::new();
+        };
+        colls
+            .iter()
+            .map(|(name, c)| CollectionInfo {
+                name: name.clone(),
+                options: c.options.clone(),
+                uuid: c.uuid.clone(),
+            })
+            .collect()
     }
 
     /// Explicit `create`; `NamespaceExists` (48) when it exists.
     pub fn create_collection(&self, ns: &Namespace, options: Document) -> CmdResult<()> {
-        let _ = (ns, options);
-        todo!("store")
+        self.create_collection_impl(ns, options)
     }
 
     /// Returns false when the collection did not exist.
     pub fn drop_collection(&self, ns: &Namespace) -> CmdResult<bool> {
-        let _ = ns;
-        todo!("store")
+        self.drop_collection_impl(ns)
     }
 
     pub fn drop_database(&self, db: &str) -> CmdResult<()> {
-        let _ = db;
-        todo!("store")
+        self.drop_database_impl(db)
     }
 
-    pub fn rename_collection(&self, from: &Namespace, to: &Namespace, drop_target: bool) -> CmdResult<()> {
-        let _ = (from, to, drop_target);
-        todo!("store")
+    pub fn rename_collection(
+        &self,
+        from: &Namespace,
+        to: &Namespace,
+        drop_target: bool,
+    ) -> CmdResult<()> {
+        self.rename_collection_impl(from, to, drop_target)
     }
 
     /// Index specs (`{v, key, name, unique?}`); `NamespaceNotFound` when the collection does not exist.
     pub fn list_indexes(&self, ns: &Namespace) -> CmdResult<Vec<Document>> {
-        let _ = ns;
-        todo!("store")
+        let data = self.data.read();
+        let c = data.coll(ns).ok_or_else(|| {
+            crate::error::CmdError::namespace_not_found(format!("ns does not exist: {ns}"))
+        })?;
+        Ok(c.indexes.iter().map(|i| i.spec.clone()).collect())
     }
 
     /// Returns `(numIndexesBefore, numIndexesAfter, createdCollectionAutomatically)`.
     /// A unique index over existing duplicates fails with 11000.
-    pub fn create_indexes(&self, ns: &Namespace, specs: Vec<Document>) -> CmdResult<(i32, i32, bool)> {
-        let _ = (ns, specs);
-        todo!("store")
+    pub fn create_indexes(
+        &self,
+        ns: &Namespace,
+        specs: Vec<Document>,
+    ) -> CmdResult<(i32, i32, bool)> {
+        self.create_indexes_impl(ns, specs)
     }
 
     /// `index` is a name, a key pattern document, `"*"`, or an array of names. Returns `nIndexesWas`.
     pub fn drop_indexes(&self, ns: &Namespace, index: &Bson) -> CmdResult<i32> {
-        let _ = (ns, index);
-        todo!("store")
+        self.drop_indexes_impl(ns, index)
     }
 
     /// Number of documents in a collection (0 when absent).
     pub fn count(&self, ns: &Namespace) -> u64 {
-        let _ = ns;
-        todo!("store")
+        self.data.read().coll(ns).map_or(0, |c| c.docs.len() as u64)
+    }
+
+    /// Up to `max` oplog entries at or after the cluster time `from` (as `ts_key`).
+    pub(crate) fn read_oplog(&self, from: u64, max: usize) -> OplogRead {
+        let log = self.log.lock();
+        OplogRead {
+            entries: log.oplog.read_from(from, max),
+            history_start: log.oplog.history_start(),
+            last_ts: log.oplog.last_ts(),
+        }
+    }
+
+    /// Where history starts and the latest cluster time (change-stream open checks).
+    pub(crate) fn oplog_bounds(&self) -> (Position, Timestamp) {
+        let log = self.log.lock();
+        (log.oplog.history_start(), log.oplog.last_ts())
+    }
+
+    /// A receiver that changes whenever something is committed.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 }

@@ -1,0 +1,139 @@
+//! Command dispatch: fail points first, then the command by name, then every reply gets
+//! `$clusterTime` and `operationTime` as a replica-set member sends them.
+
+mod admin;
+mod args;
+mod change_stream;
+mod handshake;
+mod read;
+mod write;
+
+use crate::error::{CmdError, CmdResult};
+use crate::server::{Connection, ServerState};
+use bson::{doc, spec::BinarySubtype, Binary, Document};
+use std::sync::Arc;
+
+/// What the connection does with a command's result.
+pub(crate) enum Outcome {
+    Reply(Document),
+    /// A fail point asked to drop the connection without replying.
+    CloseConnection,
+}
+
+/// Runs one command from `conn` against database `db`.
+pub(crate) async fn execute(
+    state: &Arc<ServerState>,
+    conn: &mut Connection,
+    db: &str,
+    cmd: Document,
+) -> Outcome {
+    let name = match cmd.keys().next() {
+        Some(name) => name.clone(),
+        None => {
+            return Outcome::Reply(finish(
+                state,
+                Err(CmdError::failed_to_parse("empty command")),
+            ))
+        }
+    };
+    let mut write_concern_error = None;
+    if let Some(action) = state
+        .failpoints
+        .check(&name, &cmd, conn.app_name.as_deref())
+    {
+        if let Some(block) = action.block {
+            tokio::time::sleep(block).await;
+        }
+        if action.close_connection {
+            return Outcome::CloseConnection;
+        }
+        if let Some(e) = action.error {
+            return Outcome::Reply(finish(state, Err(e)));
+        }
+        write_concern_error = action.write_concern_error;
+    }
+    let result = if db.is_empty() {
+        Err(CmdError::failed_to_parse(
+            "OP_MSG requests require a $db argument",
+        ))
+    } else {
+        dispatch(state, conn, db, &name, &cmd).await
+    };
+    let mut reply = finish(state, result);
+    if let Some(wce) = write_concern_error {
+        reply.insert("writeConcernError", wce);
+    }
+    Outcome::Reply(reply)
+}
+
+async fn dispatch(
+    state: &Arc<ServerState>,
+    conn: &mut Connection,
+    db: &str,
+    name: &str,
+    cmd: &Document,
+) -> CmdResult<Document> {
+    match name {
+        "hello" | "isMaster" | "ismaster" => handshake::hello(state, conn, cmd).await,
+        "ping" | "endSessions" | "killAllSessions" | "killSessions" | "refreshSessions" => {
+            Ok(Document::new())
+        }
+        "buildInfo" | "buildinfo" => Ok(handshake::build_info()),
+        "hostInfo" => Ok(handshake::host_info()),
+        "getParameter" => handshake::get_parameter(cmd),
+        "whatsmyuri" => Ok(doc! { "you": "127.0.0.1:0" }),
+        "connectionStatus" => {
+            Ok(doc! { "authInfo": { "authenticatedUsers": [], "authenticatedUserRoles": [] } })
+        }
+        "saslStart" | "saslContinue" | "authenticate" => Err(handshake::auth_unsupported()),
+        "abortTransaction" | "commitTransaction" => Err(CmdError::new(
+            crate::error::code::ILLEGAL_OPERATION,
+            "IllegalOperation",
+            "transactions are not supported by mongo-testbed",
+        )),
+        "configureFailPoint" => state.failpoints.configure(cmd),
+        "insert" => write::insert(state, db, cmd),
+        "update" => write::update(state, db, cmd),
+        "delete" => write::delete(state, db, cmd),
+        "findAndModify" | "findandmodify" => write::find_and_modify(state, db, cmd),
+        "find" => read::find(state, db, cmd),
+        "getMore" => read::get_more(state, db, cmd).await,
+        "killCursors" => read::kill_cursors(state, db, cmd),
+        "count" => read::count(state, db, cmd),
+        "distinct" => read::distinct(state, db, cmd),
+        "aggregate" => read::aggregate(state, db, cmd).await,
+        "listDatabases" => admin::list_databases(state, cmd),
+        "listCollections" => admin::list_collections(state, db, cmd),
+        "create" => admin::create(state, db, cmd),
+        "drop" => admin::drop(state, db, cmd),
+        "dropDatabase" => admin::drop_database(state, db),
+        "renameCollection" => admin::rename_collection(state, db, cmd),
+        "listIndexes" => admin::list_indexes(state, db, cmd),
+        "createIndexes" => admin::create_indexes(state, db, cmd),
+        "dropIndexes" | "deleteIndexes" => admin::drop_indexes(state, db, cmd),
+        other => Err(CmdError::command_not_found(other)),
+    }
+}
+
+/// `ok`, `$clusterTime` and `operationTime` on every reply, success or error.
+fn finish(state: &ServerState, result: CmdResult<Document>) -> Document {
+    let mut reply = match result {
+        Ok(mut body) => {
+            if !body.contains_key("ok") {
+                body.insert("ok", 1.0);
+            }
+            body
+        }
+        Err(e) => e.to_reply(),
+    };
+    let ts = state.store.cluster_time();
+    reply.insert(
+        "$clusterTime",
+        doc! {
+            "clusterTime": ts,
+            "signature": { "hash": Binary { subtype: BinarySubtype::Generic, bytes: vec![0; 20] }, "keyId": 0i64 },
+        },
+    );
+    reply.insert("operationTime", ts);
+    reply
+}

@@ -1,0 +1,281 @@
+//! Read commands: `find`, `getMore`, `killCursors`, `count`, `distinct`, `aggregate`.
+//! Results are computed when the cursor opens and handed out in batches (101 documents first
+//! by default, then up to 16 MiB per `getMore`).
+
+use super::{args, change_stream};
+use crate::compare::values_equal;
+use crate::cursor::{self, Cursor, Source};
+use crate::error::{CmdError, CmdResult};
+use crate::matcher::Matcher;
+use crate::pipeline::Pipeline;
+use crate::projection::Projection;
+use crate::server::ServerState;
+use crate::sort::SortSpec;
+use crate::store::Namespace;
+use bson::{doc, Bson, Document};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// `{cursor: {firstBatch|nextBatch, id, ns}}`.
+pub(super) fn cursor_reply(ns: &str, id: i64, batch: Vec<Document>, first: bool) -> Document {
+    let key = if first { "firstBatch" } else { "nextBatch" };
+    doc! { "cursor": { key: batch, "id": id, "ns": ns } }
+}
+
+/// Hands out the first batch of `docs` and registers a cursor for the rest (id 0 when none).
+pub(super) fn open_cursor(
+    state: &ServerState,
+    ns: String,
+    mut docs: VecDeque<Document>,
+    batch_size: Option<usize>,
+    single_batch: bool,
+) -> Document {
+    let batch = match batch_size {
+        Some(0) => Vec::new(),
+        Some(n) => cursor::take_batch(&mut docs, n),
+        None => cursor::take_batch(&mut docs, cursor::DEFAULT_FIRST_BATCH),
+    };
+    let id = if docs.is_empty() || single_batch {
+        0
+    } else {
+        state.cursors.insert(Cursor {
+            ns: ns.clone(),
+            source: Source::Docs(docs),
+        })
+    };
+    cursor_reply(&ns, id, batch, true)
+}
+
+/// Matching documents in `_id` order; stops early once `stop_after` are collected.
+fn collect(
+    state: &ServerState,
+    ns: &Namespace,
+    filter: &Document,
+    stop_after: Option<usize>,
+) -> CmdResult<Vec<Document>> {
+    let matcher = Matcher::new(filter)?;
+    let mut out = Vec::new();
+    state.store.scan(ns, &matcher, &mut |d| {
+        out.push(d.clone());
+        stop_after.map_or(true, |n| out.len() < n)
+    });
+    Ok(out)
+}
+
+pub(super) fn find(state: &ServerState, db: &str, cmd: &Document) -> CmdResult<Document> {
+    let ns = args::namespace(db, cmd, "find")?;
+    let filter = args::opt_doc(cmd, "filter")?.cloned().unwrap_or_default();
+    let sort = args::opt_doc(cmd, "sort")?
+        .filter(|s| !s.is_empty())
+        .map(SortSpec::new)
+        .transpose()?;
+    let projection = args::opt_doc(cmd, "projection")?
+        .filter(|p| !p.is_empty())
+        .map(Projection::new)
+        .transpose()?;
+    let skip = args::opt_count(cmd, "skip")?.unwrap_or(0);
+    let limit = match args::opt_i64(cmd, "limit")? {
+        Some(n) if n < 0 => {
+            return Err(CmdError::bad_value(format!(
+                "LIMIT must be non-negative, but received: {n}"
+            )))
+        }
+        Some(0) | None => None,
+        Some(n) => Some(n as usize),
+    };
+    let stop_after = if sort.is_some() {
+        None
+    } else {
+        limit.map(|l| l + skip)
+    };
+    let mut docs = collect(state, &ns, &filter, stop_after)?;
+    if let Some(sort) = &sort {
+        docs.sort_by(|a, b| sort.compare(a, b));
+    }
+    let mut docs: VecDeque<Document> = docs
+        .into_iter()
+        .skip(skip)
+        .take(limit.unwrap_or(usize::MAX))
+        .collect();
+    if let Some(p) = &projection {
+        docs = docs.iter().map(|d| p.apply(d)).collect::<CmdResult<_>>()?;
+    }
+    let batch_size = args::opt_count(cmd, "batchSize")?;
+    Ok(open_cursor(
+        state,
+        ns.to_string(),
+        docs,
+        batch_size,
+        args::flag(cmd, "singleBatch"),
+    ))
+}
+
+pub(super) async fn get_more(
+    state: &Arc<ServerState>,
+    db: &str,
+    cmd: &Document,
+) -> CmdResult<Document> {
+    let id = match cmd.get("getMore") {
+        Some(Bson::Int64(id)) => *id,
+        _ => {
+            return Err(CmdError::type_mismatch(
+                "BSON field 'getMore' is the wrong type, expected type 'long'",
+            ))
+        }
+    };
+    let coll = cmd
+        .get_str("collection")
+        .map_err(|_| CmdError::type_mismatch("BSON field 'collection' must be a string"))?;
+    let batch_size = args::opt_count(cmd, "batchSize")?.unwrap_or(0);
+    let cursor = state.cursors.check_out(id).ok_or_else(|| {
+        CmdError::new(
+            crate::error::code::CURSOR_NOT_FOUND,
+            "CursorNotFound",
+            format!("cursor id {id} not found"),
+        )
+    })?;
+    let expected_ns = format!("{db}.{coll}");
+    if cursor.ns != expected_ns
+        && !(coll == "$cmd.aggregate" && cursor.ns.starts_with(&format!("{db}.")))
+    {
+        let ns = cursor.ns.clone();
+        state.cursors.check_in(id, cursor);
+        return Err(CmdError::new(
+            13, // Unauthorized, as mongod answers a getMore on another namespace
+            "Unauthorized",
+            format!("Requested getMore on namespace '{expected_ns}', but cursor belongs to a different namespace {ns}"),
+        ));
+    }
+    match cursor.source {
+        Source::Docs(mut docs) => {
+            let batch = cursor::take_batch(&mut docs, batch_size);
+            let ns = cursor.ns;
+            let next_id = if docs.is_empty() {
+                0
+            } else {
+                state.cursors.check_in(
+                    id,
+                    Cursor {
+                        ns: ns.clone(),
+                        source: Source::Docs(docs),
+                    },
+                );
+                id
+            };
+            Ok(cursor_reply(&ns, next_id, batch, false))
+        }
+        Source::ChangeStream(stream) => {
+            change_stream::get_more(state, id, cursor.ns, stream, batch_size, cmd).await
+        }
+    }
+}
+
+pub(super) fn kill_cursors(state: &ServerState, db: &str, cmd: &Document) -> CmdResult<Document> {
+    let _ = args::namespace(db, cmd, "killCursors")?;
+    let ids = cmd
+        .get_array("cursors")
+        .map_err(|_| CmdError::failed_to_parse("BSON field 'cursors' is missing"))?;
+    let (mut killed, mut not_found) = (Vec::new(), Vec::new());
+    for id in ids {
+        let id = match id {
+            Bson::Int64(n) => *n,
+            Bson::Int32(n) => *n as i64,
+            _ => return Err(CmdError::type_mismatch("cursor ids must be longs")),
+        };
+        if state.cursors.kill(id) {
+            killed.push(id);
+        } else {
+            not_found.push(id);
+        }
+    }
+    Ok(
+        doc! { "cursorsKilled": killed, "cursorsNotFound": not_found, "cursorsAlive": [], "cursorsUnknown": [] },
+    )
+}
+
+pub(super) fn count(state: &ServerState, db: &str, cmd: &Document) -> CmdResult<Document> {
+    let ns = args::namespace(db, cmd, "count")?;
+    let query = args::opt_doc(cmd, "query")?.cloned().unwrap_or_default();
+    let skip = args::opt_count(cmd, "skip")?.unwrap_or(0);
+    let limit = args::opt_i64(cmd, "limit")?
+        .map(|l| l.unsigned_abs() as usize)
+        .filter(|&l| l > 0);
+    let n = if query.is_empty() {
+        state.store.count(&ns) as usize
+    } else {
+        let matcher = Matcher::new(&query)?;
+        let mut n = 0usize;
+        state.store.scan(&ns, &matcher, &mut |_| {
+            n += 1;
+            true
+        });
+        n
+    };
+    let n = n.saturating_sub(skip).min(limit.unwrap_or(usize::MAX));
+    Ok(doc! { "n": n as i64 })
+}
+
+pub(super) fn distinct(state: &ServerState, db: &str, cmd: &Document) -> CmdResult<Document> {
+    let ns = args::namespace(db, cmd, "distinct")?;
+    let key = cmd
+        .get_str("key")
+        .map_err(|_| CmdError::failed_to_parse("BSON field 'key' is missing or not a string"))?;
+    let query = args::opt_doc(cmd, "query")?.cloned().unwrap_or_default();
+    let mut values: Vec<Bson> = Vec::new();
+    let add = |v: &Bson, values: &mut Vec<Bson>| {
+        if !values.iter().any(|x| values_equal(x, v)) {
+            values.push(v.clone());
+        }
+    };
+    for d in collect(state, &ns, &query, None)? {
+        match crate::path::get_path(&d, key) {
+            Some(Bson::Array(items)) => items.iter().for_each(|v| add(v, &mut values)),
+            Some(v) => add(v, &mut values),
+            None => {}
+        }
+    }
+    values.sort_by(crate::compare::cmp_bson);
+    Ok(doc! { "values": values })
+}
+
+pub(super) async fn aggregate(
+    state: &Arc<ServerState>,
+    db: &str,
+    cmd: &Document,
+) -> CmdResult<Document> {
+    let stages = args::doc_array(cmd, "pipeline")?;
+    if cmd.contains_key("explain") {
+        return Err(CmdError::bad_value(
+            "explain is not supported by mongo-testbed",
+        ));
+    }
+    if !cmd.contains_key("cursor") {
+        return Err(CmdError::failed_to_parse("The 'cursor' option is required"));
+    }
+    let batch_size = args::cursor_batch_size(cmd)?;
+    if let Some(stage) = stages
+        .first()
+        .and_then(|s| s.get_document("$changeStream").ok())
+    {
+        return change_stream::open(state, db, cmd, stage, &stages[1..], batch_size).await;
+    }
+    let ns = match cmd.get("aggregate") {
+        Some(Bson::String(_)) => args::namespace(db, cmd, "aggregate")?,
+        _ => {
+            return Err(CmdError::bad_value(
+                "database-level aggregate is only supported for $changeStream",
+            ))
+        }
+    };
+    let pipeline = Pipeline::new(&stages)?;
+    let filter = pipeline.leading_match().cloned().unwrap_or_default();
+    let docs = collect(state, &ns, &filter, None)?;
+    let out = pipeline.run(docs)?;
+    Ok(open_cursor(
+        state,
+        ns.to_string(),
+        out.into(),
+        batch_size,
+        false,
+    ))
+}

@@ -1,0 +1,113 @@
+//! A write transaction: data and oplog locked together for one store call. Every change is
+//! logged through it; when it ends the journal records are written (before the call returns),
+//! the journal is compacted if it grew large, and change streams are woken.
+
+use super::collection::{new_uuid, Collection};
+use super::data::Data;
+use super::oplog::{ts_key, Op, OplogEntry};
+use super::{persist, LogState, Namespace, Store};
+use crate::error::{code, CmdError, CmdResult};
+use bson::{Binary, DateTime, Document};
+use parking_lot::{MutexGuard, RwLockWriteGuard};
+use std::sync::Arc;
+
+/// The journal is folded into a new snapshot once it is larger than this and than the last snapshot.
+const COMPACT_MIN_BYTES: u64 = 256 << 20;
+
+pub(crate) struct Txn<'a> {
+    store: &'a Store,
+    pub data: RwLockWriteGuard<'a, Data>,
+    log: MutexGuard<'a, LogState>,
+    wrote: bool,
+}
+
+impl<'a> Txn<'a> {
+    pub fn begin(store: &'a Store) -> Txn<'a> {
+        let data = store.data.write();
+        let log = store.log.lock();
+        Txn {
+            store,
+            data,
+            log,
+            wrote: false,
+        }
+    }
+
+    /// Appends one committed change to the oplog (and the journal buffer).
+    pub fn log(&mut self, ns: &Namespace, uuid: Option<Binary>, op: Op) {
+        let ts = self.log.oplog.next_ts();
+        let e = Arc::new(OplogEntry {
+            ts,
+            wall: DateTime::now(),
+            ns: ns.clone(),
+            uuid,
+            op,
+        });
+        if let Some(j) = &mut self.log.journal {
+            j.record(&e);
+        }
+        self.log.oplog.push(e);
+        self.wrote = true;
+    }
+
+    /// Creates the collection (logging `create`) when it does not exist; true when it did not.
+    pub fn ensure_coll(&mut self, ns: &Namespace, options: Document) -> CmdResult<bool> {
+        if self.data.coll(ns).is_some() {
+            return Ok(false);
+        }
+        validate_ns(ns)?;
+        let uuid = new_uuid();
+        self.data
+            .insert_coll(ns, Collection::new(uuid.clone(), options.clone()));
+        self.log(ns, Some(uuid), Op::Create { options });
+        Ok(true)
+    }
+}
+
+/// Namespaces mongod refuses (`InvalidNamespace`, 73).
+pub(crate) fn validate_ns(ns: &Namespace) -> CmdResult<()> {
+    let bad_db = ns.db.is_empty() || ns.db.contains(['.', ' ', '/', '\\', '"', '$', '\0']);
+    let bad_coll = ns.coll.is_empty()
+        || ns.coll.contains('\0')
+        || ns.coll.starts_with('.')
+        || ns.coll.contains('$');
+    if bad_db || bad_coll {
+        return Err(CmdError::new(
+            code::INVALID_NAMESPACE,
+            "InvalidNamespace",
+            format!("Invalid namespace specified '{ns}'"),
+        ));
+    }
+    Ok(())
+}
+
+impl Drop for Txn<'_> {
+    fn drop(&mut self) {
+        if !self.wrote {
+            return;
+        }
+        let LogState {
+            oplog,
+            journal,
+            snapshot_size,
+        } = &mut *self.log;
+        if let Some(j) = journal {
+            if let Err(e) = j.flush() {
+                tracing::error!(error = %e, "journal write failed: recent writes may not survive a restart");
+            }
+            if j.size() > COMPACT_MIN_BYTES.max(*snapshot_size) {
+                if let Some(dir) = &self.store.dbpath {
+                    match persist::write_snapshot(dir, &self.data, oplog)
+                        .and_then(|n| j.truncate().map(|_| n))
+                    {
+                        Ok(n) => *snapshot_size = n,
+                        Err(e) => {
+                            tracing::error!(error = %e, path = %j.path().display(), "journal compaction failed")
+                        }
+                    }
+                }
+            }
+        }
+        self.store.changes.send_replace(ts_key(oplog.last_ts()));
+    }
+}

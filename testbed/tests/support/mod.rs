@@ -1,0 +1,75 @@
+//! Shared helpers for the driver integration tests: start a testbed on a free port, connect the
+//! official driver to it, toggle fail points, wait for conditions.
+#![allow(dead_code)]
+
+use mongo_testbed::{Testbed, TestbedOptions};
+use mongodb::bson::{doc, Document};
+use mongodb::options::ClientOptions;
+use mongodb::Client;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+pub async fn start() -> Testbed {
+    start_with(TestbedOptions::default()).await
+}
+
+pub async fn start_with(options: TestbedOptions) -> Testbed {
+    Testbed::start(options).await.expect("testbed starts")
+}
+
+pub async fn start_on(dbpath: PathBuf) -> Testbed {
+    start_with(TestbedOptions {
+        dbpath: Some(dbpath),
+        ..TestbedOptions::default()
+    })
+    .await
+}
+
+/// A driver client through replica-set discovery (`?replicaSet=rs0`).
+pub async fn client(tb: &Testbed) -> Client {
+    client_for(&tb.uri()).await
+}
+
+pub async fn client_for(uri: &str) -> Client {
+    let mut opts = ClientOptions::parse(uri).await.expect("valid uri");
+    opts.server_selection_timeout = Some(Duration::from_secs(5));
+    opts.heartbeat_freq = Some(Duration::from_millis(500));
+    Client::with_options(opts).expect("client")
+}
+
+/// A driver client with `directConnection=true` (no discovery).
+pub async fn direct_client(tb: &Testbed) -> Client {
+    client_for(&format!("mongodb://{}/?directConnection=true", tb.addr())).await
+}
+
+pub async fn fail_point(client: &Client, mode: mongodb::bson::Bson, data: Document) {
+    client
+        .database("admin")
+        .run_command(doc! { "configureFailPoint": "failCommand", "mode": mode, "data": data })
+        .await
+        .expect("configureFailPoint");
+}
+
+pub async fn fail_point_off(client: &Client) {
+    client
+        .database("admin")
+        .run_command(doc! { "configureFailPoint": "failCommand", "mode": "off" })
+        .await
+        .expect("configureFailPoint off");
+}
+
+/// Polls `check` until it returns true or `timeout` passes.
+pub async fn wait_until<F, Fut>(timeout: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
