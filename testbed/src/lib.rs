@@ -5,13 +5,14 @@
 //! Map of the crate:
 //! - `wire`, `server`, `commands`, `cursor`, `failpoint`: the network face (OP_MSG/OP_QUERY, command dispatch).
 //! - `store`, `changestream`: the data, the oplog and change streams (and `--dbpath` persistence).
-//! - `compare`, `path`, `matcher`, `update`, `projection`, `sort`, `pipeline`: the query engine (pure).
+//! - `compare`, `path`, `matcher`, `update`, `projection`, `sort`, `pipeline`, `numeric`: the query engine (pure).
 //! - `error`: command errors as mongod renders them.
 
 pub mod changestream;
 pub mod compare;
 pub mod error;
 pub mod matcher;
+pub mod numeric;
 pub mod path;
 pub mod pipeline;
 pub mod projection;

@@ -1,30 +1,57 @@
 //! Query filters (`find`, `update`, `delete`, `count`, `$match`).
-// OWNER: query-engine helper.
+//!
+//! A filter is parsed once into a tree ([`parse`]) and evaluated per document ([`eval`]) with
+//! mongod's array semantics: a dotted path fans out through arrays of documents, a predicate on
+//! a field holding an array is tried on the array itself and on each element, and negations
+//! (`$ne`, `$nin`, `$not`, `$nor`) negate the whole fan-out.
+
+mod eval;
+mod parse;
 
 use crate::error::CmdResult;
-use bson::Document;
+use bson::{Bson, Document};
+
+pub(crate) use eval::{path_values, pred_matches_value};
+pub(crate) use parse::{parse_value_pred, type_name_of, Pred};
 
 /// A parsed query filter.
 #[derive(Debug, Clone)]
 pub struct Matcher {
-    _filter: Document,
+    root: Expr,
+    id_eq: Option<Bson>,
+}
+
+/// A filter tree node.
+#[derive(Debug, Clone)]
+pub(crate) enum Expr {
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
+    Nor(Vec<Expr>),
+    /// Predicate on the values found at a dotted path.
+    Field(String, Pred),
+    /// `$expr`: an aggregation expression evaluated on the whole document.
+    AggExpr(Bson),
 }
 
 impl Matcher {
     /// Parses a filter; unknown `$` operators are `BadValue` as on mongod.
     pub fn new(filter: &Document) -> CmdResult<Self> {
-        let _ = filter;
-        todo!("query-engine")
+        let root = parse::parse_filter(filter)?;
+        let id_eq = parse::id_equality(filter);
+        Ok(Matcher { root, id_eq })
     }
 
     /// True when `doc` satisfies the filter.
     pub fn matches(&self, doc: &Document) -> bool {
-        let _ = doc;
-        todo!("query-engine")
+        eval::eval_expr(&self.root, doc)
     }
 
-    /// When the filter pins `_id` to a single value by equality, that value (fast path for lookups).
+    /// When the filter pins `_id` to a single value by equality, that value (fast path for
+    /// lookups). The caller must still check [`Matcher::matches`] for the other conditions.
     pub fn id_equality(&self) -> Option<&bson::Bson> {
-        todo!("query-engine")
+        self.id_eq.as_ref()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,38 +1,53 @@
 //! Aggregation stages over documents: `$match $project $addFields/$set $unset $group $sort $limit $skip $count`.
 //! Also applied to change events after `$changeStream`.
-// OWNER: query-engine helper.
+
+pub mod expr;
+mod group;
+mod stage;
 
 use crate::error::CmdResult;
 use bson::Document;
+use stage::Stage;
 
 /// A parsed pipeline (without `$changeStream`).
 #[derive(Debug, Clone)]
 pub struct Pipeline {
-    _stages: Vec<Document>,
+    stages: Vec<Stage>,
 }
 
 impl Pipeline {
-    /// Parses stages; an unsupported stage is an error naming it.
+    /// Parses stages; an unsupported stage is an error naming it (40324).
     pub fn new(stages: &[Document]) -> CmdResult<Self> {
-        let _ = stages;
-        todo!("query-engine")
+        let stages = stages.iter().map(Stage::parse).collect::<CmdResult<Vec<_>>>()?;
+        Ok(Pipeline { stages })
     }
 
     /// Runs the whole pipeline over `input`.
     pub fn run(&self, input: Vec<Document>) -> CmdResult<Vec<Document>> {
-        let _ = input;
-        todo!("query-engine")
+        self.stages.iter().try_fold(input, |docs, stage| stage.run(docs))
     }
 
     /// Runs per-document stages (`$match`, `$project`, `$addFields`, `$set`, `$unset`, `$replaceRoot`) on one
-    /// document; `None` when filtered out. Used for change events.
+    /// document; `None` when filtered out. Used for change events; other stages are an error.
     pub fn run_one(&self, doc: Document) -> CmdResult<Option<Document>> {
-        let _ = doc;
-        todo!("query-engine")
+        let mut cur = doc;
+        for stage in &self.stages {
+            match stage.run_one(cur)? {
+                Some(next) => cur = next,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(cur))
     }
 
     /// The leading `$match` filter if the pipeline starts with one (lets the store narrow its scan).
     pub fn leading_match(&self) -> Option<&Document> {
-        todo!("query-engine")
+        match self.stages.first() {
+            Some(Stage::Match(_, filter)) => Some(filter),
+            _ => None,
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;
