@@ -1,6 +1,9 @@
 //! Command line (`clap`): `run | copy | verify | demo`, each with `--config FILE` and flags for the
 //! common settings. Flags become the highest figment layer.
 // OWNER: core-logic helper.
+//
+// Enum-valued flags stay strings here: a bad value is reported by configuration loading, which
+// names the key (`apply.update_mode = "fast": expected ...`), the same way for file, env and flags.
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -61,7 +64,46 @@ pub struct CommonArgs {
 impl CommonArgs {
     /// The flags given, in config-key shape (`{"source": {"uri": ...}}`), for the top figment layer.
     pub fn overrides(&self) -> serde_json::Value {
-        todo!("core-logic")
+        use serde_json::{json, Map, Value};
+        let mut root = Map::new();
+        let mut set = |section: &str, key: &str, value: Value| {
+            let entry = root
+                .entry(section)
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(map) = entry {
+                map.insert(key.to_string(), value);
+            }
+        };
+        let flags: [(&str, &str, Option<Value>); 10] = [
+            ("source", "uri", self.source_uri.as_ref().map(|v| json!(v))),
+            (
+                "source",
+                "database",
+                self.source_db.as_ref().map(|v| json!(v)),
+            ),
+            ("target", "uri", self.target_uri.as_ref().map(|v| json!(v))),
+            (
+                "target",
+                "database",
+                self.target_db.as_ref().map(|v| json!(v)),
+            ),
+            ("http", "addr", self.http_addr.as_ref().map(|v| json!(v))),
+            ("apply", "workers", self.workers.map(|v| json!(v))),
+            (
+                "apply",
+                "update_mode",
+                self.update_mode.as_ref().map(|v| json!(v)),
+            ),
+            ("copy", "mode", self.copy_mode.as_ref().map(|v| json!(v))),
+            ("log", "level", self.log_level.as_ref().map(|v| json!(v))),
+            ("log", "format", self.log_format.as_ref().map(|v| json!(v))),
+        ];
+        for (section, key, value) in flags {
+            if let Some(value) = value {
+                set(section, key, value);
+            }
+        }
+        Value::Object(root)
     }
 }
 
@@ -83,4 +125,77 @@ pub struct DemoArgs {
     /// `delta` or `full_document`.
     #[arg(long, default_value = "delta")]
     pub update_mode: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn no_flags_no_overrides() {
+        assert_eq!(CommonArgs::default().overrides(), json!({}));
+    }
+
+    #[test]
+    fn flags_map_to_nested_config_keys() {
+        let cli = Cli::try_parse_from([
+            "mongo-replicator",
+            "run",
+            "--config",
+            "x.toml",
+            "--source-uri",
+            "mongodb://a/",
+            "--source-db",
+            "s",
+            "--target-uri",
+            "mongodb://b/",
+            "--target-db",
+            "t",
+            "--http-addr",
+            "0.0.0.0:1",
+            "--workers",
+            "8",
+            "--update-mode",
+            "full_document",
+            "--copy-mode",
+            "never",
+            "--log-level",
+            "debug",
+            "--log-format",
+            "json",
+        ])
+        .unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("run expected")
+        };
+        assert_eq!(args.config.as_deref(), Some(std::path::Path::new("x.toml")));
+        assert_eq!(
+            args.overrides(),
+            json!({
+                "source": {"uri": "mongodb://a/", "database": "s"},
+                "target": {"uri": "mongodb://b/", "database": "t"},
+                "http": {"addr": "0.0.0.0:1"},
+                "apply": {"workers": 8, "update_mode": "full_document"},
+                "copy": {"mode": "never"},
+                "log": {"level": "debug", "format": "json"},
+            })
+        );
+    }
+
+    #[test]
+    fn subcommands_parse() {
+        for cmd in ["run", "copy", "verify"] {
+            assert!(
+                Cli::try_parse_from(["mongo-replicator", cmd, "-c", "f.toml"]).is_ok(),
+                "{cmd}"
+            );
+        }
+        let cli = Cli::try_parse_from(["mongo-replicator", "demo", "--seconds", "5"]).unwrap();
+        let Command::Demo(demo) = cli.command else {
+            panic!("demo expected")
+        };
+        assert_eq!((demo.seconds, demo.seed_orders, demo.workers), (5, 3000, 4));
+        assert!(Cli::try_parse_from(["mongo-replicator", "run", "--workers", "many"]).is_err());
+    }
 }

@@ -1,6 +1,13 @@
 //! Configuration: typed sections, defaults as named constants, figment layering
 //! (defaults < TOML file < `REPLICATOR_*` env < CLI flags), `validate()` naming the failing key.
-// OWNER: core-logic helper. Stub bodies are replaced by the real implementation.
+// OWNER: core-logic helper.
+
+pub mod defaults;
+mod env;
+mod load;
+
+pub use env::{ENV_NESTING, ENV_PREFIX};
+mod validate;
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -160,18 +167,13 @@ impl Config {
     /// Loads defaults < `file` < `REPLICATOR_*` environment < `overrides` (CLI flags, already in
     /// config-key shape, e.g. `{"source": {"uri": ...}}`), then validates.
     pub fn load(file: Option<&Path>, overrides: serde_json::Value) -> Result<Config, ConfigError> {
-        let _ = (file, overrides);
-        todo!("core-logic")
+        let config = load::extract(file, overrides)?;
+        config.validate()?;
+        Ok(config)
     }
 
     /// Checks values (ranges, non-empty names, source != target namespace, file path when store = file, ...).
     pub fn validate(&self) -> Result<(), ConfigError> {
-        todo!("core-logic")
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        todo!("core-logic")
+        validate::validate(self)
     }
 }

@@ -184,9 +184,10 @@ pub(crate) fn namespace(event: &Document, field: &str) -> Result<Namespace, Tran
 impl TranslateOptions {
     /// True when events of `coll` are replicated.
     pub(crate) fn includes(&self, coll: &str) -> bool {
-        self.collections
-            .as_ref()
-            .map_or(true, |list| list.iter().any(|c| c == coll))
+        match &self.collections {
+            Some(list) => list.iter().any(|c| c == coll),
+            None => true,
+        }
     }
 
     /// The collection of an event if it is in scope (source db, not filtered out).

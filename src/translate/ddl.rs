@@ -50,18 +50,10 @@ fn rename(
     opts: &TranslateOptions,
     from: String,
 ) -> Result<Option<DdlOp>, TranslateError> {
-    let field = if event.contains_key("to") {
-        "to"
-    } else {
-        "operationDescription"
-    };
-    let to = if field == "to" {
-        namespace(event, "to")?
-    } else {
-        let desc = event
-            .get_document("operationDescription")
-            .map_err(|_| TranslateError("rename event without `to`".into()))?;
-        namespace(desc, "to")?
+    // `to` at the top level; servers with showExpandedEvents also repeat it in operationDescription.
+    let to = match event.get_document("operationDescription") {
+        Ok(desc) if !event.contains_key("to") => namespace(desc, "to")?,
+        _ => namespace(event, "to")?,
     };
     if !opts.ddl.rename {
         return Ok(None);

@@ -1,0 +1,79 @@
+//! Built-in defaults, as named constants: the lowest configuration layer.
+
+use super::*;
+
+pub const SOURCE_URI: &str = "mongodb://localhost:27017/?replicaSet=rs0";
+pub const SOURCE_DATABASE: &str = "ordersDB";
+pub const TARGET_URI: &str = SOURCE_URI;
+pub const TARGET_DATABASE: &str = "ordersDB_backup";
+pub const CHECKPOINT_STORE: CheckpointStoreKind = CheckpointStoreKind::Target;
+pub const CHECKPOINT_DATABASE: &str = "mongo_replicator";
+pub const CHECKPOINT_INTERVAL_MS: u64 = 1000;
+pub const COPY_MODE: CopyMode = CopyMode::Auto;
+pub const COPY_BATCH_SIZE: u32 = 1000;
+pub const COPY_PARALLEL_COLLECTIONS: usize = 4;
+pub const APPLY_WORKERS: usize = 4;
+pub const APPLY_BATCH_SIZE: usize = 1000;
+pub const APPLY_MAX_BATCH_DELAY_MS: u64 = 50;
+pub const APPLY_UPDATE_MODE: UpdateMode = UpdateMode::Delta;
+/// Every DDL event is propagated unless switched off.
+pub const DDL_ENABLED: bool = true;
+pub const HTTP_ADDR: &str = "127.0.0.1:9464";
+pub const LOG_FORMAT: LogFormat = LogFormat::Text;
+pub const LOG_LEVEL: &str = "info";
+pub const ON_HISTORY_LOST: OnHistoryLost = OnHistoryLost::Resync;
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            source: SourceConfig {
+                uri: ConnectionString::new(SOURCE_URI),
+                database: SOURCE_DATABASE.into(),
+                collections: None,
+            },
+            target: TargetConfig {
+                uri: ConnectionString::new(TARGET_URI),
+                database: TARGET_DATABASE.into(),
+            },
+            checkpoint: CheckpointConfig {
+                store: CHECKPOINT_STORE,
+                database: CHECKPOINT_DATABASE.into(),
+                path: None,
+                interval_ms: CHECKPOINT_INTERVAL_MS,
+            },
+            copy: CopyConfig {
+                mode: COPY_MODE,
+                batch_size: COPY_BATCH_SIZE,
+                parallel_collections: COPY_PARALLEL_COLLECTIONS,
+            },
+            apply: ApplyConfig {
+                workers: APPLY_WORKERS,
+                batch_size: APPLY_BATCH_SIZE,
+                max_batch_delay_ms: APPLY_MAX_BATCH_DELAY_MS,
+                update_mode: APPLY_UPDATE_MODE,
+                ddl: DdlConfig::default(),
+            },
+            http: HttpConfig {
+                addr: HTTP_ADDR.parse().expect("valid default address"),
+            },
+            log: LogConfig {
+                format: LOG_FORMAT,
+                level: LOG_LEVEL.into(),
+            },
+            on_history_lost: ON_HISTORY_LOST,
+        }
+    }
+}
+
+impl Default for DdlConfig {
+    fn default() -> Self {
+        DdlConfig {
+            drop: DDL_ENABLED,
+            rename: DDL_ENABLED,
+            drop_database: DDL_ENABLED,
+            create: DDL_ENABLED,
+            create_indexes: DDL_ENABLED,
+            drop_indexes: DDL_ENABLED,
+        }
+    }
+}

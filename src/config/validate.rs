@@ -1,0 +1,206 @@
+//! Value checks after deserialization; every message names the key and its (redacted) value.
+
+use super::{CheckpointStoreKind, Config, ConfigError};
+use std::fmt::Display;
+
+pub const MAX_WORKERS: usize = 256;
+pub const MAX_BATCH_SIZE: usize = 100_000;
+pub const MAX_PARALLEL_COLLECTIONS: usize = 256;
+pub const MAX_BATCH_DELAY_MS: u64 = 60_000;
+/// MongoDB database names are shorter than 64 bytes.
+const MAX_DB_NAME_BYTES: usize = 63;
+const DB_NAME_FORBIDDEN: &[char] = &['/', '\\', '.', ' ', '"', '$', '\0'];
+
+/// Every problem found, joined: one run tells the operator everything to fix.
+pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
+    let mut problems = Vec::new();
+    let mut check = |key: &str, value: &dyn Display, problem: Option<String>| {
+        if let Some(p) = problem {
+            problems.push(format!("{key} = {value}: {p}"));
+        }
+    };
+    check(
+        "source.uri",
+        &shown_uri(c.source.uri.expose()),
+        uri_problem(c.source.uri.expose()),
+    );
+    check(
+        "target.uri",
+        &shown_uri(c.target.uri.expose()),
+        uri_problem(c.target.uri.expose()),
+    );
+    check(
+        "source.database",
+        &quoted(&c.source.database),
+        db_name_problem(&c.source.database),
+    );
+    check(
+        "target.database",
+        &quoted(&c.target.database),
+        db_name_problem(&c.target.database),
+    );
+    check(
+        "checkpoint.database",
+        &quoted(&c.checkpoint.database),
+        db_name_problem(&c.checkpoint.database),
+    );
+    if let Some(list) = &c.source.collections {
+        let shown = format!("{list:?}");
+        if list.is_empty() {
+            check(
+                "source.collections",
+                &shown,
+                Some("list at least one collection, or omit the key to replicate all".into()),
+            );
+        }
+        for name in list {
+            check("source.collections", &shown, collection_problem(name));
+        }
+    }
+    let same_uri = normalized(c.source.uri.expose()) == normalized(c.target.uri.expose());
+    if same_uri && c.source.database == c.target.database {
+        check(
+            "target.database",
+            &quoted(&c.target.database),
+            Some("same database and uri as the source (it would replicate onto itself)".into()),
+        );
+    }
+    match c.checkpoint.store {
+        CheckpointStoreKind::File if c.checkpoint.path.is_none() => check(
+            "checkpoint.path",
+            &"(unset)",
+            Some("required when checkpoint.store = \"file\"".into()),
+        ),
+        CheckpointStoreKind::Target => {
+            let db = &c.checkpoint.database;
+            if *db == c.target.database || (same_uri && *db == c.source.database) {
+                check(
+                    "checkpoint.database",
+                    &quoted(db),
+                    Some("must differ from the replicated databases".into()),
+                );
+            }
+        }
+        CheckpointStoreKind::File => {}
+    }
+    check(
+        "checkpoint.interval_ms",
+        &c.checkpoint.interval_ms,
+        positive(c.checkpoint.interval_ms),
+    );
+    check(
+        "copy.batch_size",
+        &c.copy.batch_size,
+        range(c.copy.batch_size as usize, 1, MAX_BATCH_SIZE),
+    );
+    check(
+        "copy.parallel_collections",
+        &c.copy.parallel_collections,
+        range(c.copy.parallel_collections, 1, MAX_PARALLEL_COLLECTIONS),
+    );
+    check(
+        "apply.workers",
+        &c.apply.workers,
+        range(c.apply.workers, 1, MAX_WORKERS),
+    );
+    check(
+        "apply.batch_size",
+        &c.apply.batch_size,
+        range(c.apply.batch_size, 1, MAX_BATCH_SIZE),
+    );
+    check(
+        "apply.max_batch_delay_ms",
+        &c.apply.max_batch_delay_ms,
+        range(
+            c.apply.max_batch_delay_ms as usize,
+            0,
+            MAX_BATCH_DELAY_MS as usize,
+        ),
+    );
+    check(
+        "log.level",
+        &quoted(&c.log.level),
+        log_level_problem(&c.log.level),
+    );
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError(crate::redact::redact_text(
+            &problems.join("; "),
+        )))
+    }
+}
+
+fn quoted(s: &str) -> String {
+    format!("{s:?}")
+}
+
+fn range(v: usize, min: usize, max: usize) -> Option<String> {
+    (v < min || v > max).then(|| format!("must be between {min} and {max}"))
+}
+
+fn positive(v: u64) -> Option<String> {
+    (v == 0).then(|| "must be greater than 0".to_string())
+}
+
+fn uri_problem(uri: &str) -> Option<String> {
+    let ok = ["mongodb://", "mongodb+srv://"]
+        .iter()
+        .any(|s| uri.starts_with(s) && uri.len() > s.len());
+    (!ok).then(|| "must be a connection string starting with mongodb:// or mongodb+srv://".into())
+}
+
+/// A malformed uri is not parsed reliably by the redactor: hide it whole when it may hold credentials.
+fn shown_uri(uri: &str) -> String {
+    if uri_problem(uri).is_some() && uri.contains('@') {
+        "(hidden: it may contain credentials)".to_string()
+    } else {
+        crate::redact::redact_uri(uri)
+    }
+}
+
+/// The uri with a trailing `/` before the options (or at the end) removed, for comparison.
+fn normalized(uri: &str) -> String {
+    let (base, query) = uri
+        .split_once('?')
+        .map_or((uri, None), |(b, q)| (b, Some(q)));
+    let base = base.trim_end_matches('/');
+    match query {
+        Some(q) => format!("{base}?{q}"),
+        None => base.to_string(),
+    }
+}
+
+fn db_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        Some("must not be empty".into())
+    } else if name.len() > MAX_DB_NAME_BYTES {
+        Some(format!(
+            "must be shorter than {} bytes",
+            MAX_DB_NAME_BYTES + 1
+        ))
+    } else if name.contains(DB_NAME_FORBIDDEN) {
+        Some("must not contain any of / \\ . space \" $".into())
+    } else {
+        None
+    }
+}
+
+fn collection_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        Some("collection names must not be empty".into())
+    } else if name.contains(['$', '\0']) {
+        Some(format!("collection name {name:?} must not contain $"))
+    } else {
+        None
+    }
+}
+
+fn log_level_problem(level: &str) -> Option<String> {
+    if level.trim().is_empty() {
+        return Some("must not be empty (e.g. \"info\" or \"mongo_replicator=debug,info\")".into());
+    }
+    tracing_subscriber::EnvFilter::try_new(level)
+        .err()
+        .map(|e| format!("not a valid log filter: {e}"))
+}
