@@ -4,7 +4,7 @@
 
 use crate::batch::{delete_statement, upsert_statement, BatchPlan, CollectionPlan};
 use crate::error::{Class, Error, ErrorKind, Result};
-use bson::{doc, Bson, Document};
+use bson::{doc, Bson, Document, Timestamp};
 use futures::TryStreamExt;
 use mongodb::Database;
 
@@ -22,19 +22,31 @@ pub fn is_shape_conflict(e: &Error) -> bool {
     e.code.is_some_and(crate::error::is_path_conflict_code)
 }
 
-/// Applies `plan`: `source` is read only for `fetches`.
-pub async fn apply_plan(source: &Database, target: &Database, plan: &BatchPlan) -> Result<()> {
+/// Applies `plan`: `source` is read only for `fetches`. Returns the source's operation time of
+/// the newest fetch read: every event of a fetched key up to that time is in the target now.
+pub async fn apply_plan(source: &Database, target: &Database, plan: &BatchPlan) -> Result<Option<Timestamp>> {
+    let mut fetched_at = None;
     for (coll, cp) in &plan.collections {
-        apply_collection(source, target, coll, cp).await?;
+        if let Some(t) = apply_collection(source, target, coll, cp).await? {
+            fetched_at = Some(later(fetched_at, t));
+        }
     }
-    Ok(())
+    Ok(fetched_at)
 }
 
-async fn apply_collection(source: &Database, target: &Database, coll: &str, cp: &CollectionPlan) -> Result<()> {
+/// The later of two cluster times.
+pub fn later(a: Option<Timestamp>, b: Timestamp) -> Timestamp {
+    match a {
+        Some(a) if (a.time, a.increment) > (b.time, b.increment) => a,
+        _ => b,
+    }
+}
+
+async fn apply_collection(source: &Database, target: &Database, coll: &str, cp: &CollectionPlan) -> Result<Option<Timestamp>> {
     // Order per the `CollectionPlan` contract: deletes (freeing unique values) first, then
     // fetched documents, then the ordered updates.
-    let (fetched_upserts, mut deletes) = if cp.fetches.is_empty() {
-        (Vec::new(), Vec::new())
+    let (fetched_upserts, mut deletes, fetched_at) = if cp.fetches.is_empty() {
+        (Vec::new(), Vec::new(), None)
     } else {
         fetch_current(source, coll, &cp.fetches).await?
     };
@@ -42,20 +54,19 @@ async fn apply_collection(source: &Database, target: &Database, coll: &str, cp: 
     run_statements(target, "delete", coll, "deletes", deletes).await?;
     let mut updates = fetched_upserts;
     updates.extend(cp.updates.iter().cloned());
-    run_statements(target, "update", coll, "updates", updates).await
+    run_statements(target, "update", coll, "updates", updates).await?;
+    Ok(fetched_at)
 }
 
-/// Reads the current source version of each key: found -> replace-upsert, gone -> delete.
-async fn fetch_current(source: &Database, coll: &str, keys: &[Document]) -> Result<(Vec<Document>, Vec<Document>)> {
+/// Reads the current source version of each key: found -> replace-upsert, gone -> delete; with
+/// the operation time of the read (from its session).
+async fn fetch_current(source: &Database, coll: &str, keys: &[Document]) -> Result<(Vec<Document>, Vec<Document>, Option<Timestamp>)> {
     let filter = if keys.len() == 1 { keys[0].clone() } else { doc! {"$or": keys.to_vec()} };
-    let found: Vec<Document> = source
-        .collection::<Document>(coll)
-        .find(filter)
-        .await
-        .map_err(|e| Error::from_driver(ErrorKind::Source, "reading documents to re-copy", &e))?
-        .try_collect()
-        .await
-        .map_err(|e| Error::from_driver(ErrorKind::Source, "reading documents to re-copy", &e))?;
+    let err = |e: mongodb::error::Error| Error::from_driver(ErrorKind::Source, "reading documents to re-copy", &e);
+    let mut session = source.client().start_session().await.map_err(err)?;
+    let mut cursor = source.collection::<Document>(coll).find(filter).session(&mut session).await.map_err(err)?;
+    let found: Vec<Document> = cursor.stream(&mut session).try_collect().await.map_err(err)?;
+    let fetched_at = session.operation_time();
     let mut upserts = Vec::new();
     let mut deletes = Vec::new();
     for key in keys {
@@ -64,7 +75,7 @@ async fn fetch_current(source: &Database, coll: &str, keys: &[Document]) -> Resu
             None => deletes.push(delete_statement(key.clone())),
         }
     }
-    Ok((upserts, deletes))
+    Ok((upserts, deletes, fetched_at))
 }
 
 /// Sends `statements` as `{<command>: coll, <field>: [...], ordered: true}` in size-bounded chunks.

@@ -47,7 +47,8 @@ pub struct BatchPlan {
 
 /// Accumulates ops in stream order and coalesces where exact: a later upsert, delete or fetch of a
 /// key supersedes every earlier op on that key; deltas after a delete are dropped (upsert=false
-/// on a missing document is a no-op).
+/// on a missing document is a no-op), and so are deltas after a fetch (the fetch reads the
+/// source after they happened).
 #[derive(Debug, Default)]
 pub struct BatchBuilder {
     /// Ops in stream order; superseded ones become `None`.
@@ -71,11 +72,13 @@ impl BatchBuilder {
         let slot = (op.coll.clone(), key_bytes);
         let live = self.live.entry(slot).or_default();
         if matches!(op.kind, WriteKind::Delta { .. }) {
-            let after_delete = live
+            // After a delete the delta is a no-op (upsert=false); after a fetch it is already in
+            // the fetched document, which is read after every event of this batch arrived.
+            let absorbed = live
                 .last()
                 .and_then(|i| self.ops[*i].as_ref())
-                .is_some_and(|prev| prev.kind == WriteKind::Delete);
-            if after_delete {
+                .is_some_and(|prev| matches!(prev.kind, WriteKind::Delete | WriteKind::Fetch));
+            if absorbed {
                 return;
             }
         } else {

@@ -48,3 +48,12 @@ pub async fn require_replica_set(client: &Client) -> Result<()> {
         ))
     }
 }
+
+/// The source's current operation time: events at or before it may already be reflected in
+/// documents the target got by reading the source (copy, fetch).
+pub async fn operation_time(db: &mongodb::Database) -> Result<Option<bson::Timestamp>> {
+    let err = |e: mongodb::error::Error| Error::from_driver(ErrorKind::Source, "reading the source operation time", &e);
+    let mut session = db.client().start_session().await.map_err(err)?;
+    db.run_command(doc! {"ping": 1}).session(&mut session).await.map_err(err)?;
+    Ok(session.operation_time())
+}

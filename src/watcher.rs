@@ -11,10 +11,10 @@ use crate::error::{Class, Error, ErrorKind, Result};
 use crate::progress::Progress;
 use crate::retry::{backoff, Telemetry};
 use crate::router::Router;
-use crate::translate::{event_meta, translate, DdlOp, Translated, TranslateOptions};
+use crate::translate::{event_meta, translate, DdlOp, Translated, TranslateOptions, WriteKind};
 use crate::writer::Item;
 use backon::BackoffBuilder;
-use bson::Document;
+use bson::{Document, Timestamp};
 use mongodb::change_stream::event::ResumeToken;
 use mongodb::change_stream::ChangeStream;
 use mongodb::options::FullDocumentType;
@@ -79,6 +79,9 @@ impl Watcher {
     /// Runs until `stop` (Ok) or an error the caller must handle (history lost, fatal).
     pub async fn run(&self, mut start: StartAt, stop: &CancellationToken) -> Result<()> {
         let mode = self.translate.update_mode;
+        // Events up to now may replay over newer documents (after a copy or a restart): their
+        // deltas are applied by re-reading the document instead, which is exact.
+        let replay_until = self.telemetry.retry("reading the source operation time", || crate::connect::operation_time(&self.source)).await?;
         let mut failures = backoff().build();
         loop {
             let mut stream = tokio::select! {
@@ -96,7 +99,7 @@ impl Watcher {
                 match next {
                     Ok(Some(event)) => {
                         failures = backoff().build();
-                        match self.handle_event(event).await? {
+                        match self.handle_event(event, replay_until).await? {
                             Some(invalidated) => break StartAt::StartAfter(invalidated),
                             None => {}
                         }
@@ -147,12 +150,17 @@ impl Watcher {
     }
 
     /// Returns `Some(token)` when the event invalidated the stream.
-    async fn handle_event(&self, event: Document) -> Result<Option<Document>> {
+    async fn handle_event(&self, event: Document, replay_until: Option<Timestamp>) -> Result<Option<Document>> {
         let bad = |e: crate::translate::TranslateError| Error::new(ErrorKind::Source, Class::Fatal, "translating a change event", e.to_string());
         let meta = event_meta(&event).map_err(bad)?;
         self.telemetry.metrics.events_received(1);
         match translate(&event, &self.translate).map_err(bad)? {
-            Translated::Write(op) => {
+            Translated::Write(mut op) => {
+                if let (WriteKind::Delta { .. }, Some(ct), Some(until)) = (&op.kind, meta.cluster_time, replay_until) {
+                    if (ct.time, ct.increment) <= (until.time, until.increment) {
+                        op.kind = WriteKind::Fetch;
+                    }
+                }
                 let op_label = op_label(&meta.op_type);
                 let seq = self.progress.register(meta.token);
                 let item = Item { seq, op, op_label, wall_ms: meta.wall_time_ms, cluster_time: meta.cluster_time };

@@ -18,6 +18,7 @@ use crate::retry::{cancelled, Telemetry};
 use crate::translate::WriteOp;
 use bson::Timestamp;
 use mongodb::Database;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -64,6 +65,7 @@ impl Writer {
     pub async fn run(self, mut rx: mpsc::Receiver<WriterMsg>) -> Result<()> {
         let mut items: Vec<Item> = Vec::new();
         let mut builder = BatchBuilder::new();
+        let mut fences = Fences::default();
         loop {
             let first = match rx.recv().await {
                 Some(m) => m,
@@ -75,8 +77,13 @@ impl Writer {
             loop {
                 match next.take() {
                     Some(WriterMsg::Op(item)) => {
-                        builder.push(item.op.clone());
-                        items.push(item);
+                        if fences.covers(&item) {
+                            // Already in the target through a later fetch of this document.
+                            self.progress.ack([item.seq], None, None);
+                        } else {
+                            builder.push(item.op.clone());
+                            items.push(item);
+                        }
                     }
                     Some(WriterMsg::Flush(tx)) => {
                         flush_waiters.push(tx);
@@ -100,7 +107,7 @@ impl Writer {
                 }
             }
             if !items.is_empty() {
-                self.apply(&mut builder, std::mem::take(&mut items)).await?;
+                self.apply(&mut builder, std::mem::take(&mut items), &mut fences).await?;
             }
             for w in flush_waiters {
                 let _ = w.send(());
@@ -108,7 +115,7 @@ impl Writer {
         }
     }
 
-    async fn apply(&self, builder: &mut BatchBuilder, items: Vec<Item>) -> Result<()> {
+    async fn apply(&self, builder: &mut BatchBuilder, items: Vec<Item>, fences: &mut Fences) -> Result<()> {
         let started = Instant::now();
         let plan = builder.take_plan();
         let result = self
@@ -116,18 +123,22 @@ impl Writer {
             .retry("applying a batch to the target", || apply_plan(&self.source, &self.target, &plan))
             .await;
         match result {
-            Ok(()) => {}
-            Err(e) if e.kind == ErrorKind::Conflict || is_shape_conflict(&e) => self.apply_in_order(&items).await?,
+            Ok(fetched_at) => fences.record(&plan, fetched_at),
+            Err(e) if e.kind == ErrorKind::Conflict || is_shape_conflict(&e) => self.apply_in_order(&items, fences).await?,
             Err(e) => return Err(e),
         }
+        fences.prune(items.iter().filter_map(|i| i.cluster_time).max_by_key(|t| (t.time, t.increment)));
         self.record(&items, plan.ops_in, started.elapsed().as_secs_f64());
         Ok(())
     }
 
     /// Replays ops one by one in stream order; each conflicting op waits until every earlier
     /// event is applied, then is reported as a real conflict and retried slowly.
-    async fn apply_in_order(&self, items: &[Item]) -> Result<()> {
+    async fn apply_in_order(&self, items: &[Item], fences: &mut Fences) -> Result<()> {
         for item in items {
+            if fences.covers(item) {
+                continue;
+            }
             let mut single = BatchBuilder::new();
             single.push(item.op.clone());
             let mut plan = single.take_plan();
@@ -136,7 +147,10 @@ impl Writer {
             let mut reported = false;
             loop {
                 match self.telemetry.retry("applying an op to the target", || apply_plan(&self.source, &self.target, &plan)).await {
-                    Ok(()) => break,
+                    Ok(fetched_at) => {
+                        fences.record(&plan, fetched_at);
+                        break;
+                    }
                     Err(e) if is_shape_conflict(&e) => {
                         // The delta does not fit the newer document on the target: re-read it.
                         let mut fetch = BatchBuilder::new();
@@ -181,5 +195,55 @@ impl Writer {
             self.telemetry.status.add_applied(op, *n);
         }
         self.telemetry.status.set_last_applied(self.progress.last_cluster_time(), self.progress.last_applied_wall_ms());
+    }
+}
+
+/// Per-document fences: after a fetch read a document at source time T, its events up to T are
+/// already in the target; applying them again (a delta over a newer version) could reorder
+/// fields. Entries are dropped once the stream has passed them.
+#[derive(Default)]
+struct Fences {
+    by_key: HashMap<(String, Vec<u8>), Timestamp>,
+}
+
+/// Fences kept before pruning is attempted.
+const FENCES_SOFT_LIMIT: usize = 10_000;
+
+fn key_bytes(key: &bson::Document) -> Vec<u8> {
+    bson::to_vec(key).unwrap_or_default()
+}
+
+fn not_after(a: Timestamp, b: Timestamp) -> bool {
+    (a.time, a.increment) <= (b.time, b.increment)
+}
+
+impl Fences {
+    fn covers(&self, item: &Item) -> bool {
+        if self.by_key.is_empty() {
+            return false;
+        }
+        let (Some(ct), Some(fence)) = (item.cluster_time, self.by_key.get(&(item.op.coll.clone(), key_bytes(&item.op.key)))) else {
+            return false;
+        };
+        not_after(ct, *fence)
+    }
+
+    fn record(&mut self, plan: &crate::batch::BatchPlan, fetched_at: Option<Timestamp>) {
+        let Some(at) = fetched_at else { return };
+        for (coll, cp) in &plan.collections {
+            for key in &cp.fetches {
+                self.by_key.insert((coll.clone(), key_bytes(key)), at);
+            }
+        }
+    }
+
+    /// Forgets fences the stream has passed (`seen` is the newest cluster time applied).
+    fn prune(&mut self, seen: Option<Timestamp>) {
+        if self.by_key.len() < FENCES_SOFT_LIMIT {
+            return;
+        }
+        if let Some(seen) = seen {
+            self.by_key.retain(|_, fence| !not_after(*fence, seen));
+        }
     }
 }
