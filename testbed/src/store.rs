@@ -19,6 +19,7 @@ use crate::matcher::Matcher;
 use crate::update::UpdateSpec;
 use bson::{Bson, Document, Timestamp};
 use data::Data;
+pub(crate) use index::id_index_spec;
 use journal::Journal;
 use keys::IdKey;
 use oplog::{ts_key, Oplog, OplogEntry, Position};
@@ -335,11 +336,6 @@ impl Store {
     pub(crate) fn oplog_bounds(&self) -> (Position, Timestamp) {
         let log = self.log.lock();
         (log.oplog.history_start(), log.oplog.last_ts())
-    }
-
-    /// The oplog entry stamped `ts`, when still held.
-    pub(crate) fn oplog_entry_at(&self, ts: u64) -> Option<Arc<OplogEntry>> {
-        self.log.lock().oplog.entry_at(ts)
     }
 
     /// A receiver that changes whenever something is committed.

@@ -176,12 +176,6 @@ impl Oplog {
         let start = self.entries.partition_point(|e| ts_key(e.ts) < from);
         self.entries.range(start..).take(max).cloned().collect()
     }
-
-    /// The entry stamped exactly `ts`.
-    pub fn entry_at(&self, ts: u64) -> Option<Arc<OplogEntry>> {
-        let i = self.entries.partition_point(|e| ts_key(e.ts) < ts);
-        self.entries.get(i).filter(|e| ts_key(e.ts) == ts).cloned()
-    }
 }
 
 fn now_secs() -> u32 {
