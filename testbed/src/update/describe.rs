@@ -8,8 +8,8 @@ use bson::{Bson, Document};
 /// What one operator did at its path (recorded in application order).
 #[derive(Debug, Clone)]
 pub(super) enum Record {
-    /// A value was set; `created_at` is the depth of the first component that did not exist.
-    Set { path: String, created_at: Option<usize> },
+    /// A value was set (possibly creating the path).
+    Set { path: String },
     /// Elements were appended to an existing array from index `start`.
     Append { path: String, start: usize },
     /// A field was removed.
@@ -22,12 +22,8 @@ pub(super) fn describe(old: &Document, new: &Document, records: &[Record]) -> Up
     let mut d = UpdateDescription::default();
     for record in records {
         match record {
-            Record::Set { path, created_at } => {
-                let reported = match created_at {
-                    Some(depth) => path.split('.').take(depth + 1).collect::<Vec<_>>().join("."),
-                    None => path.clone(),
-                };
-                report(&mut d.updated_fields, old, new, reported);
+            Record::Set { path } => {
+                report(&mut d.updated_fields, old, new, first_new_prefix(old, path));
             }
             Record::Append { path, start } => match get_path(new, path) {
                 Some(Bson::Array(arr)) => {
@@ -45,6 +41,20 @@ pub(super) fn describe(old: &Document, new: &Document, records: &[Record]) -> Up
         }
     }
     d
+}
+
+/// The shortest prefix of `path` absent from the old document (the whole created subtree is
+/// reported there), or `path` itself when it existed.
+fn first_new_prefix(old: &Document, path: &str) -> String {
+    let mut end = 0;
+    for part in path.split('.') {
+        end += part.len();
+        if get_path(old, &path[..end]).is_none() {
+            return path[..end].to_string();
+        }
+        end += 1;
+    }
+    path.to_string()
 }
 
 fn report(updated: &mut Document, old: &Document, new: &Document, path: String) {

@@ -214,8 +214,8 @@ pub(super) fn apply_all(u: &Document, doc: &Document, mode: ApplyMode) -> CmdRes
         match action {
             Action::Noop => {}
             Action::Set(v) => {
-                let created = set_path(&mut new, &parts, v)?;
-                records.push(Record::Set { path: op.path.clone(), created_at: created });
+                set_path(&mut new, &parts, v)?;
+                records.push(Record::Set { path: op.path.clone() });
             }
             Action::Append(items) => {
                 if let Some(Bson::Array(arr)) = get_path_mut(&mut new, &parts) {
@@ -228,7 +228,7 @@ pub(super) fn apply_all(u: &Document, doc: &Document, mode: ApplyMode) -> CmdRes
                 if unset_path(&mut new, &parts) {
                     if get_path(&new, &op.path).is_some() {
                         // An array element is nulled, not removed.
-                        records.push(Record::Set { path: op.path.clone(), created_at: None });
+                        records.push(Record::Set { path: op.path.clone() });
                     } else {
                         records.push(Record::Removed { path: op.path.clone() });
                     }
