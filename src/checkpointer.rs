@@ -93,15 +93,7 @@ impl Checkpointer {
         let m = &self.telemetry.metrics;
         let age = self.saved.lock().at.elapsed().as_secs_f64();
         m.set_checkpoint_age_seconds(age);
-        let lag = if pending == 0 {
-            0.0
-        } else {
-            let now = bson::DateTime::now().timestamp_millis();
-            match self.progress.last_applied_wall_ms() {
-                Some(w) => ((now - w).max(0) as f64) / 1000.0,
-                None => 0.0,
-            }
-        };
+        let lag = self.progress.lag_seconds(bson::DateTime::now().timestamp_millis());
         m.set_lag_seconds(lag);
         self.telemetry.status.set_lag_seconds(lag);
         let stalled = watch.update(seq, pending);

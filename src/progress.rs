@@ -12,6 +12,8 @@ pub struct Progress {
     watermark: Mutex<Watermark>,
     /// `wallTime` (ms) of the newest applied event.
     last_applied_wall_ms: AtomicI64,
+    /// `wallTime` (ms) of the first event registered while nothing was pending.
+    first_pending_wall_ms: AtomicI64,
     received: AtomicU64,
     applied: AtomicU64,
     last_cluster_time: Mutex<Option<Timestamp>>,
@@ -22,9 +24,28 @@ impl Progress {
         Arc::new(Progress { watermark: Mutex::new(Watermark::new()), ..Default::default() })
     }
 
-    pub fn register(&self, token: Document) -> u64 {
+    /// Registers an event to apply; `wall_ms` is its source write time (for lag).
+    pub fn register(&self, token: Document, wall_ms: Option<i64>) -> u64 {
         self.received.fetch_add(1, Ordering::Relaxed);
-        self.watermark.lock().register(token)
+        let mut wm = self.watermark.lock();
+        if wm.pending() == 0 {
+            self.first_pending_wall_ms.store(wall_ms.unwrap_or(0), Ordering::Relaxed);
+        }
+        wm.register(token)
+    }
+
+    /// Seconds the oldest unapplied event has waited since it was written at the source
+    /// (0 when nothing is pending): the newer of the last applied event and the first event
+    /// that arrived after the pipeline was last idle.
+    pub fn lag_seconds(&self, now_ms: i64) -> f64 {
+        if self.pending() == 0 {
+            return 0.0;
+        }
+        let since = self.last_applied_wall_ms.load(Ordering::Relaxed).max(self.first_pending_wall_ms.load(Ordering::Relaxed));
+        if since == 0 {
+            return 0.0;
+        }
+        ((now_ms - since).max(0) as f64) / 1000.0
     }
 
     pub fn register_applied(&self, token: Document) -> u64 {

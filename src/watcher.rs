@@ -162,7 +162,7 @@ impl Watcher {
                     }
                 }
                 let op_label = op_label(&meta.op_type);
-                let seq = self.progress.register(meta.token);
+                let seq = self.progress.register(meta.token, meta.wall_time_ms);
                 let item = Item { seq, op, op_label, wall_ms: meta.wall_time_ms, cluster_time: meta.cluster_time };
                 if !self.router.route(item).await {
                     return Err(Error::new(ErrorKind::Internal, Class::Fatal, "routing", "a writer stopped"));

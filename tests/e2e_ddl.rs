@@ -16,7 +16,7 @@ async fn drop_rename_and_indexes_are_replicated() {
     let source = dep.db(&src);
     source.collection::<Document>("a").insert_many((0..50).map(|i| doc! {"_id": i, "email": format!("u{i}@x")})).await.unwrap();
     source.collection::<Document>("b").insert_one(doc! {"_id": 1}).await.unwrap();
-    let r = Replicator::start(&cfg);
+    let r = Replicator::start(&cfg).await;
     r.caught_up(Duration::from_secs(30)).await;
 
     source
@@ -48,7 +48,7 @@ async fn drops_switched_off_keep_the_backup() {
     cfg.apply.ddl.drop = false;
     let source = dep.db(&src);
     source.collection::<Document>("keep").insert_many((0..10).map(|i| doc! {"_id": i})).await.unwrap();
-    let r = Replicator::start(&cfg);
+    let r = Replicator::start(&cfg).await;
     r.caught_up(Duration::from_secs(30)).await;
     source.collection::<Document>("keep").drop().await.unwrap();
     source.collection::<Document>("other").insert_one(doc! {"_id": 1}).await.unwrap();
@@ -72,7 +72,7 @@ async fn unique_key_moves_between_documents_survive_parallel_apply() {
         .await
         .unwrap();
     users.insert_many((0..20).map(|i| doc! {"_id": i, "email": format!("e{i}")})).await.unwrap();
-    let r = Replicator::start(&cfg);
+    let r = Replicator::start(&cfg).await;
     r.caught_up(Duration::from_secs(30)).await;
     // Doc i frees its email, doc i+1 takes it, many times: a writer may apply B before A.
     for round in 0..10 {

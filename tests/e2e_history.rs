@@ -13,7 +13,7 @@ async fn lose_history(dep: &Deployment, cfg: &mongo_replicator::config::Config) 
     let source = dep.db(&cfg.source.database);
     let mut w = Workload::new(seed());
     w.run(&source, 200).await;
-    let r = Replicator::start(cfg);
+    let r = Replicator::start(cfg).await;
     r.caught_up(Duration::from_secs(60)).await;
     r.shutdown().await.unwrap();
     // Far more writes than the oplog holds: the stored token falls out of it.
@@ -34,7 +34,7 @@ async fn history_lost_with_resync_converges() {
     cfg.target.uri = mongo_replicator::config::ConnectionString::new(&target.uri);
     cfg.on_history_lost = OnHistoryLost::Resync;
     lose_history(&dep, &cfg).await;
-    let r = Replicator::start(&cfg);
+    let r = Replicator::start(&cfg).await;
     r.caught_up(Duration::from_secs(60)).await;
     let report = mongo_replicator::verify::verify_databases(&cfg, &dep.db(&src), &target.db(&dst)).await.unwrap();
     assert!(report.identical() && !report.collections.is_empty(), "{report}");

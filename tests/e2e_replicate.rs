@@ -23,7 +23,7 @@ async fn converges(mode: UpdateMode, tag: &str) {
             w.run(&source, 1500).await; // during the copy and the tail
         })
     };
-    let replicator = Replicator::start(&cfg);
+    let replicator = Replicator::start(&cfg).await;
     concurrent.await.unwrap();
     workload.run(&source, 500).await; // while tailing
     replicator.caught_up(Duration::from_secs(60)).await;

@@ -7,11 +7,10 @@ pub mod workload;
 
 use mongo_replicator::config::{Config, ConnectionString, UpdateMode};
 use mongo_replicator::job::run_job;
-use mongo_replicator::metrics::Metrics;
 use mongo_replicator::progress::Progress;
 use mongo_replicator::progress_display::Display;
 use mongo_replicator::retry::Telemetry;
-use mongo_replicator::status::Status;
+use mongo_replicator::service::Service;
 use mongo_replicator::verify::{verify_databases, VerifyReport};
 use mongo_testbed::{Testbed, TestbedOptions};
 use mongodb::{Client, Database};
@@ -78,28 +77,35 @@ pub fn with_mode(mut cfg: Config, mode: UpdateMode) -> Config {
     cfg
 }
 
-/// The replicator running in this process.
+/// The replicator running in this process, with its HTTP server on a free port.
 pub struct Replicator {
     pub stop: CancellationToken,
     pub telemetry: Telemetry,
     pub progress: Arc<Progress>,
+    pub http: std::net::SocketAddr,
     pub job: tokio::task::JoinHandle<mongo_replicator::error::Result<()>>,
 }
 
 impl Replicator {
-    pub fn start(cfg: &Config) -> Replicator {
-        let telemetry = Telemetry {
-            metrics: Metrics::new(),
-            status: Status::new(&cfg.source.database, &cfg.target.database),
-            cancel: CancellationToken::new(),
-        };
-        let progress = Progress::new();
-        let stop = CancellationToken::new();
+    pub async fn start(cfg: &Config) -> Replicator {
+        let service = Service::start(cfg).await.expect("start service");
+        let (telemetry, progress, stop) = (service.telemetry.clone(), service.progress.clone(), service.stop.clone());
         let job = {
             let (cfg, t, p, s) = (cfg.clone(), telemetry.clone(), progress.clone(), stop.clone());
             tokio::spawn(async move { run_job(&cfg, &t, p, s, &Display::new(true)).await })
         };
-        Replicator { stop, telemetry, progress, job }
+        Replicator { stop, telemetry, progress, http: service.http_addr, job }
+    }
+
+    /// `GET path` on the replicator's HTTP server: `(status code, body)`.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        http_get(self.http, path).await
+    }
+
+    /// The value of one sample line of `/metrics` (`name{labels}`), 0 when absent.
+    pub async fn metric(&self, series: &str) -> f64 {
+        let (_, body) = self.get("/metrics").await;
+        metric_value(&body, series)
     }
 
     pub fn phase(&self) -> String {
@@ -233,4 +239,25 @@ pub fn terminate(child: &mut std::process::Child, limit: Duration) -> Option<i32
 
 fn unsafe_kill(pid: i32, sig: i32) {
     let _ = std::process::Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
+}
+
+/// A minimal HTTP/1.1 GET over TCP.
+pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect http");
+    stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    stream.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let code = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (code, body)
+}
+
+/// The value of a series in Prometheus text (exact `name{labels}` match).
+pub fn metric_value(body: &str, series: &str) -> f64 {
+    body.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.rsplit_once(' ').filter(|(k, _)| *k == series).and_then(|(_, v)| v.parse().ok()))
+        .unwrap_or(0.0)
 }
