@@ -37,9 +37,7 @@ pub fn cmp_bson(a: &Bson, b: &Bson) -> Ordering {
             .as_bytes()
             .cmp(y.pattern.as_bytes())
             .then_with(|| x.options.as_bytes().cmp(y.options.as_bytes())),
-        (Bson::DbPointer(_), Bson::DbPointer(_)) => {
-            format!("{a:?}").cmp(&format!("{b:?}"))
-        }
+        (Bson::DbPointer(_), Bson::DbPointer(_)) => format!("{a:?}").cmp(&format!("{b:?}")),
         (Bson::JavaScriptCode(x), Bson::JavaScriptCode(y)) => x.as_bytes().cmp(y.as_bytes()),
         (Bson::JavaScriptCodeWithScope(x), Bson::JavaScriptCodeWithScope(y)) => x
             .code
@@ -71,8 +69,7 @@ pub fn identical(a: &Bson, b: &Bson) -> bool {
 /// Exact document equality including field order.
 pub fn documents_identical(a: &Document, b: &Document) -> bool {
     a.len() == b.len()
-        && a
-            .iter()
+        && a.iter()
             .zip(b.iter())
             .all(|((ka, va), (kb, vb))| ka == kb && identical(va, vb))
 }
@@ -227,9 +224,18 @@ mod tests {
         assert!(values_equal(&Bson::Int64(1), &Bson::Int32(1)));
         let d: bson::Decimal128 = "1".parse().unwrap();
         assert!(values_equal(&Bson::Decimal128(d), &Bson::Int32(1)));
-        assert_eq!(cmp_bson(&Bson::Int32(2), &Bson::Double(2.5)), Ordering::Less);
-        assert_eq!(cmp_bson(&Bson::Int64(i64::MAX), &Bson::Double(9.3e18)), Ordering::Less);
-        assert_eq!(cmp_bson(&Bson::Double(f64::NAN), &Bson::Int32(-5)), Ordering::Less);
+        assert_eq!(
+            cmp_bson(&Bson::Int32(2), &Bson::Double(2.5)),
+            Ordering::Less
+        );
+        assert_eq!(
+            cmp_bson(&Bson::Int64(i64::MAX), &Bson::Double(9.3e18)),
+            Ordering::Less
+        );
+        assert_eq!(
+            cmp_bson(&Bson::Double(f64::NAN), &Bson::Int32(-5)),
+            Ordering::Less
+        );
     }
 
     #[test]
@@ -247,26 +253,50 @@ mod tests {
             Bson::MaxKey,
         ];
         for w in ordered.windows(2) {
-            assert_eq!(cmp_bson(&w[0], &w[1]), Ordering::Less, "{:?} < {:?}", w[0], w[1]);
+            assert_eq!(
+                cmp_bson(&w[0], &w[1]),
+                Ordering::Less,
+                "{:?} < {:?}",
+                w[0],
+                w[1]
+            );
         }
     }
 
     #[test]
     fn documents_compare_by_name_then_value_and_order_matters() {
-        assert!(!values_equal(&Bson::Document(doc! {"a": 1, "b": 2}), &Bson::Document(doc! {"b": 2, "a": 1})));
-        assert!(values_equal(&Bson::Document(doc! {"a": 1}), &Bson::Document(doc! {"a": 1.0})));
+        assert!(!values_equal(
+            &Bson::Document(doc! {"a": 1, "b": 2}),
+            &Bson::Document(doc! {"b": 2, "a": 1})
+        ));
+        assert!(values_equal(
+            &Bson::Document(doc! {"a": 1}),
+            &Bson::Document(doc! {"a": 1.0})
+        ));
         assert_eq!(
-            cmp_bson(&Bson::Document(doc! {"a": 1}), &Bson::Document(doc! {"a": 1, "b": 0})),
+            cmp_bson(
+                &Bson::Document(doc! {"a": 1}),
+                &Bson::Document(doc! {"a": 1, "b": 0})
+            ),
             Ordering::Less
         );
-        assert_eq!(cmp_bson(&bson::bson!([1, 2]), &bson::bson!([1, 3])), Ordering::Less);
-        assert_eq!(cmp_bson(&Bson::String("B".into()), &Bson::String("a".into())), Ordering::Less);
+        assert_eq!(
+            cmp_bson(&bson::bson!([1, 2]), &bson::bson!([1, 3])),
+            Ordering::Less
+        );
+        assert_eq!(
+            cmp_bson(&Bson::String("B".into()), &Bson::String("a".into())),
+            Ordering::Less
+        );
     }
 
     #[test]
     fn identical_is_type_and_order_sensitive() {
         assert!(!identical(&Bson::Int32(1), &Bson::Double(1.0)));
-        assert!(!documents_identical(&doc! {"a": 1, "b": 2}, &doc! {"b": 2, "a": 1}));
+        assert!(!documents_identical(
+            &doc! {"a": 1, "b": 2},
+            &doc! {"b": 2, "a": 1}
+        ));
         assert!(identical(&Bson::Double(f64::NAN), &Bson::Double(f64::NAN)));
     }
 }

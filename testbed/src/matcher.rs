@@ -4,6 +4,8 @@
 //! mongod's array semantics: a dotted path fans out through arrays of documents, a predicate on
 //! a field holding an array is tried on the array itself and on each element, and negations
 //! (`$ne`, `$nin`, `$not`, `$nor`) negate the whole fan-out.
+// `CmdError` (error.rs) is large by design: it carries the whole mongod error reply.
+#![allow(clippy::result_large_err)]
 
 mod eval;
 mod parse;
@@ -30,7 +32,7 @@ pub(crate) enum Expr {
     /// Predicate on the values found at a dotted path.
     Field(String, Pred),
     /// `$expr`: an aggregation expression evaluated on the whole document.
-    AggExpr(Bson),
+    Aggregate(Bson),
 }
 
 impl Matcher {

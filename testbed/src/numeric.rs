@@ -52,7 +52,11 @@ pub fn f64_to_decimal(f: f64) -> Bson {
     let s = if f.is_nan() {
         "NaN".to_string()
     } else if f.is_infinite() {
-        if f > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+        if f > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        }
     } else {
         format!("{f}")
     };
@@ -114,9 +118,18 @@ mod tests {
     #[test]
     fn int32_overflow_promotes_to_int64_then_double() {
         assert_eq!(add(&Bson::Int32(1), &Bson::Int32(2)), Some(Bson::Int32(3)));
-        assert_eq!(add(&Bson::Int32(i32::MAX), &Bson::Int32(1)), Some(Bson::Int64(i32::MAX as i64 + 1)));
-        assert_eq!(add(&Bson::Int64(i64::MAX), &Bson::Int32(1)), Some(Bson::Double(i64::MAX as f64 + 1.0)));
-        assert_eq!(multiply(&Bson::Int32(2), &Bson::Double(1.5)), Some(Bson::Double(3.0)));
+        assert_eq!(
+            add(&Bson::Int32(i32::MAX), &Bson::Int32(1)),
+            Some(Bson::Int64(i32::MAX as i64 + 1))
+        );
+        assert_eq!(
+            add(&Bson::Int64(i64::MAX), &Bson::Int32(1)),
+            Some(Bson::Double(i64::MAX as f64 + 1.0))
+        );
+        assert_eq!(
+            multiply(&Bson::Int32(2), &Bson::Double(1.5)),
+            Some(Bson::Double(3.0))
+        );
         assert_eq!(add(&Bson::Int32(1), &Bson::String("x".into())), None);
     }
 
@@ -125,6 +138,6 @@ mod tests {
         let d: bson::Decimal128 = "1.5".parse().unwrap();
         let r = add(&Bson::Decimal128(d), &Bson::Int32(1)).unwrap();
         assert!(matches!(r, Bson::Decimal128(_)));
-        assert_eq!(r.to_string().contains("2.5"), true);
+        assert!(r.to_string().contains("2.5"));
     }
 }

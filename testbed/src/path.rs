@@ -4,6 +4,8 @@
 //! Reads never fail: a path that runs into a scalar is simply missing. Writes create
 //! intermediate documents, pad arrays with `null` up to a numeric index (as mongod), and fail
 //! with PathNotViable (28) when they would have to create a field inside a scalar or an array.
+// `CmdError` (error.rs) is large by design: it carries the whole mongod error reply.
+#![allow(clippy::result_large_err)]
 
 use crate::error::{code, CmdError, CmdResult};
 use bson::{Bson, Document};
@@ -49,7 +51,12 @@ pub fn set_path(doc: &mut Document, parts: &[&str], value: Bson) -> CmdResult<Op
     set_in_doc(doc, parts, value, 0)
 }
 
-fn set_in_doc(doc: &mut Document, parts: &[&str], value: Bson, depth: usize) -> CmdResult<Option<usize>> {
+fn set_in_doc(
+    doc: &mut Document,
+    parts: &[&str],
+    value: Bson,
+    depth: usize,
+) -> CmdResult<Option<usize>> {
     let key = parts[0];
     if parts.len() == 1 {
         // IndexMap keeps the position of an existing key: fields are updated in place.
@@ -164,8 +171,14 @@ mod tests {
     #[test]
     fn set_path_creates_documents_and_pads_arrays() {
         let mut d = doc! {"a": [1]};
-        assert_eq!(set_path(&mut d, &["b", "c"], Bson::Int32(2)).unwrap(), Some(0));
-        assert_eq!(set_path(&mut d, &["a", "3"], Bson::Int32(4)).unwrap(), Some(1));
+        assert_eq!(
+            set_path(&mut d, &["b", "c"], Bson::Int32(2)).unwrap(),
+            Some(0)
+        );
+        assert_eq!(
+            set_path(&mut d, &["a", "3"], Bson::Int32(4)).unwrap(),
+            Some(1)
+        );
         assert_eq!(d, doc! {"a": [1, null, null, 4], "b": {"c": 2}});
         assert_eq!(set_path(&mut d, &["a", "0"], Bson::Int32(9)).unwrap(), None);
         assert_eq!(d.get_array("a").unwrap()[0], Bson::Int32(9));
@@ -174,8 +187,16 @@ mod tests {
     #[test]
     fn set_path_through_scalar_or_named_array_field_is_path_not_viable() {
         let mut d = doc! {"a": 1, "arr": [1]};
-        assert_eq!(set_path(&mut d, &["a", "b"], Bson::Null).unwrap_err().code, 28);
-        assert_eq!(set_path(&mut d, &["arr", "x"], Bson::Null).unwrap_err().code, 28);
+        assert_eq!(
+            set_path(&mut d, &["a", "b"], Bson::Null).unwrap_err().code,
+            28
+        );
+        assert_eq!(
+            set_path(&mut d, &["arr", "x"], Bson::Null)
+                .unwrap_err()
+                .code,
+            28
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Aggregation stages over documents: `$match $project $addFields/$set $unset $group $sort $limit $skip $count`.
 //! Also applied to change events after `$changeStream`.
+// `CmdError` (error.rs) is large by design: it carries the whole mongod error reply.
+#![allow(clippy::result_large_err)]
 
 pub mod expr;
 mod group;
@@ -18,13 +20,18 @@ pub struct Pipeline {
 impl Pipeline {
     /// Parses stages; an unsupported stage is an error naming it (40324).
     pub fn new(stages: &[Document]) -> CmdResult<Self> {
-        let stages = stages.iter().map(Stage::parse).collect::<CmdResult<Vec<_>>>()?;
+        let stages = stages
+            .iter()
+            .map(Stage::parse)
+            .collect::<CmdResult<Vec<_>>>()?;
         Ok(Pipeline { stages })
     }
 
     /// Runs the whole pipeline over `input`.
     pub fn run(&self, input: Vec<Document>) -> CmdResult<Vec<Document>> {
-        self.stages.iter().try_fold(input, |docs, stage| stage.run(docs))
+        self.stages
+            .iter()
+            .try_fold(input, |docs, stage| stage.run(docs))
     }
 
     /// Runs per-document stages (`$match`, `$project`, `$addFields`, `$set`, `$unset`, `$replaceRoot`) on one

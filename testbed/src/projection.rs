@@ -4,6 +4,8 @@
 //! order) plus `_id`, then appends computed fields; exclusion drops the listed fields. Mixing
 //! the two is an error except for `_id`. Paths fan out through arrays of documents.
 //! `$slice` and `$elemMatch` (find projections) and aggregation expressions are supported.
+// `CmdError` (error.rs) is large by design: it carries the whole mongod error reply.
+#![allow(clippy::result_large_err)]
 
 use crate::error::{CmdError, CmdResult};
 use crate::matcher::Matcher;
@@ -37,7 +39,8 @@ impl Tree {
         let pos = match self.fields.iter().position(|(k, _)| k == name) {
             Some(p) => p,
             None => {
-                self.fields.push((name.to_string(), Node::Sub(Tree::default())));
+                self.fields
+                    .push((name.to_string(), Node::Sub(Tree::default())));
                 self.fields.len() - 1
             }
         };
@@ -100,13 +103,25 @@ impl Projection {
                         include_id = b;
                         continue;
                     }
-                    if b { Node::Include } else { Node::Exclude }
+                    if b {
+                        Node::Include
+                    } else {
+                        Node::Exclude
+                    }
                 }
-                (None, Bson::Document(d)) if d.len() == 1 && d.contains_key("$slice") => parse_slice(d.get("$slice").unwrap())?,
-                (None, Bson::Document(d)) if d.len() == 1 && d.contains_key("$elemMatch") => match d.get("$elemMatch") {
-                    Some(Bson::Document(f)) => Node::ElemMatch(Matcher::new(f)?),
-                    _ => return Err(CmdError::bad_value("elemMatch: Invalid argument, object required.")),
-                },
+                (None, Bson::Document(d)) if d.len() == 1 && d.contains_key("$slice") => {
+                    parse_slice(d.get("$slice").unwrap())?
+                }
+                (None, Bson::Document(d)) if d.len() == 1 && d.contains_key("$elemMatch") => {
+                    match d.get("$elemMatch") {
+                        Some(Bson::Document(f)) => Node::ElemMatch(Matcher::new(f)?),
+                        _ => {
+                            return Err(CmdError::bad_value(
+                                "elemMatch: Invalid argument, object required.",
+                            ))
+                        }
+                    }
+                }
                 _ => Node::Computed(v.clone()),
             };
             let mode = match node {
@@ -117,9 +132,17 @@ impl Projection {
             if let (Some(m), Some(prev)) = (mode, inclusion) {
                 if m != prev {
                     return Err(if m {
-                        CmdError::new(31253, "Location31253", format!("Cannot do inclusion on field {path} in exclusion projection"))
+                        CmdError::new(
+                            31253,
+                            "Location31253",
+                            format!("Cannot do inclusion on field {path} in exclusion projection"),
+                        )
                     } else {
-                        CmdError::new(31254, "Location31254", format!("Cannot do exclusion on field {path} in inclusion projection"))
+                        CmdError::new(
+                            31254,
+                            "Location31254",
+                            format!("Cannot do exclusion on field {path} in inclusion projection"),
+                        )
                     });
                 }
             }
@@ -129,7 +152,11 @@ impl Projection {
             }
             tree.insert(&path, node)?;
         }
-        Ok(Projection { tree, inclusion: inclusion.unwrap_or(false), include_id })
+        Ok(Projection {
+            tree,
+            inclusion: inclusion.unwrap_or(false),
+            include_id,
+        })
     }
 
     pub fn apply(&self, doc: &Document) -> CmdResult<Document> {
@@ -156,7 +183,11 @@ impl Projection {
 /// `{a: {b: 1}}` is `{"a.b": 1}`; operator objects and expressions stay leaves.
 fn flatten(spec: &Document, prefix: &str, out: &mut Vec<(String, Bson)>) {
     for (k, v) in spec {
-        let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match v {
             Bson::Document(d) if !d.is_empty() && !is_operator_doc(v) => flatten(d, &path, out),
             other => out.push((path, other.clone())),
@@ -173,12 +204,17 @@ fn parse_slice(v: &Bson) -> CmdResult<Node> {
     };
     match v {
         Bson::Array(items) if items.len() == 2 => match (int(&items[0]), int(&items[1])) {
-            (Some(skip), Some(limit)) if limit > 0 => Ok(Node::Slice { skip: Some(skip), limit }),
+            (Some(skip), Some(limit)) if limit > 0 => Ok(Node::Slice {
+                skip: Some(skip),
+                limit,
+            }),
             _ => Err(CmdError::bad_value("$slice limit must be positive")),
         },
         other => match int(other) {
             Some(limit) => Ok(Node::Slice { skip: None, limit }),
-            None => Err(CmdError::bad_value("$slice only supports numbers and [skip, limit] arrays")),
+            None => Err(CmdError::bad_value(
+                "$slice only supports numbers and [skip, limit] arrays",
+            )),
         },
     }
 }
@@ -191,13 +227,20 @@ fn slice(items: &[Bson], skip: Option<i64>, limit: i64) -> Vec<Bson> {
         Some(s) if s < 0 => ((len + s).max(0), limit),
         Some(s) => (s.min(len), limit),
     };
-    items.iter().skip(start as usize).take(count as usize).cloned().collect()
+    items
+        .iter()
+        .skip(start as usize)
+        .take(count as usize)
+        .cloned()
+        .collect()
 }
 
 /// Applies a `$slice`/`$elemMatch` leaf; `None` drops the field.
 fn array_op(node: &Node, v: &Bson) -> Option<Bson> {
     match (node, v) {
-        (Node::Slice { skip, limit }, Bson::Array(items)) => Some(Bson::Array(slice(items, *skip, *limit))),
+        (Node::Slice { skip, limit }, Bson::Array(items)) => {
+            Some(Bson::Array(slice(items, *skip, *limit)))
+        }
         (Node::Slice { .. }, other) => Some(other.clone()),
         (Node::ElemMatch(m), Bson::Array(items)) => items
             .iter()

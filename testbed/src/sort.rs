@@ -3,6 +3,8 @@
 //! As on mongod, a missing field sorts as null, and a field holding an array sorts by its
 //! smallest element ascending and by its largest element descending (paths fan out through
 //! arrays of documents the same way).
+// `CmdError` (error.rs) is large by design: it carries the whole mongod error reply.
+#![allow(clippy::result_large_err)]
 
 use crate::compare::cmp_bson;
 use crate::error::{CmdError, CmdResult};
@@ -26,7 +28,9 @@ impl SortSpec {
                 Bson::Double(d) if *d == 1.0 => true,
                 Bson::Double(d) if *d == -1.0 => false,
                 Bson::Document(d) if d.contains_key("$meta") => {
-                    return Err(CmdError::bad_value(format!("$meta sort by {v} is not supported")));
+                    return Err(CmdError::bad_value(format!(
+                        "$meta sort by {v} is not supported"
+                    )));
                 }
                 _ => {
                     return Err(CmdError::new(
@@ -71,7 +75,11 @@ fn sort_key(doc: &Document, path: &str, asc: bool) -> Bson {
             Some(other) => candidates.push(other.clone()),
         }
     }
-    let pick = if asc { Ordering::Less } else { Ordering::Greater };
+    let pick = if asc {
+        Ordering::Less
+    } else {
+        Ordering::Greater
+    };
     candidates
         .into_iter()
         .reduce(|best, c| if cmp_bson(&c, &best) == pick { c } else { best })
@@ -97,13 +105,20 @@ mod tests {
             doc! {"_id": 3, "b": 0},
             doc! {"_id": 4, "a": 2, "b": 3},
         ];
-        assert_eq!(sorted(doc! {"a": 1, "b": -1}, docs.clone()), vec![3, 2, 4, 1]);
+        assert_eq!(
+            sorted(doc! {"a": 1, "b": -1}, docs.clone()),
+            vec![3, 2, 4, 1]
+        );
         assert_eq!(sorted(doc! {"a": -1, "b": 1}, docs), vec![1, 4, 2, 3]);
     }
 
     #[test]
     fn arrays_sort_by_min_ascending_and_max_descending() {
-        let docs = vec![doc! {"_id": 1, "a": [1, 10]}, doc! {"_id": 2, "a": 5}, doc! {"_id": 3, "a": [3, 4]}];
+        let docs = vec![
+            doc! {"_id": 1, "a": [1, 10]},
+            doc! {"_id": 2, "a": 5},
+            doc! {"_id": 3, "a": [3, 4]},
+        ];
         assert_eq!(sorted(doc! {"a": 1}, docs.clone()), vec![1, 3, 2]);
         assert_eq!(sorted(doc! {"a": -1}, docs), vec![1, 2, 3]);
     }

@@ -4,6 +4,8 @@
 //! Operator updates are validated up front (known operators, non-conflicting paths, code 40),
 //! then applied in mongod's order: by field path, lexicographically, numeric components
 //! numerically (MongoDB 5.0+). New fields are appended, existing ones updated in place.
+// `CmdError` (error.rs) is large by design: it carries the whole mongod error reply.
+#![allow(clippy::result_large_err)]
 
 mod arrays;
 mod describe;
@@ -94,8 +96,16 @@ impl UpdateSpec {
             }
         };
         let changed = !documents_identical(doc, &new_doc);
-        let description = if changed { description } else { UpdateDescription::default() };
-        Ok(Applied { doc: new_doc, changed, description })
+        let description = if changed {
+            description
+        } else {
+            UpdateDescription::default()
+        };
+        Ok(Applied {
+            doc: new_doc,
+            changed,
+            description,
+        })
     }
 }
 

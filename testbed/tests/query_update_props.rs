@@ -46,12 +46,26 @@ fn document() -> impl Strategy<Value = Document> {
 }
 
 fn path() -> impl Strategy<Value = String> {
-    (prop::sample::select(&NAMES[..3]), prop::collection::vec(prop::sample::select(NAMES), 0..3))
-        .prop_map(|(first, rest)| std::iter::once(first).chain(rest).collect::<Vec<_>>().join("."))
+    (
+        prop::sample::select(&NAMES[..3]),
+        prop::collection::vec(prop::sample::select(NAMES), 0..3),
+    )
+        .prop_map(|(first, rest)| {
+            std::iter::once(first)
+                .chain(rest)
+                .collect::<Vec<_>>()
+                .join(".")
+        })
 }
 
 fn operator() -> impl Strategy<Value = (&'static str, Bson)> {
-    let num = || prop_oneof![(-2i32..3).prop_map(Bson::Int32), Just(Bson::Double(1.5)), Just(Bson::Int64(2))];
+    let num = || {
+        prop_oneof![
+            (-2i32..3).prop_map(Bson::Int32),
+            Just(Bson::Double(1.5)),
+            Just(Bson::Int64(2))
+        ]
+    };
     prop_oneof![
         1 => value().prop_map(|v| ("$set", v)),
         4 => Just(("$unset", Bson::String(String::new()))),
@@ -83,7 +97,9 @@ fn update() -> impl Strategy<Value = Document> {
     prop::collection::vec((path(), operator()), 1..5).prop_map(|ops| {
         let mut u = Document::new();
         for (p, (op, arg)) in ops {
-            let entry = u.entry(op.to_string()).or_insert_with(|| Bson::Document(Document::new()));
+            let entry = u
+                .entry(op.to_string())
+                .or_insert_with(|| Bson::Document(Document::new()));
             if let Bson::Document(d) = entry {
                 d.insert(p, arg);
             }

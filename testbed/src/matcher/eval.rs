@@ -18,7 +18,7 @@ pub(super) fn eval_expr(expr: &Expr, doc: &Document) -> bool {
             collect_doc(doc, &parts, &mut values);
             eval_pred(pred, &values)
         }
-        Expr::AggExpr(e) => crate::pipeline::expr::eval(e, doc)
+        Expr::Aggregate(e) => crate::pipeline::expr::eval(e, doc)
             .map(|v| crate::pipeline::expr::truthy(&v))
             .unwrap_or(false),
     }
@@ -73,9 +73,10 @@ fn eval_pred(pred: &Pred, values: &[Option<&Bson>]) -> bool {
         Pred::Size(n) => values
             .iter()
             .any(|v| matches!(v, Some(Bson::Array(a)) if a.len() as i64 == *n)),
-        Pred::ElemMatchDoc(_) | Pred::ElemMatchValue(_) => values.iter().flatten().any(|v| {
-            matches!(v, Bson::Array(a) if a.iter().any(|e| elem_match(pred, e)))
-        }),
+        Pred::ElemMatchDoc(_) | Pred::ElemMatchValue(_) => values
+            .iter()
+            .flatten()
+            .any(|v| matches!(v, Bson::Array(a) if a.iter().any(|e| elem_match(pred, e)))),
         Pred::All(ps) => !ps.is_empty() && ps.iter().all(|p| eval_pred(p, values)),
         Pred::Type(sels) => values.iter().flatten().any(|v| {
             type_matches(sels, v)

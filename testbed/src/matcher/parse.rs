@@ -48,14 +48,18 @@ pub(super) fn parse_filter(filter: &Document) -> CmdResult<Expr> {
                 });
             }
             "$comment" => {}
-            "$expr" => parts.push(Expr::AggExpr(v.clone())),
+            "$expr" => parts.push(Expr::Aggregate(v.clone())),
             _ if k.starts_with('$') => {
                 return Err(CmdError::bad_value(format!("unknown top level operator: {k}. If you have a field name that starts with a '$' symbol, consider using $getField or $setField.")));
             }
             _ => parts.push(Expr::Field(k.clone(), parse_field_value(v)?)),
         }
     }
-    Ok(if parts.len() == 1 { parts.pop().unwrap() } else { Expr::And(parts) })
+    Ok(if parts.len() == 1 {
+        parts.pop().unwrap()
+    } else {
+        Expr::And(parts)
+    })
 }
 
 fn parse_logical(op: &str, v: &Bson) -> CmdResult<Vec<Expr>> {
@@ -63,13 +67,17 @@ fn parse_logical(op: &str, v: &Bson) -> CmdResult<Vec<Expr>> {
         return Err(CmdError::bad_value(format!("{op} must be an array")));
     };
     if items.is_empty() {
-        return Err(CmdError::bad_value("$and/$or/$nor must be a nonempty array"));
+        return Err(CmdError::bad_value(
+            "$and/$or/$nor must be a nonempty array",
+        ));
     }
     items
         .iter()
         .map(|item| match item {
             Bson::Document(d) => parse_filter(d),
-            _ => Err(CmdError::bad_value("$or/$and/$nor entries need to be full objects")),
+            _ => Err(CmdError::bad_value(
+                "$or/$and/$nor entries need to be full objects",
+            )),
         })
         .collect()
 }
@@ -124,7 +132,11 @@ fn parse_operators(d: &Document) -> CmdResult<Pred> {
         };
         preds.push(pred);
     }
-    Ok(if preds.len() == 1 { preds.pop().unwrap() } else { Pred::AllOf(preds) })
+    Ok(if preds.len() == 1 {
+        preds.pop().unwrap()
+    } else {
+        Pred::AllOf(preds)
+    })
 }
 
 fn truthy(v: &Bson) -> bool {
@@ -219,7 +231,11 @@ fn parse_regex_op(arg: &Bson, options: Option<&Bson>) -> CmdResult<Pred> {
     match arg {
         Bson::String(p) => Ok(Pred::Regex(compile_regex(p, &opts)?)),
         Bson::RegularExpression(r) => {
-            let o = if opts.is_empty() { r.options.clone() } else { opts };
+            let o = if opts.is_empty() {
+                r.options.clone()
+            } else {
+                opts
+            };
             Ok(Pred::Regex(compile_regex(&r.pattern, &o)?))
         }
         _ => Err(CmdError::bad_value("$regex has to be a string")),
@@ -241,7 +257,9 @@ fn parse_mod(arg: &Bson) -> CmdResult<Pred> {
             Bson::Int32(i) => Ok(*i as i64),
             Bson::Int64(i) => Ok(*i),
             Bson::Double(d) if d.is_finite() => Ok(d.trunc() as i64),
-            _ => Err(CmdError::bad_value(format!("malformed mod, {what} not a number"))),
+            _ => Err(CmdError::bad_value(format!(
+                "malformed mod, {what} not a number"
+            ))),
         }
     };
     let divisor = num(&items[0], "divisor")?;
@@ -285,7 +303,11 @@ pub(crate) fn type_code_by_name(name: &str) -> Option<i32> {
 /// The `$type` alias of a value's BSON type (as the aggregation `$type` operator reports it).
 pub(crate) fn type_name_of(v: &Bson) -> &'static str {
     let code = type_code(v);
-    TYPE_NAMES.iter().find(|(_, c)| *c == code).map(|(n, _)| *n).unwrap_or("missing")
+    TYPE_NAMES
+        .iter()
+        .find(|(_, c)| *c == code)
+        .map(|(n, _)| *n)
+        .unwrap_or("missing")
 }
 
 /// The BSON type number of a value (MinKey is -1 as in the docs).
@@ -313,10 +335,14 @@ fn parse_type(arg: &Bson) -> CmdResult<Vec<TypeSel>> {
                 if TYPE_NAMES.iter().any(|(_, c)| *c as i64 == n) {
                     Ok(TypeSel::Code(n as i32))
                 } else {
-                    Err(CmdError::bad_value(format!("Invalid numerical type code: {n}")))
+                    Err(CmdError::bad_value(format!(
+                        "Invalid numerical type code: {n}"
+                    )))
                 }
             }
-            _ => Err(CmdError::type_mismatch("type must be represented as a number or a string")),
+            _ => Err(CmdError::type_mismatch(
+                "type must be represented as a number or a string",
+            )),
         }
     };
     match arg {
@@ -332,11 +358,20 @@ pub(crate) fn compile_regex(pattern: &str, options: &str) -> CmdResult<Regex> {
         match c {
             'i' | 'm' | 's' | 'x' => flags.push(c),
             'u' => {}
-            _ => return Err(CmdError::bad_value(format!("invalid flag in regex options: {c}"))),
+            _ => {
+                return Err(CmdError::bad_value(format!(
+                    "invalid flag in regex options: {c}"
+                )))
+            }
         }
     }
-    let full = if flags.is_empty() { pattern.to_string() } else { format!("(?{flags}){pattern}") };
-    Regex::new(&full).map_err(|e| CmdError::bad_value(format!("Regular expression is invalid: {e}")))
+    let full = if flags.is_empty() {
+        pattern.to_string()
+    } else {
+        format!("(?{flags}){pattern}")
+    };
+    Regex::new(&full)
+        .map_err(|e| CmdError::bad_value(format!("Regular expression is invalid: {e}")))
 }
 
 /// `_id` pinned by equality at the top level (directly or inside a top-level `$and`).
@@ -346,7 +381,9 @@ pub(super) fn id_equality(filter: &Document) -> Option<Bson> {
             return match v {
                 Bson::Document(d) if is_operator_doc(d) => {
                     if d.len() == 1 {
-                        d.get("$eq").filter(|v| !matches!(v, Bson::Array(_))).cloned()
+                        d.get("$eq")
+                            .filter(|v| !matches!(v, Bson::Array(_)))
+                            .cloned()
                     } else {
                         None
                     }

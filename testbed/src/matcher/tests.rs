@@ -61,10 +61,19 @@ fn in_nin_all_size_elem_match() {
     assert!(!m(doc! {"a": {"$all": []}}, d.clone()));
     assert!(m(doc! {"a": {"$size": 3}}, d.clone()));
     assert!(!m(doc! {"a": {"$size": 2}}, d.clone()));
-    assert!(m(doc! {"a": {"$elemMatch": {"$gt": 2, "$lt": 4}}}, d.clone()));
+    assert!(m(
+        doc! {"a": {"$elemMatch": {"$gt": 2, "$lt": 4}}},
+        d.clone()
+    ));
     assert!(!m(doc! {"a": {"$elemMatch": {"$gt": 3}}}, d.clone()));
-    assert!(m(doc! {"docs": {"$elemMatch": {"x": 1, "y": 2}}}, d.clone()));
-    assert!(!m(doc! {"docs": {"$elemMatch": {"x": 1, "y": 1}}}, d.clone()));
+    assert!(m(
+        doc! {"docs": {"$elemMatch": {"x": 1, "y": 2}}},
+        d.clone()
+    ));
+    assert!(!m(
+        doc! {"docs": {"$elemMatch": {"x": 1, "y": 1}}},
+        d.clone()
+    ));
     // Without $elemMatch the conditions may hold on different elements.
     assert!(m(doc! {"docs.x": 1, "docs.y": 1}, d));
 }
@@ -90,9 +99,15 @@ fn type_regex_mod() {
     assert!(m(doc! {"arr": {"$type": "array"}}, d.clone()));
     assert!(m(doc! {"arr": {"$type": "string"}}, d.clone()));
     assert!(m(doc! {"d": {"$type": ["string", "double"]}}, d.clone()));
-    assert!(m(doc! {"s": {"$regex": "^hel", "$options": "i"}}, d.clone()));
+    assert!(m(
+        doc! {"s": {"$regex": "^hel", "$options": "i"}},
+        d.clone()
+    ));
     assert!(!m(doc! {"s": {"$regex": "^hel"}}, d.clone()));
-    assert!(m(doc! {"s": Bson::RegularExpression(bson::Regex { pattern: "llo$".into(), options: String::new() })}, d.clone()));
+    assert!(m(
+        doc! {"s": Bson::RegularExpression(bson::Regex { pattern: "llo$".into(), options: String::new() })},
+        d.clone()
+    ));
     assert!(m(doc! {"arr": {"$regex": "x"}}, d.clone()));
     assert!(m(doc! {"i": {"$mod": [2, 1]}}, d.clone()));
     assert!(!m(doc! {"l": {"$mod": [3, 0]}}, d));
@@ -100,8 +115,14 @@ fn type_regex_mod() {
 
 #[test]
 fn expr_compares_fields() {
-    assert!(m(doc! {"$expr": {"$gt": ["$a", "$b"]}}, doc! {"a": 3, "b": 2}));
-    assert!(!m(doc! {"$expr": {"$gt": ["$a", "$b"]}}, doc! {"a": 1, "b": 2}));
+    assert!(m(
+        doc! {"$expr": {"$gt": ["$a", "$b"]}},
+        doc! {"a": 3, "b": 2}
+    ));
+    assert!(!m(
+        doc! {"$expr": {"$gt": ["$a", "$b"]}},
+        doc! {"a": 1, "b": 2}
+    ));
 }
 
 #[test]
@@ -118,8 +139,14 @@ fn unknown_operators_are_bad_value() {
 fn id_equality_fast_path() {
     let id = |f: Document| Matcher::new(&f).unwrap().id_equality().cloned();
     assert_eq!(id(doc! {"_id": 5, "a": 1}), Some(Bson::Int32(5)));
-    assert_eq!(id(doc! {"_id": {"$eq": "k"}}), Some(Bson::String("k".into())));
-    assert_eq!(id(doc! {"$and": [{"a": 1}, {"_id": 7}]}), Some(Bson::Int32(7)));
+    assert_eq!(
+        id(doc! {"_id": {"$eq": "k"}}),
+        Some(Bson::String("k".into()))
+    );
+    assert_eq!(
+        id(doc! {"$and": [{"a": 1}, {"_id": 7}]}),
+        Some(Bson::Int32(7))
+    );
     assert_eq!(id(doc! {"_id": {"$gt": 5}}), None);
     assert_eq!(id(doc! {"_id": {"$in": [1, 2]}}), None);
     assert_eq!(id(doc! {"a": 1}), None);

@@ -74,7 +74,11 @@ fn variable(spec: &str, doc: &Document) -> CmdResult<Option<Bson>> {
         }),
         "REMOVE" => Ok(None),
         "NOW" => Ok(Some(Bson::DateTime(bson::DateTime::now()))),
-        _ => Err(CmdError::new(17276, "Location17276", format!("Use of undefined variable: {name}"))),
+        _ => Err(CmdError::new(
+            17276,
+            "Location17276",
+            format!("Use of undefined variable: {name}"),
+        )),
     }
 }
 
@@ -124,7 +128,10 @@ fn exact_args<const N: usize>(name: &str, arg: &Bson, doc: &Document) -> CmdResu
 }
 
 fn num_err(name: &str, v: &Bson) -> CmdError {
-    CmdError::type_mismatch(format!("{name} only supports numeric types, not {}", type_name_of(v)))
+    CmdError::type_mismatch(format!(
+        "{name} only supports numeric types, not {}",
+        type_name_of(v)
+    ))
 }
 
 fn operator(name: &str, arg: &Bson, doc: &Document) -> CmdResult<Option<Bson>> {
@@ -132,13 +139,19 @@ fn operator(name: &str, arg: &Bson, doc: &Document) -> CmdResult<Option<Bson>> {
         "$literal" => arg.clone(),
         "$add" | "$multiply" => {
             let items = args(arg, doc)?;
-            let mut acc = if name == "$add" { Bson::Int32(0) } else { Bson::Int32(1) };
+            let mut acc = if name == "$add" {
+                Bson::Int32(0)
+            } else {
+                Bson::Int32(1)
+            };
             for item in &items {
                 if matches!(item, Bson::Null | Bson::Undefined) {
                     return Ok(Some(Bson::Null));
                 }
                 let next = match (name, &acc, item) {
-                    ("$add", Bson::DateTime(d), n) | ("$add", n, Bson::DateTime(d)) if numeric::is_number(n) => {
+                    ("$add", Bson::DateTime(d), n) | ("$add", n, Bson::DateTime(d))
+                        if numeric::is_number(n) =>
+                    {
                         Some(Bson::DateTime(bson::DateTime::from_millis(
                             d.timestamp_millis() + numeric::as_f64(n).unwrap() as i64,
                         )))
@@ -172,7 +185,10 @@ fn operator(name: &str, arg: &Bson, doc: &Document) -> CmdResult<Option<Bson>> {
             match (&a, &b) {
                 (Bson::Int32(x), Bson::Int32(y)) if *y != 0 => Bson::Int32(x.wrapping_rem(*y)),
                 (Bson::Int64(_) | Bson::Int32(_), Bson::Int64(_) | Bson::Int32(_)) => {
-                    let (x, y) = (numeric::as_f64(&a).unwrap() as i64, numeric::as_f64(&b).unwrap() as i64);
+                    let (x, y) = (
+                        numeric::as_f64(&a).unwrap() as i64,
+                        numeric::as_f64(&b).unwrap() as i64,
+                    );
                     if y == 0 {
                         return Err(CmdError::bad_value("can't $mod by zero"));
                     }
@@ -204,7 +220,10 @@ fn operator(name: &str, arg: &Bson, doc: &Document) -> CmdResult<Option<Bson>> {
                         return Err(CmdError::new(
                             16702,
                             "Location16702",
-                            format!("$concat only supports strings, not {}", type_name_of(&other)),
+                            format!(
+                                "$concat only supports strings, not {}",
+                                type_name_of(&other)
+                            ),
                         ))
                     }
                 }
@@ -218,7 +237,11 @@ fn operator(name: &str, arg: &Bson, doc: &Document) -> CmdResult<Option<Bson>> {
                 Bson::Null => String::new(),
                 other => other.to_string(),
             };
-            Bson::String(if name == "$toLower" { s.to_lowercase() } else { s.to_uppercase() })
+            Bson::String(if name == "$toLower" {
+                s.to_lowercase()
+            } else {
+                s.to_uppercase()
+            })
         }
         "$eq" | "$ne" | "$gt" | "$gte" | "$lt" | "$lte" | "$cmp" => {
             let [a, b] = exact_args::<2>(name, arg, doc)?;
@@ -248,7 +271,11 @@ fn operator(name: &str, arg: &Bson, doc: &Document) -> CmdResult<Option<Bson>> {
                 },
                 _ => return Err(CmdError::bad_value("$cond takes exactly 3 arguments")),
             };
-            return if truthy(&eval(c, doc)?) { eval_opt(t, doc) } else { eval_opt(e, doc) };
+            return if truthy(&eval(c, doc)?) {
+                eval_opt(t, doc)
+            } else {
+                eval_opt(e, doc)
+            };
         }
         "$ifNull" => {
             let Bson::Array(items) = arg else {
@@ -265,7 +292,11 @@ fn operator(name: &str, arg: &Bson, doc: &Document) -> CmdResult<Option<Bson>> {
         "$in" => {
             let [x, arr] = exact_args::<2>(name, arg, doc)?;
             let Bson::Array(items) = arr else {
-                return Err(CmdError::new(40081, "Location40081", "$in requires an array as a second argument"));
+                return Err(CmdError::new(
+                    40081,
+                    "Location40081",
+                    "$in requires an array as a second argument",
+                ));
             };
             Bson::Boolean(items.iter().any(|e| values_equal(e, &x)))
         }
@@ -275,7 +306,10 @@ fn operator(name: &str, arg: &Bson, doc: &Document) -> CmdResult<Option<Bson>> {
                 return Err(CmdError::new(
                     17124,
                     "Location17124",
-                    format!("The argument to $size must be an array. Type of argument is {}", type_name_of(&other)),
+                    format!(
+                        "The argument to $size must be an array. Type of argument is {}",
+                        type_name_of(&other)
+                    ),
                 ))
             }
         },
@@ -295,7 +329,11 @@ fn operator(name: &str, arg: &Bson, doc: &Document) -> CmdResult<Option<Bson>> {
         }
         "$first" | "$last" => match exact_args::<1>(name, arg, doc)? {
             [Bson::Array(items)] => {
-                let pick = if name == "$first" { items.first() } else { items.last() };
+                let pick = if name == "$first" {
+                    items.first()
+                } else {
+                    items.last()
+                };
                 match pick {
                     Some(v) => v.clone(),
                     None => return Ok(None),
@@ -314,7 +352,12 @@ fn operator(name: &str, arg: &Bson, doc: &Document) -> CmdResult<Option<Bson>> {
                 match item {
                     Bson::Array(items) => out.extend(items),
                     Bson::Null => return Ok(Some(Bson::Null)),
-                    other => return Err(CmdError::bad_value(format!("$concatArrays only supports arrays, not {}", type_name_of(&other)))),
+                    other => {
+                        return Err(CmdError::bad_value(format!(
+                            "$concatArrays only supports arrays, not {}",
+                            type_name_of(&other)
+                        )))
+                    }
                 }
             }
             Bson::Array(out)
@@ -349,4 +392,3 @@ fn operator(name: &str, arg: &Bson, doc: &Document) -> CmdResult<Option<Bson>> {
     };
     Ok(Some(v))
 }
-

@@ -81,9 +81,10 @@ impl Accumulator {
             Accumulator::Sum(v) => v,
             Accumulator::Avg { count: 0, .. } => Bson::Null,
             Accumulator::Avg { sum, count } => Bson::Double(sum / count as f64),
-            Accumulator::Min(v) | Accumulator::Max(v) | Accumulator::First(v) | Accumulator::Last(v) => {
-                v.unwrap_or(Bson::Null)
-            }
+            Accumulator::Min(v)
+            | Accumulator::Max(v)
+            | Accumulator::First(v)
+            | Accumulator::Last(v) => v.unwrap_or(Bson::Null),
             Accumulator::Push(items) | Accumulator::AddToSet(items) => Bson::Array(items),
         }
     }
@@ -111,10 +112,18 @@ pub(crate) struct Group {
 impl Group {
     pub(crate) fn new(spec: &Bson) -> CmdResult<Self> {
         let Bson::Document(spec) = spec else {
-            return Err(CmdError::new(15947, "Location15947", "a group's fields must be specified in an object"));
+            return Err(CmdError::new(
+                15947,
+                "Location15947",
+                "a group's fields must be specified in an object",
+            ));
         };
         let Some(id) = spec.get("_id") else {
-            return Err(CmdError::new(15955, "Location15955", "a group specification must include an _id"));
+            return Err(CmdError::new(
+                15955,
+                "Location15955",
+                "a group specification must include an _id",
+            ));
         };
         let mut fields = Vec::new();
         for (name, acc) in spec {
@@ -122,17 +131,32 @@ impl Group {
                 continue;
             }
             let Bson::Document(acc) = acc else {
-                return Err(CmdError::new(40234, "Location40234", format!("The field '{name}' must be an accumulator object")));
+                return Err(CmdError::new(
+                    40234,
+                    "Location40234",
+                    format!("The field '{name}' must be an accumulator object"),
+                ));
             };
             if acc.len() != 1 {
-                return Err(CmdError::new(40238, "Location40238", format!("The field '{name}' must specify one accumulator")));
+                return Err(CmdError::new(
+                    40238,
+                    "Location40238",
+                    format!("The field '{name}' must specify one accumulator"),
+                ));
             }
             let (op, arg) = acc.iter().next().unwrap();
             Accumulator::new(op)?;
-            let arg = if op == "$count" { Bson::Int32(1) } else { arg.clone() };
+            let arg = if op == "$count" {
+                Bson::Int32(1)
+            } else {
+                arg.clone()
+            };
             fields.push((name.clone(), op.clone(), arg));
         }
-        Ok(Group { id: id.clone(), fields })
+        Ok(Group {
+            id: id.clone(),
+            fields,
+        })
     }
 
     /// Groups `input` in order of first appearance of each key.

@@ -11,7 +11,7 @@ use bson::{Bson, Document};
 
 #[derive(Debug, Clone)]
 pub(super) enum Stage {
-    Match(Matcher, Document),
+    Match(Box<Matcher>, Document),
     Project(Projection),
     AddFields(Vec<(String, Bson)>),
     Group(Group),
@@ -33,12 +33,28 @@ fn positive(stage: &str, v: &Bson, allow_zero: bool) -> CmdResult<usize> {
         Some(n) if n > 0 || (allow_zero && n == 0) => Ok(n as usize),
         Some(n) => Err(CmdError::new(
             if stage == "$limit" { 15958 } else { 15956 },
-            if stage == "$limit" { "Location15958" } else { "Location15956" },
-            format!("the {} must be {}, got {n}", &stage[1..], if allow_zero { "non-negative" } else { "positive" }),
+            if stage == "$limit" {
+                "Location15958"
+            } else {
+                "Location15956"
+            },
+            format!(
+                "the {} must be {}, got {n}",
+                &stage[1..],
+                if allow_zero {
+                    "non-negative"
+                } else {
+                    "positive"
+                }
+            ),
         )),
         None => Err(CmdError::new(
             if stage == "$limit" { 15957 } else { 15972 },
-            if stage == "$limit" { "Location15957" } else { "Location15972" },
+            if stage == "$limit" {
+                "Location15957"
+            } else {
+                "Location15972"
+            },
             format!("the {} must be specified as a number", &stage[1..]),
         )),
     }
@@ -67,7 +83,7 @@ impl Stage {
         Ok(match name.as_str() {
             "$match" => {
                 let filter = need_doc(name, arg)?;
-                Stage::Match(Matcher::new(filter)?, filter.clone())
+                Stage::Match(Box::new(Matcher::new(filter)?), filter.clone())
             }
             "$project" => {
                 let d = need_doc(name, arg)?;
@@ -99,19 +115,37 @@ impl Stage {
             "$sort" => {
                 let d = need_doc(name, arg)?;
                 if d.is_empty() {
-                    return Err(CmdError::new(15976, "Location15976", "$sort stage must have at least one sort key"));
+                    return Err(CmdError::new(
+                        15976,
+                        "Location15976",
+                        "$sort stage must have at least one sort key",
+                    ));
                 }
                 Stage::Sort(SortSpec::new(d)?)
             }
             "$limit" => Stage::Limit(positive(name, arg, false)?),
             "$skip" => Stage::Skip(positive(name, arg, true)?),
             "$count" => match arg {
-                Bson::String(s) if !s.is_empty() && !s.starts_with('$') && !s.contains('.') => Stage::Count(s.clone()),
-                _ => return Err(CmdError::new(40156, "Location40156", "the count field must be a non-empty string")),
+                Bson::String(s) if !s.is_empty() && !s.starts_with('$') && !s.contains('.') => {
+                    Stage::Count(s.clone())
+                }
+                _ => {
+                    return Err(CmdError::new(
+                        40156,
+                        "Location40156",
+                        "the count field must be a non-empty string",
+                    ))
+                }
             },
             "$replaceRoot" => match need_doc(name, arg)?.get("newRoot") {
                 Some(e) => Stage::ReplaceRoot(e.clone()),
-                None => return Err(CmdError::new(40231, "Location40231", "no newRoot specified for the $replaceRoot stage")),
+                None => {
+                    return Err(CmdError::new(
+                        40231,
+                        "Location40231",
+                        "no newRoot specified for the $replaceRoot stage",
+                    ))
+                }
             },
             "$replaceWith" => Stage::ReplaceRoot(arg.clone()),
             _ => {
@@ -164,7 +198,9 @@ impl Stage {
             Stage::ReplaceRoot(e) => match expr::eval_opt(e, &doc)? {
                 Some(Bson::Document(d)) => Some(d),
                 other => {
-                    let shown = other.map(|v| v.to_string()).unwrap_or_else(|| "MISSING".into());
+                    let shown = other
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|| "MISSING".into());
                     return Err(CmdError::new(
                         40228,
                         "Location40228",
@@ -176,7 +212,10 @@ impl Stage {
                 return Err(CmdError::new(
                     code::ILLEGAL_OPERATION,
                     "IllegalOperation",
-                    format!("{} is not permitted in a $changeStream pipeline", other.name()),
+                    format!(
+                        "{} is not permitted in a $changeStream pipeline",
+                        other.name()
+                    ),
                 ))
             }
         })
@@ -198,7 +237,11 @@ impl Stage {
 }
 
 fn other_type(shown: &str) -> &'static str {
-    if shown == "MISSING" { "missing" } else { "non-object" }
+    if shown == "MISSING" {
+        "missing"
+    } else {
+        "non-object"
+    }
 }
 
 /// `$addFields`: each expression is evaluated on the input document; dotted names nest.

@@ -9,7 +9,6 @@ use crate::numeric;
 use crate::sort::SortSpec;
 use bson::{Bson, Document};
 
-
 /// `$push` modifiers after validation.
 struct PushSpec {
     each: Vec<Bson>,
@@ -45,7 +44,12 @@ fn int_arg(name: &str, v: &Bson) -> CmdResult<i64> {
 
 fn parse_push(v: &Bson, is_push: bool) -> CmdResult<PushSpec> {
     let Some(d) = each_form(v) else {
-        return Ok(PushSpec { each: vec![v.clone()], position: None, slice: None, sort: None });
+        return Ok(PushSpec {
+            each: vec![v.clone()],
+            position: None,
+            slice: None,
+            sort: None,
+        });
     };
     let op = if is_push { "$push" } else { "$addToSet" };
     let each = match d.get("$each") {
@@ -58,7 +62,12 @@ fn parse_push(v: &Bson, is_push: bool) -> CmdResult<PushSpec> {
         }
         None => unreachable!(),
     };
-    let mut spec = PushSpec { each, position: None, slice: None, sort: None };
+    let mut spec = PushSpec {
+        each,
+        position: None,
+        slice: None,
+        sort: None,
+    };
     for (k, arg) in d {
         match (k.as_str(), is_push) {
             ("$each", _) => {}
@@ -79,9 +88,11 @@ fn parse_elem_sort(v: &Bson) -> CmdResult<ElemSort> {
     match v {
         Bson::Document(d) => Ok(ElemSort::Fields(SortSpec::new(d)?)),
         other => match numeric::as_f64(other) {
-            Some(n) if n == 1.0 => Ok(ElemSort::Value(true)),
-            Some(n) if n == -1.0 => Ok(ElemSort::Value(false)),
-            _ => Err(CmdError::bad_value("The $sort element value must be either 1 or -1")),
+            Some(1.0) => Ok(ElemSort::Value(true)),
+            Some(-1.0) => Ok(ElemSort::Value(false)),
+            _ => Err(CmdError::bad_value(
+                "The $sort element value must be either 1 or -1",
+            )),
         },
     }
 }
@@ -108,7 +119,12 @@ fn not_array(op: &str, path: &str, cur: &Bson, doc: &Document) -> CmdError {
     CmdError::bad_value(msg)
 }
 
-pub(super) fn push(path: &str, current: Option<&Bson>, arg: &Bson, doc: &Document) -> CmdResult<Action> {
+pub(super) fn push(
+    path: &str,
+    current: Option<&Bson>,
+    arg: &Bson,
+    doc: &Document,
+) -> CmdResult<Action> {
     let spec = parse_push(arg, true)?;
     let existing = match current {
         None => Vec::new(),
@@ -132,7 +148,11 @@ pub(super) fn push(path: &str, current: Option<&Bson>, arg: &Bson, doc: &Documen
     match &spec.sort {
         Some(ElemSort::Value(asc)) => arr.sort_by(|a, b| {
             let o = cmp_bson(a, b);
-            if *asc { o } else { o.reverse() }
+            if *asc {
+                o
+            } else {
+                o.reverse()
+            }
         }),
         Some(ElemSort::Fields(s)) => arr.sort_by(|a, b| match (a, b) {
             (Bson::Document(x), Bson::Document(y)) => s.compare(x, y),
@@ -153,7 +173,12 @@ pub(super) fn push(path: &str, current: Option<&Bson>, arg: &Bson, doc: &Documen
     Ok(Action::Set(Bson::Array(arr)))
 }
 
-pub(super) fn add_to_set(path: &str, current: Option<&Bson>, arg: &Bson, doc: &Document) -> CmdResult<Action> {
+pub(super) fn add_to_set(
+    path: &str,
+    current: Option<&Bson>,
+    arg: &Bson,
+    doc: &Document,
+) -> CmdResult<Action> {
     let spec = parse_push(arg, false)?;
     let mut fresh: Vec<Bson> = Vec::new();
     let existing: &[Bson] = match current {
@@ -162,7 +187,11 @@ pub(super) fn add_to_set(path: &str, current: Option<&Bson>, arg: &Bson, doc: &D
         Some(other) => return Err(not_array("$addToSet", path, other, doc)),
     };
     for v in spec.each {
-        if !existing.iter().chain(fresh.iter()).any(|e| values_equal(e, &v)) {
+        if !existing
+            .iter()
+            .chain(fresh.iter())
+            .any(|e| values_equal(e, &v))
+        {
             fresh.push(v);
         }
     }
@@ -173,7 +202,11 @@ pub(super) fn add_to_set(path: &str, current: Option<&Bson>, arg: &Bson, doc: &D
     })
 }
 
-fn existing_array<'a>(op: &str, path: &str, current: Option<&'a Bson>) -> CmdResult<Option<&'a Vec<Bson>>> {
+fn existing_array<'a>(
+    op: &str,
+    path: &str,
+    current: Option<&'a Bson>,
+) -> CmdResult<Option<&'a Vec<Bson>>> {
     match current {
         None => Ok(None),
         Some(Bson::Array(a)) => Ok(Some(a)),
@@ -181,7 +214,9 @@ fn existing_array<'a>(op: &str, path: &str, current: Option<&'a Bson>) -> CmdRes
             "Path '{path}' contains an element of non-array type '{}'",
             type_name_of(other)
         ))),
-        Some(_) => Err(CmdError::bad_value(format!("Cannot apply {op} to a non-array value"))),
+        Some(_) => Err(CmdError::bad_value(format!(
+            "Cannot apply {op} to a non-array value"
+        ))),
     }
 }
 
@@ -233,7 +268,9 @@ pub(super) fn pull(path: &str, current: Option<&Bson>, arg: &Bson) -> CmdResult<
 }
 
 pub(super) fn pull_all(path: &str, current: Option<&Bson>, arg: &Bson) -> CmdResult<Action> {
-    let Bson::Array(values) = arg else { unreachable!("checked at parse") };
+    let Bson::Array(values) = arg else {
+        unreachable!("checked at parse")
+    };
     let Some(arr) = existing_array("$pullAll", path, current)? else {
         return Ok(Action::Noop);
     };
@@ -252,4 +289,3 @@ fn shrunk(old: &[Bson], keep: Vec<Bson>) -> Action {
         Action::Set(Bson::Array(keep))
     }
 }
-

@@ -61,7 +61,9 @@ fn report(updated: &mut Document, old: &Document, new: &Document, path: String) 
     if updated.contains_key(&path) {
         return;
     }
-    let Some(value) = get_path(new, &path) else { return };
+    let Some(value) = get_path(new, &path) else {
+        return;
+    };
     if get_path(old, &path).is_some_and(|o| identical(o, value)) {
         return;
     }

@@ -80,11 +80,21 @@ fn collect_ops(u: &Document) -> CmdResult<Vec<Op>> {
             validate_path(path)?;
             validate_arg(kind, path, value)?;
             if kind == Kind::RenameFrom {
-                let Bson::String(to) = value else { unreachable!("checked by validate_arg") };
+                let Bson::String(to) = value else {
+                    unreachable!("checked by validate_arg")
+                };
                 validate_path(to)?;
-                ops.push(Op { path: to.clone(), kind: Kind::RenameTo, arg: Bson::String(path.clone()) });
+                ops.push(Op {
+                    path: to.clone(),
+                    kind: Kind::RenameTo,
+                    arg: Bson::String(path.clone()),
+                });
             }
-            ops.push(Op { path: path.clone(), kind, arg: value.clone() });
+            ops.push(Op {
+                path: path.clone(),
+                kind,
+                arg: value.clone(),
+            });
         }
     }
     check_conflicts(&ops)?;
@@ -94,14 +104,20 @@ fn collect_ops(u: &Document) -> CmdResult<Vec<Op>> {
 
 fn validate_path(path: &str) -> CmdResult<()> {
     if path.is_empty() {
-        return Err(CmdError::new(56, "EmptyFieldName", "An empty update path is not valid."));
+        return Err(CmdError::new(
+            56,
+            "EmptyFieldName",
+            "An empty update path is not valid.",
+        ));
     }
     for part in path.split('.') {
         if part.is_empty() {
             return Err(CmdError::new(
                 56,
                 "EmptyFieldName",
-                format!("The update path '{path}' contains an empty field name, which is not allowed."),
+                format!(
+                    "The update path '{path}' contains an empty field name, which is not allowed."
+                ),
             ));
         }
         if part == "$" || part.starts_with("$[") {
@@ -203,7 +219,11 @@ pub(super) enum Action {
 }
 
 /// Applies every operator of `u` to a copy of `doc`, recording what was touched.
-pub(super) fn apply_all(u: &Document, doc: &Document, mode: ApplyMode) -> CmdResult<(Document, Vec<Record>)> {
+pub(super) fn apply_all(
+    u: &Document,
+    doc: &Document,
+    mode: ApplyMode,
+) -> CmdResult<(Document, Vec<Record>)> {
     let ops = collect_ops(u)?;
     let mut new = doc.clone();
     let mut records = Vec::new();
@@ -215,22 +235,31 @@ pub(super) fn apply_all(u: &Document, doc: &Document, mode: ApplyMode) -> CmdRes
             Action::Noop => {}
             Action::Set(v) => {
                 set_path(&mut new, &parts, v)?;
-                records.push(Record::Set { path: op.path.clone() });
+                records.push(Record::Set {
+                    path: op.path.clone(),
+                });
             }
             Action::Append(items) => {
                 if let Some(Bson::Array(arr)) = get_path_mut(&mut new, &parts) {
                     let start = arr.len();
                     arr.extend(items);
-                    records.push(Record::Append { path: op.path.clone(), start });
+                    records.push(Record::Append {
+                        path: op.path.clone(),
+                        start,
+                    });
                 }
             }
             Action::Unset => {
                 if unset_path(&mut new, &parts) {
                     if get_path(&new, &op.path).is_some() {
                         // An array element is nulled, not removed.
-                        records.push(Record::Set { path: op.path.clone() });
+                        records.push(Record::Set {
+                            path: op.path.clone(),
+                        });
                     } else {
-                        records.push(Record::Removed { path: op.path.clone() });
+                        records.push(Record::Removed {
+                            path: op.path.clone(),
+                        });
                     }
                 }
             }
@@ -247,7 +276,12 @@ pub(super) fn id_desc(doc: &Document) -> String {
     }
 }
 
-fn action_for(op: &Op, current: Option<&Bson>, original: &Document, mode: ApplyMode) -> CmdResult<Action> {
+fn action_for(
+    op: &Op,
+    current: Option<&Bson>,
+    original: &Document,
+    mode: ApplyMode,
+) -> CmdResult<Action> {
     let arg = &op.arg;
     Ok(match op.kind {
         Kind::Set => Action::Set(arg.clone()),
@@ -260,7 +294,9 @@ fn action_for(op: &Op, current: Option<&Bson>, original: &Document, mode: ApplyM
             Action::Unset
         }
         Kind::RenameTo => {
-            let Bson::String(from) = arg else { unreachable!() };
+            let Bson::String(from) = arg else {
+                unreachable!()
+            };
             match get_path(original, from) {
                 Some(v) => {
                     check_rename_source(original, from)?;
@@ -273,7 +309,11 @@ fn action_for(op: &Op, current: Option<&Bson>, original: &Document, mode: ApplyM
             None if op.kind == Kind::Inc => Action::Set(arg.clone()),
             None => Action::Set(numeric::zero_like(arg)),
             Some(cur) => {
-                let result = if op.kind == Kind::Inc { numeric::add(cur, arg) } else { numeric::multiply(cur, arg) };
+                let result = if op.kind == Kind::Inc {
+                    numeric::add(cur, arg)
+                } else {
+                    numeric::multiply(cur, arg)
+                };
                 match result {
                     Some(v) => Action::Set(v),
                     None => {
@@ -291,7 +331,11 @@ fn action_for(op: &Op, current: Option<&Bson>, original: &Document, mode: ApplyM
         Kind::Min | Kind::Max => match current {
             None => Action::Set(arg.clone()),
             Some(cur) => {
-                let want = if op.kind == Kind::Min { Ordering::Less } else { Ordering::Greater };
+                let want = if op.kind == Kind::Min {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                };
                 if cmp_bson(arg, cur) == want {
                     Action::Set(arg.clone())
                 } else {
@@ -303,7 +347,10 @@ fn action_for(op: &Op, current: Option<&Bson>, original: &Document, mode: ApplyM
             let now = chrono::Utc::now();
             let is_ts = matches!(arg, Bson::Document(d) if d.get_str("$type") == Ok("timestamp"));
             Action::Set(if is_ts {
-                Bson::Timestamp(bson::Timestamp { time: now.timestamp() as u32, increment: 1 })
+                Bson::Timestamp(bson::Timestamp {
+                    time: now.timestamp() as u32,
+                    increment: 1,
+                })
             } else {
                 Bson::DateTime(bson::DateTime::from_millis(now.timestamp_millis()))
             })

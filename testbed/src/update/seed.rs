@@ -30,9 +30,14 @@ fn add_equalities(filter: &Document, seed: &mut Document) -> CmdResult<()> {
         if k.starts_with('$') {
             continue;
         }
-        let Some(value) = equality_value(v) else { continue };
+        let Some(value) = equality_value(v) else {
+            continue;
+        };
         let parts: Vec<&str> = k.split('.').collect();
-        let clash = (1..=parts.len()).any(|i| get_path(seed, &parts[..i].join(".")).is_some_and(|e| i == parts.len() || !matches!(e, Bson::Document(_))));
+        let clash = (1..=parts.len()).any(|i| {
+            get_path(seed, &parts[..i].join("."))
+                .is_some_and(|e| i == parts.len() || !matches!(e, Bson::Document(_)))
+        });
         if clash || set_path(seed, &parts, value).is_err() {
             return Err(CmdError::new(
                 54,
