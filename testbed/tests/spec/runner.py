@@ -106,7 +106,9 @@ def _error_code(exc):
 def _describe(exc):
     code, code_name = _error_code(exc)
     tag = f" code {code} ({code_name})" if code is not None else ""
-    return f"{type(exc).__name__}{tag}: {str(exc)[:300]}"
+    # PyMongo appends the whole reply ("full error: {...}"); the message alone is enough here.
+    message = str(exc).split(", full error:")[0]
+    return f"{type(exc).__name__}{tag}: {message[:300]}"
 
 
 class TestRun:
