@@ -57,7 +57,7 @@ fn collect(
     let mut out = Vec::new();
     state.store.scan(ns, &matcher, &mut |d| {
         out.push(d.clone());
-        stop_after.map_or(true, |n| out.len() < n)
+        !matches!(stop_after, Some(n) if out.len() >= n)
     });
     Ok(out)
 }
