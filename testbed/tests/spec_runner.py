@@ -54,17 +54,21 @@ def spec_files(root, filters):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("binary", nargs="?", default=os.environ.get("MONGO_TESTBED_BIN"))
-    ap.add_argument("filters", nargs="*")
+    ap.add_argument("args", nargs="*", metavar="[BINARY] FILTER", help="testbed binary, then file filters")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every test and full reasons")
     ap.add_argument("--report-only", action="store_true", help="always exit 0")
     opts = ap.parse_intermixed_args()
-    if not opts.binary:
-        sys.exit("give the mongo-testbed binary as the first argument or in MONGO_TESTBED_BIN")
+    binary, filters = os.environ.get("MONGO_TESTBED_BIN"), opts.args
+    # The first positional is the binary when it names a file; otherwise all are filters.
+    if filters and Path(filters[0]).is_file():
+        binary, filters = filters[0], filters[1:]
+    if not binary or not Path(binary).is_file():
+        sys.exit(f"mongo-testbed binary not found ({binary!r}): pass it as the first argument "
+                 "or in MONGO_TESTBED_BIN")
     root = spec_dir()
-    server = Testbed(opts.binary)
+    server = Testbed(binary)
     try:
-        results = run_all(server.uri, root, opts.filters)
+        results = run_all(server.uri, root, filters)
     finally:
         server.stop()
     required_ok = report(results, opts.verbose)
