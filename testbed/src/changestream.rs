@@ -5,6 +5,8 @@
 //! out under the oplog lock (no lock is held while rendering or waiting), renders the events
 //! this stream's scope sees after its position, runs the post-stage pipeline on each and
 //! advances. When the oplog is trimmed past the position, the stream fails with 286.
+// `CmdError` is large by design (whole mongod error replies); results carry it unboxed.
+#![allow(clippy::result_large_err)]
 
 mod event;
 mod options;
@@ -15,7 +17,7 @@ use crate::pipeline::Pipeline;
 use crate::store::oplog::Position;
 use crate::store::{Namespace, Store};
 use bson::{Bson, Document};
-use options::{Options, Start};
+use options::{Options, Origin};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -76,9 +78,9 @@ impl ChangeStream {
         let changes = store.subscribe();
         let (history_start, last_ts) = store.oplog_bounds();
         let pos = match opts.start {
-            Start::Now => Position::new(last_ts, Position::AFTER),
-            Start::ResumeAfter(p) | Start::StartAfter(p) => p,
-            Start::AtOperationTime(ts) => Position::new(ts, Position::BEFORE),
+            Origin::Now => Position::new(last_ts, Position::AFTER),
+            Origin::ResumeAfter(p) | Origin::StartAfter(p) => p,
+            Origin::AtOperationTime(ts) => Position::new(ts, Position::BEFORE),
         };
         if pos < history_start {
             return Err(history_lost());

@@ -50,38 +50,91 @@ async fn crud_events_have_documented_shapes() {
     s.insert(&ns(), vec![doc! {"_id": 1, "a": 1, "arr": [1, 2, 3]}], true);
     set(&s, 1, doc! {"$set": {"a": 2}, "$unset": {"zz": ""}});
     set(&s, 1, doc! {"_id": 1, "b": 1});
-    s.delete(&ns(), &[DeleteStatement { filter: doc! {"_id": 1}, limit_one: true }], true);
+    s.delete(
+        &ns(),
+        &[DeleteStatement {
+            filter: doc! {"_id": 1},
+            limit_one: true,
+        }],
+        true,
+    );
     let ev = next(&mut cs).await;
     assert_eq!(ev.len(), 4);
     let keys = |d: &Document| d.keys().cloned().collect::<Vec<_>>();
     assert_eq!(
         keys(&ev[0]),
-        ["_id", "operationType", "clusterTime", "wallTime", "fullDocument", "ns", "documentKey"]
+        [
+            "_id",
+            "operationType",
+            "clusterTime",
+            "wallTime",
+            "fullDocument",
+            "ns",
+            "documentKey"
+        ]
     );
     assert_eq!(op(&ev[0]), "insert");
-    assert_eq!(ev[0].get_document("fullDocument").unwrap(), &doc! {"_id": 1, "a": 1, "arr": [1, 2, 3]});
-    assert_eq!(ev[0].get_document("ns").unwrap(), &doc! {"db": "db", "coll": "c"});
+    assert_eq!(
+        ev[0].get_document("fullDocument").unwrap(),
+        &doc! {"_id": 1, "a": 1, "arr": [1, 2, 3]}
+    );
+    assert_eq!(
+        ev[0].get_document("ns").unwrap(),
+        &doc! {"db": "db", "coll": "c"}
+    );
     assert_eq!(ev[0].get_document("documentKey").unwrap(), &doc! {"_id": 1});
     assert!(matches!(ev[0].get("clusterTime"), Some(Bson::Timestamp(_))));
     assert!(matches!(ev[0].get("wallTime"), Some(Bson::DateTime(_))));
     assert_eq!(op(&ev[1]), "update");
     assert_eq!(
         keys(&ev[1]),
-        ["_id", "operationType", "clusterTime", "wallTime", "ns", "documentKey", "updateDescription"]
+        [
+            "_id",
+            "operationType",
+            "clusterTime",
+            "wallTime",
+            "ns",
+            "documentKey",
+            "updateDescription"
+        ]
     );
     assert_eq!(
         ev[1].get_document("updateDescription").unwrap(),
         &doc! {"updatedFields": {"a": 2}, "removedFields": [], "truncatedArrays": []}
     );
     assert_eq!(op(&ev[2]), "replace");
-    assert_eq!(ev[2].get_document("fullDocument").unwrap(), &doc! {"_id": 1, "b": 1});
+    assert_eq!(
+        ev[2].get_document("fullDocument").unwrap(),
+        &doc! {"_id": 1, "b": 1}
+    );
     assert_eq!(op(&ev[3]), "delete");
-    assert_eq!(keys(&ev[3]), ["_id", "operationType", "clusterTime", "wallTime", "ns", "documentKey"]);
+    assert_eq!(
+        keys(&ev[3]),
+        [
+            "_id",
+            "operationType",
+            "clusterTime",
+            "wallTime",
+            "ns",
+            "documentKey"
+        ]
+    );
     // Tokens increase in string order, like real ones.
-    let tokens: Vec<String> =
-        ev.iter().map(|e| e.get_document("_id").unwrap().get_str("_data").unwrap().to_string()).collect();
+    let tokens: Vec<String> = ev
+        .iter()
+        .map(|e| {
+            e.get_document("_id")
+                .unwrap()
+                .get_str("_data")
+                .unwrap()
+                .to_string()
+        })
+        .collect();
     assert!(tokens.windows(2).all(|w| w[0] < w[1]));
-    assert_eq!(&cs.post_batch_resume_token(), ev[3].get_document("_id").unwrap());
+    assert_eq!(
+        &cs.post_batch_resume_token(),
+        ev[3].get_document("_id").unwrap()
+    );
 }
 
 #[tokio::test]
@@ -92,9 +145,19 @@ async fn update_lookup_returns_current_version_or_null() {
     set(&s, 1, doc! {"$set": {"a": 2}});
     set(&s, 1, doc! {"$set": {"a": 3}});
     let ev = next(&mut cs).await;
-    assert_eq!(ev[0].get_document("fullDocument").unwrap(), &doc! {"_id": 1, "a": 3});
+    assert_eq!(
+        ev[0].get_document("fullDocument").unwrap(),
+        &doc! {"_id": 1, "a": 3}
+    );
     set(&s, 1, doc! {"$set": {"a": 4}});
-    s.delete(&ns(), &[DeleteStatement { filter: doc! {}, limit_one: false }], true);
+    s.delete(
+        &ns(),
+        &[DeleteStatement {
+            filter: doc! {},
+            limit_one: false,
+        }],
+        true,
+    );
     let ev = next(&mut cs).await;
     assert_eq!(ev[0].get("fullDocument"), Some(&Bson::Null));
 }
@@ -112,7 +175,10 @@ async fn scopes_filter_namespaces() {
     assert_eq!(next(&mut coll).await.len(), 1);
     assert_eq!(next(&mut db).await.len(), 2);
     let all = next(&mut cluster).await;
-    let dbs: Vec<&str> = all.iter().map(|e| e.get_document("ns").unwrap().get_str("db").unwrap()).collect();
+    let dbs: Vec<&str> = all
+        .iter()
+        .map(|e| e.get_document("ns").unwrap().get_str("db").unwrap())
+        .collect();
     assert_eq!(dbs, ["db", "db2", "db"]);
 }
 
@@ -122,10 +188,17 @@ async fn drop_and_rename_invalidate_collection_streams() {
     s.insert(&ns(), vec![doc! {"_id": 1}], true);
     let mut cs = open(&s, coll_scope(), doc! {});
     let mut db = open(&s, Scope::Database("db".into()), doc! {});
-    s.rename_collection(&ns(), &Namespace::new("db", "d"), false).unwrap();
+    s.rename_collection(&ns(), &Namespace::new("db", "d"), false)
+        .unwrap();
     let ev = next(&mut cs).await;
-    assert_eq!(ev.iter().map(op).collect::<Vec<_>>(), ["rename", "invalidate"]);
-    assert_eq!(ev[0].get_document("to").unwrap(), &doc! {"db": "db", "coll": "d"});
+    assert_eq!(
+        ev.iter().map(op).collect::<Vec<_>>(),
+        ["rename", "invalidate"]
+    );
+    assert_eq!(
+        ev[0].get_document("to").unwrap(),
+        &doc! {"db": "db", "coll": "d"}
+    );
     assert_eq!(
         ev[1].keys().collect::<Vec<_>>(),
         ["_id", "operationType", "clusterTime", "wallTime"]
@@ -135,9 +208,14 @@ async fn drop_and_rename_invalidate_collection_streams() {
     // startAfter the invalidate resumes after it; resumeAfter it is refused (260).
     let rename_token = ev[0].get_document("_id").unwrap().clone();
     let inv = ev[1].get_document("_id").unwrap().clone();
-    let e = ChangeStream::open(s.clone(), coll_scope(), &doc! {"resumeAfter": inv.clone()}, Pipeline::new(&[]).unwrap())
-        .err()
-        .unwrap();
+    let e = ChangeStream::open(
+        s.clone(),
+        coll_scope(),
+        &doc! {"resumeAfter": inv.clone()},
+        Pipeline::new(&[]).unwrap(),
+    )
+    .err()
+    .unwrap();
     assert_eq!(e.code, 260);
     let mut after = open(&s, coll_scope(), doc! {"startAfter": inv});
     s.insert(&ns(), vec![doc! {"_id": 2}], true);
@@ -152,7 +230,14 @@ async fn drop_and_rename_invalidate_collection_streams() {
     let ev = next(&mut db).await;
     assert_eq!(
         ev.iter().map(op).collect::<Vec<_>>(),
-        ["rename", "insert", "drop", "drop", "dropDatabase", "invalidate"]
+        [
+            "rename",
+            "insert",
+            "drop",
+            "drop",
+            "dropDatabase",
+            "invalidate"
+        ]
     );
     assert_eq!(ev[4].get_document("ns").unwrap(), &doc! {"db": "db"});
     assert!(db.is_closed());
@@ -165,24 +250,42 @@ async fn drop_emits_drop_then_invalidate() {
     let mut cs = open(&s, coll_scope(), doc! {});
     s.drop_collection(&ns()).unwrap();
     let ev = next(&mut cs).await;
-    assert_eq!(ev.iter().map(op).collect::<Vec<_>>(), ["drop", "invalidate"]);
+    assert_eq!(
+        ev.iter().map(op).collect::<Vec<_>>(),
+        ["drop", "invalidate"]
+    );
 }
 
 #[tokio::test]
 async fn expanded_events_and_disambiguated_paths() {
     let s = store();
     let mut plain = open(&s, Scope::Database("db".into()), doc! {});
-    let mut cs = open(&s, Scope::Database("db".into()), doc! {"showExpandedEvents": true});
+    let mut cs = open(
+        &s,
+        Scope::Database("db".into()),
+        doc! {"showExpandedEvents": true},
+    );
     s.insert(&ns(), vec![doc! {"_id": 1, "a": {"1": 1}}], true);
-    s.create_indexes(&ns(), vec![doc! {"key": {"x": 1}}]).unwrap();
+    s.create_indexes(&ns(), vec![doc! {"key": {"x": 1}}])
+        .unwrap();
     set(&s, 1, doc! {"$set": {"a.1": 2}});
     s.drop_indexes(&ns(), &Bson::String("x_1".into())).unwrap();
-    s.create_collection(&Namespace::new("db", "foo"), doc! {}).unwrap();
-    s.rename_collection(&ns(), &Namespace::new("db", "foo"), true).unwrap();
+    s.create_collection(&Namespace::new("db", "foo"), doc! {})
+        .unwrap();
+    s.rename_collection(&ns(), &Namespace::new("db", "foo"), true)
+        .unwrap();
     let ev = next(&mut cs).await;
     assert_eq!(
         ev.iter().map(op).collect::<Vec<_>>(),
-        ["create", "insert", "createIndexes", "update", "dropIndexes", "create", "rename"]
+        [
+            "create",
+            "insert",
+            "createIndexes",
+            "update",
+            "dropIndexes",
+            "create",
+            "rename"
+        ]
     );
     assert!(matches!(ev[1].get("collectionUUID"), Some(Bson::Binary(_))));
     assert_eq!(
@@ -194,13 +297,26 @@ async fn expanded_events_and_disambiguated_paths() {
         &doc! {"indexes": [{"v": 2, "key": {"x": 1}, "name": "x_1"}]}
     );
     let ud = ev[3].get_document("updateDescription").unwrap();
-    assert_eq!(ud.get_document("disambiguatedPaths").unwrap(), &doc! {"a.1": ["a", "1"]});
+    assert_eq!(
+        ud.get_document("disambiguatedPaths").unwrap(),
+        &doc! {"a.1": ["a", "1"]}
+    );
     let od = ev[6].get_document("operationDescription").unwrap();
-    assert_eq!(od.get_document("to").unwrap(), &doc! {"db": "db", "coll": "foo"});
+    assert_eq!(
+        od.get_document("to").unwrap(),
+        &doc! {"db": "db", "coll": "foo"}
+    );
     assert!(matches!(od.get("dropTarget"), Some(Bson::Binary(_))));
     let ev = next(&mut plain).await;
-    assert_eq!(ev.iter().map(op).collect::<Vec<_>>(), ["insert", "update", "rename"]);
-    assert!(ev[1].get_document("updateDescription").unwrap().get("disambiguatedPaths").is_none());
+    assert_eq!(
+        ev.iter().map(op).collect::<Vec<_>>(),
+        ["insert", "update", "rename"]
+    );
+    assert!(ev[1]
+        .get_document("updateDescription")
+        .unwrap()
+        .get("disambiguatedPaths")
+        .is_none());
     assert!(ev[2].get("operationDescription").is_none());
 }
 
@@ -217,12 +333,22 @@ async fn resume_after_token_and_operation_time() {
     let ids: Vec<Bson> = next(&mut resumed)
         .await
         .iter()
-        .map(|e| e.get_document("documentKey").unwrap().get("_id").unwrap().clone())
+        .map(|e| {
+            e.get_document("documentKey")
+                .unwrap()
+                .get("_id")
+                .unwrap()
+                .clone()
+        })
         .collect();
     assert_eq!(ids, [Bson::Int32(2), Bson::Int32(3), Bson::Int32(4)]);
     let t = ev[1].get_timestamp("clusterTime").unwrap();
     let mut at = open(&s, coll_scope(), doc! {"startAtOperationTime": t});
-    assert_eq!(next(&mut at).await.len(), 4, "startAtOperationTime includes the event at that time");
+    assert_eq!(
+        next(&mut at).await.len(),
+        4,
+        "startAtOperationTime includes the event at that time"
+    );
 }
 
 #[tokio::test]
@@ -241,16 +367,28 @@ async fn idle_post_batch_token_advances_and_resumes() {
 
 #[tokio::test]
 async fn trimmed_history_is_286_at_open_and_while_open() {
-    let s = Store::open(StoreOptions { dbpath: None, oplog_max_entries: 3 }).unwrap();
+    let s = Store::open(StoreOptions {
+        dbpath: None,
+        oplog_max_entries: 3,
+    })
+    .unwrap();
     let mut cs = open(&s, coll_scope(), doc! {});
     s.insert(&ns(), vec![doc! {"_id": 0}], true);
     let ev = next(&mut cs).await;
     let token = ev[0].get_document("_id").unwrap().clone();
     s.insert(&ns(), (1..10).map(|i| doc! {"_id": i}).collect(), true);
-    let e = ChangeStream::open(s.clone(), coll_scope(), &doc! {"resumeAfter": token}, Pipeline::new(&[]).unwrap())
-        .err()
-        .unwrap();
-    assert_eq!((e.code, e.code_name.as_str()), (286, "ChangeStreamHistoryLost"));
+    let e = ChangeStream::open(
+        s.clone(),
+        coll_scope(),
+        &doc! {"resumeAfter": token},
+        Pipeline::new(&[]).unwrap(),
+    )
+    .err()
+    .unwrap();
+    assert_eq!(
+        (e.code, e.code_name.as_str()),
+        (286, "ChangeStreamHistoryLost")
+    );
     assert_eq!(cs.next_batch(10, None).await.unwrap_err().code, 286);
 }
 
@@ -264,12 +402,19 @@ async fn long_poll_wakes_on_write() {
         writer.insert(&ns(), vec![doc! {"_id": 1}], true);
     });
     let start = std::time::Instant::now();
-    let ev = cs.next_batch(10, Some(Duration::from_secs(5))).await.unwrap();
+    let ev = cs
+        .next_batch(10, Some(Duration::from_secs(5)))
+        .await
+        .unwrap();
     assert_eq!(ev.len(), 1);
     assert!(start.elapsed() < Duration::from_secs(2));
     t.await.unwrap();
     let start = std::time::Instant::now();
-    assert!(cs.next_batch(10, Some(Duration::from_millis(100))).await.unwrap().is_empty());
+    assert!(cs
+        .next_batch(10, Some(Duration::from_millis(100)))
+        .await
+        .unwrap()
+        .is_empty());
     assert!(start.elapsed() >= Duration::from_millis(90));
 }
 
@@ -283,17 +428,29 @@ async fn post_pipeline_applies_and_id_projection_is_fatal() {
     s.insert(&ns(), vec![doc! {"y": 2}, doc! {"z": 3}], true);
     let ev = next(&mut cs).await;
     assert_eq!(ev.len(), 1);
-    assert_eq!(ev[0].get_document("fullDocument").unwrap().get_i32("z").unwrap(), 3);
+    assert_eq!(
+        ev[0]
+            .get_document("fullDocument")
+            .unwrap()
+            .get_i32("z")
+            .unwrap(),
+        3
+    );
     let e = bad.next_batch(10, None).await.unwrap_err();
     assert_eq!(e.code, 280);
-    assert!(e.labels.contains(&"NonResumableChangeStreamError".to_string()));
+    assert!(e
+        .labels
+        .contains(&"NonResumableChangeStreamError".to_string()));
 }
 
 #[test]
 fn bad_options_are_rejected_like_mongod() {
     let s = store();
     let err = |stage: Document| {
-        ChangeStream::open(s.clone(), coll_scope(), &stage, Pipeline::new(&[]).unwrap()).err().unwrap().code
+        ChangeStream::open(s.clone(), coll_scope(), &stage, Pipeline::new(&[]).unwrap())
+            .err()
+            .unwrap()
+            .code
     };
     assert_eq!(err(doc! {"bogus": 1}), 40415);
     assert_eq!(err(doc! {"fullDocument": "sometimes"}), 2);

@@ -10,7 +10,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 fn open(dir: &Path) -> Arc<Store> {
-    Store::open(StoreOptions { dbpath: Some(dir.to_path_buf()), oplog_max_entries: 1000 }).unwrap()
+    Store::open(StoreOptions {
+        dbpath: Some(dir.to_path_buf()),
+        oplog_max_entries: 1000,
+    })
+    .unwrap()
 }
 
 fn ns() -> Namespace {
@@ -22,11 +26,28 @@ async fn data_indexes_oplog_and_tokens_survive_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let (token, ts_before) = {
         let s = open(dir.path());
-        s.create_indexes(&ns(), vec![doc! {"key": {"u": 1}, "unique": true}]).unwrap();
-        s.insert(&ns(), vec![doc! {"_id": 1, "u": 1}, doc! {"_id": 2, "u": 2}], true);
-        let mut cs =
-            ChangeStream::open(s.clone(), Scope::Collection(ns()), &doc! {}, Pipeline::new(&[]).unwrap()).unwrap();
-        s.delete(&ns(), &[DeleteStatement { filter: doc! {"_id": 2}, limit_one: true }], true);
+        s.create_indexes(&ns(), vec![doc! {"key": {"u": 1}, "unique": true}])
+            .unwrap();
+        s.insert(
+            &ns(),
+            vec![doc! {"_id": 1, "u": 1}, doc! {"_id": 2, "u": 2}],
+            true,
+        );
+        let mut cs = ChangeStream::open(
+            s.clone(),
+            Scope::Collection(ns()),
+            &doc! {},
+            Pipeline::new(&[]).unwrap(),
+        )
+        .unwrap();
+        s.delete(
+            &ns(),
+            &[DeleteStatement {
+                filter: doc! {"_id": 2},
+                limit_one: true,
+            }],
+            true,
+        );
         let ev = cs.next_batch(10, None).await.unwrap();
         assert_eq!(ev.len(), 1);
         s.insert(&ns(), vec![doc! {"_id": 3, "u": 3}], true);
@@ -37,18 +58,38 @@ async fn data_indexes_oplog_and_tokens_survive_reopen() {
     assert_eq!(s.count(&ns()), 2);
     assert!(s.find_by_id(&ns(), &Bson::Int32(2)).is_none());
     assert_eq!(s.list_indexes(&ns()).unwrap().len(), 2);
-    assert_eq!(s.insert(&ns(), vec![doc! {"_id": 9, "u": 1}], true).write_errors[0].1.code, 11000);
+    assert_eq!(
+        s.insert(&ns(), vec![doc! {"_id": 9, "u": 1}], true)
+            .write_errors[0]
+            .1
+            .code,
+        11000
+    );
     assert!(s.cluster_time() >= ts_before);
     s.insert(&ns(), vec![doc! {"_id": 4, "u": 4}], true);
-    assert!(s.cluster_time() > ts_before, "cluster time keeps increasing after restart");
-    let mut cs = ChangeStream::open(s.clone(), Scope::Collection(ns()), &doc! {"resumeAfter": token}, Pipeline::new(&[]).unwrap())
-        .unwrap();
+    assert!(
+        s.cluster_time() > ts_before,
+        "cluster time keeps increasing after restart"
+    );
+    let mut cs = ChangeStream::open(
+        s.clone(),
+        Scope::Collection(ns()),
+        &doc! {"resumeAfter": token},
+        Pipeline::new(&[]).unwrap(),
+    )
+    .unwrap();
     let ids: Vec<Bson> = cs
         .next_batch(10, None)
         .await
         .unwrap()
         .iter()
-        .map(|e| e.get_document("documentKey").unwrap().get("_id").unwrap().clone())
+        .map(|e| {
+            e.get_document("documentKey")
+                .unwrap()
+                .get("_id")
+                .unwrap()
+                .clone()
+        })
         .collect();
     assert_eq!(ids, [Bson::Int32(3), Bson::Int32(4)]);
     // A third open (after the compaction of the second) still has everything.
@@ -74,9 +115,15 @@ fn torn_journal_tail_is_ignored() {
     let journal = dir.path().join("journal.bin");
     let len = std::fs::metadata(&journal).unwrap().len();
     // Cut the last record in half, as a kill -9 mid-write would, and add garbage.
-    let f = std::fs::OpenOptions::new().write(true).open(&journal).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&journal)
+        .unwrap();
     f.set_len(len - 40).unwrap();
-    let mut f = std::fs::OpenOptions::new().append(true).open(&journal).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .unwrap();
     f.write_all(&[0xff; 7]).unwrap();
     drop(f);
     let s = open(dir.path());
@@ -97,11 +144,17 @@ fn ddl_survives_reopen() {
         s.insert(&ns(), vec![doc! {"_id": 1}], true);
         s.insert(&Namespace::new("db", "gone"), vec![doc! {"_id": 1}], true);
         s.drop_collection(&Namespace::new("db", "gone")).unwrap();
-        s.rename_collection(&ns(), &Namespace::new("db2", "moved"), false).unwrap();
-        s.create_collection(&Namespace::new("db", "empty"), doc! {"capped": false}).unwrap();
+        s.rename_collection(&ns(), &Namespace::new("db2", "moved"), false)
+            .unwrap();
+        s.create_collection(&Namespace::new("db", "empty"), doc! {"capped": false})
+            .unwrap();
     }
     let s = open(dir.path());
-    let names: Vec<String> = s.list_collections("db").into_iter().map(|c| c.name).collect();
+    let names: Vec<String> = s
+        .list_collections("db")
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
     assert_eq!(names, ["empty"]);
     assert_eq!(s.count(&Namespace::new("db2", "moved")), 1);
     assert_eq!(s.list_collections("db")[0].options, doc! {"capped": false});

@@ -36,7 +36,13 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 fn update(s: &Store, ns: &Namespace, filter: Document, u: Document, multi: bool) {
-    let st = UpdateStatement { filter, update: UpdateSpec::parse(&u).unwrap(), upsert: false, multi, sort: None };
+    let st = UpdateStatement {
+        filter,
+        update: UpdateSpec::parse(&u).unwrap(),
+        upsert: false,
+        multi,
+        sort: None,
+    };
     s.update(ns, &[st], true);
 }
 
@@ -50,7 +56,14 @@ fn run(s: &Store, ns: &Namespace, st: &Step) {
         Step::Push(i, v) => update(s, ns, doc! {"_id": i}, doc! {"$push": {"arr": v}}, false),
         Step::Replace(i, v) => update(s, ns, doc! {"_id": i}, doc! {"r": v}, false),
         Step::Delete(i) => {
-            s.delete(ns, &[DeleteStatement { filter: doc! {"_id": i}, limit_one: true }], true);
+            s.delete(
+                ns,
+                &[DeleteStatement {
+                    filter: doc! {"_id": i},
+                    limit_one: true,
+                }],
+                true,
+            );
         }
         Step::MultiInc(v) => update(s, ns, doc! {"a": v}, doc! {"$inc": {"b": 1}}, true),
     }
@@ -82,7 +95,11 @@ fn set_path(d: &mut Document, path: &str, v: Bson) {
 }
 
 fn apply_event(map: &mut BTreeMap<i32, Document>, e: &Document) {
-    let id = e.get_document("documentKey").unwrap().get_i32("_id").unwrap();
+    let id = e
+        .get_document("documentKey")
+        .unwrap()
+        .get_i32("_id")
+        .unwrap();
     match e.get_str("operationType").unwrap() {
         "insert" | "replace" => {
             map.insert(id, e.get_document("fullDocument").unwrap().clone());

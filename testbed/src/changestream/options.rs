@@ -24,7 +24,7 @@ pub(crate) enum BeforeChange {
 
 /// Where the stream starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Start {
+pub(crate) enum Origin {
     Now,
     ResumeAfter(Position),
     StartAfter(Position),
@@ -35,7 +35,7 @@ pub(crate) enum Start {
 pub(crate) struct Options {
     pub full_document: FullDocument,
     pub before_change: BeforeChange,
-    pub start: Start,
+    pub start: Origin,
     pub show_expanded: bool,
 }
 
@@ -90,7 +90,7 @@ pub(crate) fn parse(stage: &Document) -> CmdResult<Options> {
     let mut o = Options {
         full_document: FullDocument::Default,
         before_change: BeforeChange::Off,
-        start: Start::Now,
+        start: Origin::Now,
         show_expanded: false,
     };
     let mut starts = 0;
@@ -120,9 +120,9 @@ pub(crate) fn parse(stage: &Document) -> CmdResult<Options> {
                 let pos = token::decode(v)?;
                 starts += 1;
                 o.start = if k == "resumeAfter" {
-                    Start::ResumeAfter(pos)
+                    Origin::ResumeAfter(pos)
                 } else {
-                    Start::StartAfter(pos)
+                    Origin::StartAfter(pos)
                 };
             }
             "startAtOperationTime" => {
@@ -130,7 +130,7 @@ pub(crate) fn parse(stage: &Document) -> CmdResult<Options> {
                     return Err(wrong_type(k, v, "timestamp"));
                 };
                 starts += 1;
-                o.start = Start::AtOperationTime(*ts);
+                o.start = Origin::AtOperationTime(*ts);
             }
             "showExpandedEvents" => o.show_expanded = boolean(k, v)?,
             "allChangesForCluster"
@@ -157,7 +157,7 @@ pub(crate) fn parse(stage: &Document) -> CmdResult<Options> {
             "Only one type of resume option is allowed, but multiple were found.",
         ));
     }
-    if let Start::ResumeAfter(p) = o.start {
+    if let Origin::ResumeAfter(p) = o.start {
         if p.kind == Position::INVALIDATE {
             return Err(CmdError::new(
                 260,
@@ -225,7 +225,7 @@ mod tests {
         assert!(o.show_expanded);
         assert_eq!(
             o.start,
-            Start::ResumeAfter(Position {
+            Origin::ResumeAfter(Position {
                 ts: 9 << 32,
                 kind: Position::EVENT
             })

@@ -162,9 +162,12 @@ impl Index {
             }
             out = next;
         }
-        out.sort_by(|a, b| IndexKey(a.clone()).cmp(&IndexKey(b.clone())));
-        out.dedup_by(|a, b| IndexKey(a.clone()) == IndexKey(b.clone()));
-        out.into_iter().map(IndexKey).collect()
+        let mut keys: Vec<IndexKey> = out.into_iter().map(IndexKey).collect();
+        if keys.len() > 1 {
+            keys.sort();
+            keys.dedup();
+        }
+        keys
     }
 
     /// The `keyValue` document of an E11000 for `key`.

@@ -179,7 +179,6 @@ pub(crate) fn write_snapshot(dir: &Path, data: &Data, oplog: &Oplog) -> io::Resu
     }
     write_frame(&mut buf, |b| encode_doc(b, &doc! {"kind": "end"}));
     spill(&mut buf, true)?;
-    drop(spill);
     file.sync_all()?;
     drop(file);
     std::fs::rename(&tmp, dir.join(SNAPSHOT))?;
