@@ -14,7 +14,11 @@ pub const EXIT_CONFIG: u8 = 2;
 pub const EXIT_FATAL: u8 = 3;
 
 pub fn exit_code_for(err: &Error) -> ExitCode {
-    ExitCode::from(if err.kind == ErrorKind::Config { EXIT_CONFIG } else { EXIT_FATAL })
+    ExitCode::from(if err.kind == ErrorKind::Config {
+        EXIT_CONFIG
+    } else {
+        EXIT_FATAL
+    })
 }
 
 fn fail(err: &Error) -> ExitCode {
@@ -38,7 +42,15 @@ pub async fn execute(command: Command, cfg: Option<Config>) -> ExitCode {
             };
             service.stop_on_signals();
             tracing::info!(source_db = %cfg.source.database, target_db = %cfg.target.database, http = %service.http_addr, "mongo-replicator started");
-            match crate::job::run_job(&cfg, &service.telemetry, service.progress.clone(), service.stop.clone(), &Display::new(false)).await {
+            match crate::job::run_job(
+                &cfg,
+                &service.telemetry,
+                service.progress.clone(),
+                service.stop.clone(),
+                &Display::new(false),
+            )
+            .await
+            {
                 Ok(()) => {
                     tracing::info!("stopped cleanly");
                     ExitCode::SUCCESS
@@ -87,9 +99,27 @@ fn print_copy_summary(summaries: &[crate::copy::CollectionSummary], seconds: f64
     for s in summaries {
         docs += s.documents;
         bytes += s.bytes;
-        let rate = if s.seconds > 0.0 { s.documents as f64 / s.seconds } else { 0.0 };
-        println!("copy: {:<24} {:>10} docs {:>10.1} MB {:>8.1} s {:>10.0} docs/s", s.name, s.documents, s.bytes as f64 / 1e6, s.seconds, rate);
+        let rate = if s.seconds > 0.0 {
+            s.documents as f64 / s.seconds
+        } else {
+            0.0
+        };
+        println!(
+            "copy: {:<24} {:>10} docs {:>10.1} MB {:>8.1} s {:>10.0} docs/s",
+            s.name,
+            s.documents,
+            s.bytes as f64 / 1e6,
+            s.seconds,
+            rate
+        );
     }
-    let rate = if seconds > 0.0 { docs as f64 / seconds } else { 0.0 };
-    println!("copy: total {docs} documents, {:.1} MB in {seconds:.1} s ({rate:.0} docs/s)", bytes as f64 / 1e6);
+    let rate = if seconds > 0.0 {
+        docs as f64 / seconds
+    } else {
+        0.0
+    };
+    println!(
+        "copy: total {docs} documents, {:.1} MB in {seconds:.1} s ({rate:.0} docs/s)",
+        bytes as f64 / 1e6
+    );
 }

@@ -24,7 +24,11 @@ pub fn is_shape_conflict(e: &Error) -> bool {
 
 /// Applies `plan`: `source` is read only for `fetches`. Returns the source's operation time of
 /// the newest fetch read: every event of a fetched key up to that time is in the target now.
-pub async fn apply_plan(source: &Database, target: &Database, plan: &BatchPlan) -> Result<Option<Timestamp>> {
+pub async fn apply_plan(
+    source: &Database,
+    target: &Database,
+    plan: &BatchPlan,
+) -> Result<Option<Timestamp>> {
     let mut fetched_at = None;
     for (coll, cp) in &plan.collections {
         if let Some(t) = apply_collection(source, target, coll, cp).await? {
@@ -42,7 +46,12 @@ pub fn later(a: Option<Timestamp>, b: Timestamp) -> Timestamp {
     }
 }
 
-async fn apply_collection(source: &Database, target: &Database, coll: &str, cp: &CollectionPlan) -> Result<Option<Timestamp>> {
+async fn apply_collection(
+    source: &Database,
+    target: &Database,
+    coll: &str,
+    cp: &CollectionPlan,
+) -> Result<Option<Timestamp>> {
     // Order per the `CollectionPlan` contract: deletes (freeing unique values) first, then
     // fetched documents, then the ordered updates.
     let (fetched_upserts, mut deletes, fetched_at) = if cp.fetches.is_empty() {
@@ -60,17 +69,39 @@ async fn apply_collection(source: &Database, target: &Database, coll: &str, cp: 
 
 /// Reads the current source version of each key: found -> replace-upsert, gone -> delete; with
 /// the operation time of the read (from its session).
-async fn fetch_current(source: &Database, coll: &str, keys: &[Document]) -> Result<(Vec<Document>, Vec<Document>, Option<Timestamp>)> {
-    let filter = if keys.len() == 1 { keys[0].clone() } else { doc! {"$or": keys.to_vec()} };
-    let err = |e: mongodb::error::Error| Error::from_driver(ErrorKind::Source, "reading documents to re-copy", &e);
+async fn fetch_current(
+    source: &Database,
+    coll: &str,
+    keys: &[Document],
+) -> Result<(Vec<Document>, Vec<Document>, Option<Timestamp>)> {
+    let filter = if keys.len() == 1 {
+        keys[0].clone()
+    } else {
+        doc! {"$or": keys.to_vec()}
+    };
+    let err = |e: mongodb::error::Error| {
+        Error::from_driver(ErrorKind::Source, "reading documents to re-copy", &e)
+    };
     let mut session = source.client().start_session().await.map_err(err)?;
-    let mut cursor = source.collection::<Document>(coll).find(filter).session(&mut session).await.map_err(err)?;
-    let found: Vec<Document> = cursor.stream(&mut session).try_collect().await.map_err(err)?;
+    let mut cursor = source
+        .collection::<Document>(coll)
+        .find(filter)
+        .session(&mut session)
+        .await
+        .map_err(err)?;
+    let found: Vec<Document> = cursor
+        .stream(&mut session)
+        .try_collect()
+        .await
+        .map_err(err)?;
     let fetched_at = session.operation_time();
     let mut upserts = Vec::new();
     let mut deletes = Vec::new();
     for key in keys {
-        match found.iter().find(|d| key.iter().all(|(k, v)| d.get(k) == Some(v))) {
+        match found
+            .iter()
+            .find(|d| key.iter().all(|(k, v)| d.get(k) == Some(v)))
+        {
             Some(doc) => upserts.push(upsert_statement(key.clone(), doc.clone())),
             None => deletes.push(delete_statement(key.clone())),
         }
@@ -79,12 +110,19 @@ async fn fetch_current(source: &Database, coll: &str, keys: &[Document]) -> Resu
 }
 
 /// Sends `statements` as `{<command>: coll, <field>: [...], ordered: true}` in size-bounded chunks.
-pub async fn run_statements(target: &Database, command: &str, coll: &str, field: &str, statements: Vec<Document>) -> Result<()> {
+pub async fn run_statements(
+    target: &Database,
+    command: &str,
+    coll: &str,
+    field: &str,
+    statements: Vec<Document>,
+) -> Result<()> {
     let mut chunk = Vec::new();
     let mut bytes = 0usize;
     for st in statements {
         let size = approx_size(&st);
-        if !chunk.is_empty() && (bytes + size > MAX_COMMAND_BYTES || chunk.len() >= MAX_STATEMENTS) {
+        if !chunk.is_empty() && (bytes + size > MAX_COMMAND_BYTES || chunk.len() >= MAX_STATEMENTS)
+        {
             send(target, command, coll, field, std::mem::take(&mut chunk)).await?;
             bytes = 0;
         }
@@ -101,7 +139,13 @@ fn approx_size(d: &Document) -> usize {
     bson::to_vec(d).map(|v| v.len()).unwrap_or(1024)
 }
 
-async fn send(target: &Database, command: &str, coll: &str, field: &str, chunk: Vec<Document>) -> Result<()> {
+async fn send(
+    target: &Database,
+    command: &str,
+    coll: &str,
+    field: &str,
+    chunk: Vec<Document>,
+) -> Result<()> {
     let cmd = doc! { command: coll, field: chunk, "ordered": true };
     let reply = target
         .run_command(cmd)
@@ -121,17 +165,35 @@ pub fn check_write_reply(command: &str, coll: &str, reply: &Document) -> Result<
             } else {
                 (
                     ErrorKind::Target,
-                    crate::error::classify_parts(&crate::error::ServerFacts { network: false, fatal_kind: false, codes: vec![code], labels: &[] }),
+                    crate::error::classify_parts(&crate::error::ServerFacts {
+                        network: false,
+                        fatal_kind: false,
+                        codes: vec![code],
+                        labels: &[],
+                    }),
                 )
             };
-            let mut e = Error::new(kind, class, format!("{command} on {coll}"), crate::redact::redact_text(&msg));
+            let mut e = Error::new(
+                kind,
+                class,
+                format!("{command} on {coll}"),
+                crate::redact::redact_text(&msg),
+            );
             e.code = Some(code);
             return Err(e);
         }
     }
     if let Ok(wce) = reply.get_document("writeConcernError") {
-        let msg = wce.get_str("errmsg").unwrap_or("write concern error").to_string();
-        let mut e = Error::new(ErrorKind::Target, Class::Transient, format!("{command} on {coll}"), msg);
+        let msg = wce
+            .get_str("errmsg")
+            .unwrap_or("write concern error")
+            .to_string();
+        let mut e = Error::new(
+            ErrorKind::Target,
+            Class::Transient,
+            format!("{command} on {coll}"),
+            msg,
+        );
         e.code = wce.get_i32("code").ok();
         return Err(e);
     }

@@ -40,14 +40,25 @@ pub struct Checkpoint {
 
 /// Backing store of the checkpoint for one source-db -> target-db pair.
 pub enum CheckpointStore {
-    Target { client: Client, database: String, id: String },
-    File { path: PathBuf },
+    Target {
+        client: Client,
+        database: String,
+        id: String,
+    },
+    File {
+        path: PathBuf,
+    },
 }
 
 const COLLECTION: &str = "checkpoints";
 
 impl CheckpointStore {
-    pub fn new(cfg: &CheckpointConfig, target: &Client, source_db: &str, target_db: &str) -> Result<Self> {
+    pub fn new(
+        cfg: &CheckpointConfig,
+        target: &Client,
+        source_db: &str,
+        target_db: &str,
+    ) -> Result<Self> {
         Ok(match cfg.store {
             CheckpointStoreKind::Target => CheckpointStore::Target {
                 client: target.clone(),
@@ -56,7 +67,12 @@ impl CheckpointStore {
             },
             CheckpointStoreKind::File => CheckpointStore::File {
                 path: cfg.path.clone().ok_or_else(|| {
-                    Error::new(ErrorKind::Config, Class::Fatal, "checkpoint.path", "required when checkpoint.store = \"file\"")
+                    Error::new(
+                        ErrorKind::Config,
+                        Class::Fatal,
+                        "checkpoint.path",
+                        "required when checkpoint.store = \"file\"",
+                    )
                 })?,
             },
         })
@@ -64,18 +80,24 @@ impl CheckpointStore {
 
     pub async fn load(&self) -> Result<Option<Checkpoint>> {
         match self {
-            CheckpointStore::Target { client, database, id } => {
+            CheckpointStore::Target {
+                client,
+                database,
+                id,
+            } => {
                 let coll = client.database(database).collection::<Document>(COLLECTION);
-                let found = coll
-                    .find_one(doc! {"_id": id})
-                    .await
-                    .map_err(|e| Error::from_driver(ErrorKind::Checkpoint, "reading checkpoint", &e))?;
+                let found = coll.find_one(doc! {"_id": id}).await.map_err(|e| {
+                    Error::from_driver(ErrorKind::Checkpoint, "reading checkpoint", &e)
+                })?;
                 found.map(from_stored).transpose()
             }
             CheckpointStore::File { path } => match tokio::fs::read(path).await {
                 Ok(bytes) => {
                     let d = Document::from_reader(&mut bytes.as_slice()).map_err(|e| {
-                        file_error(format!("checkpoint file {} is corrupt ({e}); remove it to start over", path.display()))
+                        file_error(format!(
+                            "checkpoint file {} is corrupt ({e}); remove it to start over",
+                            path.display()
+                        ))
                     })?;
                     from_stored(d).map(Some)
                 }
@@ -88,24 +110,42 @@ impl CheckpointStore {
     pub async fn save(&self, cp: &Checkpoint) -> Result<()> {
         let mut cp = cp.clone();
         cp.updated_at = Some(DateTime::now());
-        let body = bson::to_document(&cp).map_err(|e| Error::new(ErrorKind::Internal, Class::Fatal, "encoding checkpoint", e.to_string()))?;
+        let body = bson::to_document(&cp).map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                Class::Fatal,
+                "encoding checkpoint",
+                e.to_string(),
+            )
+        })?;
         match self {
-            CheckpointStore::Target { client, database, id } => {
+            CheckpointStore::Target {
+                client,
+                database,
+                id,
+            } => {
                 let coll = client.database(database).collection::<Document>(COLLECTION);
                 let mut stored = doc! {"_id": id.as_str()};
                 stored.extend(body);
                 coll.replace_one(doc! {"_id": id.as_str()}, stored)
                     .upsert(true)
                     .await
-                    .map_err(|e| Error::from_driver(ErrorKind::Checkpoint, "writing checkpoint", &e))?;
+                    .map_err(|e| {
+                        Error::from_driver(ErrorKind::Checkpoint, "writing checkpoint", &e)
+                    })?;
                 Ok(())
             }
             CheckpointStore::File { path } => {
                 let mut bytes = Vec::new();
-                body.to_writer(&mut bytes).map_err(|e| file_error(e.to_string()))?;
+                body.to_writer(&mut bytes)
+                    .map_err(|e| file_error(e.to_string()))?;
                 let tmp = path.with_extension("tmp");
-                tokio::fs::write(&tmp, &bytes).await.map_err(|e| file_error(format!("writing {}: {e}", tmp.display())))?;
-                tokio::fs::rename(&tmp, path).await.map_err(|e| file_error(format!("renaming to {}: {e}", path.display())))?;
+                tokio::fs::write(&tmp, &bytes)
+                    .await
+                    .map_err(|e| file_error(format!("writing {}: {e}", tmp.display())))?;
+                tokio::fs::rename(&tmp, path)
+                    .await
+                    .map_err(|e| file_error(format!("renaming to {}: {e}", path.display())))?;
                 Ok(())
             }
         }
@@ -114,13 +154,19 @@ impl CheckpointStore {
     /// Forgets all progress (a resync starts over).
     pub async fn clear(&self) -> Result<()> {
         match self {
-            CheckpointStore::Target { client, database, id } => {
+            CheckpointStore::Target {
+                client,
+                database,
+                id,
+            } => {
                 client
                     .database(database)
                     .collection::<Document>(COLLECTION)
                     .delete_one(doc! {"_id": id.as_str()})
                     .await
-                    .map_err(|e| Error::from_driver(ErrorKind::Checkpoint, "clearing checkpoint", &e))?;
+                    .map_err(|e| {
+                        Error::from_driver(ErrorKind::Checkpoint, "clearing checkpoint", &e)
+                    })?;
                 Ok(())
             }
             CheckpointStore::File { path } => match tokio::fs::remove_file(path).await {
@@ -135,10 +181,20 @@ impl CheckpointStore {
 fn from_stored(mut d: Document) -> Result<Checkpoint> {
     d.remove("_id");
     bson::from_document(d).map_err(|e| {
-        Error::new(ErrorKind::Checkpoint, Class::Fatal, "reading checkpoint", format!("unreadable checkpoint ({e}); delete it to start over"))
+        Error::new(
+            ErrorKind::Checkpoint,
+            Class::Fatal,
+            "reading checkpoint",
+            format!("unreadable checkpoint ({e}); delete it to start over"),
+        )
     })
 }
 
 fn file_error(msg: String) -> Error {
-    Error::new(ErrorKind::Checkpoint, Class::Transient, "checkpoint file", msg)
+    Error::new(
+        ErrorKind::Checkpoint,
+        Class::Transient,
+        "checkpoint file",
+        msg,
+    )
 }

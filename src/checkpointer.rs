@@ -29,13 +29,21 @@ struct SavedMark {
 }
 
 impl Checkpointer {
-    pub fn new(store: CheckpointStore, state: Checkpoint, progress: Arc<Progress>, telemetry: Telemetry) -> Arc<Self> {
+    pub fn new(
+        store: CheckpointStore,
+        state: Checkpoint,
+        progress: Arc<Progress>,
+        telemetry: Telemetry,
+    ) -> Arc<Self> {
         Arc::new(Checkpointer {
             store,
             state: Mutex::new(state),
             progress,
             telemetry,
-            saved: parking_lot::Mutex::new(SavedMark { seq: 0, at: Instant::now() }),
+            saved: parking_lot::Mutex::new(SavedMark {
+                seq: 0,
+                at: Instant::now(),
+            }),
         })
     }
 
@@ -53,7 +61,10 @@ impl Checkpointer {
         let mut state = self.state.lock().await;
         state.resume_token = Some(token);
         self.store.save(&state).await?;
-        *self.saved.lock() = SavedMark { seq, at: Instant::now() };
+        *self.saved.lock() = SavedMark {
+            seq,
+            at: Instant::now(),
+        };
         self.telemetry.status.set_checkpoint_now();
         Ok(())
     }
@@ -62,7 +73,10 @@ impl Checkpointer {
     pub async fn save_state(&self) -> Result<()> {
         let state = self.state.lock().await;
         self.store.save(&state).await?;
-        *self.saved.lock() = SavedMark { seq: self.progress.seq(), at: Instant::now() };
+        *self.saved.lock() = SavedMark {
+            seq: self.progress.seq(),
+            at: Instant::now(),
+        };
         self.telemetry.status.set_checkpoint_now();
         Ok(())
     }
@@ -93,7 +107,9 @@ impl Checkpointer {
         let m = &self.telemetry.metrics;
         let age = self.saved.lock().at.elapsed().as_secs_f64();
         m.set_checkpoint_age_seconds(age);
-        let lag = self.progress.lag_seconds(bson::DateTime::now().timestamp_millis());
+        let lag = self
+            .progress
+            .lag_seconds(bson::DateTime::now().timestamp_millis());
         m.set_lag_seconds(lag);
         self.telemetry.status.set_lag_seconds(lag);
         let stalled = watch.update(seq, pending);
@@ -110,7 +126,10 @@ struct StallWatch {
 
 impl StallWatch {
     fn new() -> Self {
-        StallWatch { seq: 0, since: Instant::now() }
+        StallWatch {
+            seq: 0,
+            since: Instant::now(),
+        }
     }
 
     fn update(&mut self, seq: u64, pending: usize) -> bool {

@@ -12,12 +12,28 @@ use std::time::Duration;
 /// Builds a client; a malformed URI is a configuration error naming `key`.
 pub async fn client(uri: &ConnectionString, key: &str) -> Result<Client> {
     let mut opts = ClientOptions::parse(uri.expose()).await.map_err(|e| {
-        Error::new(ErrorKind::Config, Class::Fatal, key, format!("cannot parse the connection string: {}", redact_text(&e.to_string())))
+        Error::new(
+            ErrorKind::Config,
+            Class::Fatal,
+            key,
+            format!(
+                "cannot parse the connection string: {}",
+                redact_text(&e.to_string())
+            ),
+        )
     })?;
-    opts.app_name.get_or_insert_with(|| "mongo-replicator".to_string());
-    opts.server_selection_timeout.get_or_insert(Duration::from_secs(10));
-    Client::with_options(opts)
-        .map_err(|e| Error::new(ErrorKind::Config, Class::Fatal, key, redact_text(&e.to_string())))
+    opts.app_name
+        .get_or_insert_with(|| "mongo-replicator".to_string());
+    opts.server_selection_timeout
+        .get_or_insert(Duration::from_secs(10));
+    Client::with_options(opts).map_err(|e| {
+        Error::new(
+            ErrorKind::Config,
+            Class::Fatal,
+            key,
+            redact_text(&e.to_string()),
+        )
+    })
 }
 
 /// Pings a side; transient when unreachable.
@@ -52,8 +68,13 @@ pub async fn require_replica_set(client: &Client) -> Result<()> {
 /// The source's current operation time: events at or before it may already be reflected in
 /// documents the target got by reading the source (copy, fetch).
 pub async fn operation_time(db: &mongodb::Database) -> Result<Option<bson::Timestamp>> {
-    let err = |e: mongodb::error::Error| Error::from_driver(ErrorKind::Source, "reading the source operation time", &e);
+    let err = |e: mongodb::error::Error| {
+        Error::from_driver(ErrorKind::Source, "reading the source operation time", &e)
+    };
     let mut session = db.client().start_session().await.map_err(err)?;
-    db.run_command(doc! {"ping": 1}).session(&mut session).await.map_err(err)?;
+    db.run_command(doc! {"ping": 1})
+        .session(&mut session)
+        .await
+        .map_err(err)?;
     Ok(session.operation_time())
 }

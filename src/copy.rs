@@ -40,7 +40,12 @@ pub async fn source_collections(source: &Database, cfg: &Config) -> Result<Vec<S
         .map_err(|e| Error::from_driver(ErrorKind::Source, "listing collections", &e))?
         .into_iter()
         .filter(|n| !n.starts_with("system."))
-        .filter(|n| cfg.source.collections.as_ref().is_none_or(|only| only.contains(n)))
+        .filter(|n| {
+            cfg.source
+                .collections
+                .as_ref()
+                .is_none_or(|only| only.contains(n))
+        })
         .collect();
     names.sort();
     Ok(names)
@@ -55,13 +60,19 @@ pub async fn copy_all(
     telemetry: &Telemetry,
     display: &crate::progress_display::Display,
 ) -> Result<Vec<CollectionSummary>> {
-    let names = telemetry.retry("listing source collections", || source_collections(source, cfg)).await?;
+    let names = telemetry
+        .retry("listing source collections", || {
+            source_collections(source, cfg)
+        })
+        .await?;
     for n in &names {
         telemetry.metrics.init_copy_collection(n);
     }
     let jobs = names.into_iter().map(|name| {
         let display = display.clone();
-        async move { copy_collection(cfg, source, target, checkpointer, telemetry, &display, name).await }
+        async move {
+            copy_collection(cfg, source, target, checkpointer, telemetry, &display, name).await
+        }
     });
     let summaries: Vec<CollectionSummary> = futures::stream::iter(jobs)
         .buffer_unordered(cfg.copy.parallel_collections.max(1))
@@ -80,9 +91,21 @@ async fn copy_collection(
     name: String,
 ) -> Result<CollectionSummary> {
     let started = Instant::now();
-    let progress = checkpointer.state.lock().await.copy.get(&name).cloned().unwrap_or_default();
+    let progress = checkpointer
+        .state
+        .lock()
+        .await
+        .copy
+        .get(&name)
+        .cloned()
+        .unwrap_or_default();
     if progress.done {
-        return Ok(CollectionSummary { name, documents: progress.documents, bytes: 0, seconds: 0.0 });
+        return Ok(CollectionSummary {
+            name,
+            documents: progress.documents,
+            bytes: 0,
+            seconds: 0.0,
+        });
     }
     let total = telemetry
         .retry("counting source documents", || async {
@@ -99,7 +122,19 @@ async fn copy_collection(
     let started_docs = state.documents;
     // A cursor may die mid-way (network, step-down): resume after the last written `_id`.
     loop {
-        match copy_from(cfg, source, target, &name, &mut state, &mut bytes, checkpointer, telemetry, &bar).await {
+        match copy_from(
+            cfg,
+            source,
+            target,
+            &name,
+            &mut state,
+            &mut bytes,
+            checkpointer,
+            telemetry,
+            &bar,
+        )
+        .await
+        {
             Ok(()) => break,
             Err(e) if e.is_transient() && !telemetry.cancel.is_cancelled() => {
                 telemetry.metrics.retry();
@@ -112,8 +147,15 @@ async fn copy_collection(
     }
     copy_indexes(source, target, &name, checkpointer, telemetry).await?;
     state.done = true;
-    checkpointer.state.lock().await.copy.insert(name.clone(), state.clone());
-    telemetry.retry("writing the checkpoint", || checkpointer.save_state()).await?;
+    checkpointer
+        .state
+        .lock()
+        .await
+        .copy
+        .insert(name.clone(), state.clone());
+    telemetry
+        .retry("writing the checkpoint", || checkpointer.save_state())
+        .await?;
     bar.finish();
     Ok(CollectionSummary {
         name,
@@ -136,8 +178,14 @@ async fn copy_from(
     bar: &crate::progress_display::CollectionBar,
 ) -> Result<()> {
     let src = source.collection::<RawDocumentBuf>(name);
-    let filter = state.last_id.as_ref().map(after_id_filter).unwrap_or_default();
-    let read_err = |e: mongodb::error::Error| Error::from_driver(ErrorKind::Source, format!("reading {name}"), &e);
+    let filter = state
+        .last_id
+        .as_ref()
+        .map(after_id_filter)
+        .unwrap_or_default();
+    let read_err = |e: mongodb::error::Error| {
+        Error::from_driver(ErrorKind::Source, format!("reading {name}"), &e)
+    };
     let mut cursor = src
         .find(filter)
         .sort(doc! {"_id": 1})
@@ -158,14 +206,23 @@ async fn copy_from(
             let last_id = last_id_of(&batch)?;
             let n = batch.len() as u64;
             let written = std::mem::take(&mut batch);
-            telemetry.retry(&format!("writing a copy batch of {name}"), || write_batch(target, name, &written)).await?;
+            telemetry
+                .retry(&format!("writing a copy batch of {name}"), || {
+                    write_batch(target, name, &written)
+                })
+                .await?;
             *bytes += batch_bytes as u64;
             batch_bytes = 0;
             state.last_id = Some(last_id);
             state.documents += n;
             telemetry.metrics.copy_documents(name, n);
             bar.advance(n);
-            checkpointer.state.lock().await.copy.insert(name.to_string(), state.clone());
+            checkpointer
+                .state
+                .lock()
+                .await
+                .copy
+                .insert(name.to_string(), state.clone());
             if let Err(e) = checkpointer.save_state().await {
                 tracing::warn!(error = %e, "saving copy progress failed; continuing");
             }
@@ -178,12 +235,22 @@ async fn copy_from(
 
 fn last_id_of(batch: &[RawDocumentBuf]) -> Result<Bson> {
     let last = batch.last().expect("non-empty batch");
-    let id = last
-        .get("_id")
-        .ok()
-        .flatten()
-        .ok_or_else(|| Error::new(ErrorKind::Source, crate::error::Class::Fatal, "copy", "a document without _id"))?;
-    Bson::try_from(id.to_raw_bson()).map_err(|e| Error::new(ErrorKind::Source, crate::error::Class::Fatal, "copy", e.to_string()))
+    let id = last.get("_id").ok().flatten().ok_or_else(|| {
+        Error::new(
+            ErrorKind::Source,
+            crate::error::Class::Fatal,
+            "copy",
+            "a document without _id",
+        )
+    })?;
+    Bson::try_from(id.to_raw_bson()).map_err(|e| {
+        Error::new(
+            ErrorKind::Source,
+            crate::error::Class::Fatal,
+            "copy",
+            e.to_string(),
+        )
+    })
 }
 
 /// Inserts a batch; documents that already exist (a resumed copy, a resync over an existing
@@ -204,12 +271,22 @@ async fn write_batch(target: &Database, name: &str, batch: &[RawDocumentBuf]) ->
                 _ => None,
             };
             let Some(indexes) = dup_indexes else {
-                return Err(Error::from_driver(ErrorKind::Target, format!("inserting into {name}"), &e));
+                return Err(Error::from_driver(
+                    ErrorKind::Target,
+                    format!("inserting into {name}"),
+                    &e,
+                ));
             };
             let mut statements = Vec::with_capacity(indexes.len());
             for i in indexes {
-                let doc = Document::try_from(batch[i].as_ref())
-                    .map_err(|e| Error::new(ErrorKind::Source, crate::error::Class::Fatal, "copy", e.to_string()))?;
+                let doc = Document::try_from(batch[i].as_ref()).map_err(|e| {
+                    Error::new(
+                        ErrorKind::Source,
+                        crate::error::Class::Fatal,
+                        "copy",
+                        e.to_string(),
+                    )
+                })?;
                 let id = doc.get("_id").cloned().unwrap_or(Bson::Null);
                 statements.push(doc! {"q": {"_id": id}, "u": doc, "upsert": true, "multi": false});
             }
@@ -220,13 +297,19 @@ async fn write_batch(target: &Database, name: &str, batch: &[RawDocumentBuf]) ->
 
 /// Index specs of a collection (raw `listIndexes`, `_id_` excluded).
 pub async fn index_specs(db: &Database, coll: &str) -> Result<Vec<Document>> {
-    let reply = db
-        .run_command(doc! {"listIndexes": coll})
-        .await;
+    let reply = db.run_command(doc! {"listIndexes": coll}).await;
     let reply = match reply {
         Ok(r) => r,
-        Err(e) if matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == 26) => return Ok(Vec::new()),
-        Err(e) => return Err(Error::from_driver(ErrorKind::Source, format!("listing indexes of {coll}"), &e)),
+        Err(e) if matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == 26) => {
+            return Ok(Vec::new())
+        }
+        Err(e) => {
+            return Err(Error::from_driver(
+                ErrorKind::Source,
+                format!("listing indexes of {coll}"),
+                &e,
+            ))
+        }
     };
     let mut specs: Vec<Document> = reply
         .get_document("cursor")
@@ -238,12 +321,27 @@ pub async fn index_specs(db: &Database, coll: &str) -> Result<Vec<Document>> {
 }
 
 /// Builds non-unique indexes now; defers unique ones (recorded in the checkpoint).
-async fn copy_indexes(source: &Database, target: &Database, name: &str, checkpointer: &Arc<Checkpointer>, telemetry: &Telemetry) -> Result<()> {
-    let specs = telemetry.retry("listing source indexes", || index_specs(source, name)).await?;
-    let (unique, plain): (Vec<Document>, Vec<Document>) = specs.into_iter().partition(|s| s.get_bool("unique").unwrap_or(false));
+async fn copy_indexes(
+    source: &Database,
+    target: &Database,
+    name: &str,
+    checkpointer: &Arc<Checkpointer>,
+    telemetry: &Telemetry,
+) -> Result<()> {
+    let specs = telemetry
+        .retry("listing source indexes", || index_specs(source, name))
+        .await?;
+    let (unique, plain): (Vec<Document>, Vec<Document>) = specs
+        .into_iter()
+        .partition(|s| s.get_bool("unique").unwrap_or(false));
     if !plain.is_empty() {
-        let op = DdlOp::CreateIndexes { coll: name.to_string(), indexes: clean_specs(&plain) };
-        telemetry.retry("building indexes", || apply_ddl(target, &op)).await?;
+        let op = DdlOp::CreateIndexes {
+            coll: name.to_string(),
+            indexes: clean_specs(&plain),
+        };
+        telemetry
+            .retry("building indexes", || apply_ddl(target, &op))
+            .await?;
     }
     if !unique.is_empty() {
         let mut state = checkpointer.state.lock().await;
@@ -256,7 +354,16 @@ async fn copy_indexes(source: &Database, target: &Database, name: &str, checkpoi
         let names: Vec<String> = state
             .pending_indexes
             .iter()
-            .map(|e| format!("{}.{}", e.get_str("collection").unwrap_or(""), e.get_document("spec").ok().and_then(|s| s.get_str("name").ok()).unwrap_or("")))
+            .map(|e| {
+                format!(
+                    "{}.{}",
+                    e.get_str("collection").unwrap_or(""),
+                    e.get_document("spec")
+                        .ok()
+                        .and_then(|s| s.get_str("name").ok())
+                        .unwrap_or("")
+                )
+            })
             .collect();
         telemetry.status.set_pending_indexes(names);
     }

@@ -39,7 +39,11 @@ pub async fn apply_ddl(target: &Database, op: &DdlOp) -> Result<()> {
         Ok(_) => Ok(()),
         Err(e) => match server_code(&e) {
             Some(NAMESPACE_NOT_FOUND | INDEX_NOT_FOUND | NAMESPACE_EXISTS) => Ok(()),
-            _ => Err(Error::from_driver(ErrorKind::Target, format!("applying {}", describe(op)), &e)),
+            _ => Err(Error::from_driver(
+                ErrorKind::Target,
+                format!("applying {}", describe(op)),
+                &e,
+            )),
         },
     }
 }

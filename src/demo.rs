@@ -22,12 +22,23 @@ pub fn demo_config(uri: &str, args: &DemoArgs) -> Result<Config> {
     cfg.apply.update_mode = match args.update_mode.as_str() {
         "delta" => UpdateMode::Delta,
         "full_document" => UpdateMode::FullDocument,
-        other => return Err(Error::new(ErrorKind::Config, Class::Fatal, "--update-mode", format!("`{other}`: expected delta or full_document"))),
+        other => {
+            return Err(Error::new(
+                ErrorKind::Config,
+                Class::Fatal,
+                "--update-mode",
+                format!("`{other}`: expected delta or full_document"),
+            ))
+        }
     };
-    cfg.http.addr = args
-        .http_addr
-        .parse()
-        .map_err(|_| Error::new(ErrorKind::Config, Class::Fatal, "--http-addr", format!("`{}` is not host:port", args.http_addr)))?;
+    cfg.http.addr = args.http_addr.parse().map_err(|_| {
+        Error::new(
+            ErrorKind::Config,
+            Class::Fatal,
+            "--http-addr",
+            format!("`{}` is not host:port", args.http_addr),
+        )
+    })?;
     cfg.checkpoint.interval_ms = 500;
     Ok(cfg)
 }
@@ -36,7 +47,14 @@ pub fn demo_config(uri: &str, args: &DemoArgs) -> Result<Config> {
 pub async fn demo(args: DemoArgs) -> Result<bool> {
     let testbed = Testbed::start(TestbedOptions::default())
         .await
-        .map_err(|e| Error::new(ErrorKind::Internal, Class::Fatal, "starting the embedded testbed", e.to_string()))?;
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                Class::Fatal,
+                "starting the embedded testbed",
+                e.to_string(),
+            )
+        })?;
     let uri = testbed.uri();
     let cfg = demo_config(&uri, &args)?;
     println!("demo: embedded MongoDB-compatible testbed at {uri}");
@@ -47,15 +65,31 @@ pub async fn demo(args: DemoArgs) -> Result<bool> {
     crate::traffic::seed(&db, args.seed_orders, 1)
         .await
         .map_err(|e| Error::from_driver(ErrorKind::Source, "seeding orders", &e))?;
-    println!("demo: seeded {} orders into {}.orders", args.seed_orders, cfg.source.database);
+    println!(
+        "demo: seeded {} orders into {}.orders",
+        args.seed_orders, cfg.source.database
+    );
 
     let service = Service::start(&cfg).await?;
     service.stop_on_signals();
-    println!("demo: metrics at http://{}/metrics, status at http://{}/status", service.http_addr, service.http_addr);
+    println!(
+        "demo: metrics at http://{}/metrics, status at http://{}/status",
+        service.http_addr, service.http_addr
+    );
     let traffic_stop = CancellationToken::new();
-    let traffic = tokio::spawn(crate::traffic::run(db.clone(), args.rate, 2, traffic_stop.clone()));
+    let traffic = tokio::spawn(crate::traffic::run(
+        db.clone(),
+        args.rate,
+        2,
+        traffic_stop.clone(),
+    ));
     let job = {
-        let (cfg, t, p, s) = (cfg.clone(), service.telemetry.clone(), service.progress.clone(), service.stop.clone());
+        let (cfg, t, p, s) = (
+            cfg.clone(),
+            service.telemetry.clone(),
+            service.progress.clone(),
+            service.stop.clone(),
+        );
         tokio::spawn(async move { run_job(&cfg, &t, p, s, &Display::new(true)).await })
     };
 
@@ -73,8 +107,14 @@ pub async fn demo(args: DemoArgs) -> Result<bool> {
     println!("demo: traffic stopped ({} inserts, {} updates, {} deletes); waiting for the backup to catch up", stats.inserts, stats.updates, stats.deletes);
     wait_caught_up(&service, Duration::from_secs(30)).await;
     service.stop.cancel();
-    job.await
-        .map_err(|e| Error::new(ErrorKind::Internal, Class::Fatal, "replicator", e.to_string()))??;
+    job.await.map_err(|e| {
+        Error::new(
+            ErrorKind::Internal,
+            Class::Fatal,
+            "replicator",
+            e.to_string(),
+        )
+    })??;
 
     let report = verify_databases(&cfg, &db, &client.database(&cfg.target.database)).await?;
     println!("{report}");
@@ -106,7 +146,8 @@ async fn wait_caught_up(service: &Service, limit: Duration) {
         let received = service.progress.received();
         let tailing = service.telemetry.status.phase() == crate::status::Phase::Tailing;
         if tailing && service.progress.pending() == 0 && received == last {
-            if quiet_since.get_or_insert_with(Instant::now).elapsed() >= Duration::from_millis(1500) {
+            if quiet_since.get_or_insert_with(Instant::now).elapsed() >= Duration::from_millis(1500)
+            {
                 return;
             }
         } else {

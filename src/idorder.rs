@@ -66,7 +66,14 @@ mod tests {
     #[test]
     fn numbers_are_followed_by_every_later_bracket() {
         let f = after_id_filter(&Bson::Int32(5));
-        let types = f.get_array("$or").unwrap()[1].as_document().unwrap().get_document("_id").unwrap().get_array("$type").unwrap().clone();
+        let types = f.get_array("$or").unwrap()[1]
+            .as_document()
+            .unwrap()
+            .get_document("_id")
+            .unwrap()
+            .get_array("$type")
+            .unwrap()
+            .clone();
         assert!(types.contains(&Bson::String("string".into())));
         assert!(types.contains(&Bson::String("objectId".into())));
         assert!(!types.contains(&Bson::String("double".into())));
@@ -75,14 +82,31 @@ mod tests {
 
     #[test]
     fn max_key_has_no_later_bracket() {
-        assert_eq!(after_id_filter(&Bson::MaxKey), doc! {"_id": {"$gt": Bson::MaxKey}});
+        assert_eq!(
+            after_id_filter(&Bson::MaxKey),
+            doc! {"_id": {"$gt": Bson::MaxKey}}
+        );
     }
 
     #[test]
     fn brackets_follow_canonical_order() {
-        let ordered = [Bson::MinKey, Bson::Null, Bson::Int64(1), Bson::String("a".into()), Bson::Document(doc! {}), Bson::ObjectId(bson::oid::ObjectId::new()), Bson::Boolean(true), Bson::MaxKey];
+        let ordered = [
+            Bson::MinKey,
+            Bson::Null,
+            Bson::Int64(1),
+            Bson::String("a".into()),
+            Bson::Document(doc! {}),
+            Bson::ObjectId(bson::oid::ObjectId::new()),
+            Bson::Boolean(true),
+            Bson::MaxKey,
+        ];
         for w in ordered.windows(2) {
-            assert!(bracket(&w[0]) < bracket(&w[1]), "{:?} before {:?}", w[0], w[1]);
+            assert!(
+                bracket(&w[0]) < bracket(&w[1]),
+                "{:?} before {:?}",
+                w[0],
+                w[1]
+            );
         }
     }
 }

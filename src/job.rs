@@ -31,8 +31,15 @@ impl Sides {
     pub async fn connect(cfg: &Config, telemetry: &Telemetry) -> Result<Sides> {
         let source_client = connect::client(&cfg.source.uri, "source.uri").await?;
         let target_client = connect::client(&cfg.target.uri, "target.uri").await?;
-        for (client, kind, side) in [(&source_client, ErrorKind::Source, "source"), (&target_client, ErrorKind::Target, "target")] {
-            telemetry.retry(&format!("connecting to the {side}"), || connect::ping(client, kind, side)).await?;
+        for (client, kind, side) in [
+            (&source_client, ErrorKind::Source, "source"),
+            (&target_client, ErrorKind::Target, "target"),
+        ] {
+            telemetry
+                .retry(&format!("connecting to the {side}"), || {
+                    connect::ping(client, kind, side)
+                })
+                .await?;
             telemetry.set_up(side, true);
         }
         connect::require_replica_set(&source_client).await?;
@@ -46,32 +53,80 @@ impl Sides {
 }
 
 /// The current position of the source stream: where a tail starts so nothing after it is missed.
-async fn record_start_point(cfg: &Config, source: &Database, telemetry: &Telemetry) -> Result<Document> {
+async fn record_start_point(
+    cfg: &Config,
+    source: &Database,
+    telemetry: &Telemetry,
+) -> Result<Document> {
     telemetry
         .retry("recording the start point", || async {
             let stream = open_stream(source, &StartAt::Now, cfg.apply.update_mode, 1).await?;
-            token_of(&stream).ok_or_else(|| Error::new(ErrorKind::Source, Class::Fatal, "recording the start point", "the server sent no resume token"))
+            token_of(&stream).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Source,
+                    Class::Fatal,
+                    "recording the start point",
+                    "the server sent no resume token",
+                )
+            })
         })
         .await
 }
 
-fn checkpointer(cfg: &Config, sides: &Sides, state: Checkpoint, progress: &Arc<Progress>, telemetry: &Telemetry) -> Result<Arc<Checkpointer>> {
-    let store = CheckpointStore::new(&cfg.checkpoint, &sides.target_client, &cfg.source.database, &cfg.target.database)?;
-    Ok(Checkpointer::new(store, state, progress.clone(), telemetry.clone()))
+fn checkpointer(
+    cfg: &Config,
+    sides: &Sides,
+    state: Checkpoint,
+    progress: &Arc<Progress>,
+    telemetry: &Telemetry,
+) -> Result<Arc<Checkpointer>> {
+    let store = CheckpointStore::new(
+        &cfg.checkpoint,
+        &sides.target_client,
+        &cfg.source.database,
+        &cfg.target.database,
+    )?;
+    Ok(Checkpointer::new(
+        store,
+        state,
+        progress.clone(),
+        telemetry.clone(),
+    ))
 }
 
 /// Copies (resuming an unfinished copy) and leaves the checkpoint at the recorded start point.
-async fn copy_phase(cfg: &Config, sides: &Sides, cp: &Arc<Checkpointer>, telemetry: &Telemetry, display: &Display, resync: bool) -> Result<Vec<CollectionSummary>> {
-    telemetry.set_phase(if resync { Phase::Resyncing } else { Phase::Copying });
+async fn copy_phase(
+    cfg: &Config,
+    sides: &Sides,
+    cp: &Arc<Checkpointer>,
+    telemetry: &Telemetry,
+    display: &Display,
+    resync: bool,
+) -> Result<Vec<CollectionSummary>> {
+    telemetry.set_phase(if resync {
+        Phase::Resyncing
+    } else {
+        Phase::Copying
+    });
     {
         let mut state = cp.state.lock().await;
         if !state.copying || state.resume_token.is_none() {
             let start = record_start_point(cfg, &sides.source, telemetry).await?;
-            *state = Checkpoint { resume_token: Some(start), copying: true, resync, ..Default::default() };
+            *state = Checkpoint {
+                resume_token: Some(start),
+                copying: true,
+                resync,
+                ..Default::default()
+            };
         }
     }
-    telemetry.retry("writing the checkpoint", || cp.save_state()).await?;
-    tracing::info!(phase = if resync { "resyncing" } else { "copying" }, "initial copy started");
+    telemetry
+        .retry("writing the checkpoint", || cp.save_state())
+        .await?;
+    tracing::info!(
+        phase = if resync { "resyncing" } else { "copying" },
+        "initial copy started"
+    );
     let summaries = copy_all(cfg, &sides.source, &sides.target, cp, telemetry, display).await?;
     if cp.state.lock().await.resync {
         prune_extras(cfg, &sides.source, &sides.target, telemetry).await?;
@@ -82,17 +137,30 @@ async fn copy_phase(cfg: &Config, sides: &Sides, cp: &Arc<Checkpointer>, telemet
         state.resync = false;
         state.copy.clear();
     }
-    telemetry.retry("writing the checkpoint", || cp.save_state()).await?;
+    telemetry
+        .retry("writing the checkpoint", || cp.save_state())
+        .await?;
     tracing::info!("initial copy finished; the tail replays changes made since its start point");
     Ok(summaries)
 }
 
 /// `copy`: the initial duplication alone.
-pub async fn copy_job(cfg: &Config, telemetry: &Telemetry, display: &Display) -> Result<Vec<CollectionSummary>> {
+pub async fn copy_job(
+    cfg: &Config,
+    telemetry: &Telemetry,
+    display: &Display,
+) -> Result<Vec<CollectionSummary>> {
     let sides = Sides::connect(cfg, telemetry).await?;
     let progress = Progress::new();
-    let store = CheckpointStore::new(&cfg.checkpoint, &sides.target_client, &cfg.source.database, &cfg.target.database)?;
-    let existing = telemetry.retry("reading the checkpoint", || store.load()).await?;
+    let store = CheckpointStore::new(
+        &cfg.checkpoint,
+        &sides.target_client,
+        &cfg.source.database,
+        &cfg.target.database,
+    )?;
+    let existing = telemetry
+        .retry("reading the checkpoint", || store.load())
+        .await?;
     let state = match existing {
         Some(cp) if cp.copying && cfg.copy.mode != CopyMode::Always => cp,
         _ => Checkpoint::default(),
@@ -104,10 +172,23 @@ pub async fn copy_job(cfg: &Config, telemetry: &Telemetry, display: &Display) ->
 }
 
 /// `run`: copy when needed, then tail until `stop`.
-pub async fn run_job(cfg: &Config, telemetry: &Telemetry, progress: Arc<Progress>, stop: CancellationToken, display: &Display) -> Result<()> {
+pub async fn run_job(
+    cfg: &Config,
+    telemetry: &Telemetry,
+    progress: Arc<Progress>,
+    stop: CancellationToken,
+    display: &Display,
+) -> Result<()> {
     let sides = Sides::connect(cfg, telemetry).await?;
-    let store = CheckpointStore::new(&cfg.checkpoint, &sides.target_client, &cfg.source.database, &cfg.target.database)?;
-    let existing = telemetry.retry("reading the checkpoint", || store.load()).await?;
+    let store = CheckpointStore::new(
+        &cfg.checkpoint,
+        &sides.target_client,
+        &cfg.source.database,
+        &cfg.target.database,
+    )?;
+    let existing = telemetry
+        .retry("reading the checkpoint", || store.load())
+        .await?;
     let (state, mut need_copy) = match (existing, cfg.copy.mode) {
         (Some(cp), _) if cp.copying => (cp, true),
         (Some(_), CopyMode::Always) => (Checkpoint::default(), true),
@@ -131,7 +212,16 @@ pub async fn run_job(cfg: &Config, telemetry: &Telemetry, progress: Arc<Progress
         if let StartAt::Now = start {
             tracing::info!("no checkpoint and copy.mode = \"never\": tailing from now");
         }
-        let outcome = run_tail(cfg, sides.source.clone(), sides.target.clone(), start, cp.clone(), progress.clone(), telemetry.clone(), stop.clone()).await;
+        let outcome = run_tail(
+            cfg,
+            (sides.source.clone(), sides.target.clone()),
+            start,
+            cp.clone(),
+            progress.clone(),
+            telemetry.clone(),
+            stop.clone(),
+        )
+        .await;
         match outcome {
             Ok(()) => {
                 telemetry.set_phase(Phase::Stopped);

@@ -10,18 +10,26 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let cfg = match &cli.command {
-        Command::Run(a) | Command::Copy(a) | Command::Verify(a) => match Config::load(a.config.as_deref(), a.overrides()) {
-            Ok(cfg) => Some(cfg),
-            Err(e) => {
-                eprintln!("mongo-replicator: {e}");
-                return ExitCode::from(EXIT_CONFIG);
+        Command::Run(a) | Command::Copy(a) | Command::Verify(a) => {
+            match Config::load(a.config.as_deref(), a.overrides()) {
+                Ok(cfg) => Some(cfg),
+                Err(e) => {
+                    eprintln!("mongo-replicator: {e}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
             }
-        },
+        }
         Command::Demo(_) => None,
     };
-    let log = cfg.as_ref().map(|c| c.log.clone()).unwrap_or(LogConfig { format: LogFormat::Text, level: "warn".into() });
+    let log = cfg.as_ref().map(|c| c.log.clone()).unwrap_or(LogConfig {
+        format: LogFormat::Text,
+        level: "warn".into(),
+    });
     mongo_replicator::telemetry::init(&log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("mongo-replicator: cannot start the async runtime: {e}");

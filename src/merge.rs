@@ -26,19 +26,32 @@ struct Side {
 }
 
 /// An `_id`-ordered cursor over a collection (`ids_only` projects `{_id: 1}`).
-pub async fn id_ordered(db: &Database, coll: &str, ids_only: bool, batch_size: u32, kind: ErrorKind) -> Result<Cursor<RawDocumentBuf>> {
+pub async fn id_ordered(
+    db: &Database,
+    coll: &str,
+    ids_only: bool,
+    batch_size: u32,
+    kind: ErrorKind,
+) -> Result<Cursor<RawDocumentBuf>> {
     let collection = db.collection::<RawDocumentBuf>(coll);
-    let mut find = collection.find(doc! {}).sort(doc! {"_id": 1}).batch_size(batch_size);
+    let mut find = collection
+        .find(doc! {})
+        .sort(doc! {"_id": 1})
+        .batch_size(batch_size);
     if ids_only {
         find = find.projection(doc! {"_id": 1});
     }
-    find.await.map_err(|e| Error::from_driver(kind, format!("reading {coll}"), &e))
+    find.await
+        .map_err(|e| Error::from_driver(kind, format!("reading {coll}"), &e))
 }
 
 /// The `_id` of a raw document.
 pub fn raw_id(doc: &RawDocumentBuf) -> Result<Bson> {
     let bad = |m: String| Error::new(ErrorKind::Source, Class::Fatal, "reading _id", m);
-    let id = doc.get("_id").map_err(|e| bad(e.to_string()))?.ok_or_else(|| bad("document without _id".into()))?;
+    let id = doc
+        .get("_id")
+        .map_err(|e| bad(e.to_string()))?
+        .ok_or_else(|| bad("document without _id".into()))?;
     Bson::try_from(id.to_raw_bson()).map_err(|e| bad(e.to_string()))
 }
 
@@ -49,7 +62,11 @@ pub fn cmp_ids(a: &Bson, b: &Bson) -> Ordering {
 
 impl Side {
     async fn advance(&mut self) -> Result<()> {
-        let next = self.cursor.try_next().await.map_err(|e| Error::from_driver(self.kind, "reading documents", &e))?;
+        let next = self
+            .cursor
+            .try_next()
+            .await
+            .map_err(|e| Error::from_driver(self.kind, "reading documents", &e))?;
         self.head = match next {
             Some(d) => Some((raw_id(&d)?, d)),
             None => None,
@@ -59,12 +76,26 @@ impl Side {
 }
 
 impl MergeJoin {
-    pub async fn new(source: Cursor<RawDocumentBuf>, target: Cursor<RawDocumentBuf>) -> Result<Self> {
-        let mut s = Side { cursor: source, head: None, kind: ErrorKind::Source };
-        let mut t = Side { cursor: target, head: None, kind: ErrorKind::Target };
+    pub async fn new(
+        source: Cursor<RawDocumentBuf>,
+        target: Cursor<RawDocumentBuf>,
+    ) -> Result<Self> {
+        let mut s = Side {
+            cursor: source,
+            head: None,
+            kind: ErrorKind::Source,
+        };
+        let mut t = Side {
+            cursor: target,
+            head: None,
+            kind: ErrorKind::Target,
+        };
         s.advance().await?;
         t.advance().await?;
-        Ok(MergeJoin { source: s, target: t })
+        Ok(MergeJoin {
+            source: s,
+            target: t,
+        })
     }
 
     pub async fn next(&mut self) -> Result<Option<Pair>> {
@@ -99,5 +130,12 @@ impl MergeJoin {
 
 /// A document for filters and reports.
 pub fn to_document(raw: &RawDocumentBuf) -> Result<Document> {
-    Document::try_from(raw.as_ref()).map_err(|e| Error::new(ErrorKind::Internal, Class::Fatal, "decoding a document", e.to_string()))
+    Document::try_from(raw.as_ref()).map_err(|e| {
+        Error::new(
+            ErrorKind::Internal,
+            Class::Fatal,
+            "decoding a document",
+            e.to_string(),
+        )
+    })
 }

@@ -21,7 +21,10 @@ pub struct Progress {
 
 impl Progress {
     pub fn new() -> Arc<Progress> {
-        Arc::new(Progress { watermark: Mutex::new(Watermark::new()), ..Default::default() })
+        Arc::new(Progress {
+            watermark: Mutex::new(Watermark::new()),
+            ..Default::default()
+        })
     }
 
     /// Registers an event to apply; `wall_ms` is its source write time (for lag).
@@ -29,7 +32,8 @@ impl Progress {
         self.received.fetch_add(1, Ordering::Relaxed);
         let mut wm = self.watermark.lock();
         if wm.pending() == 0 {
-            self.first_pending_wall_ms.store(wall_ms.unwrap_or(0), Ordering::Relaxed);
+            self.first_pending_wall_ms
+                .store(wall_ms.unwrap_or(0), Ordering::Relaxed);
         }
         wm.register(token)
     }
@@ -41,7 +45,10 @@ impl Progress {
         if self.pending() == 0 {
             return 0.0;
         }
-        let since = self.last_applied_wall_ms.load(Ordering::Relaxed).max(self.first_pending_wall_ms.load(Ordering::Relaxed));
+        let since = self
+            .last_applied_wall_ms
+            .load(Ordering::Relaxed)
+            .max(self.first_pending_wall_ms.load(Ordering::Relaxed));
         if since == 0 {
             return 0.0;
         }
@@ -53,7 +60,12 @@ impl Progress {
     }
 
     /// Marks a batch applied.
-    pub fn ack(&self, seqs: impl IntoIterator<Item = u64>, wall_ms: Option<i64>, cluster_time: Option<Timestamp>) {
+    pub fn ack(
+        &self,
+        seqs: impl IntoIterator<Item = u64>,
+        wall_ms: Option<i64>,
+        cluster_time: Option<Timestamp>,
+    ) {
         let mut n = 0;
         {
             let mut wm = self.watermark.lock();

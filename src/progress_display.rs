@@ -16,16 +16,20 @@ impl Display {
     /// Bars when stderr is a terminal and `quiet` is false.
     pub fn new(quiet: bool) -> Self {
         let tty = std::io::stderr().is_terminal() && !quiet;
-        Display { multi: tty.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())) }
+        Display {
+            multi: tty.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
+        }
     }
 
     pub fn collection(&self, name: &str, total: u64, done: u64) -> CollectionBar {
         let bar = self.multi.as_ref().map(|m| {
             let b = m.add(ProgressBar::new(total.max(done)));
             b.set_style(
-                ProgressStyle::with_template("{prefix:>20} [{bar:30}] {pos}/{len} docs {per_sec} eta {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{prefix:>20} [{bar:30}] {pos}/{len} docs {per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
             );
             b.set_prefix(name.to_string());
             b.set_position(done);

@@ -12,7 +12,12 @@ use mongodb::Database;
 
 const DELETE_CHUNK: usize = 1000;
 
-pub async fn prune_extras(cfg: &Config, source: &Database, target: &Database, telemetry: &Telemetry) -> Result<()> {
+pub async fn prune_extras(
+    cfg: &Config,
+    source: &Database,
+    target: &Database,
+    telemetry: &Telemetry,
+) -> Result<()> {
     let source_names = source_collections(source, cfg).await?;
     let target_names = source_collections(target, cfg).await?;
     for name in &target_names {
@@ -22,12 +27,18 @@ pub async fn prune_extras(cfg: &Config, source: &Database, target: &Database, te
                     .collection::<bson::Document>(name)
                     .drop()
                     .await
-                    .map_err(|e| Error::from_driver(ErrorKind::Target, format!("dropping {name}"), &e))?;
+                    .map_err(|e| {
+                        Error::from_driver(ErrorKind::Target, format!("dropping {name}"), &e)
+                    })?;
                 tracing::info!(collection = %name, "resync dropped a collection the source no longer has");
             }
             continue;
         }
-        let deleted = telemetry.retry(&format!("pruning {name}"), || prune_collection(source, target, name)).await?;
+        let deleted = telemetry
+            .retry(&format!("pruning {name}"), || {
+                prune_collection(source, target, name)
+            })
+            .await?;
         if deleted > 0 {
             tracing::info!(collection = %name, deleted, "resync deleted documents the source no longer has");
         }
@@ -46,7 +57,14 @@ async fn prune_collection(source: &Database, target: &Database, name: &str) -> R
             deletes.push(doc! {"q": {"_id": raw_id(&d)?}, "limit": 1});
             if deletes.len() >= DELETE_CHUNK {
                 total += deletes.len() as u64;
-                run_statements(target, "delete", name, "deletes", std::mem::take(&mut deletes)).await?;
+                run_statements(
+                    target,
+                    "delete",
+                    name,
+                    "deletes",
+                    std::mem::take(&mut deletes),
+                )
+                .await?;
             }
         }
     }

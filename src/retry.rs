@@ -94,7 +94,12 @@ impl Telemetry {
 
 /// The error a retry loop ends with when the process is stopping.
 pub fn cancelled(what: &str) -> Error {
-    Error::new(ErrorKind::Internal, Class::Transient, what, "cancelled: shutting down")
+    Error::new(
+        ErrorKind::Internal,
+        Class::Transient,
+        what,
+        "cancelled: shutting down",
+    )
 }
 
 /// True when `err` is the cancellation marker of [`cancelled`].

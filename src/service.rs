@@ -30,9 +30,17 @@ impl Service {
         let status = Status::new(&cfg.source.database, &cfg.target.database);
         let stop = CancellationToken::new();
         let abort = CancellationToken::new();
-        let http_addr = crate::http::serve(cfg.http.addr, metrics.clone(), status.clone(), stop.clone())
-            .await
-            .map_err(|e| Error::new(ErrorKind::Config, Class::Fatal, "http.addr", format!("cannot listen on {}: {e}", cfg.http.addr)))?;
+        let http_addr =
+            crate::http::serve(cfg.http.addr, metrics.clone(), status.clone(), stop.clone())
+                .await
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::Config,
+                        Class::Fatal,
+                        "http.addr",
+                        format!("cannot listen on {}: {e}", cfg.http.addr),
+                    )
+                })?;
         // Once stopping, give writers the deadline to drain, then abandon retries.
         let (s, a) = (stop.clone(), abort.clone());
         tokio::spawn(async move {
@@ -40,7 +48,16 @@ impl Service {
             tokio::time::sleep(SHUTDOWN_DEADLINE).await;
             a.cancel();
         });
-        Ok(Service { telemetry: Telemetry { metrics, status, cancel: abort }, progress: Progress::new(), stop, http_addr })
+        Ok(Service {
+            telemetry: Telemetry {
+                metrics,
+                status,
+                cancel: abort,
+            },
+            progress: Progress::new(),
+            stop,
+            http_addr,
+        })
     }
 
     /// Cancels `stop` on SIGTERM or SIGINT.

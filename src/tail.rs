@@ -32,8 +32,7 @@ pub fn translate_options(cfg: &Config) -> TranslateOptions {
 /// Tails from `start` until `stop`; returns history-lost and fatal errors to the caller.
 pub async fn run_tail(
     cfg: &Config,
-    source: Database,
-    target: Database,
+    (source, target): (Database, Database),
     start: StartAt,
     checkpointer: Arc<Checkpointer>,
     progress: Arc<Progress>,
@@ -60,7 +59,10 @@ pub async fn run_tail(
         writers.spawn(w.run(rx));
     }
     let ticker_stop = CancellationToken::new();
-    let ticker = tokio::spawn(checkpointer.clone().run(Duration::from_millis(cfg.checkpoint.interval_ms), ticker_stop.clone()));
+    let ticker = tokio::spawn(checkpointer.clone().run(
+        Duration::from_millis(cfg.checkpoint.interval_ms),
+        ticker_stop.clone(),
+    ));
     let watcher = Watcher {
         source,
         target,
@@ -115,13 +117,23 @@ pub async fn run_tail(
 fn flatten(joined: std::result::Result<Result<()>, tokio::task::JoinError>) -> Result<()> {
     match joined {
         Ok(r) => r,
-        Err(e) => Err(Error::new(ErrorKind::Internal, Class::Fatal, "writer task", e.to_string())),
+        Err(e) => Err(Error::new(
+            ErrorKind::Internal,
+            Class::Fatal,
+            "writer task",
+            e.to_string(),
+        )),
     }
 }
 
 fn writer_error(joined: std::result::Result<Result<()>, tokio::task::JoinError>) -> Error {
     match flatten(joined) {
         Err(e) => e,
-        Ok(()) => Error::new(ErrorKind::Internal, Class::Fatal, "writer task", "stopped unexpectedly"),
+        Ok(()) => Error::new(
+            ErrorKind::Internal,
+            Class::Fatal,
+            "writer task",
+            "stopped unexpectedly",
+        ),
     }
 }

@@ -9,7 +9,14 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 const STATUSES: &[&str] = &["new", "paid", "packed", "shipped", "delivered"];
-const SKUS: &[&str] = &["kbd-01", "mouse-02", "cable-03", "monitor-04", "dock-05", "chair-06"];
+const SKUS: &[&str] = &[
+    "kbd-01",
+    "mouse-02",
+    "cable-03",
+    "monitor-04",
+    "dock-05",
+    "chair-06",
+];
 
 /// One random order document.
 pub fn order(rng: &mut StdRng) -> Document {
@@ -62,7 +69,12 @@ pub struct TrafficStats {
 }
 
 /// Runs order traffic at about `rate` operations per second until `stop`.
-pub async fn run(db: Database, rate: u64, seed: u64, stop: CancellationToken) -> mongodb::error::Result<TrafficStats> {
+pub async fn run(
+    db: Database,
+    rate: u64,
+    seed: u64,
+    stop: CancellationToken,
+) -> mongodb::error::Result<TrafficStats> {
     let mut rng = StdRng::seed_from_u64(seed);
     let orders = db.collection::<Document>("orders");
     let mut stats = TrafficStats::default();

@@ -32,7 +32,10 @@ pub struct CollectionReport {
 
 impl CollectionReport {
     pub fn identical(&self) -> bool {
-        self.missing == 0 && self.extra == 0 && self.different == 0 && self.index_differences.is_empty()
+        self.missing == 0
+            && self.extra == 0
+            && self.different == 0
+            && self.index_differences.is_empty()
     }
 }
 
@@ -50,13 +53,21 @@ impl VerifyReport {
 impl fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for c in &self.collections {
-            let verdict = if c.identical() { "identical" } else { "DIFFERENT" };
+            let verdict = if c.identical() {
+                "identical"
+            } else {
+                "DIFFERENT"
+            };
             writeln!(
                 f,
                 "{:<24} {verdict:<9} source={} target={} missing={} extra={} different={}",
                 c.name, c.source_count, c.target_count, c.missing, c.extra, c.different
             )?;
-            for (label, ids) in [("missing", &c.first_missing), ("extra", &c.first_extra), ("different", &c.first_different)] {
+            for (label, ids) in [
+                ("missing", &c.first_missing),
+                ("extra", &c.first_extra),
+                ("different", &c.first_different),
+            ] {
                 if !ids.is_empty() {
                     writeln!(f, "  first {label} _ids: {}", ids.join(", "))?;
                 }
@@ -67,9 +78,17 @@ impl fmt::Display for VerifyReport {
         }
         let bad = self.collections.iter().filter(|c| !c.identical()).count();
         if bad == 0 {
-            write!(f, "verify: {} collection(s) identical", self.collections.len())
+            write!(
+                f,
+                "verify: {} collection(s) identical",
+                self.collections.len()
+            )
         } else {
-            write!(f, "verify: {bad} of {} collection(s) differ", self.collections.len())
+            write!(
+                f,
+                "verify: {bad} of {} collection(s) differ",
+                self.collections.len()
+            )
         }
     }
 }
@@ -80,18 +99,31 @@ pub async fn verify(cfg: &Config, telemetry: &Telemetry) -> Result<VerifyReport>
     verify_databases(cfg, &sides.source, &sides.target).await
 }
 
-pub async fn verify_databases(cfg: &Config, source: &mongodb::Database, target: &mongodb::Database) -> Result<VerifyReport> {
+pub async fn verify_databases(
+    cfg: &Config,
+    source: &mongodb::Database,
+    target: &mongodb::Database,
+) -> Result<VerifyReport> {
     let mut names: BTreeSet<String> = source_collections(source, cfg).await?.into_iter().collect();
     names.extend(source_collections(target, cfg).await?);
     let mut report = VerifyReport::default();
     for name in names {
-        report.collections.push(compare_collection(source, target, &name).await?);
+        report
+            .collections
+            .push(compare_collection(source, target, &name).await?);
     }
     Ok(report)
 }
 
-async fn compare_collection(source: &mongodb::Database, target: &mongodb::Database, name: &str) -> Result<CollectionReport> {
-    let mut r = CollectionReport { name: name.to_string(), ..Default::default() };
+async fn compare_collection(
+    source: &mongodb::Database,
+    target: &mongodb::Database,
+    name: &str,
+) -> Result<CollectionReport> {
+    let mut r = CollectionReport {
+        name: name.to_string(),
+        ..Default::default()
+    };
     let s = id_ordered(source, name, false, 2000, ErrorKind::Source).await?;
     let t = id_ordered(target, name, false, 2000, ErrorKind::Target).await?;
     let mut join = MergeJoin::new(s, t).await?;
@@ -129,7 +161,11 @@ fn note(list: &mut Vec<String>, d: &bson::RawDocumentBuf) -> Result<()> {
 }
 
 /// Index definitions by name, compared without server-specific fields (`v`, `ns`).
-async fn compare_indexes(source: &mongodb::Database, target: &mongodb::Database, name: &str) -> Result<Vec<String>> {
+async fn compare_indexes(
+    source: &mongodb::Database,
+    target: &mongodb::Database,
+    name: &str,
+) -> Result<Vec<String>> {
     let normalize = |specs: Vec<Document>| -> Vec<(String, Document)> {
         let mut v: Vec<(String, Document)> = clean_specs(&specs)
             .into_iter()
@@ -144,7 +180,9 @@ async fn compare_indexes(source: &mongodb::Database, target: &mongodb::Database,
     for (n, spec) in &s {
         match t.iter().find(|(m, _)| m == n) {
             None => diffs.push(format!("{n} missing on target")),
-            Some((_, other)) if !same_spec(spec, other) => diffs.push(format!("{n} differs: source {spec} target {other}")),
+            Some((_, other)) if !same_spec(spec, other) => {
+                diffs.push(format!("{n} differs: source {spec} target {other}"))
+            }
             _ => {}
         }
     }

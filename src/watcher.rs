@@ -11,7 +11,7 @@ use crate::error::{Class, Error, ErrorKind, Result};
 use crate::progress::Progress;
 use crate::retry::{backoff, Telemetry};
 use crate::router::Router;
-use crate::translate::{event_meta, translate, DdlOp, Translated, TranslateOptions, WriteKind};
+use crate::translate::{event_meta, translate, DdlOp, TranslateOptions, Translated, WriteKind};
 use crate::writer::Item;
 use backon::BackoffBuilder;
 use bson::{Document, Timestamp};
@@ -43,7 +43,12 @@ pub struct Watcher {
 }
 
 /// Opens the change stream on `source` at `start`.
-pub async fn open_stream(source: &Database, start: &StartAt, mode: UpdateMode, batch_size: u32) -> Result<ChangeStream<Document>> {
+pub async fn open_stream(
+    source: &Database,
+    start: &StartAt,
+    mode: UpdateMode,
+    batch_size: u32,
+) -> Result<ChangeStream<Document>> {
     let mut w = source
         .watch()
         .show_expanded_events(true)
@@ -57,13 +62,21 @@ pub async fn open_stream(source: &Database, start: &StartAt, mode: UpdateMode, b
         StartAt::ResumeAfter(t) => w.resume_after(to_token(t)?),
         StartAt::StartAfter(t) => w.start_after(to_token(t)?),
     };
-    let stream = w.await.map_err(|e| Error::from_driver(ErrorKind::Source, "opening the change stream", &e))?;
+    let stream = w
+        .await
+        .map_err(|e| Error::from_driver(ErrorKind::Source, "opening the change stream", &e))?;
     Ok(stream.with_type::<Document>())
 }
 
 fn to_token(d: &Document) -> Result<ResumeToken> {
-    bson::from_bson(bson::Bson::Document(d.clone()))
-        .map_err(|e| Error::new(ErrorKind::Internal, Class::Fatal, "resume token", e.to_string()))
+    bson::from_bson(bson::Bson::Document(d.clone())).map_err(|e| {
+        Error::new(
+            ErrorKind::Internal,
+            Class::Fatal,
+            "resume token",
+            e.to_string(),
+        )
+    })
 }
 
 /// The stream's current resume token as a document.
@@ -81,7 +94,12 @@ impl Watcher {
         let mode = self.translate.update_mode;
         // Events up to now may replay over newer documents (after a copy or a restart): their
         // deltas are applied by re-reading the document instead, which is exact.
-        let replay_until = self.telemetry.retry("reading the source operation time", || crate::connect::operation_time(&self.source)).await?;
+        let replay_until = self
+            .telemetry
+            .retry("reading the source operation time", || {
+                crate::connect::operation_time(&self.source)
+            })
+            .await?;
         let mut failures = backoff().build();
         loop {
             let mut stream = tokio::select! {
@@ -99,9 +117,8 @@ impl Watcher {
                 match next {
                     Ok(Some(event)) => {
                         failures = backoff().build();
-                        match self.handle_event(event, replay_until).await? {
-                            Some(invalidated) => break StartAt::StartAfter(invalidated),
-                            None => {}
+                        if let Some(invalidated) = self.handle_event(event, replay_until).await? {
+                            break StartAt::StartAfter(invalidated);
                         }
                         last_token = token_of(&stream);
                     }
@@ -117,7 +134,8 @@ impl Watcher {
                         }
                     }
                     Err(e) => {
-                        let err = Error::from_driver(ErrorKind::Source, "reading the change stream", &e);
+                        let err =
+                            Error::from_driver(ErrorKind::Source, "reading the change stream", &e);
                         if err.kind == ErrorKind::HistoryLost || !err.is_transient() {
                             return Err(err);
                         }
@@ -150,33 +168,63 @@ impl Watcher {
     }
 
     /// Returns `Some(token)` when the event invalidated the stream.
-    async fn handle_event(&self, event: Document, replay_until: Option<Timestamp>) -> Result<Option<Document>> {
-        let bad = |e: crate::translate::TranslateError| Error::new(ErrorKind::Source, Class::Fatal, "translating a change event", e.to_string());
+    async fn handle_event(
+        &self,
+        event: Document,
+        replay_until: Option<Timestamp>,
+    ) -> Result<Option<Document>> {
+        let bad = |e: crate::translate::TranslateError| {
+            Error::new(
+                ErrorKind::Source,
+                Class::Fatal,
+                "translating a change event",
+                e.to_string(),
+            )
+        };
         let meta = event_meta(&event).map_err(bad)?;
         self.telemetry.metrics.events_received(1);
         match translate(&event, &self.translate).map_err(bad)? {
             Translated::Write(mut op) => {
-                if let (WriteKind::Delta { .. }, Some(ct), Some(until)) = (&op.kind, meta.cluster_time, replay_until) {
+                if let (WriteKind::Delta { .. }, Some(ct), Some(until)) =
+                    (&op.kind, meta.cluster_time, replay_until)
+                {
                     if (ct.time, ct.increment) <= (until.time, until.increment) {
                         op.kind = WriteKind::Fetch;
                     }
                 }
                 let op_label = op_label(&meta.op_type);
                 let seq = self.progress.register(meta.token, meta.wall_time_ms);
-                let item = Item { seq, op, op_label, wall_ms: meta.wall_time_ms, cluster_time: meta.cluster_time };
+                let item = Item {
+                    seq,
+                    op,
+                    op_label,
+                    wall_ms: meta.wall_time_ms,
+                    cluster_time: meta.cluster_time,
+                };
                 if !self.router.route(item).await {
-                    return Err(Error::new(ErrorKind::Internal, Class::Fatal, "routing", "a writer stopped"));
+                    return Err(Error::new(
+                        ErrorKind::Internal,
+                        Class::Fatal,
+                        "routing",
+                        "a writer stopped",
+                    ));
                 }
             }
             Translated::Ddl(op) => {
                 self.barrier().await?;
-                self.telemetry.retry("applying DDL to the target", || apply_ddl(&self.target, &op)).await?;
+                self.telemetry
+                    .retry("applying DDL to the target", || {
+                        apply_ddl(&self.target, &op)
+                    })
+                    .await?;
                 tracing::info!(ddl = ?describe(&op), "applied DDL");
                 self.progress.register_applied(meta.token);
                 self.telemetry.metrics.batch_applied(&[("ddl", 1)], 1, 0.0);
                 self.telemetry.status.add_applied("ddl", 1);
                 // A replay must never cross an applied DDL: checkpoint right away.
-                self.telemetry.retry("writing the checkpoint", || self.checkpointer.save_now()).await?;
+                self.telemetry
+                    .retry("writing the checkpoint", || self.checkpointer.save_now())
+                    .await?;
             }
             Translated::Skip => {
                 self.progress.register_applied(meta.token);
@@ -192,7 +240,12 @@ impl Watcher {
 
     async fn barrier(&self) -> Result<()> {
         if !self.router.drain().await {
-            return Err(Error::new(ErrorKind::Internal, Class::Fatal, "DDL barrier", "a writer stopped"));
+            return Err(Error::new(
+                ErrorKind::Internal,
+                Class::Fatal,
+                "DDL barrier",
+                "a writer stopped",
+            ));
         }
         Ok(())
     }
@@ -206,12 +259,21 @@ impl Watcher {
         for entry in &pending {
             let coll = entry.get_str("collection").unwrap_or_default().to_string();
             let spec = entry.get_document("spec").cloned().unwrap_or_default();
-            let op = DdlOp::CreateIndexes { coll, indexes: vec![spec] };
-            self.telemetry.retry("building a deferred unique index", || apply_ddl(&self.target, &op)).await?;
+            let op = DdlOp::CreateIndexes {
+                coll,
+                indexes: vec![spec],
+            };
+            self.telemetry
+                .retry("building a deferred unique index", || {
+                    apply_ddl(&self.target, &op)
+                })
+                .await?;
         }
         self.checkpointer.state.lock().await.pending_indexes.clear();
         self.telemetry.status.set_pending_indexes(Vec::new());
-        self.telemetry.retry("writing the checkpoint", || self.checkpointer.save_state()).await?;
+        self.telemetry
+            .retry("writing the checkpoint", || self.checkpointer.save_state())
+            .await?;
         tracing::info!(count = pending.len(), "built deferred unique indexes");
         Ok(())
     }

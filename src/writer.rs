@@ -10,11 +10,11 @@
 //! retried slowly, never skipped.
 
 use crate::apply::{apply_plan, is_shape_conflict};
-use crate::translate::WriteKind;
 use crate::batch::BatchBuilder;
 use crate::error::{ErrorKind, Result};
 use crate::progress::Progress;
 use crate::retry::{cancelled, Telemetry};
+use crate::translate::WriteKind;
 use crate::translate::WriteOp;
 use bson::Timestamp;
 use mongodb::Database;
@@ -34,6 +34,8 @@ pub struct Item {
     pub cluster_time: Option<Timestamp>,
 }
 
+// The op variant is the hot one (one per event); boxing it would cost an allocation per event.
+#[allow(clippy::large_enum_variant)]
 pub enum WriterMsg {
     Op(Item),
     /// Apply everything received so far, then answer (DDL barriers, shutdown).
@@ -107,7 +109,8 @@ impl Writer {
                 }
             }
             if !items.is_empty() {
-                self.apply(&mut builder, std::mem::take(&mut items), &mut fences).await?;
+                self.apply(&mut builder, std::mem::take(&mut items), &mut fences)
+                    .await?;
             }
             for w in flush_waiters {
                 let _ = w.send(());
@@ -115,19 +118,33 @@ impl Writer {
         }
     }
 
-    async fn apply(&self, builder: &mut BatchBuilder, items: Vec<Item>, fences: &mut Fences) -> Result<()> {
+    async fn apply(
+        &self,
+        builder: &mut BatchBuilder,
+        items: Vec<Item>,
+        fences: &mut Fences,
+    ) -> Result<()> {
         let started = Instant::now();
         let plan = builder.take_plan();
         let result = self
             .telemetry
-            .retry("applying a batch to the target", || apply_plan(&self.source, &self.target, &plan))
+            .retry("applying a batch to the target", || {
+                apply_plan(&self.source, &self.target, &plan)
+            })
             .await;
         match result {
             Ok(fetched_at) => fences.record(&plan, fetched_at),
-            Err(e) if e.kind == ErrorKind::Conflict || is_shape_conflict(&e) => self.apply_in_order(&items, fences).await?,
+            Err(e) if e.kind == ErrorKind::Conflict || is_shape_conflict(&e) => {
+                self.apply_in_order(&items, fences).await?
+            }
             Err(e) => return Err(e),
         }
-        fences.prune(items.iter().filter_map(|i| i.cluster_time).max_by_key(|t| (t.time, t.increment)));
+        fences.prune(
+            items
+                .iter()
+                .filter_map(|i| i.cluster_time)
+                .max_by_key(|t| (t.time, t.increment)),
+        );
         self.record(&items, plan.ops_in, started.elapsed().as_secs_f64());
         Ok(())
     }
@@ -146,7 +163,13 @@ impl Writer {
             let mut wait = Duration::from_millis(20);
             let mut reported = false;
             loop {
-                match self.telemetry.retry("applying an op to the target", || apply_plan(&self.source, &self.target, &plan)).await {
+                match self
+                    .telemetry
+                    .retry("applying an op to the target", || {
+                        apply_plan(&self.source, &self.target, &plan)
+                    })
+                    .await
+                {
                     Ok(fetched_at) => {
                         fences.record(&plan, fetched_at);
                         break;
@@ -154,12 +177,18 @@ impl Writer {
                     Err(e) if is_shape_conflict(&e) => {
                         // The delta does not fit the newer document on the target: re-read it.
                         let mut fetch = BatchBuilder::new();
-                        fetch.push(WriteOp { kind: WriteKind::Fetch, ..item.op.clone() });
+                        fetch.push(WriteOp {
+                            kind: WriteKind::Fetch,
+                            ..item.op.clone()
+                        });
                         plan = fetch.take_plan();
                     }
                     Err(e) if e.kind == ErrorKind::Conflict => {
                         let earlier_all_applied = self.progress.seq() + 1 >= item.seq;
-                        if earlier_all_applied && since.elapsed() >= CONFLICT_REPORT_AFTER && !reported {
+                        if earlier_all_applied
+                            && since.elapsed() >= CONFLICT_REPORT_AFTER
+                            && !reported
+                        {
                             tracing::error!(error = %e, collection = %item.op.coll,
                                 "write conflicts on the target even in stream order (a target-only unique index or document?); retrying until it is resolved");
                             self.telemetry.record_error(&e);
@@ -187,14 +216,22 @@ impl Writer {
             }
         }
         let wall = items.iter().filter_map(|i| i.wall_ms).max();
-        let ct = items.iter().filter_map(|i| i.cluster_time).max_by_key(|t| (t.time, t.increment));
+        let ct = items
+            .iter()
+            .filter_map(|i| i.cluster_time)
+            .max_by_key(|t| (t.time, t.increment));
         self.progress.ack(items.iter().map(|i| i.seq), wall, ct);
         self.telemetry.set_up("target", true);
-        self.telemetry.metrics.batch_applied(&per_op, ops_in, seconds);
+        self.telemetry
+            .metrics
+            .batch_applied(&per_op, ops_in, seconds);
         for (op, n) in &per_op {
             self.telemetry.status.add_applied(op, *n);
         }
-        self.telemetry.status.set_last_applied(self.progress.last_cluster_time(), self.progress.last_applied_wall_ms());
+        self.telemetry.status.set_last_applied(
+            self.progress.last_cluster_time(),
+            self.progress.last_applied_wall_ms(),
+        );
     }
 }
 
@@ -222,7 +259,11 @@ impl Fences {
         if self.by_key.is_empty() {
             return false;
         }
-        let (Some(ct), Some(fence)) = (item.cluster_time, self.by_key.get(&(item.op.coll.clone(), key_bytes(&item.op.key)))) else {
+        let (Some(ct), Some(fence)) = (
+            item.cluster_time,
+            self.by_key
+                .get(&(item.op.coll.clone(), key_bytes(&item.op.key))),
+        ) else {
             return false;
         };
         not_after(ct, *fence)

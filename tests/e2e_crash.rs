@@ -8,7 +8,9 @@ use bson::Document;
 use rand::{Rng, SeedableRng};
 use std::time::Duration;
 use support::workload::Workload;
-use support::{config, converge, db_names, seed, spawn_binary, terminate, write_config, Deployment};
+use support::{
+    config, converge, db_names, seed, spawn_binary, terminate, write_config, Deployment,
+};
 
 fn rounds() -> usize {
     if std::env::var("LONG_TESTS").is_ok() {
@@ -30,8 +32,14 @@ async fn kill_9_in_copy_and_tail_converges() {
     let source = dep.db(&src);
     let s = seed();
     // A collection big enough that the first kills land inside the copy.
-    let big: Vec<Document> = (0..20_000).map(|i| bson::doc! {"_id": i, "pad": "x".repeat(200)}).collect();
-    source.collection::<Document>("big").insert_many(big).await.unwrap();
+    let big: Vec<Document> = (0..20_000)
+        .map(|i| bson::doc! {"_id": i, "pad": "x".repeat(200)})
+        .collect();
+    source
+        .collection::<Document>("big")
+        .insert_many(big)
+        .await
+        .unwrap();
     Workload::new(s).run(&source, 300).await;
 
     let traffic = {
@@ -56,6 +64,8 @@ async fn kill_9_in_copy_and_tail_converges() {
     traffic.await.unwrap();
     let mut child = spawn_binary(&["run", "--config", &path], &[("RUST_LOG", "warn")]);
     converge(&dep, &cfg, Duration::from_secs(90)).await;
-    let code = tokio::task::spawn_blocking(move || terminate(&mut child, Duration::from_secs(10))).await.unwrap();
+    let code = tokio::task::spawn_blocking(move || terminate(&mut child, Duration::from_secs(10)))
+        .await
+        .unwrap();
     assert_eq!(code, Some(0), "SIGTERM must exit 0 within 10 s");
 }

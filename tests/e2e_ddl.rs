@@ -14,29 +14,63 @@ async fn drop_rename_and_indexes_are_replicated() {
     let (src, dst) = db_names("ddl");
     let cfg = config(&dep.uri, &src, &dst);
     let source = dep.db(&src);
-    source.collection::<Document>("a").insert_many((0..50).map(|i| doc! {"_id": i, "email": format!("u{i}@x")})).await.unwrap();
-    source.collection::<Document>("b").insert_one(doc! {"_id": 1}).await.unwrap();
+    source
+        .collection::<Document>("a")
+        .insert_many((0..50).map(|i| doc! {"_id": i, "email": format!("u{i}@x")}))
+        .await
+        .unwrap();
+    source
+        .collection::<Document>("b")
+        .insert_one(doc! {"_id": 1})
+        .await
+        .unwrap();
     let r = Replicator::start(&cfg).await;
     r.caught_up(Duration::from_secs(30)).await;
 
     source
         .collection::<Document>("a")
-        .create_index(IndexModel::builder().keys(doc! {"email": 1}).options(mongodb::options::IndexOptions::builder().unique(true).build()).build())
+        .create_index(
+            IndexModel::builder()
+                .keys(doc! {"email": 1})
+                .options(
+                    mongodb::options::IndexOptions::builder()
+                        .unique(true)
+                        .build(),
+                )
+                .build(),
+        )
         .await
         .unwrap();
-    source.collection::<Document>("a").insert_one(doc! {"_id": 100, "email": "new@x"}).await.unwrap();
+    source
+        .collection::<Document>("a")
+        .insert_one(doc! {"_id": 100, "email": "new@x"})
+        .await
+        .unwrap();
     dep.client
         .database("admin")
         .run_command(doc! {"renameCollection": format!("{src}.b"), "to": format!("{src}.c")})
         .await
         .unwrap();
-    source.collection::<Document>("c").insert_one(doc! {"_id": 2}).await.unwrap();
-    source.collection::<Document>("d").insert_one(doc! {"_id": 1}).await.unwrap();
+    source
+        .collection::<Document>("c")
+        .insert_one(doc! {"_id": 2})
+        .await
+        .unwrap();
+    source
+        .collection::<Document>("d")
+        .insert_one(doc! {"_id": 1})
+        .await
+        .unwrap();
     source.collection::<Document>("d").drop().await.unwrap();
     r.caught_up(Duration::from_secs(30)).await;
     assert_identical(&dep, &cfg).await;
     let target_names = dep.db(&dst).list_collection_names().await.unwrap();
-    assert!(target_names.contains(&"c".to_string()) && !target_names.contains(&"b".to_string()) && !target_names.contains(&"d".to_string()), "{target_names:?}");
+    assert!(
+        target_names.contains(&"c".to_string())
+            && !target_names.contains(&"b".to_string())
+            && !target_names.contains(&"d".to_string()),
+        "{target_names:?}"
+    );
     r.shutdown().await.unwrap();
 }
 
@@ -47,15 +81,38 @@ async fn drops_switched_off_keep_the_backup() {
     let mut cfg = config(&dep.uri, &src, &dst);
     cfg.apply.ddl.drop = false;
     let source = dep.db(&src);
-    source.collection::<Document>("keep").insert_many((0..10).map(|i| doc! {"_id": i})).await.unwrap();
+    source
+        .collection::<Document>("keep")
+        .insert_many((0..10).map(|i| doc! {"_id": i}))
+        .await
+        .unwrap();
     let r = Replicator::start(&cfg).await;
     r.caught_up(Duration::from_secs(30)).await;
     source.collection::<Document>("keep").drop().await.unwrap();
-    source.collection::<Document>("other").insert_one(doc! {"_id": 1}).await.unwrap();
+    source
+        .collection::<Document>("other")
+        .insert_one(doc! {"_id": 1})
+        .await
+        .unwrap();
     r.caught_up(Duration::from_secs(30)).await;
-    let n = dep.db(&dst).collection::<Document>("keep").count_documents(doc! {}).await.unwrap();
-    assert_eq!(n, 10, "the backup lost data although drops are switched off");
-    assert_eq!(dep.db(&dst).collection::<Document>("other").count_documents(doc! {}).await.unwrap(), 1);
+    let n = dep
+        .db(&dst)
+        .collection::<Document>("keep")
+        .count_documents(doc! {})
+        .await
+        .unwrap();
+    assert_eq!(
+        n, 10,
+        "the backup lost data although drops are switched off"
+    );
+    assert_eq!(
+        dep.db(&dst)
+            .collection::<Document>("other")
+            .count_documents(doc! {})
+            .await
+            .unwrap(),
+        1
+    );
     r.shutdown().await.unwrap();
 }
 
@@ -68,22 +125,49 @@ async fn unique_key_moves_between_documents_survive_parallel_apply() {
     let source = dep.db(&src);
     let users = source.collection::<Document>("users");
     users
-        .create_index(IndexModel::builder().keys(doc! {"email": 1}).options(mongodb::options::IndexOptions::builder().unique(true).build()).build())
+        .create_index(
+            IndexModel::builder()
+                .keys(doc! {"email": 1})
+                .options(
+                    mongodb::options::IndexOptions::builder()
+                        .unique(true)
+                        .build(),
+                )
+                .build(),
+        )
         .await
         .unwrap();
-    users.insert_many((0..20).map(|i| doc! {"_id": i, "email": format!("e{i}")})).await.unwrap();
+    users
+        .insert_many((0..20).map(|i| doc! {"_id": i, "email": format!("e{i}")}))
+        .await
+        .unwrap();
     let r = Replicator::start(&cfg).await;
     r.caught_up(Duration::from_secs(30)).await;
     // Doc i frees its email, doc i+1 takes it, many times: a writer may apply B before A.
     for round in 0..10 {
         for i in 0..19 {
-            users.update_one(doc! {"_id": i}, doc! {"$set": {"email": format!("tmp{round}-{i}")}}).await.unwrap();
-            users.update_one(doc! {"_id": i + 1}, doc! {"$set": {"email": format!("e{i}")}}).await.unwrap();
+            users
+                .update_one(
+                    doc! {"_id": i},
+                    doc! {"$set": {"email": format!("tmp{round}-{i}")}},
+                )
+                .await
+                .unwrap();
+            users
+                .update_one(
+                    doc! {"_id": i + 1},
+                    doc! {"$set": {"email": format!("e{i}")}},
+                )
+                .await
+                .unwrap();
         }
     }
     r.caught_up(Duration::from_secs(60)).await;
     assert_identical(&dep, &cfg).await;
     let conflicts = r.telemetry.metrics.render();
-    assert!(!conflicts.contains("mongo_replicator_errors_total{kind=\"conflict\"} 1"), "a transient reorder was reported as a real conflict");
+    assert!(
+        !conflicts.contains("mongo_replicator_errors_total{kind=\"conflict\"} 1"),
+        "a transient reorder was reported as a real conflict"
+    );
     r.shutdown().await.unwrap();
 }

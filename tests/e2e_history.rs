@@ -27,7 +27,11 @@ async fn history_lost_with_resync_converges() {
     }
     // Source with a tiny oplog; the target on its own deployment so the copy's writes do not
     // push the new start point out of that oplog too.
-    let dep = Deployment::start_with(TestbedOptions { oplog_max_entries: 300, ..Default::default() }).await;
+    let dep = Deployment::start_with(TestbedOptions {
+        oplog_max_entries: 300,
+        ..Default::default()
+    })
+    .await;
     let target = Deployment::start().await;
     let (src, dst) = db_names("resync");
     let mut cfg = config(&dep.uri, &src, &dst);
@@ -36,10 +40,18 @@ async fn history_lost_with_resync_converges() {
     lose_history(&dep, &cfg).await;
     let r = Replicator::start(&cfg).await;
     r.caught_up(Duration::from_secs(60)).await;
-    let report = mongo_replicator::verify::verify_databases(&cfg, &dep.db(&src), &target.db(&dst)).await.unwrap();
-    assert!(report.identical() && !report.collections.is_empty(), "{report}");
+    let report = mongo_replicator::verify::verify_databases(&cfg, &dep.db(&src), &target.db(&dst))
+        .await
+        .unwrap();
+    assert!(
+        report.identical() && !report.collections.is_empty(),
+        "{report}"
+    );
     let metrics = r.telemetry.metrics.render();
-    assert!(metrics.contains("mongo_replicator_errors_total{kind=\"history_lost\"} 1"), "history was not lost, the test proves nothing:\n{metrics}");
+    assert!(
+        metrics.contains("mongo_replicator_errors_total{kind=\"history_lost\"} 1"),
+        "history was not lost, the test proves nothing:\n{metrics}"
+    );
     r.shutdown().await.unwrap();
 }
 
@@ -48,14 +60,22 @@ async fn history_lost_with_fail_exits_non_zero_with_reason() {
     if std::env::var("MONGODB_URI").is_ok() {
         return;
     }
-    let dep = Deployment::start_with(TestbedOptions { oplog_max_entries: 300, ..Default::default() }).await;
+    let dep = Deployment::start_with(TestbedOptions {
+        oplog_max_entries: 300,
+        ..Default::default()
+    })
+    .await;
     let (src, dst) = db_names("fail");
     let mut cfg = config(&dep.uri, &src, &dst);
     cfg.on_history_lost = OnHistoryLost::Fail;
     lose_history(&dep, &cfg).await;
     let dir = tempfile::tempdir().unwrap();
     let path = write_config(dir.path(), &cfg);
-    let (code, _, err) = tokio::task::spawn_blocking(move || run_binary(&["run", "--config", path.to_str().unwrap()], &[])).await.unwrap();
+    let (code, _, err) = tokio::task::spawn_blocking(move || {
+        run_binary(&["run", "--config", path.to_str().unwrap()], &[])
+    })
+    .await
+    .unwrap();
     assert_eq!(code, 3, "stderr: {err}");
     assert!(err.contains("history lost"), "no clear reason: {err}");
 }

@@ -12,7 +12,14 @@ const OPS: &[&str] = &["insert", "update", "replace", "delete"];
 
 async fn applied(r: &Replicator) -> Vec<f64> {
     let (_, body) = r.get("/metrics").await;
-    OPS.iter().map(|op| support::metric_value(&body, &format!("mongo_replicator_events_applied_total{{op=\"{op}\"}}"))).collect()
+    OPS.iter()
+        .map(|op| {
+            support::metric_value(
+                &body,
+                &format!("mongo_replicator_events_applied_total{{op=\"{op}\"}}"),
+            )
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -28,13 +35,22 @@ async fn counters_match_a_known_workload_exactly() {
     let received_before = r.metric("mongo_replicator_events_received_total").await;
 
     for i in 0..100 {
-        orders.insert_one(doc! {"_id": i, "status": "new"}).await.unwrap();
+        orders
+            .insert_one(doc! {"_id": i, "status": "new"})
+            .await
+            .unwrap();
     }
     for i in 0..50 {
-        orders.update_one(doc! {"_id": i}, doc! {"$set": {"status": "paid"}}).await.unwrap();
+        orders
+            .update_one(doc! {"_id": i}, doc! {"$set": {"status": "paid"}})
+            .await
+            .unwrap();
     }
     for i in 50..70 {
-        orders.replace_one(doc! {"_id": i}, doc! {"status": "replaced"}).await.unwrap();
+        orders
+            .replace_one(doc! {"_id": i}, doc! {"status": "replaced"})
+            .await
+            .unwrap();
     }
     for i in 70..100 {
         orders.delete_one(doc! {"_id": i}).await.unwrap();
@@ -42,9 +58,20 @@ async fn counters_match_a_known_workload_exactly() {
     r.caught_up(Duration::from_secs(30)).await;
     let after = applied(&r).await;
     let deltas: Vec<f64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
-    assert_eq!(deltas, vec![100.0, 50.0, 20.0, 30.0], "events_applied_total deltas for {OPS:?}");
-    assert_eq!(r.metric("mongo_replicator_events_received_total").await - received_before, 200.0);
-    assert_eq!(r.metric("mongo_replicator_lag_seconds").await, 0.0, "lag must be 0 when caught up");
+    assert_eq!(
+        deltas,
+        vec![100.0, 50.0, 20.0, 30.0],
+        "events_applied_total deltas for {OPS:?}"
+    );
+    assert_eq!(
+        r.metric("mongo_replicator_events_received_total").await - received_before,
+        200.0
+    );
+    assert_eq!(
+        r.metric("mongo_replicator_lag_seconds").await,
+        0.0,
+        "lag must be 0 when caught up"
+    );
     r.shutdown().await.unwrap();
 }
 
@@ -62,16 +89,35 @@ async fn lag_rises_while_the_target_is_blocked_and_returns_to_zero() {
 
     // Every write of the replicator to the target hangs for 1.5 s until the fail point is off.
     let fail_point = |mode: bson::Bson| doc! {"configureFailPoint": "failCommand", "mode": mode, "data": {"failCommands": ["update"], "blockConnection": true, "blockTimeMS": 1500, "appName": "mongo-replicator"}};
-    target.db("admin").run_command(fail_point("alwaysOn".into())).await.unwrap();
+    target
+        .db("admin")
+        .run_command(fail_point("alwaysOn".into()))
+        .await
+        .unwrap();
     for i in 1..50 {
         orders.insert_one(doc! {"_id": i}).await.unwrap();
         tokio::time::sleep(Duration::from_millis(40)).await;
     }
-    wait_until("lag above 0 while blocked", Duration::from_secs(10), || async { r.metric("mongo_replicator_lag_seconds").await > 0.5 }).await;
-    target.db("admin").run_command(fail_point("off".into())).await.unwrap();
+    wait_until(
+        "lag above 0 while blocked",
+        Duration::from_secs(10),
+        || async { r.metric("mongo_replicator_lag_seconds").await > 0.5 },
+    )
+    .await;
+    target
+        .db("admin")
+        .run_command(fail_point("off".into()))
+        .await
+        .unwrap();
     r.caught_up(Duration::from_secs(30)).await;
-    wait_until("lag back to 0", Duration::from_secs(5), || async { r.metric("mongo_replicator_lag_seconds").await == 0.0 }).await;
-    let report = mongo_replicator::verify::verify_databases(&cfg, &source.db(&src), &target.db(&dst)).await.unwrap();
+    wait_until("lag back to 0", Duration::from_secs(5), || async {
+        r.metric("mongo_replicator_lag_seconds").await == 0.0
+    })
+    .await;
+    let report =
+        mongo_replicator::verify::verify_databases(&cfg, &source.db(&src), &target.db(&dst))
+            .await
+            .unwrap();
     assert!(report.identical(), "{report}");
     r.shutdown().await.unwrap();
 }
@@ -86,7 +132,12 @@ async fn readyz_fails_while_the_source_is_down() {
     let (src, dst) = db_names("readyz");
     let mut cfg = config(&source.uri, &src, &dst);
     cfg.target.uri = mongo_replicator::config::ConnectionString::new(&target.uri);
-    source.db(&src).collection::<Document>("c").insert_one(doc! {"_id": 1}).await.unwrap();
+    source
+        .db(&src)
+        .collection::<Document>("c")
+        .insert_one(doc! {"_id": 1})
+        .await
+        .unwrap();
     let r = Replicator::start(&cfg).await;
     r.caught_up(Duration::from_secs(30)).await;
     assert_eq!(r.get("/readyz").await.0, 200);
@@ -94,8 +145,17 @@ async fn readyz_fails_while_the_source_is_down() {
 
     let Deployment { testbed, .. } = source;
     testbed.unwrap().shutdown().await;
-    wait_until("/readyz 503 with the source down", Duration::from_secs(20), || async { r.get("/readyz").await.0 == 503 }).await;
-    assert_eq!(r.get("/healthz").await.0, 200, "alive while waiting for the source");
+    wait_until(
+        "/readyz 503 with the source down",
+        Duration::from_secs(20),
+        || async { r.get("/readyz").await.0 == 503 },
+    )
+    .await;
+    assert_eq!(
+        r.get("/healthz").await.0,
+        200,
+        "alive while waiting for the source"
+    );
     assert_eq!(r.metric("mongo_replicator_up{side=\"source\"}").await, 0.0);
     r.stop.cancel();
 }
@@ -105,10 +165,18 @@ async fn status_reports_phase_names_counts_and_no_connection_string() {
     let dep = Deployment::start().await;
     let (src, dst) = db_names("status");
     let cfg = config(&dep.uri, &src, &dst);
-    dep.db(&src).collection::<Document>("c").insert_one(doc! {"_id": 1}).await.unwrap();
+    dep.db(&src)
+        .collection::<Document>("c")
+        .insert_one(doc! {"_id": 1})
+        .await
+        .unwrap();
     let r = Replicator::start(&cfg).await;
     r.caught_up(Duration::from_secs(30)).await;
-    dep.db(&src).collection::<Document>("c").insert_one(doc! {"_id": 2}).await.unwrap();
+    dep.db(&src)
+        .collection::<Document>("c")
+        .insert_one(doc! {"_id": 2})
+        .await
+        .unwrap();
     r.caught_up(Duration::from_secs(30)).await;
     let (code, body) = r.get("/status").await;
     assert_eq!(code, 200);
@@ -119,7 +187,10 @@ async fn status_reports_phase_names_counts_and_no_connection_string() {
     assert_eq!(s["events_applied"]["insert"], 1);
     assert!(s["last_applied_cluster_time"].is_object(), "{s}");
     assert!(s["last_checkpoint_time"].is_string(), "{s}");
-    assert!(!body.contains("mongodb://"), "a connection string leaked: {body}");
+    assert!(
+        !body.contains("mongodb://"),
+        "a connection string leaked: {body}"
+    );
     r.shutdown().await.unwrap();
 }
 
@@ -139,7 +210,10 @@ async fn graceful_stop_under_traffic_replays_at_most_one_batch() {
         tokio::spawn(async move {
             for i in 0..20_000 {
                 orders.insert_one(doc! {"_id": i, "v": 0}).await.unwrap();
-                orders.update_one(doc! {"_id": i}, doc! {"$inc": {"v": 1}}).await.unwrap();
+                orders
+                    .update_one(doc! {"_id": i}, doc! {"$inc": {"v": 1}})
+                    .await
+                    .unwrap();
             }
         })
     };
@@ -148,9 +222,22 @@ async fn graceful_stop_under_traffic_replays_at_most_one_batch() {
     let stopped_at = std::time::Instant::now();
     let metrics = r.telemetry.metrics.clone();
     r.job.await.unwrap().expect("clean stop");
-    assert!(stopped_at.elapsed() < Duration::from_secs(10), "stop took {:?}", stopped_at.elapsed());
+    assert!(
+        stopped_at.elapsed() < Duration::from_secs(10),
+        "stop took {:?}",
+        stopped_at.elapsed()
+    );
     let body = metrics.render();
-    let first: f64 = OPS.iter().map(|op| support::metric_value(&body, &format!("mongo_replicator_events_applied_total{{op=\"{op}\"}}"))).sum::<f64>() - base;
+    let first: f64 = OPS
+        .iter()
+        .map(|op| {
+            support::metric_value(
+                &body,
+                &format!("mongo_replicator_events_applied_total{{op=\"{op}\"}}"),
+            )
+        })
+        .sum::<f64>()
+        - base;
     writer.await.unwrap();
 
     let r2 = Replicator::start(&cfg).await;
@@ -162,7 +249,13 @@ async fn graceful_stop_under_traffic_replays_at_most_one_batch() {
     let total_events = 40_000.0;
     let replayed = first + second - total_events;
     eprintln!("first run applied {first}, second {second}, replayed {replayed}");
-    assert!((0.0..=cfg.apply.batch_size as f64).contains(&replayed), "first {first} second {second}");
-    assert!(first >= 1.0 && second >= 1.0, "the stop did not land mid-traffic: the test proves nothing");
+    assert!(
+        (0.0..=cfg.apply.batch_size as f64).contains(&replayed),
+        "first {first} second {second}"
+    );
+    assert!(
+        first >= 1.0 && second >= 1.0,
+        "the stop did not land mid-traffic: the test proves nothing"
+    );
     r2.shutdown().await.unwrap();
 }

@@ -29,7 +29,10 @@ async fn converges(mode: UpdateMode, tag: &str) {
     replicator.caught_up(Duration::from_secs(60)).await;
     assert_identical(&dep, &cfg).await;
     let applied = replicator.telemetry.status.to_json()["events_applied"].clone();
-    assert!(applied["insert"].as_u64().unwrap_or(0) > 0, "no inserts applied: {applied}");
+    assert!(
+        applied["insert"].as_u64().unwrap_or(0) > 0,
+        "no inserts applied: {applied}"
+    );
     replicator.shutdown().await.expect("clean shutdown");
 }
 

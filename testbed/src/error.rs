@@ -90,7 +90,12 @@ impl CmdError {
     }
 
     /// E11000 as mongod words it, with `keyPattern` and `keyValue`.
-    pub fn duplicate_key(ns: &str, index_name: &str, key_pattern: Document, key_value: Document) -> Self {
+    pub fn duplicate_key(
+        ns: &str,
+        index_name: &str,
+        key_pattern: Document,
+        key_value: Document,
+    ) -> Self {
         let rendered = Bson::Document(key_value.clone()).to_string();
         let mut e = Self::new(
             code::DUPLICATE_KEY,

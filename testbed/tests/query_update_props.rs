@@ -1,6 +1,7 @@
 //! The contract the replicator depends on: replaying an update's `updateDescription` on the
 //! old document (truncate arrays, then `$unset` removedFields, then `$set` updatedFields)
 //! rebuilds exactly the new document, field order included.
+#![allow(clippy::result_large_err)] // CmdError is large by design (it is the wire reply)
 
 use bson::{doc, Bson, Document};
 use mongo_testbed::compare::documents_identical;

@@ -41,7 +41,11 @@ impl Deployment {
             }
         };
         let client = Client::with_uri_str(&uri).await.expect("client");
-        Deployment { uri, testbed, client }
+        Deployment {
+            uri,
+            testbed,
+            client,
+        }
     }
 
     pub fn db(&self, name: &str) -> Database {
@@ -89,12 +93,27 @@ pub struct Replicator {
 impl Replicator {
     pub async fn start(cfg: &Config) -> Replicator {
         let service = Service::start(cfg).await.expect("start service");
-        let (telemetry, progress, stop) = (service.telemetry.clone(), service.progress.clone(), service.stop.clone());
+        let (telemetry, progress, stop) = (
+            service.telemetry.clone(),
+            service.progress.clone(),
+            service.stop.clone(),
+        );
         let job = {
-            let (cfg, t, p, s) = (cfg.clone(), telemetry.clone(), progress.clone(), stop.clone());
+            let (cfg, t, p, s) = (
+                cfg.clone(),
+                telemetry.clone(),
+                progress.clone(),
+                stop.clone(),
+            );
             tokio::spawn(async move { run_job(&cfg, &t, p, s, &Display::new(true)).await })
         };
-        Replicator { stop, telemetry, progress, http: service.http_addr, job }
+        Replicator {
+            stop,
+            telemetry,
+            progress,
+            http: service.http_addr,
+            job,
+        }
     }
 
     /// `GET path` on the replicator's HTTP server: `(status code, body)`.
@@ -109,7 +128,10 @@ impl Replicator {
     }
 
     pub fn phase(&self) -> String {
-        self.telemetry.status.to_json()["phase"].as_str().unwrap_or("").to_string()
+        self.telemetry.status.to_json()["phase"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
     }
 
     /// Waits for tailing with nothing pending and no new events for a moment.
@@ -130,7 +152,11 @@ impl Replicator {
             }
             last = r;
         }
-        panic!("replicator did not catch up within {limit:?} (phase {}, pending {})", self.phase(), self.progress.pending());
+        panic!(
+            "replicator did not catch up within {limit:?} (phase {}, pending {})",
+            self.phase(),
+            self.progress.pending()
+        );
     }
 
     pub async fn shutdown(self) -> mongo_replicator::error::Result<()> {
@@ -156,7 +182,13 @@ where
 }
 
 pub async fn verify(dep: &Deployment, cfg: &Config) -> VerifyReport {
-    verify_databases(cfg, &dep.db(&cfg.source.database), &dep.db(&cfg.target.database)).await.expect("verify")
+    verify_databases(
+        cfg,
+        &dep.db(&cfg.source.database),
+        &dep.db(&cfg.target.database),
+    )
+    .await
+    .expect("verify")
 }
 
 /// Asserts the target is identical to the source, printing the report otherwise.
@@ -176,7 +208,13 @@ pub fn seed() -> u64 {
     let seed = std::env::var("TEST_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 % 1_000_000);
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                % 1_000_000
+        });
     eprintln!("TEST_SEED={seed}");
     seed
 }
@@ -191,7 +229,9 @@ pub fn write_config(dir: &std::path::Path, cfg: &Config) -> PathBuf {
 /// Starts the replicator binary with `args`, stdout/stderr captured.
 pub fn spawn_binary(args: &[&str], envs: &[(&str, &str)]) -> std::process::Child {
     let mut cmd = std::process::Command::new(replicator_bin());
-    cmd.args(args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    cmd.args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -238,19 +278,36 @@ pub fn terminate(child: &mut std::process::Child, limit: Duration) -> Option<i32
 }
 
 fn unsafe_kill(pid: i32, sig: i32) {
-    let _ = std::process::Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
+    let _ = std::process::Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status();
 }
 
 /// A minimal HTTP/1.1 GET over TCP.
 pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect http");
-    stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect http");
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
     let mut buf = Vec::new();
     stream.read_to_end(&mut buf).await.unwrap();
     let text = String::from_utf8_lossy(&buf).into_owned();
-    let code = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let code = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (code, body)
 }
 
@@ -258,6 +315,10 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
 pub fn metric_value(body: &str, series: &str) -> f64 {
     body.lines()
         .filter(|l| !l.starts_with('#'))
-        .find_map(|l| l.rsplit_once(' ').filter(|(k, _)| *k == series).and_then(|(_, v)| v.parse().ok()))
+        .find_map(|l| {
+            l.rsplit_once(' ')
+                .filter(|(k, _)| *k == series)
+                .and_then(|(_, v)| v.parse().ok())
+        })
         .unwrap_or(0.0)
 }

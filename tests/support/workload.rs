@@ -3,7 +3,9 @@
 //! documents carrying many BSON types and `_id`s of several kinds.
 
 use bson::spec::BinarySubtype;
-use bson::{doc, oid::ObjectId, Binary, Bson, DateTime, Document, JavaScriptCodeWithScope, Regex, Timestamp};
+use bson::{
+    doc, oid::ObjectId, Binary, Bson, DateTime, Document, JavaScriptCodeWithScope, Regex, Timestamp,
+};
 use mongodb::Database;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -19,7 +21,12 @@ pub struct Workload {
 
 impl Workload {
     pub fn new(seed: u64) -> Self {
-        Workload { rng: StdRng::seed_from_u64(seed), ids: vec![Vec::new(); COLLECTIONS.len()], next: 0, ops: 0 }
+        Workload {
+            rng: StdRng::seed_from_u64(seed),
+            ids: vec![Vec::new(); COLLECTIONS.len()],
+            next: 0,
+            ops: 0,
+        }
     }
 
     fn new_id(&mut self) -> Bson {
@@ -28,7 +35,9 @@ impl Workload {
             0 => Bson::ObjectId(ObjectId::new()),
             1 => Bson::String(format!("id-{}-ü", self.next)),
             2 => Bson::Int64(self.next),
-            _ => Bson::Document(doc! {"region": (["eu", "us"][self.rng.gen_range(0..2)]), "n": self.next as i32}),
+            _ => Bson::Document(
+                doc! {"region": (["eu", "us"][self.rng.gen_range(0..2)]), "n": self.next as i32},
+            ),
         }
     }
 
@@ -55,7 +64,7 @@ impl Workload {
             "max": Bson::MaxKey,
             "nul": Bson::Null,
             "nested": {"a": {"b": [1, 2, {"c": "x"}], "k": r.gen_range(0..10)}, "z": true},
-            "arr": (0..r.gen_range(0..6)).map(|i| Bson::Int32(i)).collect::<Vec<_>>(),
+            "arr": (0..r.gen_range(0..6)).map(Bson::Int32).collect::<Vec<_>>(),
             "tags": ["red", "blue"],
         };
         if r.gen_bool(0.1) {
@@ -67,7 +76,9 @@ impl Workload {
     fn update(&mut self) -> Document {
         let r = &mut self.rng;
         match r.gen_range(0..12) {
-            0 => doc! {"$set": {"s": format!("set-{}", r.gen::<u16>()), "nested.a.k": r.gen_range(0..100)}},
+            0 => {
+                doc! {"$set": {"s": format!("set-{}", r.gen::<u16>()), "nested.a.k": r.gen_range(0..100)}}
+            }
             1 => doc! {"$unset": {"n": ""}},
             2 => doc! {"$inc": {"counter": 1}},
             3 => doc! {"$push": {"arr": r.gen_range(0..100)}},
