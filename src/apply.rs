@@ -67,6 +67,19 @@ async fn apply_collection(
     Ok(fetched_at)
 }
 
+/// One query for all keys: `_id: {$in}` when keys are plain `_id`s (an index lookup on every
+/// server), `$or` of the full keys otherwise (sharded collections' keys hold shard key fields).
+fn fetch_filter(keys: &[Document]) -> Document {
+    if keys.len() == 1 {
+        return keys[0].clone();
+    }
+    if keys.iter().all(|k| k.len() == 1 && k.contains_key("_id")) {
+        let ids: Vec<Bson> = keys.iter().filter_map(|k| k.get("_id").cloned()).collect();
+        return doc! {"_id": {"$in": ids}};
+    }
+    doc! {"$or": keys.to_vec()}
+}
+
 /// Reads the current source version of each key: found -> replace-upsert, gone -> delete; with
 /// the operation time of the read (from its session).
 async fn fetch_current(
@@ -74,11 +87,7 @@ async fn fetch_current(
     coll: &str,
     keys: &[Document],
 ) -> Result<(Vec<Document>, Vec<Document>, Option<Timestamp>)> {
-    let filter = if keys.len() == 1 {
-        keys[0].clone()
-    } else {
-        doc! {"$or": keys.to_vec()}
-    };
+    let filter = fetch_filter(keys);
     let err = |e: mongodb::error::Error| {
         Error::from_driver(ErrorKind::Source, "reading documents to re-copy", &e)
     };

@@ -35,6 +35,10 @@ pub struct Checkpoint {
     /// The copy is a resync over an existing target: delete what the source no longer has.
     #[serde(default)]
     pub resync: bool,
+    /// Written by a graceful stop after every writer drained: the target holds exactly the
+    /// events up to `resume_token`, so the next tail needs no replay precautions.
+    #[serde(default)]
+    pub clean: bool,
     pub updated_at: Option<DateTime>,
 }
 

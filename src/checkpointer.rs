@@ -57,9 +57,24 @@ impl Checkpointer {
         self.save_token(token, seq).await
     }
 
+    /// The last save of a tail: `clean` when every writer drained without error.
+    pub async fn save_final(&self, clean: bool) -> Result<()> {
+        let (token, seq, _) = self.progress.snapshot();
+        let mut state = self.state.lock().await;
+        if let Some(token) = token {
+            state.resume_token = Some(token);
+        }
+        state.clean = clean && !state.copying;
+        self.store.save(&state).await?;
+        *self.saved.lock() = SavedMark { seq, at: Instant::now() };
+        self.telemetry.status.set_checkpoint_now();
+        Ok(())
+    }
+
     async fn save_token(&self, token: Document, seq: u64) -> Result<()> {
         let mut state = self.state.lock().await;
         state.resume_token = Some(token);
+        state.clean = false;
         self.store.save(&state).await?;
         *self.saved.lock() = SavedMark {
             seq,
@@ -71,7 +86,8 @@ impl Checkpointer {
 
     /// Saves the whole state as it is (copy progress, pending indexes).
     pub async fn save_state(&self) -> Result<()> {
-        let state = self.state.lock().await;
+        let mut state = self.state.lock().await;
+        state.clean = false;
         self.store.save(&state).await?;
         *self.saved.lock() = SavedMark {
             seq: self.progress.seq(),

@@ -197,6 +197,8 @@ pub async fn run_job(
         _ => (Checkpoint::default(), true),
     };
     let mut resync = state.resync;
+    // After a graceful stop the target is exactly at the checkpoint; otherwise it may be ahead.
+    let mut replay = !state.clean;
     let cp = checkpointer(cfg, &sides, state, &progress, telemetry)?;
     loop {
         if need_copy {
@@ -204,6 +206,7 @@ pub async fn run_job(
                 r = copy_phase(cfg, &sides, &cp, telemetry, display, resync) => { r?; }
                 _ = stop.cancelled() => { telemetry.set_phase(Phase::Stopped); return Ok(()); }
             }
+            replay = true;
         }
         let start = match cp.state.lock().await.resume_token.clone() {
             Some(t) => StartAt::ResumeAfter(t),
@@ -216,6 +219,7 @@ pub async fn run_job(
             cfg,
             (sides.source.clone(), sides.target.clone()),
             start,
+            replay,
             cp.clone(),
             progress.clone(),
             telemetry.clone(),

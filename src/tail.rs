@@ -34,6 +34,7 @@ pub async fn run_tail(
     cfg: &Config,
     (source, target): (Database, Database),
     start: StartAt,
+    replay: bool,
     checkpointer: Arc<Checkpointer>,
     progress: Arc<Progress>,
     telemetry: Telemetry,
@@ -78,7 +79,7 @@ pub async fn run_tail(
     let writer_failed = CancellationToken::new();
     let watch_stop = CancellationToken::new();
     let outcome = {
-        let run = watcher.run(start, &watch_stop);
+        let run = watcher.run(start, replay, &watch_stop);
         tokio::pin!(run);
         tokio::select! {
             r = &mut run => r,
@@ -91,8 +92,11 @@ pub async fn run_tail(
     };
     drop(watcher); // closes the writer channels: writers drain and exit
     let mut first_err = outcome.err();
+    // Clean: the watcher stopped normally and every writer applied all it held.
+    let mut drained = first_err.is_none();
     while let Some(joined) = writers.join_next().await {
         if let Err(e) = flatten(joined) {
+            drained = false;
             if first_err.is_none() && !crate::retry::is_cancelled(&e) {
                 first_err = Some(e);
             }
@@ -101,7 +105,7 @@ pub async fn run_tail(
     ticker_stop.cancel();
     let _ = ticker.await;
     // Everything the writers acknowledged is now covered by the watermark.
-    if let Err(e) = checkpointer.save_now().await {
+    if let Err(e) = checkpointer.save_final(drained).await {
         tracing::error!(error = %e, "final checkpoint write failed; the next start replays from the previous one");
         if first_err.is_none() {
             first_err = Some(e);

@@ -90,16 +90,20 @@ pub fn token_of(stream: &ChangeStream<Document>) -> Option<Document> {
 
 impl Watcher {
     /// Runs until `stop` (Ok) or an error the caller must handle (history lost, fatal).
-    pub async fn run(&self, mut start: StartAt, stop: &CancellationToken) -> Result<()> {
+    /// `replay`: the target may be ahead of `start` (after a copy, or a crash after the last
+    /// checkpoint); then deltas of events up to now are applied by re-reading the document,
+    /// which is exact where a delta over a newer version could reorder fields.
+    pub async fn run(&self, mut start: StartAt, replay: bool, stop: &CancellationToken) -> Result<()> {
         let mode = self.translate.update_mode;
-        // Events up to now may replay over newer documents (after a copy or a restart): their
-        // deltas are applied by re-reading the document instead, which is exact.
-        let replay_until = self
-            .telemetry
-            .retry("reading the source operation time", || {
-                crate::connect::operation_time(&self.source)
-            })
-            .await?;
+        let replay_until = if replay {
+            self.telemetry
+                .retry("reading the source operation time", || {
+                    crate::connect::operation_time(&self.source)
+                })
+                .await?
+        } else {
+            None
+        };
         let mut failures = backoff().build();
         loop {
             let mut stream = tokio::select! {
