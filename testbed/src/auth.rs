@@ -100,6 +100,10 @@ fn failed() -> CmdError {
     )
 }
 
+fn mechanism_unavailable(msg: String) -> CmdError {
+    CmdError::new(MECHANISM_UNAVAILABLE, "MechanismUnavailable", msg)
+}
+
 fn protocol_error(msg: &str) -> CmdError {
     CmdError::new(PROTOCOL_ERROR, "ProtocolError", msg)
 }
@@ -128,12 +132,10 @@ pub(crate) fn sasl_start(
     let mechanism = cmd
         .get_str("mechanism")
         .map_err(|_| CmdError::bad_value("saslStart requires a string 'mechanism'"))?;
-    if mechanism != MECHANISM {
-        return Err(CmdError::new(
-            MECHANISM_UNAVAILABLE,
-            "MechanismUnavailable",
-            format!("Received authentication for mechanism {mechanism} which is not enabled"),
-        ));
+    if mechanism != MECHANISM && mechanism != "SCRAM-SHA-1" {
+        return Err(mechanism_unavailable(format!(
+            "Received authentication for mechanism {mechanism} which is not enabled"
+        )));
     }
     let payload = payload(cmd)?;
     let message = std::str::from_utf8(payload).map_err(|_| failed())?;
@@ -146,6 +148,13 @@ pub(crate) fn sasl_start(
         tracing::debug!(user, db, "saslStart for an unknown user");
         failed()
     })?;
+    // Users have SCRAM-SHA-256 credentials only; an unknown user is still reported as a plain
+    // authentication failure above, as mongod does, so a typo'd name reads as such.
+    if mechanism != MECHANISM {
+        return Err(mechanism_unavailable(format!(
+            "Unable to use {mechanism} based authentication for user without any {mechanism} credentials registered"
+        )));
+    }
     let (scram, server_first) = Conversation::start(client_first, credential);
     let skip_empty_exchange = cmd
         .get_document("options")
