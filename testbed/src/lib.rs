@@ -12,6 +12,7 @@
 // and built once per failed command, so boxing it would buy nothing.
 #![allow(clippy::result_large_err)]
 
+mod auth;
 pub mod changestream;
 mod commands;
 pub mod compare;
@@ -47,6 +48,9 @@ pub struct TestbedOptions {
     /// Replica set name advertised by `hello`.
     pub replset: String,
     pub oplog_max_entries: usize,
+    /// `(name, password)` of the users in `admin` (SCRAM-SHA-256). Empty (the default) turns
+    /// access control off: every client is accepted without credentials.
+    pub users: Vec<(String, String)>,
 }
 
 impl Default for TestbedOptions {
@@ -56,6 +60,7 @@ impl Default for TestbedOptions {
             dbpath: None,
             replset: "rs0".into(),
             oplog_max_entries: 10_000_000,
+            users: Vec::new(),
         }
     }
 }
@@ -83,6 +88,8 @@ fn advertised(addr: SocketAddr) -> String {
 impl Testbed {
     /// Binds, recovers `dbpath` if set, and starts serving on the current tokio runtime.
     pub async fn start(options: TestbedOptions) -> std::io::Result<Testbed> {
+        let users = auth::Users::new(&options.users)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let listener = TcpListener::bind(options.bind).await?;
         let addr = listener.local_addr()?;
         let store = Store::open(StoreOptions {
@@ -91,12 +98,10 @@ impl Testbed {
         })?;
         let me = advertised(addr);
         let (stop, stopped) = watch::channel(false);
-        let state = Arc::new(ServerState::new(
-            store,
-            options.replset.clone(),
-            me.clone(),
-            stopped.clone(),
-        ));
+        let mut state =
+            ServerState::new(store, options.replset.clone(), me.clone(), stopped.clone());
+        state.users = users;
+        let state = Arc::new(state);
         let task = tokio::spawn(server::serve(listener, state, stopped));
         Ok(Testbed {
             addr,

@@ -27,6 +27,20 @@ struct Args {
     /// Oplog entries kept; older resume tokens then fail with ChangeStreamHistoryLost (286).
     #[arg(long, default_value_t = 10_000_000)]
     oplog_max_entries: usize,
+    /// A user in `admin` as NAME:PASSWORD (repeatable); with any, clients must authenticate
+    /// (SCRAM-SHA-256, e.g. `mongodb://NAME:PASSWORD@HOST/?authSource=admin`).
+    #[arg(long = "user", value_name = "NAME:PASSWORD", value_parser = parse_user)]
+    users: Vec<(String, String)>,
+}
+
+/// `NAME:PASSWORD`, split at the first colon (passwords may contain colons).
+fn parse_user(s: &str) -> Result<(String, String), String> {
+    match s.split_once(':') {
+        Some((name, password)) if !name.is_empty() && !password.is_empty() => {
+            Ok((name.to_string(), password.to_string()))
+        }
+        _ => Err("expected NAME:PASSWORD".into()),
+    }
 }
 
 #[tokio::main]
@@ -43,6 +57,7 @@ async fn main() -> std::io::Result<()> {
         dbpath: args.dbpath,
         replset: args.replset.clone(),
         oplog_max_entries: args.oplog_max_entries,
+        users: args.users,
     };
     let testbed = Testbed::start(options).await?;
     println!(

@@ -30,6 +30,8 @@ pub(crate) struct ServerState {
     next_request_id: AtomicI32,
     /// Flips to true on shutdown; long waits (awaitable `hello`) listen to it.
     pub shutdown: watch::Receiver<bool>,
+    /// Configured users (auth): none means access control is off.
+    pub users: crate::auth::Users,
 }
 
 impl ServerState {
@@ -50,6 +52,7 @@ impl ServerState {
             next_connection_id: AtomicI64::new(0),
             next_request_id: AtomicI32::new(0),
             shutdown,
+            users: Default::default(),
         }
     }
 }
@@ -59,6 +62,8 @@ pub(crate) struct Connection {
     pub id: i64,
     /// `client.application.name` from the handshake (fail points can target it).
     pub app_name: Option<String>,
+    /// Who this connection authenticated as, and any SASL conversation in progress.
+    pub auth: crate::auth::ConnAuth,
 }
 
 /// Accepts connections until `shutdown` flips, then aborts and awaits every connection task.
@@ -90,7 +95,11 @@ pub(crate) async fn serve(
 
 async fn handle_connection(socket: TcpStream, state: Arc<ServerState>) {
     let id = state.next_connection_id.fetch_add(1, Ordering::Relaxed) + 1;
-    let mut conn = Connection { id, app_name: None };
+    let mut conn = Connection {
+        id,
+        app_name: None,
+        auth: Default::default(),
+    };
     let (read, mut write) = socket.into_split();
     let mut read = BufReader::with_capacity(64 * 1024, read);
     if let Err(e) = connection_loop(&mut read, &mut write, &mut conn, &state).await {

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """PyMongo against mongo-testbed: handshake with replica-set discovery, CRUD, a change stream
-resumed with resume_after, and an invalidate when the watched collection is dropped.
+resumed with resume_after, and an invalidate when the watched collection is dropped; then
+SCRAM-SHA-256 authentication against a second testbed started with --user.
 
 Usage: pymongo_compat.py [PATH_TO_mongo-testbed]   (or set MONGO_TESTBED_BIN)
 Starts the binary on a free port itself and exits non-zero on any failure.
@@ -8,12 +9,14 @@ Starts the binary on a free port itself and exits non-zero on any failure.
 import os
 import subprocess
 import sys
+from urllib.parse import quote_plus
 
 from pymongo import MongoClient
+from pymongo.errors import OperationFailure
 
 
-def start_testbed(binary):
-    proc = subprocess.Popen([binary, "--port", "0"], stdout=subprocess.PIPE, text=True)
+def start_testbed(binary, *extra_args):
+    proc = subprocess.Popen([binary, "--port", "0", *extra_args], stdout=subprocess.PIPE, text=True)
     banner = proc.stdout.readline().strip()
     prefix = "mongo-testbed listening on "
     if not banner.startswith(prefix):
@@ -65,7 +68,46 @@ def main():
             check(stream.next()["operationType"] == "invalidate", "invalidate event")
             check(not stream.alive, "stream closed after invalidate")
         client.close()
-        print("pymongo compat: all checks passed")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    auth_checks(binary)
+    print("pymongo compat: all checks passed")
+
+
+def expect_failure(action, code, what):
+    try:
+        action()
+    except OperationFailure as exc:
+        check(exc.code == code, f"{what} (code {exc.code}: {exc.details.get('errmsg')})")
+        return
+    raise AssertionError(f"{what}: no error")
+
+
+def auth_checks(binary):
+    """A testbed with a user: SCRAM-SHA-256 with the right password, 18 with a wrong one, 13
+    for commands from an unauthenticated client. The password holds a colon (the CLI splits
+    NAME:PASSWORD at the first one)."""
+    password = "s3cret:pw"
+    proc, addr = start_testbed(binary, "--user", f"alice:{password}")
+
+    def client_as(user, pw):
+        creds = f"{user}:{quote_plus(pw)}@" if user else ""
+        uri = f"mongodb://{creds}{addr}/?replicaSet=rs0&authSource=admin"
+        return MongoClient(uri, serverSelectionTimeoutMS=5000)
+
+    try:
+        with client_as("alice", password) as client:
+            client.auth.things.insert_one({"_id": 1})
+            check(client.auth.things.find_one({"_id": 1}) == {"_id": 1}, "auth: SCRAM-SHA-256 login")
+            status = client.admin.command("connectionStatus")
+            check(status["authInfo"]["authenticatedUsers"] == [{"user": "alice", "db": "admin"}],
+                  "auth: connectionStatus names the user")
+        with client_as("alice", "wrong") as client:
+            expect_failure(lambda: client.auth.things.find_one(), 18, "auth: wrong password fails")
+        with client_as(None, None) as client:
+            check(client.admin.command("ping")["ok"] == 1, "auth: ping needs no login")
+            expect_failure(lambda: client.auth.things.find_one(), 13, "auth: unauthenticated find refused")
     finally:
         proc.terminate()
         proc.wait(timeout=10)

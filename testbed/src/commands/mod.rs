@@ -36,6 +36,10 @@ pub(crate) async fn execute(
             ))
         }
     };
+    // Access control before fail points, as mongod checks authentication first.
+    if let Err(e) = crate::auth::check(&state.users, &conn.auth, &name) {
+        return Outcome::Reply(finish(state, Err(e)));
+    }
     let mut write_concern_error = None;
     if let Some(action) = state
         .failpoints
@@ -74,7 +78,11 @@ async fn dispatch(
     cmd: &Document,
 ) -> CmdResult<Document> {
     match name {
-        "hello" | "isMaster" | "ismaster" => handshake::hello(state, conn, cmd).await,
+        "hello" | "isMaster" | "ismaster" => {
+            let mut reply = handshake::hello(state, conn, cmd).await?;
+            crate::auth::hello_fields(&state.users, &mut conn.auth, cmd, &mut reply);
+            Ok(reply)
+        }
         "ping" | "endSessions" | "killAllSessions" | "killSessions" | "refreshSessions" => {
             Ok(Document::new())
         }
@@ -82,10 +90,10 @@ async fn dispatch(
         "hostInfo" => Ok(handshake::host_info()),
         "getParameter" => handshake::get_parameter(cmd),
         "whatsmyuri" => Ok(doc! { "you": "127.0.0.1:0" }),
-        "connectionStatus" => {
-            Ok(doc! { "authInfo": { "authenticatedUsers": [], "authenticatedUserRoles": [] } })
-        }
-        "saslStart" | "saslContinue" | "authenticate" => Err(handshake::auth_unsupported()),
+        "connectionStatus" => Ok(crate::auth::connection_status(&conn.auth)),
+        "saslStart" => crate::auth::sasl_start(&state.users, &mut conn.auth, db, cmd),
+        "saslContinue" => crate::auth::sasl_continue(&state.users, &mut conn.auth, cmd),
+        "authenticate" => Err(handshake::auth_unsupported()),
         "abortTransaction" | "commitTransaction" => Err(CmdError::new(
             crate::error::code::ILLEGAL_OPERATION,
             "IllegalOperation",
