@@ -66,7 +66,10 @@ impl Checkpointer {
         }
         state.clean = clean && !state.copying;
         self.store.save(&state).await?;
-        *self.saved.lock() = SavedMark { seq, at: Instant::now() };
+        *self.saved.lock() = SavedMark {
+            seq,
+            at: Instant::now(),
+        };
         self.telemetry.status.set_checkpoint_now();
         Ok(())
     }

@@ -43,7 +43,27 @@ pub async fn ping(client: &Client, kind: ErrorKind, side: &str) -> Result<()> {
         .run_command(doc! {"ping": 1})
         .await
         .map(|_| ())
-        .map_err(|e| Error::from_driver(kind, format!("connecting to the {side}"), &e))
+        .map_err(|e| {
+            if is_auth_failure(&e) {
+                Error::new(
+                    ErrorKind::Config,
+                    Class::Fatal,
+                    format!("{side}.uri"),
+                    format!("authentication failed on the {side}: check the user, password and authSource ({})", redact_text(&e.to_string())),
+                )
+            } else {
+                Error::from_driver(kind, format!("connecting to the {side}"), &e)
+            }
+        })
+}
+
+/// Wrong credentials: a configuration problem no retry fixes.
+fn is_auth_failure(e: &mongodb::error::Error) -> bool {
+    match e.kind.as_ref() {
+        mongodb::error::ErrorKind::Authentication { .. } => true,
+        mongodb::error::ErrorKind::Command(c) => c.code == 18,
+        _ => false,
+    }
 }
 
 /// Change streams need a replica set (or sharded cluster): refuse a standalone with a clear reason.

@@ -93,7 +93,12 @@ impl Watcher {
     /// `replay`: the target may be ahead of `start` (after a copy, or a crash after the last
     /// checkpoint); then deltas of events up to now are applied by re-reading the document,
     /// which is exact where a delta over a newer version could reorder fields.
-    pub async fn run(&self, mut start: StartAt, replay: bool, stop: &CancellationToken) -> Result<()> {
+    pub async fn run(
+        &self,
+        mut start: StartAt,
+        replay: bool,
+        stop: &CancellationToken,
+    ) -> Result<()> {
         let mode = self.translate.update_mode;
         let replay_until = if replay {
             self.telemetry
