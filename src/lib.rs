@@ -34,6 +34,7 @@ pub mod resync;
 pub mod retry;
 pub mod router;
 pub mod service;
+pub mod split;
 pub mod status;
 pub mod tail;
 pub mod telemetry;

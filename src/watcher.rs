@@ -14,7 +14,8 @@ use crate::router::Router;
 use crate::translate::{event_meta, translate, DdlOp, TranslateOptions, Translated, WriteKind};
 use crate::writer::Item;
 use backon::BackoffBuilder;
-use bson::{Document, Timestamp};
+use bson::{doc, Document, Timestamp};
+use std::sync::atomic::{AtomicBool, Ordering};
 use mongodb::change_stream::event::ResumeToken;
 use mongodb::change_stream::ChangeStream;
 use mongodb::options::FullDocumentType;
@@ -49,8 +50,10 @@ pub async fn open_stream(
     mode: UpdateMode,
     batch_size: u32,
 ) -> Result<ChangeStream<Document>> {
+    let split = !SPLIT_UNSUPPORTED.load(Ordering::Relaxed);
     let mut w = source
         .watch()
+        .pipeline(split.then(|| doc! {"$changeStreamSplitLargeEvent": {}}))
         .show_expanded_events(true)
         .max_await_time(Duration::from_millis(500))
         .batch_size(batch_size);
@@ -62,10 +65,24 @@ pub async fn open_stream(
         StartAt::ResumeAfter(t) => w.resume_after(to_token(t)?),
         StartAt::StartAfter(t) => w.start_after(to_token(t)?),
     };
-    let stream = w
-        .await
-        .map_err(|e| Error::from_driver(ErrorKind::Source, "opening the change stream", &e))?;
-    Ok(stream.with_type::<Document>())
+    match w.await {
+        Ok(stream) => Ok(stream.with_type::<Document>()),
+        Err(e) if split && is_unknown_stage(&e) => {
+            // Servers before 6.0.9 / 7.0 cannot split large events: events over 16 MiB then
+            // fail the stream, as on every tool; everything else works the same.
+            tracing::warn!("the source does not support $changeStreamSplitLargeEvent; events over 16 MiB cannot be replicated");
+            SPLIT_UNSUPPORTED.store(true, Ordering::Relaxed);
+            Box::pin(open_stream(source, start, mode, batch_size)).await
+        }
+        Err(e) => Err(Error::from_driver(ErrorKind::Source, "opening the change stream", &e)),
+    }
+}
+
+/// Set once the source refused `$changeStreamSplitLargeEvent`.
+static SPLIT_UNSUPPORTED: AtomicBool = AtomicBool::new(false);
+
+fn is_unknown_stage(e: &mongodb::error::Error) -> bool {
+    matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == 40324 || c.message.contains("$changeStreamSplitLargeEvent"))
 }
 
 fn to_token(d: &Document) -> Result<ResumeToken> {
@@ -110,6 +127,7 @@ impl Watcher {
             None
         };
         let mut failures = backoff().build();
+        let mut fragments = crate::split::Reassembler::default();
         loop {
             let mut stream = tokio::select! {
                 s = self.telemetry.retry("opening the change stream", || open_stream(&self.source, &start, mode, self.batch_size)) => s?,
@@ -126,6 +144,10 @@ impl Watcher {
                 match next {
                     Ok(Some(event)) => {
                         failures = backoff().build();
+                        let event = fragments.feed(event).map_err(|m| {
+                            Error::new(ErrorKind::Source, Class::Fatal, "reassembling a split event", m)
+                        })?;
+                        let Some(event) = event else { continue };
                         if let Some(invalidated) = self.handle_event(event, replay_until).await? {
                             break StartAt::StartAfter(invalidated);
                         }
