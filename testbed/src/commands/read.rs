@@ -146,6 +146,13 @@ pub(super) async fn get_more(
             format!("Requested getMore on namespace '{expected_ns}', but cursor belongs to a different namespace {ns}"),
         ));
     }
+    if let Some(e) = state.failpoints.check_get_more() {
+        // The cursor is not checked back in: mongod kills a cursor whose getMore failed.
+        return Err(match cursor.source {
+            Source::ChangeStream(_) => change_stream::label_resumable(e),
+            Source::Docs(_) => e,
+        });
+    }
     match cursor.source {
         Source::Docs(mut docs) => {
             let batch = cursor::take_batch(&mut docs, batch_size);
