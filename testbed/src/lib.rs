@@ -24,6 +24,7 @@ pub mod path;
 pub mod pipeline;
 pub mod projection;
 mod server;
+mod sessions;
 pub mod sort;
 pub mod store;
 pub mod update;
@@ -47,6 +48,9 @@ pub struct TestbedOptions {
     /// Replica set name advertised by `hello`.
     pub replset: String,
     pub oplog_max_entries: usize,
+    /// Answer `hello` as a standalone mongod (no `setName`/`hosts`); change streams then fail
+    /// with 40573, as they do on a real standalone server.
+    pub standalone: bool,
 }
 
 impl Default for TestbedOptions {
@@ -56,6 +60,7 @@ impl Default for TestbedOptions {
             dbpath: None,
             replset: "rs0".into(),
             oplog_max_entries: 10_000_000,
+            standalone: false,
         }
     }
 }
@@ -66,6 +71,7 @@ pub struct Testbed {
     addr: SocketAddr,
     me: String,
     replset: String,
+    standalone: bool,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
 }
@@ -91,17 +97,15 @@ impl Testbed {
         })?;
         let me = advertised(addr);
         let (stop, stopped) = watch::channel(false);
-        let state = Arc::new(ServerState::new(
-            store,
-            options.replset.clone(),
-            me.clone(),
-            stopped.clone(),
-        ));
+        let mut state = ServerState::new(store, options.replset.clone(), me.clone(), stopped.clone());
+        state.standalone = options.standalone;
+        let state = Arc::new(state);
         let task = tokio::spawn(server::serve(listener, state, stopped));
         Ok(Testbed {
             addr,
             me,
             replset: options.replset,
+            standalone: options.standalone,
             stop,
             task: Some(task),
         })
@@ -112,9 +116,14 @@ impl Testbed {
         self.addr
     }
 
-    /// `mongodb://127.0.0.1:PORT/?replicaSet=rs0` (host as advertised in `hello`).
+    /// `mongodb://127.0.0.1:PORT/?replicaSet=rs0` (host as advertised in `hello`), or
+    /// `mongodb://127.0.0.1:PORT/` for a standalone.
     pub fn uri(&self) -> String {
-        format!("mongodb://{}/?replicaSet={}", self.me, self.replset)
+        if self.standalone {
+            format!("mongodb://{}/", self.me)
+        } else {
+            format!("mongodb://{}/?replicaSet={}", self.me, self.replset)
+        }
     }
 
     /// Stops accepting, closes connections, flushes the journal (the store is dropped once the

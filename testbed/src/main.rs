@@ -27,6 +27,9 @@ struct Args {
     /// Oplog entries kept; older resume tokens then fail with ChangeStreamHistoryLost (286).
     #[arg(long, default_value_t = 10_000_000)]
     oplog_max_entries: usize,
+    /// Answer as a standalone mongod instead of a replica-set primary (change streams fail).
+    #[arg(long)]
+    standalone: bool,
 }
 
 #[tokio::main]
@@ -43,13 +46,18 @@ async fn main() -> std::io::Result<()> {
         dbpath: args.dbpath,
         replset: args.replset.clone(),
         oplog_max_entries: args.oplog_max_entries,
+        standalone: args.standalone,
     };
     let testbed = Testbed::start(options).await?;
-    println!(
-        "mongo-testbed listening on {} (replica set {})",
-        testbed.addr(),
-        args.replset
-    );
+    if args.standalone {
+        println!("mongo-testbed listening on {} (standalone)", testbed.addr());
+    } else {
+        println!(
+            "mongo-testbed listening on {} (replica set {})",
+            testbed.addr(),
+            args.replset
+        );
+    }
     wait_for_signal().await?;
     testbed.shutdown().await;
     Ok(())

@@ -2,9 +2,11 @@
 //! `$clusterTime` and `operationTime` as a replica-set member sends them.
 
 mod admin;
+mod aggregate;
 mod args;
 mod change_stream;
 mod handshake;
+mod merge;
 mod read;
 mod write;
 
@@ -36,6 +38,9 @@ pub(crate) async fn execute(
             ))
         }
     };
+    if let Ok(lsid) = cmd.get_document("lsid") {
+        state.sessions.touch(lsid);
+    }
     let mut write_concern_error = None;
     if let Some(action) = state
         .failpoints
@@ -101,7 +106,8 @@ async fn dispatch(
         "killCursors" => read::kill_cursors(state, db, cmd),
         "count" => read::count(state, db, cmd),
         "distinct" => read::distinct(state, db, cmd),
-        "aggregate" => read::aggregate(state, db, cmd).await,
+        "aggregate" => aggregate::aggregate(state, db, cmd).await,
+        "collMod" => admin::coll_mod(state, db, cmd),
         "listDatabases" => admin::list_databases(state, cmd),
         "listCollections" => admin::list_collections(state, db, cmd),
         "create" => admin::create(state, db, cmd),
@@ -126,6 +132,9 @@ fn finish(state: &ServerState, result: CmdResult<Document>) -> Document {
         }
         Err(e) => e.to_reply(),
     };
+    if state.standalone {
+        return reply; // a standalone mongod has no cluster time
+    }
     let ts = state.store.cluster_time();
     reply.insert(
         "$clusterTime",
