@@ -372,7 +372,10 @@ mod tests {
             &fp,
             doc! {"configureFailPoint": "failGetMoreAfterCursorCheckout", "mode": {"times": 1}, "data": {"errorCode": 150}},
         );
-        assert!(fp.check("getMore", &doc! {}, None).is_none(), "not failCommand");
+        assert!(
+            fp.check("getMore", &doc! {}, None).is_none(),
+            "not failCommand"
+        );
         let e = fp.check_get_more().unwrap();
         assert_eq!((e.code, e.code_name.as_str()), (150, "StaleEpoch"));
         assert!(e.labels.is_empty());

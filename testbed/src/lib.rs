@@ -97,7 +97,8 @@ impl Testbed {
         })?;
         let me = advertised(addr);
         let (stop, stopped) = watch::channel(false);
-        let mut state = ServerState::new(store, options.replset.clone(), me.clone(), stopped.clone());
+        let mut state =
+            ServerState::new(store, options.replset.clone(), me.clone(), stopped.clone());
         state.standalone = options.standalone;
         let state = Arc::new(state);
         let task = tokio::spawn(server::serve(listener, state, stopped));

@@ -129,7 +129,13 @@ pub(super) async fn aggregate(
             bypass_validation: args::flag(cmd, "bypassDocumentValidation"),
         };
         output.write(state, docs, &opts)?;
-        return Ok(read::open_cursor(state, ns, Default::default(), None, false));
+        return Ok(read::open_cursor(
+            state,
+            ns,
+            Default::default(),
+            None,
+            false,
+        ));
     }
     Ok(read::open_cursor(state, ns, docs.into(), batch_size, false))
 }

@@ -77,7 +77,14 @@ pub(super) async fn hello(
     }
     if state.standalone {
         for key in [
-            "hosts", "setName", "setVersion", "secondary", "primary", "me", "electionId", "lastWrite",
+            "hosts",
+            "setName",
+            "setVersion",
+            "secondary",
+            "primary",
+            "me",
+            "electionId",
+            "lastWrite",
         ] {
             reply.remove(key);
         }

@@ -82,7 +82,11 @@ impl Output {
                 .map(|v| v.as_str().map(str::to_string))
                 .collect::<Option<Vec<_>>>()
                 .ok_or_else(|| CmdError::type_mismatch("$merge 'on' must hold strings"))?,
-            Some(_) => return Err(CmdError::type_mismatch("$merge 'on' must be a string or an array")),
+            Some(_) => {
+                return Err(CmdError::type_mismatch(
+                    "$merge 'on' must be a string or an array",
+                ))
+            }
         };
         let when_matched = match spec.get("whenMatched") {
             None => WhenMatched::Merge,
@@ -91,21 +95,33 @@ impl Output {
                 "keepExisting" => WhenMatched::KeepExisting,
                 "merge" => WhenMatched::Merge,
                 "fail" => WhenMatched::Fail,
-                other => return Err(CmdError::bad_value(format!("Enumeration value '{other}' for field 'whenMatched' is not a valid value."))),
+                other => {
+                    return Err(CmdError::bad_value(format!(
+                        "Enumeration value '{other}' for field 'whenMatched' is not a valid value."
+                    )))
+                }
             },
             Some(Bson::Array(_)) => {
                 return Err(CmdError::bad_value(
                     "$merge with a pipeline whenMatched is not supported by mongo-testbed",
                 ))
             }
-            Some(_) => return Err(CmdError::type_mismatch("$merge 'whenMatched' must be a string")),
+            Some(_) => {
+                return Err(CmdError::type_mismatch(
+                    "$merge 'whenMatched' must be a string",
+                ))
+            }
         };
         let when_not_matched = match spec.get_str("whenNotMatched") {
             Err(_) if !spec.contains_key("whenNotMatched") => WhenNotMatched::Insert,
             Ok("insert") => WhenNotMatched::Insert,
             Ok("discard") => WhenNotMatched::Discard,
             Ok("fail") => WhenNotMatched::Fail,
-            _ => return Err(CmdError::bad_value("'whenNotMatched' must be one of insert, discard, fail")),
+            _ => {
+                return Err(CmdError::bad_value(
+                    "'whenNotMatched' must be one of insert, discard, fail",
+                ))
+            }
         };
         Ok(Some(Output::Merge(Merge {
             into,
@@ -155,7 +171,10 @@ fn out(
 ) -> CmdResult<()> {
     not_on_view(state, target, "$out")?;
     let store = &state.store;
-    let tmp = Namespace::new(&target.db, format!("tmp.agg_out.{}", ObjectId::new().to_hex()));
+    let tmp = Namespace::new(
+        &target.db,
+        format!("tmp.agg_out.{}", ObjectId::new().to_hex()),
+    );
     let options = store.collection_options(target).unwrap_or_default();
     store.create_collection(&tmp, options)?;
     let result = (|| {
@@ -180,7 +199,12 @@ fn out(
 }
 
 impl Merge {
-    fn write(&self, state: &ServerState, docs: Vec<Document>, opts: &WriteOptions) -> CmdResult<()> {
+    fn write(
+        &self,
+        state: &ServerState,
+        docs: Vec<Document>,
+        opts: &WriteOptions,
+    ) -> CmdResult<()> {
         not_on_view(state, &self.into, "$merge")?;
         let store = &state.store;
         for mut d in docs {

@@ -121,6 +121,9 @@ async fn dispatch(
     }
 }
 
+/// NotPrimaryError and ShutdownError codes: error replies carrying them get `topologyVersion`.
+const NOT_PRIMARY_OR_SHUTDOWN_CODES: &[i32] = &[91, 189, 10058, 10107, 11600, 11602, 13435, 13436];
+
 /// `ok`, `$clusterTime` and `operationTime` on every reply, success or error.
 fn finish(state: &ServerState, result: CmdResult<Document>) -> Document {
     let mut reply = match result {
@@ -134,6 +137,16 @@ fn finish(state: &ServerState, result: CmdResult<Document>) -> Document {
     };
     if state.standalone {
         return reply; // a standalone mongod has no cluster time
+    }
+    if let Ok(code) = reply.get_i32("code") {
+        if NOT_PRIMARY_OR_SHUTDOWN_CODES.contains(&code) {
+            // As mongod does: drivers then see the error is not news (same topologyVersion as
+            // their last `hello`) and keep the server selectable instead of rediscovering it.
+            reply.insert(
+                "topologyVersion",
+                doc! { "processId": state.process_id, "counter": 0i64 },
+            );
+        }
     }
     let ts = state.store.cluster_time();
     reply.insert(

@@ -58,10 +58,12 @@ pub(super) fn collect(
     let mut out = Vec::new();
     if let Some((source, stages)) = state.store.resolve_view(ns) {
         let mut all = Vec::new();
-        state.store.scan(&source, &Matcher::new(&Document::new())?, &mut |d| {
-            all.push(d.clone());
-            true
-        });
+        state
+            .store
+            .scan(&source, &Matcher::new(&Document::new())?, &mut |d| {
+                all.push(d.clone());
+                true
+            });
         let viewed = Pipeline::new(&stages)?.run(all)?;
         out.extend(
             viewed

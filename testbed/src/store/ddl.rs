@@ -119,7 +119,11 @@ impl Store {
             .map(Index::from_spec)
             .collect::<CmdResult<Vec<_>>>()?;
         let mut txn = Txn::begin(self);
-        if txn.data.coll(ns).is_some_and(|c| c.options.contains_key("viewOn")) {
+        if txn
+            .data
+            .coll(ns)
+            .is_some_and(|c| c.options.contains_key("viewOn"))
+        {
             return Err(super::views::not_on_view(ns));
         }
         let created = txn.ensure_coll(ns, Document::new())?;

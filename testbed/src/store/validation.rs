@@ -139,9 +139,10 @@ impl Store {
         }
         check_options(changes)?;
         let mut txn = Txn::begin(self);
-        let c = txn.data.coll_mut(ns).ok_or_else(|| {
-            CmdError::namespace_not_found(format!("ns does not exist: {ns}"))
-        })?;
+        let c = txn
+            .data
+            .coll_mut(ns)
+            .ok_or_else(|| CmdError::namespace_not_found(format!("ns does not exist: {ns}")))?;
         if c.options.contains_key("viewOn") {
             return Err(CmdError::new(
                 code::INVALID_OPTIONS,
@@ -172,12 +173,18 @@ mod tests {
         let info = e.extra.get_document("errInfo").unwrap();
         assert_eq!(info.get("failingDocumentId"), Some(&Bson::Int32(1)));
         assert_eq!(
-            info.get_document("details").unwrap().get_str("operatorName"),
+            info.get_document("details")
+                .unwrap()
+                .get_str("operatorName"),
             Ok("$type")
         );
         assert!(check(&opts, &doc! {"_id": 1, "x": "s"}, None).is_ok());
-        let moderate = doc! {"validator": {"x": {"$type": "string"}}, "validationLevel": "moderate"};
-        assert!(check(&moderate, &bad, Some(&doc! {"_id": 1})).is_ok(), "old doc was invalid");
+        let moderate =
+            doc! {"validator": {"x": {"$type": "string"}}, "validationLevel": "moderate"};
+        assert!(
+            check(&moderate, &bad, Some(&doc! {"_id": 1})).is_ok(),
+            "old doc was invalid"
+        );
         assert!(check(&moderate, &bad, Some(&doc! {"_id": 1, "x": "s"})).is_err());
         let warn = doc! {"validator": {"x": 1}, "validationAction": "warn"};
         assert!(check(&warn, &bad, None).is_ok());
@@ -187,7 +194,10 @@ mod tests {
 
     #[test]
     fn several_failing_clauses_are_listed_under_and() {
-        let d = details(&doc! {"a": 1, "b": {"$gt": 2}, "c": 3}, &doc! {"a": 2, "c": 3});
+        let d = details(
+            &doc! {"a": 1, "b": {"$gt": 2}, "c": 3},
+            &doc! {"a": 2, "c": 3},
+        );
         assert_eq!(d.get_str("operatorName"), Ok("$and"));
         assert_eq!(d.get_array("clausesNotSatisfied").unwrap().len(), 2);
     }

@@ -23,12 +23,18 @@ pub(crate) fn check_view_options(options: &Document) -> CmdResult<()> {
     match options.get("viewOn") {
         None => {
             if options.contains_key("pipeline") {
-                return Err(CmdError::bad_value("'pipeline' requires 'viewOn' to also be specified"));
+                return Err(CmdError::bad_value(
+                    "'pipeline' requires 'viewOn' to also be specified",
+                ));
             }
             return Ok(());
         }
         Some(Bson::String(s)) if !s.is_empty() => {}
-        Some(_) => return Err(CmdError::type_mismatch("'viewOn' must be a non-empty string")),
+        Some(_) => {
+            return Err(CmdError::type_mismatch(
+                "'viewOn' must be a non-empty string",
+            ))
+        }
     }
     match options.get("pipeline") {
         None => Ok(()),
@@ -36,7 +42,9 @@ pub(crate) fn check_view_options(options: &Document) -> CmdResult<()> {
             let stages: Vec<Document> = a.iter().filter_map(|s| s.as_document().cloned()).collect();
             crate::pipeline::Pipeline::new(&stages).map(|_| ())
         }
-        Some(_) => Err(CmdError::type_mismatch("'pipeline' must be an array of objects")),
+        Some(_) => Err(CmdError::type_mismatch(
+            "'pipeline' must be an array of objects",
+        )),
     }
 }
 

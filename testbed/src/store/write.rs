@@ -73,7 +73,9 @@ fn check_id_fields(id: &Document) -> CmdResult<()> {
             return Err(CmdError::new(
                 code::DOLLAR_PREFIXED_FIELD_NAME,
                 "DollarPrefixedFieldName",
-                format!("_id fields may not contain '$'-prefixed fields: {k} is not valid for storage."),
+                format!(
+                    "_id fields may not contain '$'-prefixed fields: {k} is not valid for storage."
+                ),
             ));
         }
         if let Bson::Document(inner) = v {
@@ -116,7 +118,11 @@ impl Txn<'_> {
     pub fn insert_one(&mut self, ns: &Namespace, doc: Document) -> CmdResult<Bson> {
         let (doc, size) = prepare_insert(doc)?;
         self.ensure_coll(ns, Document::new())?;
-        if self.data.coll(ns).is_some_and(|c| c.options.contains_key("viewOn")) {
+        if self
+            .data
+            .coll(ns)
+            .is_some_and(|c| c.options.contains_key("viewOn"))
+        {
             return Err(super::views::not_on_view(ns));
         }
         self.validate(ns, &doc, None)?;
