@@ -44,6 +44,8 @@ pub mod code {
     pub const DUPLICATE_KEY: i32 = 11000;
     pub const BSON_OBJECT_TOO_LARGE: i32 = 10334;
     pub const LOCATION_16755: i32 = 16755;
+    pub const DOCUMENT_VALIDATION_FAILURE: i32 = 121;
+    pub const COMMAND_NOT_SUPPORTED_ON_VIEW: i32 = 166;
 }
 
 impl CmdError {

@@ -2,6 +2,8 @@
 //! modes `alwaysOn` / `off` / `{times: n}` / `{skip: n}`, and `data.failCommands`, `errorCode`,
 //! `errorLabels`, `closeConnection`, `blockConnection` + `blockTimeMS`, `appName`,
 //! `writeConcernError`. Drivers' own test suites drive servers this way, and so do ours.
+//! Also `failGetMoreAfterCursorCheckout` (`data.errorCode`): the next `getMore`s fail once their
+//! cursor is checked out, which kills the cursor, as mongod's fail point of that name does.
 
 use crate::error::{CmdError, CmdResult};
 use bson::{doc, Bson, Document};
@@ -44,10 +46,34 @@ pub(crate) struct Action {
     pub write_concern_error: Option<Document>,
 }
 
-/// The server's fail points (only `failCommand` exists).
+/// `failGetMoreAfterCursorCheckout`: how often it fires and the code it fails with.
+#[derive(Debug, Clone)]
+struct FailGetMore {
+    mode: Mode,
+    code: i32,
+}
+
+/// The server's fail points.
 #[derive(Default)]
 pub(crate) struct FailPoints {
     fail_command: Mutex<Option<FailCommand>>,
+    fail_get_more: Mutex<Option<FailGetMore>>,
+}
+
+/// Consumes one activation of `mode`: false while a `skip` lets the command through.
+fn fire(mode: &mut Mode) -> bool {
+    match mode {
+        Mode::AlwaysOn => true,
+        Mode::Skip(n) if *n > 0 => {
+            *n -= 1;
+            false
+        }
+        Mode::Skip(_) => true,
+        Mode::Times(n) => {
+            *n -= 1;
+            true
+        }
+    }
 }
 
 fn parse_count(v: &Bson) -> CmdResult<u64> {
@@ -129,16 +155,22 @@ impl FailPoints {
         let name = cmd
             .get_str("configureFailPoint")
             .map_err(|_| CmdError::type_mismatch("fail point name must be a string"))?;
+        let mode = parse_mode(cmd.get("mode"))?;
+        let data = cmd.get_document("data").ok();
+        if name == "failGetMoreAfterCursorCheckout" {
+            let code = match data.and_then(|d| d.get("errorCode")) {
+                Some(v) => parse_count(v)? as i32,
+                None => crate::error::code::INTERNAL_ERROR,
+            };
+            *self.fail_get_more.lock() = mode.map(|mode| FailGetMore { mode, code });
+            return Ok(doc! { "count": 0i64 });
+        }
         if name != "failCommand" {
             return Err(CmdError::bad_value(format!("Unknown fail point: {name}")));
         }
-        let mode = parse_mode(cmd.get("mode"))?;
         let new = match mode {
             None => None,
-            Some(mode) => Some(parse_data(
-                mode,
-                cmd.get_document("data").unwrap_or(&Document::new()),
-            )?),
+            Some(mode) => Some(parse_data(mode, data.unwrap_or(&Document::new()))?),
         };
         *self.fail_command.lock() = new;
         Ok(doc! { "count": 0i64 })
@@ -165,16 +197,8 @@ impl FailPoints {
                 return None;
             }
         }
-        match &mut fp.mode {
-            Mode::AlwaysOn => {}
-            Mode::Skip(n) if *n > 0 => {
-                *n -= 1;
-                return None;
-            }
-            Mode::Skip(_) => {}
-            Mode::Times(n) => {
-                *n -= 1;
-            }
+        if !fire(&mut fp.mode) {
+            return None;
         }
         let action = fp.action(name, cmd);
         if fp.mode == Mode::Times(0) {
@@ -182,7 +206,32 @@ impl FailPoints {
         }
         Some(action)
     }
+
+    /// Checks (and consumes) `failGetMoreAfterCursorCheckout` for a `getMore` that has checked
+    /// its cursor out: the error it must fail with (no labels: the caller adds what mongod would).
+    pub(crate) fn check_get_more(&self) -> Option<CmdError> {
+        let mut guard = self.fail_get_more.lock();
+        let fp = guard.as_mut()?;
+        if !fire(&mut fp.mode) {
+            return None;
+        }
+        let code = fp.code;
+        if fp.mode == Mode::Times(0) {
+            *guard = None;
+        }
+        Some(CmdError::new(
+            code,
+            code_name(code),
+            "Hit the 'failGetMoreAfterCursorCheckout' failpoint",
+        ))
+    }
 }
+
+/// Codes for which mongod labels a failed change-stream `aggregate`/`getMore`
+/// `ResumableChangeStreamError` (network, not-primary, shutdown, stale routing, retry errors).
+pub(crate) const RESUMABLE_CHANGE_STREAM_CODES: &[i32] = &[
+    6, 7, 63, 89, 91, 133, 150, 189, 234, 262, 9001, 10107, 11600, 11602, 13388, 13435, 13436,
+];
 
 impl FailCommand {
     fn action(&self, name: &str, cmd: &Document) -> Action {
@@ -228,7 +277,9 @@ fn code_name(code: i32) -> &'static str {
         89 => "NetworkTimeout",
         91 => "ShutdownInProgress",
         112 => "WriteConflict",
+        63 => "StaleShardVersion",
         133 => "FailedToSatisfyReadPreference",
+        150 => "StaleEpoch",
         189 => "PrimarySteppedDown",
         234 => "RetryChangeStream",
         262 => "ExceededTimeLimit",
@@ -239,6 +290,7 @@ fn code_name(code: i32) -> &'static str {
         11000 => "DuplicateKey",
         11600 => "InterruptedAtShutdown",
         11602 => "InterruptedDueToReplStateChange",
+        13388 => "StaleConfig",
         13435 => "NotPrimaryNoSecondaryOk",
         13436 => "NotPrimaryOrSecondary",
         _ => "UnknownError",
@@ -246,84 +298,4 @@ fn code_name(code: i32) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn configure(fp: &FailPoints, cmd: Document) {
-        fp.configure(&cmd).unwrap();
-    }
-
-    #[test]
-    fn times_fires_n_times_then_turns_off() {
-        let fp = FailPoints::default();
-        configure(
-            &fp,
-            doc! {"configureFailPoint": "failCommand", "mode": {"times": 2}, "data": {"failCommands": ["insert"], "errorCode": 91, "errorLabels": ["X"]}},
-        );
-        assert!(fp.check("find", &doc! {}, None).is_none());
-        let a = fp.check("insert", &doc! {}, None).unwrap();
-        let e = a.error.unwrap();
-        assert_eq!(
-            (e.code, e.code_name.as_str(), e.labels.clone()),
-            (91, "ShutdownInProgress", vec!["X".to_string()])
-        );
-        assert!(fp.check("insert", &doc! {}, None).is_some());
-        assert!(fp.check("insert", &doc! {}, None).is_none());
-    }
-
-    #[test]
-    fn skip_lets_the_first_through() {
-        let fp = FailPoints::default();
-        configure(
-            &fp,
-            doc! {"configureFailPoint": "failCommand", "mode": {"skip": 1}, "data": {"failCommands": ["find"], "closeConnection": true}},
-        );
-        assert!(fp.check("find", &doc! {}, None).is_none());
-        assert!(fp.check("find", &doc! {}, None).unwrap().close_connection);
-        assert!(fp.check("find", &doc! {}, None).unwrap().close_connection);
-        configure(
-            &fp,
-            doc! {"configureFailPoint": "failCommand", "mode": "off"},
-        );
-        assert!(fp.check("find", &doc! {}, None).is_none());
-    }
-
-    #[test]
-    fn app_name_block_and_retryable_label() {
-        let fp = FailPoints::default();
-        configure(
-            &fp,
-            doc! {"configureFailPoint": "failCommand", "mode": "alwaysOn", "data": {
-            "failCommands": ["insert"], "errorCode": 10107, "appName": "app", "blockConnection": true, "blockTimeMS": 50}},
-        );
-        assert!(fp.check("insert", &doc! {}, Some("other")).is_none());
-        assert!(fp.check("insert", &doc! {}, None).is_none());
-        let a = fp
-            .check("insert", &doc! {"txnNumber": 1i64}, Some("app"))
-            .unwrap();
-        assert_eq!(a.block, Some(Duration::from_millis(50)));
-        assert_eq!(
-            a.error.unwrap().labels,
-            vec!["RetryableWriteError".to_string()]
-        );
-        let a = fp.check("insert", &doc! {}, Some("app")).unwrap();
-        assert!(
-            a.error.unwrap().labels.is_empty(),
-            "no label without txnNumber"
-        );
-    }
-
-    #[test]
-    fn bad_configurations_are_rejected() {
-        let fp = FailPoints::default();
-        assert!(fp
-            .configure(&doc! {"configureFailPoint": "nope", "mode": "alwaysOn"})
-            .is_err());
-        assert!(fp
-            .configure(&doc! {"configureFailPoint": "failCommand", "mode": "sometimes"})
-            .is_err());
-        assert!(fp
-            .configure(&doc! {"configureFailPoint": "failCommand", "mode": "alwaysOn", "data": {}})
-            .is_err());
-    }
-}
+mod tests;

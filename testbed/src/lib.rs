@@ -25,6 +25,7 @@ pub mod path;
 pub mod pipeline;
 pub mod projection;
 mod server;
+mod sessions;
 pub mod sort;
 pub mod store;
 pub mod update;
@@ -51,6 +52,9 @@ pub struct TestbedOptions {
     /// `(name, password)` of the users in `admin` (SCRAM-SHA-256). Empty (the default) turns
     /// access control off: every client is accepted without credentials.
     pub users: Vec<(String, String)>,
+    /// Answer `hello` as a standalone mongod (no `setName`/`hosts`); change streams then fail
+    /// with 40573, as they do on a real standalone server.
+    pub standalone: bool,
 }
 
 impl Default for TestbedOptions {
@@ -61,6 +65,7 @@ impl Default for TestbedOptions {
             replset: "rs0".into(),
             oplog_max_entries: 10_000_000,
             users: Vec::new(),
+            standalone: false,
         }
     }
 }
@@ -71,6 +76,7 @@ pub struct Testbed {
     addr: SocketAddr,
     me: String,
     replset: String,
+    standalone: bool,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
 }
@@ -101,12 +107,14 @@ impl Testbed {
         let mut state =
             ServerState::new(store, options.replset.clone(), me.clone(), stopped.clone());
         state.users = users;
+        state.standalone = options.standalone;
         let state = Arc::new(state);
         let task = tokio::spawn(server::serve(listener, state, stopped));
         Ok(Testbed {
             addr,
             me,
             replset: options.replset,
+            standalone: options.standalone,
             stop,
             task: Some(task),
         })
@@ -117,9 +125,14 @@ impl Testbed {
         self.addr
     }
 
-    /// `mongodb://127.0.0.1:PORT/?replicaSet=rs0` (host as advertised in `hello`).
+    /// `mongodb://127.0.0.1:PORT/?replicaSet=rs0` (host as advertised in `hello`), or
+    /// `mongodb://127.0.0.1:PORT/` for a standalone.
     pub fn uri(&self) -> String {
-        format!("mongodb://{}/?replicaSet={}", self.me, self.replset)
+        if self.standalone {
+            format!("mongodb://{}/", self.me)
+        } else {
+            format!("mongodb://{}/?replicaSet={}", self.me, self.replset)
+        }
     }
 
     /// Stops accepting, closes connections, flushes the journal (the store is dropped once the

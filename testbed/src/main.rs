@@ -31,6 +31,9 @@ struct Args {
     /// (SCRAM-SHA-256, e.g. `mongodb://NAME:PASSWORD@HOST/?authSource=admin`).
     #[arg(long = "user", value_name = "NAME:PASSWORD", value_parser = parse_user)]
     users: Vec<(String, String)>,
+    /// Answer as a standalone mongod instead of a replica-set primary (change streams fail).
+    #[arg(long)]
+    standalone: bool,
 }
 
 /// `NAME:PASSWORD`, split at the first colon (passwords may contain colons).
@@ -58,13 +61,18 @@ async fn main() -> std::io::Result<()> {
         replset: args.replset.clone(),
         oplog_max_entries: args.oplog_max_entries,
         users: args.users,
+        standalone: args.standalone,
     };
     let testbed = Testbed::start(options).await?;
-    println!(
-        "mongo-testbed listening on {} (replica set {})",
-        testbed.addr(),
-        args.replset
-    );
+    if args.standalone {
+        println!("mongo-testbed listening on {} (standalone)", testbed.addr());
+    } else {
+        println!(
+            "mongo-testbed listening on {} (replica set {})",
+            testbed.addr(),
+            args.replset
+        );
+    }
     wait_for_signal().await?;
     testbed.shutdown().await;
     Ok(())

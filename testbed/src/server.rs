@@ -4,6 +4,7 @@
 use crate::commands::{self, Outcome};
 use crate::cursor::Registry;
 use crate::failpoint::FailPoints;
+use crate::sessions::Sessions;
 use crate::store::Store;
 use crate::wire::{self, Header, Request};
 use bson::oid::ObjectId;
@@ -20,7 +21,10 @@ pub(crate) struct ServerState {
     pub store: Arc<Store>,
     pub cursors: Registry,
     pub failpoints: FailPoints,
+    pub sessions: Sessions,
     pub replset: String,
+    /// Answer `hello` as a standalone mongod (no replica set: no change streams).
+    pub standalone: bool,
     /// `host:port` advertised in `hello` (`me`, `hosts`, `primary`).
     pub me: String,
     /// `topologyVersion.processId`: new on every start, as on a real server.
@@ -45,7 +49,9 @@ impl ServerState {
             store,
             cursors: Registry::default(),
             failpoints: FailPoints::default(),
+            sessions: Sessions::default(),
             replset,
+            standalone: false,
             me,
             process_id: ObjectId::new(),
             election_id: ObjectId::from_bytes([0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 1]),

@@ -14,6 +14,8 @@ pub(crate) mod oplog;
 mod persist;
 mod size;
 mod txn;
+mod validation;
+mod views;
 mod write;
 
 use crate::error::CmdResult;
@@ -97,6 +99,13 @@ pub struct WriteOutcome {
     pub upserted: Vec<(usize, Bson)>,
     /// `(statement index, error)`; ordered writes stop at the first.
     pub write_errors: Vec<(usize, crate::error::CmdError)>,
+}
+
+/// Per-command write options.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOptions {
+    /// `bypassDocumentValidation`: collection validators are not applied.
+    pub bypass_validation: bool,
 }
 
 /// Arguments of `findAndModify`.
@@ -203,11 +212,31 @@ impl Store {
     }
 
     pub fn insert(&self, ns: &Namespace, docs: Vec<Document>, ordered: bool) -> WriteOutcome {
-        self.insert_impl(ns, docs, ordered)
+        self.insert_impl(ns, docs, ordered, &WriteOptions::default())
+    }
+
+    pub fn insert_with(
+        &self,
+        ns: &Namespace,
+        docs: Vec<Document>,
+        ordered: bool,
+        opts: &WriteOptions,
+    ) -> WriteOutcome {
+        self.insert_impl(ns, docs, ordered, opts)
     }
 
     pub fn update(&self, ns: &Namespace, stmts: &[UpdateStatement], ordered: bool) -> WriteOutcome {
-        self.update_impl(ns, stmts, ordered)
+        self.update_impl(ns, stmts, ordered, &WriteOptions::default())
+    }
+
+    pub fn update_with(
+        &self,
+        ns: &Namespace,
+        stmts: &[UpdateStatement],
+        ordered: bool,
+        opts: &WriteOptions,
+    ) -> WriteOutcome {
+        self.update_impl(ns, stmts, ordered, opts)
     }
 
     pub fn delete(&self, ns: &Namespace, stmts: &[DeleteStatement], ordered: bool) -> WriteOutcome {
@@ -219,7 +248,16 @@ impl Store {
         ns: &Namespace,
         args: &FindAndModify,
     ) -> CmdResult<FindAndModifyOutcome> {
-        self.find_and_modify_impl(ns, args)
+        self.find_and_modify_impl(ns, args, &WriteOptions::default())
+    }
+
+    pub fn find_and_modify_with(
+        &self,
+        ns: &Namespace,
+        args: &FindAndModify,
+        opts: &WriteOptions,
+    ) -> CmdResult<FindAndModifyOutcome> {
+        self.find_and_modify_impl(ns, args, opts)
     }
 
     /// Visits matching documents in `_id` order until `visit` returns false.

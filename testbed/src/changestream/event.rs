@@ -21,7 +21,7 @@ pub(crate) type Lookup<'a> = &'a dyn Fn(&Namespace, &Bson) -> Option<Document>;
 fn visibility(e: &OplogEntry, scope: &Scope, expanded: bool) -> (bool, bool) {
     let ddl_expanded = matches!(
         e.op,
-        Op::Create { .. } | Op::CreateIndex { .. } | Op::DropIndex { .. }
+        Op::Create { .. } | Op::CreateIndex { .. } | Op::DropIndex { .. } | Op::CollMod { .. }
     );
     if ddl_expanded && !expanded {
         return (false, false);
@@ -61,6 +61,7 @@ fn op_type(op: &Op) -> &'static str {
         Op::Drop => "drop",
         Op::Rename { .. } => "rename",
         Op::DropDatabase => "dropDatabase",
+        Op::CollMod { .. } => "modify",
     }
 }
 
@@ -171,6 +172,9 @@ fn event(e: &OplogEntry, pos: Position, opts: &Options, lookup: Lookup) -> CmdRe
         }
         Op::CreateIndex { spec } | Op::DropIndex { spec } => {
             d.insert("operationDescription", doc! {"indexes": [spec.clone()]});
+        }
+        Op::CollMod { options } => {
+            d.insert("operationDescription", options.clone());
         }
         Op::Drop | Op::DropDatabase => {}
     }

@@ -68,18 +68,24 @@ pub(super) fn list_collections(
     let name_only = args::flag(cmd, "nameOnly");
     let mut out = VecDeque::new();
     for info in state.store.list_collections(db) {
-        let full = doc! {
-            "name": &info.name,
-            "type": "collection",
-            "options": info.options,
-            "info": { "readOnly": false, "uuid": info.uuid },
-            "idIndex": { "v": 2, "key": { "_id": 1 }, "name": "_id_" },
+        let is_view = info.options.contains_key("viewOn");
+        let kind = if is_view { "view" } else { "collection" };
+        let full = if is_view {
+            doc! { "name": &info.name, "type": kind, "options": info.options, "info": { "readOnly": true } }
+        } else {
+            doc! {
+                "name": &info.name,
+                "type": kind,
+                "options": info.options,
+                "info": { "readOnly": false, "uuid": info.uuid },
+                "idIndex": { "v": 2, "key": { "_id": 1 }, "name": "_id_" },
+            }
         };
         if !matches(filter, &full)? {
             continue;
         }
         out.push_back(if name_only {
-            doc! { "name": info.name, "type": "collection" }
+            doc! { "name": info.name, "type": kind }
         } else {
             full
         });
@@ -103,6 +109,20 @@ pub(super) fn create(state: &ServerState, db: &str, cmd: &Document) -> CmdResult
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     state.store.create_collection(&ns, options)?;
+    Ok(Document::new())
+}
+
+/// `collMod`: changes the validation options (`validator`, `validationLevel`,
+/// `validationAction`); replies `{ok: 1}` as mongod does.
+pub(super) fn coll_mod(state: &ServerState, db: &str, cmd: &Document) -> CmdResult<Document> {
+    let ns = args::namespace(db, cmd, "collMod")?;
+    let changes: Document = cmd
+        .iter()
+        .skip(1)
+        .filter(|(k, _)| !GENERIC_FIELDS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    state.store.coll_mod(&ns, &changes)?;
     Ok(Document::new())
 }
 

@@ -7,6 +7,7 @@ use super::{args, read::cursor_reply};
 use crate::changestream::{ChangeStream, Scope};
 use crate::cursor::{Cursor, Source};
 use crate::error::{CmdError, CmdResult};
+use crate::failpoint::RESUMABLE_CHANGE_STREAM_CODES;
 use crate::pipeline::Pipeline;
 use crate::server::ServerState;
 use crate::store::Namespace;
@@ -63,6 +64,17 @@ fn stream_reply(
     reply
 }
 
+/// Adds `ResumableChangeStreamError` to an error of a change-stream command when its code is
+/// one a driver may resume after, as 4.4+ servers do (drivers on wire version 9+ resume on the
+/// label alone).
+pub(super) fn label_resumable(e: CmdError) -> CmdError {
+    if RESUMABLE_CHANGE_STREAM_CODES.contains(&e.code) {
+        e.with_label("ResumableChangeStreamError")
+    } else {
+        e
+    }
+}
+
 /// Opens the stream and returns the first batch without waiting for events.
 pub(super) async fn open(
     state: &Arc<ServerState>,
@@ -112,7 +124,10 @@ pub(super) async fn get_more(
         batch_size
     };
     // On error the cursor is gone, as mongod kills a cursor whose getMore failed.
-    let batch = stream.next_batch(max, Some(wait)).await?;
+    let batch = stream
+        .next_batch(max, Some(wait))
+        .await
+        .map_err(label_resumable)?;
     let reply_id = if stream.is_closed() { 0 } else { id };
     let reply = stream_reply(&ns, reply_id, batch, false, &stream);
     if reply_id != 0 {

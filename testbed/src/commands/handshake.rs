@@ -75,6 +75,20 @@ pub(super) async fn hello(
         reply.remove("isWritablePrimary");
         reply.insert("ismaster", true);
     }
+    if state.standalone {
+        for key in [
+            "hosts",
+            "setName",
+            "setVersion",
+            "secondary",
+            "primary",
+            "me",
+            "electionId",
+            "lastWrite",
+        ] {
+            reply.remove(key);
+        }
+    }
     if args::flag(cmd, "helloOk") {
         reply.insert("helloOk", true);
     }

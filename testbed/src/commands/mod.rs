@@ -2,9 +2,11 @@
 //! `$clusterTime` and `operationTime` as a replica-set member sends them.
 
 mod admin;
+mod aggregate;
 mod args;
 mod change_stream;
 mod handshake;
+mod merge;
 mod read;
 mod write;
 
@@ -39,6 +41,9 @@ pub(crate) async fn execute(
     // Access control before fail points, as mongod checks authentication first.
     if let Err(e) = crate::auth::check(&state.users, &conn.auth, &name) {
         return Outcome::Reply(finish(state, Err(e)));
+    }
+    if let Ok(lsid) = cmd.get_document("lsid") {
+        state.sessions.touch(lsid);
     }
     let mut write_concern_error = None;
     if let Some(action) = state
@@ -109,7 +114,8 @@ async fn dispatch(
         "killCursors" => read::kill_cursors(state, db, cmd),
         "count" => read::count(state, db, cmd),
         "distinct" => read::distinct(state, db, cmd),
-        "aggregate" => read::aggregate(state, db, cmd).await,
+        "aggregate" => aggregate::aggregate(state, db, cmd).await,
+        "collMod" => admin::coll_mod(state, db, cmd),
         "listDatabases" => admin::list_databases(state, cmd),
         "listCollections" => admin::list_collections(state, db, cmd),
         "create" => admin::create(state, db, cmd),
@@ -123,6 +129,9 @@ async fn dispatch(
     }
 }
 
+/// NotPrimaryError and ShutdownError codes: error replies carrying them get `topologyVersion`.
+const NOT_PRIMARY_OR_SHUTDOWN_CODES: &[i32] = &[91, 189, 10058, 10107, 11600, 11602, 13435, 13436];
+
 /// `ok`, `$clusterTime` and `operationTime` on every reply, success or error.
 fn finish(state: &ServerState, result: CmdResult<Document>) -> Document {
     let mut reply = match result {
@@ -134,6 +143,19 @@ fn finish(state: &ServerState, result: CmdResult<Document>) -> Document {
         }
         Err(e) => e.to_reply(),
     };
+    if state.standalone {
+        return reply; // a standalone mongod has no cluster time
+    }
+    if let Ok(code) = reply.get_i32("code") {
+        if NOT_PRIMARY_OR_SHUTDOWN_CODES.contains(&code) {
+            // As mongod does: drivers then see the error is not news (same topologyVersion as
+            // their last `hello`) and keep the server selectable instead of rediscovering it.
+            reply.insert(
+                "topologyVersion",
+                doc! { "processId": state.process_id, "counter": 0i64 },
+            );
+        }
+    }
     let ts = state.store.cluster_time();
     reply.insert(
         "$clusterTime",

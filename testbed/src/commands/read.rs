@@ -1,4 +1,4 @@
-//! Read commands: `find`, `getMore`, `killCursors`, `count`, `distinct`, `aggregate`.
+//! Read commands: `find`, `getMore`, `killCursors`, `count`, `distinct` (`aggregate` has its own module).
 //! Results are computed when the cursor opens and handed out in batches (101 documents first
 //! by default, then up to 16 MiB per `getMore`).
 
@@ -46,8 +46,9 @@ pub(super) fn open_cursor(
     cursor_reply(&ns, id, batch, true)
 }
 
-/// Matching documents in `_id` order; stops early once `stop_after` are collected.
-fn collect(
+/// Matching documents in `_id` order; stops early once `stop_after` are collected. On a view,
+/// the view's pipeline runs over its source first (views of views included).
+pub(super) fn collect(
     state: &ServerState,
     ns: &Namespace,
     filter: &Document,
@@ -55,6 +56,23 @@ fn collect(
 ) -> CmdResult<Vec<Document>> {
     let matcher = Matcher::new(filter)?;
     let mut out = Vec::new();
+    if let Some((source, stages)) = state.store.resolve_view(ns) {
+        let mut all = Vec::new();
+        state
+            .store
+            .scan(&source, &Matcher::new(&Document::new())?, &mut |d| {
+                all.push(d.clone());
+                true
+            });
+        let viewed = Pipeline::new(&stages)?.run(all)?;
+        out.extend(
+            viewed
+                .into_iter()
+                .filter(|d| matcher.matches(d))
+                .take(stop_after.unwrap_or(usize::MAX)),
+        );
+        return Ok(out);
+    }
     state.store.scan(ns, &matcher, &mut |d| {
         out.push(d.clone());
         !matches!(stop_after, Some(n) if out.len() >= n)
@@ -146,6 +164,13 @@ pub(super) async fn get_more(
             format!("Requested getMore on namespace '{expected_ns}', but cursor belongs to a different namespace {ns}"),
         ));
     }
+    if let Some(e) = state.failpoints.check_get_more() {
+        // The cursor is not checked back in: mongod kills a cursor whose getMore failed.
+        return Err(match cursor.source {
+            Source::ChangeStream(_) => change_stream::label_resumable(e),
+            Source::Docs(_) => e,
+        });
+    }
     match cursor.source {
         Source::Docs(mut docs) => {
             let batch = cursor::take_batch(&mut docs, batch_size);
@@ -200,16 +225,10 @@ pub(super) fn count(state: &ServerState, db: &str, cmd: &Document) -> CmdResult<
     let limit = args::opt_i64(cmd, "limit")?
         .map(|l| l.unsigned_abs() as usize)
         .filter(|&l| l > 0);
-    let n = if query.is_empty() {
+    let n = if query.is_empty() && state.store.view_of(&ns).is_none() {
         state.store.count(&ns) as usize
     } else {
-        let matcher = Matcher::new(&query)?;
-        let mut n = 0usize;
-        state.store.scan(&ns, &matcher, &mut |_| {
-            n += 1;
-            true
-        });
-        n
+        collect(state, &ns, &query, None)?.len()
     };
     let n = n.saturating_sub(skip).min(limit.unwrap_or(usize::MAX));
     Ok(doc! { "n": n as i64 })
@@ -236,46 +255,4 @@ pub(super) fn distinct(state: &ServerState, db: &str, cmd: &Document) -> CmdResu
     }
     values.sort_by(crate::compare::cmp_bson);
     Ok(doc! { "values": values })
-}
-
-pub(super) async fn aggregate(
-    state: &Arc<ServerState>,
-    db: &str,
-    cmd: &Document,
-) -> CmdResult<Document> {
-    let stages = args::doc_array(cmd, "pipeline")?;
-    if cmd.contains_key("explain") {
-        return Err(CmdError::bad_value(
-            "explain is not supported by mongo-testbed",
-        ));
-    }
-    if !cmd.contains_key("cursor") {
-        return Err(CmdError::failed_to_parse("The 'cursor' option is required"));
-    }
-    let batch_size = args::cursor_batch_size(cmd)?;
-    if let Some(stage) = stages
-        .first()
-        .and_then(|s| s.get_document("$changeStream").ok())
-    {
-        return change_stream::open(state, db, cmd, stage, &stages[1..], batch_size).await;
-    }
-    let ns = match cmd.get("aggregate") {
-        Some(Bson::String(_)) => args::namespace(db, cmd, "aggregate")?,
-        _ => {
-            return Err(CmdError::bad_value(
-                "database-level aggregate is only supported for $changeStream",
-            ))
-        }
-    };
-    let pipeline = Pipeline::new(&stages)?;
-    let filter = pipeline.leading_match().cloned().unwrap_or_default();
-    let docs = collect(state, &ns, &filter, None)?;
-    let out = pipeline.run(docs)?;
-    Ok(open_cursor(
-        state,
-        ns.to_string(),
-        out.into(),
-        batch_size,
-        false,
-    ))
 }

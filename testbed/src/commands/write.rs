@@ -4,7 +4,9 @@
 use super::args;
 use crate::error::{CmdError, CmdResult};
 use crate::server::ServerState;
-use crate::store::{DeleteStatement, FindAndModify, UpdateStatement, WriteOutcome};
+use crate::store::{
+    DeleteStatement, FindAndModify, Namespace, UpdateStatement, WriteOptions, WriteOutcome,
+};
 use crate::update::UpdateSpec;
 use bson::{doc, oid::ObjectId, Bson, Document};
 
@@ -28,6 +30,25 @@ fn check_batch(len: usize) -> CmdResult<()> {
     Ok(())
 }
 
+/// `bypassDocumentValidation` of a write command.
+fn write_options(cmd: &Document) -> WriteOptions {
+    WriteOptions {
+        bypass_validation: args::flag(cmd, "bypassDocumentValidation"),
+    }
+}
+
+/// Writes to a view fail with CommandNotSupportedOnView (166).
+fn not_a_view(state: &ServerState, ns: &Namespace) -> CmdResult<()> {
+    match state.store.view_of(ns) {
+        Some(_) => Err(CmdError::new(
+            crate::error::code::COMMAND_NOT_SUPPORTED_ON_VIEW,
+            "CommandNotSupportedOnView",
+            format!("Namespace {ns} is a view, not a collection"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Adds an ObjectId `_id` in first position when the client did not send one, as mongod does.
 fn with_id(doc: Document) -> Document {
     if doc.contains_key("_id") {
@@ -45,7 +66,10 @@ pub(super) fn insert(state: &ServerState, db: &str, cmd: &Document) -> CmdResult
         .map(with_id)
         .collect();
     check_batch(docs.len())?;
-    let outcome = state.store.insert(&ns, docs, args::ordered(cmd));
+    not_a_view(state, &ns)?;
+    let outcome = state
+        .store
+        .insert_with(&ns, docs, args::ordered(cmd), &write_options(cmd));
     Ok(render(outcome, false))
 }
 
@@ -134,11 +158,14 @@ fn parse_update_statement(u: &Document) -> CmdResult<UpdateStatement> {
 
 pub(super) fn update(state: &ServerState, db: &str, cmd: &Document) -> CmdResult<Document> {
     let ns = args::namespace(db, cmd, "update")?;
+    not_a_view(state, &ns)?;
     let stmts = args::doc_array(cmd, "updates")?;
     check_batch(stmts.len())?;
     let parsed = stmts.iter().map(parse_update_statement).collect();
     let outcome = run_statements(parsed, args::ordered(cmd), |s| {
-        state.store.update(&ns, s, args::ordered(cmd))
+        state
+            .store
+            .update_with(&ns, s, args::ordered(cmd), &write_options(cmd))
     });
     Ok(render(outcome, true))
 }
@@ -164,6 +191,7 @@ fn parse_delete_statement(d: &Document) -> CmdResult<DeleteStatement> {
 
 pub(super) fn delete(state: &ServerState, db: &str, cmd: &Document) -> CmdResult<Document> {
     let ns = args::namespace(db, cmd, "delete")?;
+    not_a_view(state, &ns)?;
     let stmts = args::doc_array(cmd, "deletes")?;
     check_batch(stmts.len())?;
     let parsed = stmts.iter().map(parse_delete_statement).collect();
@@ -245,7 +273,10 @@ pub(super) fn find_and_modify(
         upsert,
         fields: args::opt_doc(cmd, "fields")?.cloned(),
     };
-    let out = state.store.find_and_modify(&ns, &args)?;
+    not_a_view(state, &ns)?;
+    let out = state
+        .store
+        .find_and_modify_with(&ns, &args, &write_options(cmd))?;
     Ok(doc! {
         "lastErrorObject": out.last_error_object,
         "value": out.value.map(Bson::Document).unwrap_or(Bson::Null),

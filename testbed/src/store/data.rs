@@ -100,6 +100,11 @@ impl Data {
             Op::DropDatabase => {
                 self.dbs.remove(&e.ns.db);
             }
+            Op::CollMod { options } => {
+                if let Some(c) = self.coll_mut(&e.ns) {
+                    c.options = options.clone();
+                }
+            }
         }
     }
 }

@@ -25,6 +25,8 @@ impl Store {
         ns: &Namespace,
         options: Document,
     ) -> CmdResult<()> {
+        super::views::check_view_options(&options)?;
+        super::validation::check_options(&options)?;
         let mut txn = Txn::begin(self);
         if txn.data.coll(ns).is_some() {
             return Err(CmdError::new(
@@ -117,6 +119,13 @@ impl Store {
             .map(Index::from_spec)
             .collect::<CmdResult<Vec<_>>>()?;
         let mut txn = Txn::begin(self);
+        if txn
+            .data
+            .coll(ns)
+            .is_some_and(|c| c.options.contains_key("viewOn"))
+        {
+            return Err(super::views::not_on_view(ns));
+        }
         let created = txn.ensure_coll(ns, Document::new())?;
         let before = txn.data.coll(ns).expect("ensured").indexes.len() as i32;
         for idx in parsed {

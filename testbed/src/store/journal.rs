@@ -82,6 +82,7 @@ fn op_name(op: &Op) -> &'static str {
         Op::Drop => "drop",
         Op::Rename { .. } => "ren",
         Op::DropDatabase => "dropDb",
+        Op::CollMod { .. } => "cm",
     }
 }
 
@@ -109,7 +110,7 @@ pub(crate) fn encode_entry(out: &mut Vec<u8>, e: &OplogEntry) {
             h.insert("id", id.clone());
             None
         }
-        Op::Create { options } => {
+        Op::Create { options } | Op::CollMod { options } => {
             h.insert("o", options.clone());
             None
         }
@@ -203,6 +204,9 @@ pub(crate) fn decode_entry(payload: &[u8]) -> io::Result<OplogEntry> {
             drop_target: binary("dt"),
         },
         "dropDb" => Op::DropDatabase,
+        "cm" => Op::CollMod {
+            options: h.get_document("o").cloned().unwrap_or_default(),
+        },
         _ => return Err(bad("unknown op")),
     };
     Ok(OplogEntry {

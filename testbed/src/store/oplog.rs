@@ -38,6 +38,10 @@ pub(crate) enum Op {
     },
     /// `ns.coll` is empty.
     DropDatabase,
+    /// `collMod`: the collection's options after the change.
+    CollMod {
+        options: Document,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -19,6 +19,8 @@ pub(crate) struct Txn<'a> {
     pub data: RwLockWriteGuard<'a, Data>,
     log: MutexGuard<'a, LogState>,
     wrote: bool,
+    /// `bypassDocumentValidation`: skip the collections' validators.
+    pub bypass_validation: bool,
 }
 
 impl<'a> Txn<'a> {
@@ -30,6 +32,7 @@ impl<'a> Txn<'a> {
             data,
             log,
             wrote: false,
+            bypass_validation: false,
         }
     }
 

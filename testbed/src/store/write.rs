@@ -8,7 +8,7 @@ use super::size::{doc_size, MAX_USER_SIZE};
 use super::txn::Txn;
 use super::{
     DeleteStatement, FindAndModify, FindAndModifyOutcome, Namespace, Store, UpdateStatement,
-    WriteOutcome,
+    WriteOptions, WriteOutcome,
 };
 use crate::compare::values_equal;
 use crate::error::{code, CmdError, CmdResult};
@@ -48,18 +48,41 @@ fn prepare_insert(doc: Document) -> CmdResult<(Document, u32)> {
             d
         }
     };
-    if let Some(Bson::Array(_)) = doc.get("_id") {
-        return Err(CmdError::new(
-            code::INVALID_ID_FIELD,
-            "InvalidIdField",
-            "The '_id' value cannot be of type array",
-        ));
+    match doc.get("_id") {
+        Some(Bson::Array(_)) => {
+            return Err(CmdError::new(
+                code::INVALID_ID_FIELD,
+                "InvalidIdField",
+                "The '_id' value cannot be of type array",
+            ))
+        }
+        Some(Bson::Document(id)) => check_id_fields(id)?,
+        _ => {}
     }
     let size = doc_size(&doc);
     if size > MAX_USER_SIZE {
         return Err(too_large(size, &doc));
     }
     Ok((doc, size as u32))
+}
+
+/// An `_id` document may not hold `$`-prefixed field names at any depth (52), as on mongod.
+fn check_id_fields(id: &Document) -> CmdResult<()> {
+    for (k, v) in id {
+        if k.starts_with('$') {
+            return Err(CmdError::new(
+                code::DOLLAR_PREFIXED_FIELD_NAME,
+                "DollarPrefixedFieldName",
+                format!(
+                    "_id fields may not contain '$'-prefixed fields: {k} is not valid for storage."
+                ),
+            ));
+        }
+        if let Bson::Document(inner) = v {
+            check_id_fields(inner)?;
+        }
+    }
+    Ok(())
 }
 
 /// `_id`s of the documents a statement targets, in `_id` order (or the first by `sort`).
@@ -95,6 +118,14 @@ impl Txn<'_> {
     pub fn insert_one(&mut self, ns: &Namespace, doc: Document) -> CmdResult<Bson> {
         let (doc, size) = prepare_insert(doc)?;
         self.ensure_coll(ns, Document::new())?;
+        if self
+            .data
+            .coll(ns)
+            .is_some_and(|c| c.options.contains_key("viewOn"))
+        {
+            return Err(super::views::not_on_view(ns));
+        }
+        self.validate(ns, &doc, None)?;
         let c = self.data.coll_mut(ns).expect("ensured");
         let id = doc.get("_id").cloned().unwrap_or(Bson::Null);
         if c.docs.contains_key(&IdKey(id.clone())) {
@@ -137,6 +168,8 @@ impl Txn<'_> {
             return Err(too_large(size, &new));
         }
         c.check_unique(ns, &new, Some(id))?;
+        self.validate(ns, &new, Some(&old))?;
+        let c = self.data.coll_mut(ns).expect("matched in this collection");
         let new = Arc::new(new);
         c.put(new.clone(), size as u32);
         let uuid = c.uuid.clone();
@@ -220,9 +253,11 @@ impl Store {
         ns: &Namespace,
         docs: Vec<Document>,
         ordered: bool,
+        opts: &WriteOptions,
     ) -> WriteOutcome {
         let mut out = WriteOutcome::default();
         let mut txn = Txn::begin(self);
+        txn.bypass_validation = opts.bypass_validation;
         for (i, doc) in docs.into_iter().enumerate() {
             match txn.insert_one(ns, doc) {
                 Ok(_) => out.n += 1,
@@ -242,9 +277,11 @@ impl Store {
         ns: &Namespace,
         stmts: &[UpdateStatement],
         ordered: bool,
+        opts: &WriteOptions,
     ) -> WriteOutcome {
         let mut out = WriteOutcome::default();
         let mut txn = Txn::begin(self);
+        txn.bypass_validation = opts.bypass_validation;
         for (i, st) in stmts.iter().enumerate() {
             match txn.update_stmt(ns, st) {
                 Ok((n, m, up)) => {
@@ -296,6 +333,7 @@ impl Store {
         &self,
         ns: &Namespace,
         args: &FindAndModify,
+        opts: &WriteOptions,
     ) -> CmdResult<FindAndModifyOutcome> {
         let m = Matcher::new(&args.filter)?;
         let sort = args.sort.as_ref().map(SortSpec::new).transpose()?;
@@ -307,6 +345,7 @@ impl Store {
             }
         };
         let mut txn = Txn::begin(self);
+        txn.bypass_validation = opts.bypass_validation;
         let target = txn.matching(ns, &m, true, sort.as_ref()).into_iter().next();
         if args.remove {
             let old = target.and_then(|id| txn.delete_doc(ns, &id));

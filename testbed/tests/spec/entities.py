@@ -59,8 +59,16 @@ class EventRecorder(CommandListener):
 
 def _read_preference(spec):
     mode = spec["mode"]
-    return getattr(ReadPreference, {"primaryPreferred": "PRIMARY_PREFERRED",
+    pref = getattr(ReadPreference, {"primaryPreferred": "PRIMARY_PREFERRED",
                                     "secondaryPreferred": "SECONDARY_PREFERRED"}.get(mode, mode.upper()))
+    extra = {}
+    if "maxStalenessSeconds" in spec:
+        extra["max_staleness"] = spec["maxStalenessSeconds"]
+    if "tagSets" in spec:
+        extra["tag_sets"] = spec["tagSets"]
+    if "hedge" in spec:
+        extra["hedge"] = spec["hedge"]
+    return type(pref)(**extra) if extra else pref
 
 
 def _options(spec):

@@ -139,7 +139,8 @@ def _find(t, a):
 
 
 def _aggregate(t, a):
-    return list(t.aggregate(a.pop("pipeline"), **_kwargs(a, keep_camel=("batchSize", "allowDiskUse", "maxTimeMS"))))
+    return list(t.aggregate(a.pop("pipeline"), **_kwargs(a, keep_camel=("batchSize", "allowDiskUse", "maxTimeMS",
+                                                                         "bypassDocumentValidation"))))
 
 
 def _find_and(method, *positional):
@@ -175,7 +176,8 @@ def _distinct(t, a):
 
 
 def _create_collection(t, a):
-    t.create_collection(a.pop("collection"), **a)
+    # createCollection is the `create` command alone (no listCollections existence check first).
+    t.create_collection(a.pop("collection"), check_exists=False, **a)
     return UNSET
 
 

@@ -73,3 +73,28 @@ where
     }
     false
 }
+
+/// Sends one command over a fresh socket as OP_MSG and returns the whole reply document, error
+/// replies included (the driver turns those into errors and drops fields such as
+/// `topologyVersion` or `errInfo` details the tests check).
+pub async fn raw_command(addr: std::net::SocketAddr, db: &str, mut cmd: Document) -> Document {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    cmd.insert("$db", db);
+    let mut msg = vec![0u8; 4];
+    msg.extend(1i32.to_le_bytes()); // requestID
+    msg.extend(0i32.to_le_bytes()); // responseTo
+    msg.extend(2013i32.to_le_bytes()); // OP_MSG
+    msg.extend(0u32.to_le_bytes()); // flags
+    msg.push(0); // body section
+    cmd.to_writer(&mut msg).unwrap();
+    let len = msg.len() as i32;
+    msg[0..4].copy_from_slice(&len.to_le_bytes());
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(&msg).await.unwrap();
+    let mut header = [0u8; 16];
+    s.read_exact(&mut header).await.unwrap();
+    let len = i32::from_le_bytes(header[0..4].try_into().unwrap()) as usize;
+    let mut body = vec![0u8; len - 16];
+    s.read_exact(&mut body).await.unwrap();
+    Document::from_reader(&body[5..]).unwrap()
+}
