@@ -86,7 +86,7 @@ impl Metrics {
         let m = Metrics {
             events_applied: counter_vec(&registry, names::EVENTS_APPLIED_TOTAL, "Change events applied to the target, by operation.", "op"),
             events_received: register(&registry, IntCounter::new(names::EVENTS_RECEIVED_TOTAL, "Change events received from the source change stream.")),
-            lag_seconds: register(&registry, Gauge::new(names::LAG_SECONDS, "Seconds between the newest applied event's source write and its target write; 0 when caught up.")),
+            lag_seconds: register(&registry, Gauge::new(names::LAG_SECONDS, "Seconds the oldest unapplied event has waited since its source write; 0 when nothing is pending.")),
             checkpoint_age_seconds: register(&registry, Gauge::new(names::CHECKPOINT_AGE_SECONDS, "Seconds since the checkpoint (resume token) was last persisted.")),
             apply_batch_seconds: register(
                 &registry,
