@@ -22,7 +22,10 @@ impl Reassembler {
             }
             return Ok(Some(event));
         };
-        let split = split.as_document().cloned().ok_or("splitEvent is not a document")?;
+        let split = split
+            .as_document()
+            .cloned()
+            .ok_or("splitEvent is not a document")?;
         let fragment = number(&split, "fragment")?;
         let of = number(&split, "of")?;
         if fragment == 1 {
@@ -31,9 +34,15 @@ impl Reassembler {
             self.of = of;
         }
         if fragment != self.next || of != self.of {
-            return Err(format!("fragment {fragment} of {of} arrived, expected {} of {}", self.next, self.of));
+            return Err(format!(
+                "fragment {fragment} of {of} arrived, expected {} of {}",
+                self.next, self.of
+            ));
         }
-        let whole = self.pending.as_mut().ok_or("fragment without its first part")?;
+        let whole = self
+            .pending
+            .as_mut()
+            .ok_or("fragment without its first part")?;
         for (k, v) in event {
             whole.insert(k, v); // `_id` ends as the last fragment's token
         }

@@ -15,11 +15,11 @@ use crate::translate::{event_meta, translate, DdlOp, TranslateOptions, Translate
 use crate::writer::Item;
 use backon::BackoffBuilder;
 use bson::{doc, Document, Timestamp};
-use std::sync::atomic::{AtomicBool, Ordering};
 use mongodb::change_stream::event::ResumeToken;
 use mongodb::change_stream::ChangeStream;
 use mongodb::options::FullDocumentType;
 use mongodb::Database;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -74,7 +74,11 @@ pub async fn open_stream(
             SPLIT_UNSUPPORTED.store(true, Ordering::Relaxed);
             Box::pin(open_stream(source, start, mode, batch_size)).await
         }
-        Err(e) => Err(Error::from_driver(ErrorKind::Source, "opening the change stream", &e)),
+        Err(e) => Err(Error::from_driver(
+            ErrorKind::Source,
+            "opening the change stream",
+            &e,
+        )),
     }
 }
 
@@ -145,7 +149,12 @@ impl Watcher {
                     Ok(Some(event)) => {
                         failures = backoff().build();
                         let event = fragments.feed(event).map_err(|m| {
-                            Error::new(ErrorKind::Source, Class::Fatal, "reassembling a split event", m)
+                            Error::new(
+                                ErrorKind::Source,
+                                Class::Fatal,
+                                "reassembling a split event",
+                                m,
+                            )
                         })?;
                         let Some(event) = event else { continue };
                         if let Some(invalidated) = self.handle_event(event, replay_until).await? {
