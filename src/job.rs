@@ -80,14 +80,8 @@ fn checkpointer(
     progress: &Arc<Progress>,
     telemetry: &Telemetry,
 ) -> Result<Arc<Checkpointer>> {
-    let store = CheckpointStore::new(
-        &cfg.checkpoint,
-        &sides.target_client,
-        &cfg.source.database,
-        &cfg.target.database,
-    )?;
     Ok(Checkpointer::new(
-        store,
+        store_for(cfg, sides)?,
         state,
         progress.clone(),
         telemetry.clone(),
@@ -144,6 +138,27 @@ async fn copy_phase(
     Ok(summaries)
 }
 
+/// The stored checkpoint of this source -> target pair, if any.
+async fn load_checkpoint(
+    cfg: &Config,
+    sides: &Sides,
+    telemetry: &Telemetry,
+) -> Result<Option<Checkpoint>> {
+    let store = store_for(cfg, sides)?;
+    telemetry
+        .retry("reading the checkpoint", || store.load())
+        .await
+}
+
+fn store_for(cfg: &Config, sides: &Sides) -> Result<CheckpointStore> {
+    CheckpointStore::new(
+        &cfg.checkpoint,
+        &sides.target_client,
+        &cfg.source.database,
+        &cfg.target.database,
+    )
+}
+
 /// `copy`: the initial duplication alone.
 pub async fn copy_job(
     cfg: &Config,
@@ -152,15 +167,7 @@ pub async fn copy_job(
 ) -> Result<Vec<CollectionSummary>> {
     let sides = Sides::connect(cfg, telemetry).await?;
     let progress = Progress::new();
-    let store = CheckpointStore::new(
-        &cfg.checkpoint,
-        &sides.target_client,
-        &cfg.source.database,
-        &cfg.target.database,
-    )?;
-    let existing = telemetry
-        .retry("reading the checkpoint", || store.load())
-        .await?;
+    let existing = load_checkpoint(cfg, &sides, telemetry).await?;
     let state = match existing {
         Some(cp) if cp.copying && cfg.copy.mode != CopyMode::Always => cp,
         _ => Checkpoint::default(),
@@ -180,15 +187,7 @@ pub async fn run_job(
     display: &Display,
 ) -> Result<()> {
     let sides = Sides::connect(cfg, telemetry).await?;
-    let store = CheckpointStore::new(
-        &cfg.checkpoint,
-        &sides.target_client,
-        &cfg.source.database,
-        &cfg.target.database,
-    )?;
-    let existing = telemetry
-        .retry("reading the checkpoint", || store.load())
-        .await?;
+    let existing = load_checkpoint(cfg, &sides, telemetry).await?;
     let (state, mut need_copy) = match (existing, cfg.copy.mode) {
         (Some(cp), _) if cp.copying => (cp, true),
         (Some(_), CopyMode::Always) => (Checkpoint::default(), true),
