@@ -12,7 +12,7 @@ use crate::progress_display::Display;
 use crate::resync::prune_extras;
 use crate::retry::Telemetry;
 use crate::status::Phase;
-use crate::tail::run_tail;
+use crate::tail::{run_tail, TailFrom};
 use crate::watcher::{open_stream, token_of, StartAt};
 use bson::Document;
 use mongodb::{Client, Database};
@@ -217,8 +217,10 @@ pub async fn run_job(
         let outcome = run_tail(
             cfg,
             (sides.source.clone(), sides.target.clone()),
-            start,
-            replay,
+            TailFrom {
+                at: start,
+                target_may_be_ahead: replay,
+            },
             cp.clone(),
             progress.clone(),
             telemetry.clone(),

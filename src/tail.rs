@@ -29,12 +29,18 @@ pub fn translate_options(cfg: &Config) -> TranslateOptions {
     }
 }
 
-/// Tails from `start` until `stop`; returns history-lost and fatal errors to the caller.
+/// Where a tail starts, and whether the target may already hold later changes (after a copy,
+/// or a crash after the last checkpoint).
+pub struct TailFrom {
+    pub at: StartAt,
+    pub target_may_be_ahead: bool,
+}
+
+/// Tails from `from` until `stop`; returns history-lost and fatal errors to the caller.
 pub async fn run_tail(
     cfg: &Config,
     (source, target): (Database, Database),
-    start: StartAt,
-    replay: bool,
+    from: TailFrom,
     checkpointer: Arc<Checkpointer>,
     progress: Arc<Progress>,
     telemetry: Telemetry,
@@ -79,7 +85,7 @@ pub async fn run_tail(
     let writer_failed = CancellationToken::new();
     let watch_stop = CancellationToken::new();
     let outcome = {
-        let run = watcher.run(start, replay, &watch_stop);
+        let run = watcher.run(from.at, from.target_may_be_ahead, &watch_stop);
         tokio::pin!(run);
         tokio::select! {
             r = &mut run => r,
