@@ -3,6 +3,9 @@
 //! workload, and wait helpers with timeouts. Each test reads as the scenario it proves.
 #![allow(dead_code)]
 
+pub mod faults;
+pub mod procs;
+pub mod proxy;
 pub mod workload;
 
 use mongo_replicator::config::{Config, ConnectionString, UpdateMode};
