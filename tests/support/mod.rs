@@ -54,6 +54,14 @@ impl Deployment {
     pub fn db(&self, name: &str) -> Database {
         self.client.database(name)
     }
+
+    /// The embedded testbed's address (fault-injection tests run on the testbed only).
+    pub fn testbed_addr(&self) -> std::net::SocketAddr {
+        self.testbed
+            .as_ref()
+            .expect("this test needs the embedded testbed")
+            .addr()
+    }
 }
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
