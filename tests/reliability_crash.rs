@@ -51,7 +51,10 @@ async fn kill_9_during_ddl_and_file_checkpoint_writes_converges() {
         let ms = rng.gen_range(300..2000);
         tokio::time::sleep(Duration::from_millis(ms)).await;
         if let Ok(Some(status)) = p.child.try_wait() {
-            panic!("replicator exited on its own ({status}) in round {round}:\n{}", p.log_text());
+            panic!(
+                "replicator exited on its own ({status}) in round {round}:\n{}",
+                p.log_text()
+            );
         }
         p.kill9();
         eprintln!("round {round}: killed after {ms} ms");
@@ -117,7 +120,11 @@ async fn kill_9_of_source_and_target_servers_under_traffic_converges() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop.store(true, Ordering::Relaxed);
     let acked = traffic.await.unwrap();
-    assert!(acked.len() > 50, "too little traffic got through: {}", acked.len());
+    assert!(
+        acked.len() > 50,
+        "too little traffic got through: {}",
+        acked.len()
+    );
 
     faults::converge_between(
         &cfg,
@@ -133,7 +140,11 @@ async fn kill_9_of_source_and_target_servers_under_traffic_converges() {
         .count_documents(doc! {"_id": {"$in": acked.clone()}})
         .await
         .unwrap();
-    assert_eq!(in_target as usize, acked.len(), "acknowledged writes missing");
+    assert_eq!(
+        in_target as usize,
+        acked.len(),
+        "acknowledged writes missing"
+    );
     faults::settle(&r).await;
     assert!(
         r.metric("mongo_replicator_retries_total").await > 0.0,

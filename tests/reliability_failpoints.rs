@@ -40,18 +40,46 @@ async fn transient_server_errors_on_both_sides_are_retried_exactly() {
 
     let no_labels: Vec<String> = Vec::new();
     let target_faults = [
-        ("91 with RetryableWriteError", doc! {"errorCode": 91, "errorLabels": ["RetryableWriteError"]}),
-        ("189 without labels", doc! {"errorCode": 189, "errorLabels": no_labels.clone()}),
+        (
+            "91 with RetryableWriteError",
+            doc! {"errorCode": 91, "errorLabels": ["RetryableWriteError"]},
+        ),
+        (
+            "189 without labels",
+            doc! {"errorCode": 189, "errorLabels": no_labels.clone()},
+        ),
         ("10107 NotWritablePrimary", doc! {"errorCode": 10107}),
-        ("11600 InterruptedAtShutdown", doc! {"errorCode": 11600, "errorLabels": no_labels.clone()}),
-        ("262 with RetryableWriteError", doc! {"errorCode": 262, "errorLabels": ["RetryableWriteError"]}),
+        (
+            "11600 InterruptedAtShutdown",
+            doc! {"errorCode": 11600, "errorLabels": no_labels.clone()},
+        ),
+        (
+            "262 with RetryableWriteError",
+            doc! {"errorCode": 262, "errorLabels": ["RetryableWriteError"]},
+        ),
         ("closeConnection", doc! {"closeConnection": true}),
     ];
     let source_faults = [
-        ("getMore 91 with ResumableChangeStreamError", "getMore", doc! {"errorCode": 91, "errorLabels": ["ResumableChangeStreamError"]}),
-        ("getMore 91 without labels", "getMore", doc! {"errorCode": 91, "errorLabels": no_labels.clone()}),
-        ("getMore 43 CursorNotFound", "getMore", doc! {"errorCode": 43, "errorLabels": no_labels.clone()}),
-        ("getMore closeConnection", "getMore", doc! {"closeConnection": true}),
+        (
+            "getMore 91 with ResumableChangeStreamError",
+            "getMore",
+            doc! {"errorCode": 91, "errorLabels": ["ResumableChangeStreamError"]},
+        ),
+        (
+            "getMore 91 without labels",
+            "getMore",
+            doc! {"errorCode": 91, "errorLabels": no_labels.clone()},
+        ),
+        (
+            "getMore 43 CursorNotFound",
+            "getMore",
+            doc! {"errorCode": 43, "errorLabels": no_labels.clone()},
+        ),
+        (
+            "getMore closeConnection",
+            "getMore",
+            doc! {"closeConnection": true},
+        ),
     ];
     let mut next = 0;
     let mut round = |name: String, side: &'static str, fp: Document| {
@@ -69,18 +97,26 @@ async fn transient_server_errors_on_both_sides_are_retried_exactly() {
             // Resumed streams may deliver late (see RELIABILITY.md): wait for all 25, then
             // make sure no more (duplicates) follow.
             let t0 = std::time::Instant::now();
-            wait_until("all 25 inserts applied", Duration::from_secs(30), || async {
-                inserted(r).await - before >= 25.0
-            })
+            wait_until(
+                "all 25 inserts applied",
+                Duration::from_secs(30),
+                || async { inserted(r).await - before >= 25.0 },
+            )
             .await;
             eprintln!("{side} {name}: delivered after {:?}", t0.elapsed());
             r.caught_up(Duration::from_secs(60)).await;
             let applied = inserted(r).await - before;
             let retries = r.metric("mongo_replicator_retries_total").await - retries_before;
             eprintln!("{side} {name}: applied {applied}, retries {retries}");
-            assert_eq!(applied, 25.0, "{side} {name}: each insert applied exactly once");
+            assert_eq!(
+                applied, 25.0,
+                "{side} {name}: each insert applied exactly once"
+            );
             if side == "target" {
-                assert!(retries >= 1.0, "{side} {name}: the failure was not seen/retried");
+                assert!(
+                    retries >= 1.0,
+                    "{side} {name}: the failure was not seen/retried"
+                );
             }
             dep.db("admin")
                 .run_command(doc! {"configureFailPoint": "failCommand", "mode": "off"})
@@ -90,7 +126,12 @@ async fn transient_server_errors_on_both_sides_are_retried_exactly() {
     };
     for (name, data) in target_faults {
         // 3 failures: more than the driver's own single retry of a retryable write.
-        round(name.to_string(), "target", fail_point(&["update", "delete"], 3, data)).await;
+        round(
+            name.to_string(),
+            "target",
+            fail_point(&["update", "delete"], 3, data),
+        )
+        .await;
     }
     for (name, cmd, data) in source_faults {
         round(name.to_string(), "source", fail_point(&[cmd], 2, data)).await;
@@ -107,7 +148,12 @@ async fn transient_server_errors_on_both_sides_are_retried_exactly() {
 /// CPU seconds (user + system) a process has used so far.
 fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
     // Fields 14 and 15 of stat (utime, stime) are at 11 and 12 after the `)`.
     let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
     ticks / 100.0
@@ -121,7 +167,10 @@ async fn target_only_unique_index_is_reported_stalls_and_resolves_after_the_oper
     let mut cfg = config(&dep.uri, &src, &dst);
     cfg.log.level = "warn".into();
     let users = dep.db(&src).collection::<Document>("users");
-    users.insert_one(doc! {"_id": 0, "email": "zero"}).await.unwrap();
+    users
+        .insert_one(doc! {"_id": 0, "email": "zero"})
+        .await
+        .unwrap();
     let p = ReplicatorProcess::run(dir.path(), &cfg);
     support::converge(&dep, &cfg, Duration::from_secs(30)).await;
 
@@ -132,17 +181,33 @@ async fn target_only_unique_index_is_reported_stalls_and_resolves_after_the_oper
         .create_index(
             mongodb::IndexModel::builder()
                 .keys(doc! {"email": 1})
-                .options(mongodb::options::IndexOptions::builder().unique(true).build())
+                .options(
+                    mongodb::options::IndexOptions::builder()
+                        .unique(true)
+                        .build(),
+                )
                 .build(),
         )
         .await
         .unwrap();
-    users.insert_one(doc! {"_id": 1, "email": "dup"}).await.unwrap();
-    users.insert_one(doc! {"_id": 2, "email": "dup"}).await.unwrap();
+    users
+        .insert_one(doc! {"_id": 1, "email": "dup"})
+        .await
+        .unwrap();
+    users
+        .insert_one(doc! {"_id": 2, "email": "dup"})
+        .await
+        .unwrap();
 
-    wait_until("errors_total{kind=conflict}", Duration::from_secs(30), || async {
-        p.metric("mongo_replicator_errors_total{kind=\"conflict\"}").await >= 1.0
-    })
+    wait_until(
+        "errors_total{kind=conflict}",
+        Duration::from_secs(30),
+        || async {
+            p.metric("mongo_replicator_errors_total{kind=\"conflict\"}")
+                .await
+                >= 1.0
+        },
+    )
     .await;
     let (_, status) = p.get("/status").await.unwrap();
     let status: serde_json::Value = serde_json::from_str(&status).unwrap();
@@ -161,7 +226,10 @@ async fn target_only_unique_index_is_reported_stalls_and_resolves_after_the_oper
     let cpu_before = cpu_seconds(p.child.id());
     tokio::time::sleep(Duration::from_secs(5)).await;
     let cpu = cpu_seconds(p.child.id()) - cpu_before;
-    assert!(cpu < 1.0, "{cpu:.2} CPU seconds in 5 s while blocked: spinning");
+    assert!(
+        cpu < 1.0,
+        "{cpu:.2} CPU seconds in 5 s while blocked: spinning"
+    );
     // Not skipped: one of the two (parallel writers may apply either first) is still missing.
     let dups = dep
         .db(&dst)
@@ -169,7 +237,10 @@ async fn target_only_unique_index_is_reported_stalls_and_resolves_after_the_oper
         .count_documents(doc! {"email": "dup"})
         .await
         .unwrap();
-    assert_eq!(dups, 1, "exactly one of the two documents can be on the target");
+    assert_eq!(
+        dups, 1,
+        "exactly one of the two documents can be on the target"
+    );
     let log = p.log_text();
     assert!(log.contains("conflict"), "not logged:\n{log}");
 
@@ -185,7 +256,8 @@ async fn target_only_unique_index_is_reported_stalls_and_resolves_after_the_oper
     })
     .await;
     assert_eq!(
-        p.metric("mongo_replicator_events_applied_total{op=\"insert\"}").await,
+        p.metric("mongo_replicator_events_applied_total{op=\"insert\"}")
+            .await,
         2.0,
         "both inserts applied exactly once"
     );

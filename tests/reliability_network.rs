@@ -25,7 +25,12 @@ async fn inject(proxy: &Proxy, rng: &mut impl Rng) -> &'static str {
         1 => ("reset after 32 KiB", Fault::ResetAfter { bytes: 32 << 10 }),
         2 => ("stall", Fault::Stall),
         3 => ("blackhole", Fault::Blackhole),
-        _ => ("slow 64 KiB/s", Fault::Slow { bytes_per_sec: 64 << 10 }),
+        _ => (
+            "slow 64 KiB/s",
+            Fault::Slow {
+                bytes_per_sec: 64 << 10,
+            },
+        ),
     };
     proxy.set(fault);
     tokio::time::sleep(Duration::from_millis(rng.gen_range(1000..3000))).await;

@@ -46,15 +46,27 @@ pub fn assert_settled(body: &str) {
     let v = |s: &str| super::metric_value(body, s);
     let applied: f64 = ["insert", "update", "replace", "delete"]
         .iter()
-        .map(|op| v(&format!("mongo_replicator_events_applied_total{{op=\"{op}\"}}")))
+        .map(|op| {
+            v(&format!(
+                "mongo_replicator_events_applied_total{{op=\"{op}\"}}"
+            ))
+        })
         .sum::<f64>()
         + v("mongo_replicator_copy_documents_total");
     assert!(applied > 0.0, "nothing copied or applied:\n{body}");
     assert_eq!(v("mongo_replicator_lag_seconds"), 0.0, "lag:\n{body}");
     assert_eq!(v("mongo_replicator_stalled"), 0.0, "stalled:\n{body}");
     assert_eq!(v("mongo_replicator_stream_open"), 1.0, "stream:\n{body}");
-    assert_eq!(v("mongo_replicator_up{side=\"source\"}"), 1.0, "source up:\n{body}");
-    assert_eq!(v("mongo_replicator_up{side=\"target\"}"), 1.0, "target up:\n{body}");
+    assert_eq!(
+        v("mongo_replicator_up{side=\"source\"}"),
+        1.0,
+        "source up:\n{body}"
+    );
+    assert_eq!(
+        v("mongo_replicator_up{side=\"target\"}"),
+        1.0,
+        "target up:\n{body}"
+    );
     assert_eq!(
         v("mongo_replicator_errors_total{kind=\"conflict\"}"),
         0.0,

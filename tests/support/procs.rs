@@ -18,10 +18,17 @@ pub fn testbed_bin() -> PathBuf {
         let profile_dir = replicator.parent().expect("profile dir").to_path_buf();
         let target_dir = profile_dir.parent().expect("target dir");
         let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cmd.args(["build", "-q", "-p", "mongo-testbed", "--bin", "mongo-testbed"])
-            .arg("--target-dir")
-            .arg(target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        cmd.args([
+            "build",
+            "-q",
+            "-p",
+            "mongo-testbed",
+            "--bin",
+            "mongo-testbed",
+        ])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
         }
