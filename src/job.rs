@@ -42,7 +42,13 @@ impl Sides {
                 .await?;
             telemetry.set_up(side, true);
         }
-        connect::require_replica_set(&source_client).await?;
+        // A network error here (the source went away after the ping) is waited out like any
+        // other; only a source that really is no replica set stops.
+        telemetry
+            .retry("checking the source topology", || {
+                connect::require_replica_set(&source_client)
+            })
+            .await?;
         Ok(Sides {
             source: source_client.database(&cfg.source.database),
             target: target_client.database(&cfg.target.database),

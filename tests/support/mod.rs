@@ -3,6 +3,9 @@
 //! workload, and wait helpers with timeouts. Each test reads as the scenario it proves.
 #![allow(dead_code)]
 
+pub mod faults;
+pub mod procs;
+pub mod proxy;
 pub mod workload;
 
 use mongo_replicator::config::{Config, ConnectionString, UpdateMode};
@@ -50,6 +53,14 @@ impl Deployment {
 
     pub fn db(&self, name: &str) -> Database {
         self.client.database(name)
+    }
+
+    /// The embedded testbed's address (fault-injection tests run on the testbed only).
+    pub fn testbed_addr(&self) -> std::net::SocketAddr {
+        self.testbed
+            .as_ref()
+            .expect("this test needs the embedded testbed")
+            .addr()
     }
 }
 
