@@ -252,6 +252,12 @@ impl Watcher {
             }
             Translated::Ddl(op) => {
                 self.barrier().await?;
+                // A replay must never cross a DDL: with the checkpoint exactly before it, a crash
+                // during or after it replays only the DDL itself (idempotent), never the writes
+                // before it (which would land in a renamed or dropped collection's old name).
+                self.telemetry
+                    .retry("writing the checkpoint", || self.checkpointer.save_now())
+                    .await?;
                 self.telemetry
                     .retry("applying DDL to the target", || {
                         apply_ddl(&self.target, &op)
@@ -261,7 +267,6 @@ impl Watcher {
                 self.progress.register_applied(meta.token);
                 self.telemetry.metrics.batch_applied(&[("ddl", 1)], 1, 0.0);
                 self.telemetry.status.add_applied("ddl", 1);
-                // A replay must never cross an applied DDL: checkpoint right away.
                 self.telemetry
                     .retry("writing the checkpoint", || self.checkpointer.save_now())
                     .await?;
