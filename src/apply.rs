@@ -2,7 +2,7 @@
 //! ordered bulk `update` and one bulk `delete` command (split only by size). Writes are
 //! idempotent, so a failed command is simply sent again.
 
-use crate::batch::{delete_statement, upsert_statement, BatchPlan, CollectionPlan};
+use crate::batch::{upsert_statement, BatchPlan, CollectionPlan};
 use crate::error::{Class, Error, ErrorKind, Result};
 use bson::{doc, Bson, Document, Timestamp};
 use futures::TryStreamExt;
@@ -22,28 +22,26 @@ pub fn is_shape_conflict(e: &Error) -> bool {
     e.code.is_some_and(crate::error::is_path_conflict_code)
 }
 
-/// Applies `plan`: `source` is read only for `fetches`. Returns the source's operation time of
-/// the newest fetch read: every event of a fetched key up to that time is in the target now.
+/// A document re-read from the source and written to the target: every event of that key up to
+/// `at` (the read's operation time) is in the target now.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub coll: String,
+    pub key: Document,
+    pub at: Timestamp,
+}
+
+/// Applies `plan`: `source` is read only for `fetches`. Returns the documents fetched and found.
 pub async fn apply_plan(
     source: &Database,
     target: &Database,
     plan: &BatchPlan,
-) -> Result<Option<Timestamp>> {
-    let mut fetched_at = None;
+) -> Result<Vec<Fetched>> {
+    let mut fetched = Vec::new();
     for (coll, cp) in &plan.collections {
-        if let Some(t) = apply_collection(source, target, coll, cp).await? {
-            fetched_at = Some(later(fetched_at, t));
-        }
+        fetched.extend(apply_collection(source, target, coll, cp).await?);
     }
-    Ok(fetched_at)
-}
-
-/// The later of two cluster times.
-pub fn later(a: Option<Timestamp>, b: Timestamp) -> Timestamp {
-    match a {
-        Some(a) if (a.time, a.increment) > (b.time, b.increment) => a,
-        _ => b,
-    }
+    Ok(fetched)
 }
 
 async fn apply_collection(
@@ -51,20 +49,20 @@ async fn apply_collection(
     target: &Database,
     coll: &str,
     cp: &CollectionPlan,
-) -> Result<Option<Timestamp>> {
+) -> Result<Vec<Fetched>> {
     // Order per the `CollectionPlan` contract: deletes (freeing unique values) first, then
     // fetched documents, then the ordered updates.
-    let (fetched_upserts, mut deletes, fetched_at) = if cp.fetches.is_empty() {
-        (Vec::new(), Vec::new(), None)
+    let (fetched_upserts, fetched) = if cp.fetches.is_empty() {
+        (Vec::new(), Vec::new())
     } else {
         fetch_current(source, coll, &cp.fetches).await?
     };
-    deletes.extend(cp.deletes.iter().cloned());
+    let deletes = cp.deletes.clone();
     run_statements(target, "delete", coll, "deletes", deletes).await?;
     let mut updates = fetched_upserts;
     updates.extend(cp.updates.iter().cloned());
     run_statements(target, "update", coll, "updates", updates).await?;
-    Ok(fetched_at)
+    Ok(fetched)
 }
 
 /// One query for all keys: `_id: {$in}` when keys are plain `_id`s (an index lookup on every
@@ -80,13 +78,15 @@ fn fetch_filter(keys: &[Document]) -> Document {
     doc! {"$or": keys.to_vec()}
 }
 
-/// Reads the current source version of each key: found -> replace-upsert, gone -> delete; with
-/// the operation time of the read (from its session).
+/// Reads the current source version of each key: found -> a replace-upsert. A key the source
+/// no longer has is left alone: its disappearance (delete, drop, rename, dropDatabase) is a
+/// later event in the stream and is applied in order, whereas deleting now could lose a
+/// document that was renamed away with its collection.
 async fn fetch_current(
     source: &Database,
     coll: &str,
     keys: &[Document],
-) -> Result<(Vec<Document>, Vec<Document>, Option<Timestamp>)> {
+) -> Result<(Vec<Document>, Vec<Fetched>)> {
     let filter = fetch_filter(keys);
     let err = |e: mongodb::error::Error| {
         Error::from_driver(ErrorKind::Source, "reading documents to re-copy", &e)
@@ -103,19 +103,30 @@ async fn fetch_current(
         .try_collect()
         .await
         .map_err(err)?;
-    let fetched_at = session.operation_time();
+    let Some(at) = session.operation_time() else {
+        return Err(Error::new(
+            ErrorKind::Source,
+            Class::Transient,
+            "reading documents to re-copy",
+            "the server sent no operationTime",
+        ));
+    };
     let mut upserts = Vec::new();
-    let mut deletes = Vec::new();
+    let mut fetched = Vec::new();
     for key in keys {
-        match found
+        if let Some(doc) = found
             .iter()
             .find(|d| key.iter().all(|(k, v)| d.get(k) == Some(v)))
         {
-            Some(doc) => upserts.push(upsert_statement(key.clone(), doc.clone())),
-            None => deletes.push(delete_statement(key.clone())),
+            upserts.push(upsert_statement(key.clone(), doc.clone()));
+            fetched.push(Fetched {
+                coll: coll.to_string(),
+                key: key.clone(),
+                at,
+            });
         }
     }
-    Ok((upserts, deletes, fetched_at))
+    Ok((upserts, fetched))
 }
 
 /// Sends `statements` as `{<command>: coll, <field>: [...], ordered: true}` in size-bounded chunks.

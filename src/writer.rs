@@ -133,7 +133,7 @@ impl Writer {
             })
             .await;
         match result {
-            Ok(fetched_at) => fences.record(&plan, fetched_at),
+            Ok(fetched) => fences.record(fetched),
             Err(e) if e.kind == ErrorKind::Conflict || is_shape_conflict(&e) => {
                 self.apply_in_order(&items, fences).await?
             }
@@ -170,8 +170,8 @@ impl Writer {
                     })
                     .await
                 {
-                    Ok(fetched_at) => {
-                        fences.record(&plan, fetched_at);
+                    Ok(fetched) => {
+                        fences.record(fetched);
                         break;
                     }
                     Err(e) if is_shape_conflict(&e) => {
@@ -269,12 +269,11 @@ impl Fences {
         not_after(ct, *fence)
     }
 
-    fn record(&mut self, plan: &crate::batch::BatchPlan, fetched_at: Option<Timestamp>) {
-        let Some(at) = fetched_at else { return };
-        for (coll, cp) in &plan.collections {
-            for key in &cp.fetches {
-                self.by_key.insert((coll.clone(), key_bytes(key)), at);
-            }
+    /// Fences the documents a fetch found (a key the source no longer has is not fenced: the
+    /// event that removed it must still apply).
+    fn record(&mut self, fetched: Vec<crate::apply::Fetched>) {
+        for f in fetched {
+            self.by_key.insert((f.coll, key_bytes(&f.key)), f.at);
         }
     }
 
