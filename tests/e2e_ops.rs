@@ -259,3 +259,64 @@ async fn graceful_stop_under_traffic_replays_at_most_one_batch() {
     );
     r2.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_heavy_traffic_exits_0_with_a_clean_checkpoint() {
+    let dep = Deployment::start().await;
+    let (src, dst) = db_names("sigterm");
+    let cfg = config(&dep.uri, &src, &dst);
+    let dir = tempfile::tempdir().unwrap();
+    let path = support::write_config(dir.path(), &cfg);
+    let orders = dep.db(&src).collection::<Document>("orders");
+    orders.insert_one(doc! {"_id": -1}).await.unwrap();
+    let mut child = support::spawn_binary(
+        &["run", "--config", path.to_str().unwrap()],
+        &[("RUST_LOG", "info")],
+    );
+    let traffic = {
+        let orders = orders.clone();
+        tokio::spawn(async move {
+            let docs: Vec<Document> = (0..200)
+                .map(|j| doc! {"pad": "x".repeat(500), "j": j})
+                .collect();
+            for _ in 0..100 {
+                if orders.insert_many(docs.clone()).await.is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    let ckpt = dep
+        .db(&cfg.checkpoint.database)
+        .collection::<Document>("checkpoints");
+    wait_until(
+        "the replicator to checkpoint while tailing",
+        Duration::from_secs(30),
+        || async {
+            ckpt.find_one(doc! {})
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|d| !d.get_bool("copying").unwrap_or(true))
+        },
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let code = tokio::task::spawn_blocking(move || {
+        support::terminate(&mut child, Duration::from_secs(10))
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        code,
+        Some(0),
+        "SIGTERM under traffic must exit 0 within 10 s"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let stored = ckpt.find_one(doc! {}).await.unwrap().expect("checkpoint");
+    assert!(
+        stored.get_bool("clean").unwrap_or(false),
+        "the final checkpoint is not marked clean: {stored}"
+    );
+    traffic.await.unwrap();
+}
