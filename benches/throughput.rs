@@ -15,7 +15,10 @@ use mongodb::Client;
 use std::time::Instant;
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn figure(name: &str, value: f64) {
@@ -32,14 +35,21 @@ async fn main() {
         .filter_map(|w| w.trim().parse().ok())
         .collect();
     let started = Instant::now();
-    let src_tb = Testbed::start(TestbedOptions::default()).await.expect("source testbed");
-    let dst_tb = Testbed::start(TestbedOptions::default()).await.expect("target testbed");
+    let src_tb = Testbed::start(TestbedOptions::default())
+        .await
+        .expect("source testbed");
+    let dst_tb = Testbed::start(TestbedOptions::default())
+        .await
+        .expect("target testbed");
     let (src_uri, dst_uri) = (src_tb.uri(), dst_tb.uri());
     let src_client = Client::with_uri_str(&src_uri).await.unwrap();
     let dst_client = Client::with_uri_str(&dst_uri).await.unwrap();
     let source = src_client.database("bench");
     for c in 0..backlog::COLLECTIONS {
-        source.create_collection(backlog::coll_name(c)).await.unwrap();
+        source
+            .create_collection(backlog::coll_name(c))
+            .await
+            .unwrap();
     }
 
     // Checkpoints before the backlog: one per catch-up run, and a bare resume token.
@@ -111,7 +121,8 @@ async fn main() {
     let colls: Vec<String> = (0..backlog::COLLECTIONS).map(backlog::coll_name).collect();
     let (docs, bytes, secs) = replicator::copy(&cfg("dst_copy", 4)).await;
     dst_client.database("dst_copy").drop().await.unwrap();
-    let (bdocs, _, bsecs) = bare::copy(&source, &dst_client.database("dst_copy_bare"), &colls).await;
+    let (bdocs, _, bsecs) =
+        bare::copy(&source, &dst_client.database("dst_copy_bare"), &colls).await;
     assert_eq!(docs, bdocs, "both copies see the same documents");
     figure("copy_docs_per_s", docs as f64 / secs);
     figure("copy_mb_per_s", bytes as f64 / 1e6 / secs);

@@ -7,6 +7,7 @@ use crate::error::{Class, Error, ErrorKind, Result};
 use bson::{doc, Bson, Document, Timestamp};
 use futures::TryStreamExt;
 use mongodb::Database;
+use std::collections::HashMap;
 
 /// Commands stay well under the 16 MiB command limit (plus room for the envelope).
 const MAX_COMMAND_BYTES: usize = 8 * 1024 * 1024;
@@ -74,11 +75,7 @@ async fn fetch_current(
     coll: &str,
     keys: &[Document],
 ) -> Result<(Vec<Document>, Vec<Document>, Option<Timestamp>)> {
-    let filter = if keys.len() == 1 {
-        keys[0].clone()
-    } else {
-        doc! {"$or": keys.to_vec()}
-    };
+    let filter = fetch_filter(keys);
     let err = |e: mongodb::error::Error| {
         Error::from_driver(ErrorKind::Source, "reading documents to re-copy", &e)
     };
@@ -95,18 +92,59 @@ async fn fetch_current(
         .await
         .map_err(err)?;
     let fetched_at = session.operation_time();
+    // Found documents by the canonical bytes of their key fields: one hash lookup per key.
+    let mut shapes: Vec<Vec<&str>> = Vec::new();
+    for key in keys {
+        let shape: Vec<&str> = key.keys().map(String::as_str).collect();
+        if !shapes.contains(&shape) {
+            shapes.push(shape);
+        }
+    }
+    let mut by_key: HashMap<Vec<u8>, Document> = HashMap::with_capacity(found.len());
+    for d in found {
+        for shape in &shapes {
+            if let Some(k) = key_of(shape, &d) {
+                by_key.insert(k, d.clone());
+            }
+        }
+    }
     let mut upserts = Vec::new();
     let mut deletes = Vec::new();
     for key in keys {
-        match found
-            .iter()
-            .find(|d| key.iter().all(|(k, v)| d.get(k) == Some(v)))
-        {
+        match by_key.get(&bson::to_vec(key).unwrap_or_default()) {
             Some(doc) => upserts.push(upsert_statement(key.clone(), doc.clone())),
             None => deletes.push(delete_statement(key.clone())),
         }
     }
     Ok((upserts, deletes, fetched_at))
+}
+
+/// `{_id: {$in: [...]}}` when every key is `{_id}` alone (the common, unsharded case: one
+/// index lookup per key), else `$or` of the keys.
+fn fetch_filter(keys: &[Document]) -> Document {
+    if keys.len() == 1 {
+        return keys[0].clone();
+    }
+    let ids: Option<Vec<Bson>> = keys
+        .iter()
+        .map(|k| match (k.len(), k.get("_id")) {
+            (1, Some(id)) => Some(id.clone()),
+            _ => None,
+        })
+        .collect();
+    match ids {
+        Some(ids) => doc! {"_id": {"$in": ids}},
+        None => doc! {"$or": keys.to_vec()},
+    }
+}
+
+/// The canonical bytes of the key of `doc` with the fields of `shape`, when it has them all.
+fn key_of(shape: &[&str], doc: &Document) -> Option<Vec<u8>> {
+    let mut k = Document::new();
+    for f in shape {
+        k.insert(*f, doc.get(f)?.clone());
+    }
+    bson::to_vec(&k).ok()
 }
 
 /// Sends `statements` as `{<command>: coll, <field>: [...], ordered: true}` in size-bounded chunks.

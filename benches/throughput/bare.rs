@@ -53,20 +53,30 @@ pub async fn naive(source: &Database, target: &Database, token: ResumeToken, eve
         .with_type::<Document>();
     for _ in 0..events {
         let ev = stream.next().await.expect("event").expect("read event");
-        let coll = target.collection::<Document>(ev.get_document("ns").unwrap().get_str("coll").unwrap());
+        let coll =
+            target.collection::<Document>(ev.get_document("ns").unwrap().get_str("coll").unwrap());
         let key = ev.get_document("documentKey").unwrap().clone();
         match ev.get_str("operationType").unwrap() {
             "insert" | "replace" => {
                 let full = ev.get_document("fullDocument").unwrap().clone();
-                coll.replace_one(key, full).upsert(true).await.expect("replace");
+                coll.replace_one(key, full)
+                    .upsert(true)
+                    .await
+                    .expect("replace");
             }
             "update" => {
                 let desc = ev.get_document("updateDescription").unwrap();
                 let mut u = doc! {"$set": desc.get_document("updatedFields").unwrap().clone()};
-                let removed = desc.get_array("removedFields").map(|a| a.to_vec()).unwrap_or_default();
+                let removed = desc
+                    .get_array("removedFields")
+                    .map(|a| a.to_vec())
+                    .unwrap_or_default();
                 if !removed.is_empty() {
-                    let unset: Document =
-                        removed.iter().filter_map(Bson::as_str).map(|f| (f.to_string(), Bson::Int32(1))).collect();
+                    let unset: Document = removed
+                        .iter()
+                        .filter_map(Bson::as_str)
+                        .map(|f| (f.to_string(), Bson::Int32(1)))
+                        .collect();
                     u.insert("$unset", unset);
                 }
                 coll.update_one(key, u).await.expect("update");
@@ -99,12 +109,20 @@ pub async fn copy(source: &Database, target: &Database, colls: &[String]) -> (u6
             batch.push(d);
             if batch.len() == 1000 {
                 docs += batch.len() as u64;
-                target.collection::<RawDocumentBuf>(name).insert_many(std::mem::take(&mut batch)).await.expect("insert");
+                target
+                    .collection::<RawDocumentBuf>(name)
+                    .insert_many(std::mem::take(&mut batch))
+                    .await
+                    .expect("insert");
             }
         }
         if !batch.is_empty() {
             docs += batch.len() as u64;
-            target.collection::<RawDocumentBuf>(name).insert_many(batch).await.expect("insert");
+            target
+                .collection::<RawDocumentBuf>(name)
+                .insert_many(batch)
+                .await
+                .expect("insert");
         }
         (docs, bytes)
     }))

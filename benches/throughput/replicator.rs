@@ -25,7 +25,11 @@ pub fn config(source: &str, target: &str, target_db: &str, workers: usize) -> Co
 /// sits before any backlog written next.
 pub async fn prime(cfg: &Config) {
     let service = Service::start(cfg).await.expect("service");
-    let (t, p, s) = (service.telemetry.clone(), service.progress.clone(), service.stop.clone());
+    let (t, p, s) = (
+        service.telemetry.clone(),
+        service.progress.clone(),
+        service.stop.clone(),
+    );
     let job = {
         let (cfg, t, s) = (cfg.clone(), t.clone(), s.clone());
         tokio::spawn(async move { run_job(&cfg, &t, p, s, &Display::new(true)).await })
@@ -43,7 +47,11 @@ pub async fn prime(cfg: &Config) {
 pub async fn catch_up(cfg: &Config, events: u64) -> (f64, f64) {
     let sampler = RssSampler::start();
     let service = Service::start(cfg).await.expect("service");
-    let (t, p, s) = (service.telemetry.clone(), service.progress.clone(), service.stop.clone());
+    let (t, p, s) = (
+        service.telemetry.clone(),
+        service.progress.clone(),
+        service.stop.clone(),
+    );
     let started = Instant::now();
     let job = {
         let (cfg, p) = (cfg.clone(), p.clone());
@@ -54,7 +62,12 @@ pub async fn catch_up(cfg: &Config, events: u64) -> (f64, f64) {
         assert!(!job.is_finished(), "replicator stopped early");
         assert!(started.elapsed() < limit, "catch-up too slow");
         if std::env::var("BENCH_DEBUG").is_ok() && started.elapsed().as_millis() % 1000 < 6 {
-            eprintln!("received={} applied={} pending={}", p.received(), p.applied(), p.pending());
+            eprintln!(
+                "received={} applied={} pending={}",
+                p.received(),
+                p.applied(),
+                p.pending()
+            );
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -111,7 +124,12 @@ impl RssSampler {
                 std::thread::sleep(Duration::from_millis(20));
             }
         });
-        RssSampler { done, peak_kb, base_kb, thread }
+        RssSampler {
+            done,
+            peak_kb,
+            base_kb,
+            thread,
+        }
     }
 
     fn stop(self) -> f64 {
