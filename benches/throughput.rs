@@ -57,9 +57,7 @@ async fn main() {
     let (rounds, total) = rounds_for(events);
     let cfg = |db: &str, w: usize| replicator::config(&src_uri, &dst_uri, db, w);
     let half_cfg = cfg("dst_half", 4);
-    eprintln!("priming");
     replicator::prime(&half_cfg).await;
-    eprintln!("primed");
     for &w in &workers {
         replicator::prime(&cfg(&format!("dst_w{w}"), w)).await;
     }
@@ -74,7 +72,6 @@ async fn main() {
             source.run_command(cmd).await.unwrap();
         }
     }
-    eprintln!("half written");
     let (_, rss_half) = replicator::catch_up(&half_cfg, half_events as u64).await;
     dst_client.database("dst_half").drop().await.unwrap();
     for (r, c) in steps(half_rounds..rounds) {
