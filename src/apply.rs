@@ -7,6 +7,7 @@ use crate::error::{Class, Error, ErrorKind, Result};
 use bson::{doc, Bson, Document, Timestamp};
 use futures::TryStreamExt;
 use mongodb::Database;
+use std::collections::HashMap;
 
 /// Commands stay well under the 16 MiB command limit (plus room for the envelope).
 const MAX_COMMAND_BYTES: usize = 8 * 1024 * 1024;
@@ -65,19 +66,6 @@ async fn apply_collection(
     Ok(fetched)
 }
 
-/// One query for all keys: `_id: {$in}` when keys are plain `_id`s (an index lookup on every
-/// server), `$or` of the full keys otherwise (sharded collections' keys hold shard key fields).
-fn fetch_filter(keys: &[Document]) -> Document {
-    if keys.len() == 1 {
-        return keys[0].clone();
-    }
-    if keys.iter().all(|k| k.len() == 1 && k.contains_key("_id")) {
-        let ids: Vec<Bson> = keys.iter().filter_map(|k| k.get("_id").cloned()).collect();
-        return doc! {"_id": {"$in": ids}};
-    }
-    doc! {"$or": keys.to_vec()}
-}
-
 /// Reads the current source version of each key: found -> a replace-upsert. A key the source
 /// no longer has is left alone: its disappearance (delete, drop, rename, dropDatabase) is a
 /// later event in the stream and is applied in order, whereas deleting now could lose a
@@ -111,13 +99,26 @@ async fn fetch_current(
             "the server sent no operationTime",
         ));
     };
+    // Found documents by the canonical bytes of their key fields: one hash lookup per key.
+    let mut shapes: Vec<Vec<&str>> = Vec::new();
+    for key in keys {
+        let shape: Vec<&str> = key.keys().map(String::as_str).collect();
+        if !shapes.contains(&shape) {
+            shapes.push(shape);
+        }
+    }
+    let mut by_key: HashMap<Vec<u8>, Document> = HashMap::with_capacity(found.len());
+    for d in found {
+        for shape in &shapes {
+            if let Some(k) = key_of(shape, &d) {
+                by_key.insert(k, d.clone());
+            }
+        }
+    }
     let mut upserts = Vec::new();
     let mut fetched = Vec::new();
     for key in keys {
-        if let Some(doc) = found
-            .iter()
-            .find(|d| key.iter().all(|(k, v)| d.get(k) == Some(v)))
-        {
+        if let Some(doc) = by_key.get(&bson::to_vec(key).unwrap_or_default()) {
             upserts.push(upsert_statement(key.clone(), doc.clone()));
             fetched.push(Fetched {
                 coll: coll.to_string(),
@@ -127,6 +128,34 @@ async fn fetch_current(
         }
     }
     Ok((upserts, fetched))
+}
+
+/// `{_id: {$in: [...]}}` when every key is `{_id}` alone (the common, unsharded case: one
+/// index lookup per key), else `$or` of the keys.
+fn fetch_filter(keys: &[Document]) -> Document {
+    if keys.len() == 1 {
+        return keys[0].clone();
+    }
+    let ids: Option<Vec<Bson>> = keys
+        .iter()
+        .map(|k| match (k.len(), k.get("_id")) {
+            (1, Some(id)) => Some(id.clone()),
+            _ => None,
+        })
+        .collect();
+    match ids {
+        Some(ids) => doc! {"_id": {"$in": ids}},
+        None => doc! {"$or": keys.to_vec()},
+    }
+}
+
+/// The canonical bytes of the key of `doc` with the fields of `shape`, when it has them all.
+fn key_of(shape: &[&str], doc: &Document) -> Option<Vec<u8>> {
+    let mut k = Document::new();
+    for f in shape {
+        k.insert(*f, doc.get(f)?.clone());
+    }
+    bson::to_vec(&k).ok()
 }
 
 /// Sends `statements` as `{<command>: coll, <field>: [...], ordered: true}` in size-bounded chunks.

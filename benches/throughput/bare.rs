@@ -1,0 +1,132 @@
+//! The ceilings: what the Rust driver alone achieves on the same workload, and a naive
+//! one-write-per-event replicator.
+
+use bson::{doc, Bson, Document, RawDocumentBuf};
+use futures::{StreamExt, TryStreamExt};
+use mongodb::change_stream::event::ResumeToken;
+use mongodb::Database;
+use std::time::Instant;
+
+/// Drains `events` change events from `token` (batch size as the replicator's): events/s.
+pub async fn read_ceiling(source: &Database, token: ResumeToken, events: usize) -> f64 {
+    let started = Instant::now();
+    let mut stream = source
+        .watch()
+        .resume_after(token)
+        .batch_size(1000)
+        .await
+        .expect("watch")
+        .with_type::<Document>();
+    let mut n = 0;
+    while n < events {
+        stream.next().await.expect("event").expect("read event");
+        n += 1;
+    }
+    n as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Sends `commands` one after the other to `target`: ops/s (statements applied per second).
+pub async fn write_ceiling(target: &Database, commands: impl Iterator<Item = Document>) -> f64 {
+    let started = Instant::now();
+    let mut ops = 0;
+    for cmd in commands {
+        ops += ["updates", "deletes"]
+            .iter()
+            .filter_map(|f| cmd.get_array(f).ok())
+            .map(Vec::len)
+            .sum::<usize>();
+        let reply = target.run_command(cmd).await.expect("bulk write");
+        assert!(!reply.contains_key("writeErrors"), "{reply}");
+    }
+    ops as f64 / started.elapsed().as_secs_f64()
+}
+
+/// A naive replicator: one awaited `replace_one` / `update_one` / `delete_one` per event.
+pub async fn naive(source: &Database, target: &Database, token: ResumeToken, events: usize) -> f64 {
+    let started = Instant::now();
+    let mut stream = source
+        .watch()
+        .resume_after(token)
+        .batch_size(1000)
+        .await
+        .expect("watch")
+        .with_type::<Document>();
+    for _ in 0..events {
+        let ev = stream.next().await.expect("event").expect("read event");
+        let coll =
+            target.collection::<Document>(ev.get_document("ns").unwrap().get_str("coll").unwrap());
+        let key = ev.get_document("documentKey").unwrap().clone();
+        match ev.get_str("operationType").unwrap() {
+            "insert" | "replace" => {
+                let full = ev.get_document("fullDocument").unwrap().clone();
+                coll.replace_one(key, full)
+                    .upsert(true)
+                    .await
+                    .expect("replace");
+            }
+            "update" => {
+                let desc = ev.get_document("updateDescription").unwrap();
+                let mut u = doc! {"$set": desc.get_document("updatedFields").unwrap().clone()};
+                let removed = desc
+                    .get_array("removedFields")
+                    .map(|a| a.to_vec())
+                    .unwrap_or_default();
+                if !removed.is_empty() {
+                    let unset: Document = removed
+                        .iter()
+                        .filter_map(Bson::as_str)
+                        .map(|f| (f.to_string(), Bson::Int32(1)))
+                        .collect();
+                    u.insert("$unset", unset);
+                }
+                coll.update_one(key, u).await.expect("update");
+            }
+            "delete" => {
+                coll.delete_one(key).await.expect("delete");
+            }
+            other => panic!("unexpected event {other}"),
+        }
+    }
+    events as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Bare copy: each collection read in `_id` order and inserted with `insertMany` of 1000,
+/// collections in parallel (as the replicator's `copy.parallel_collections`): (docs, bytes, s).
+pub async fn copy(source: &Database, target: &Database, colls: &[String]) -> (u64, u64, f64) {
+    let started = Instant::now();
+    let results = futures::future::join_all(colls.iter().map(|name| async move {
+        let mut cursor = source
+            .collection::<RawDocumentBuf>(name)
+            .find(doc! {})
+            .sort(doc! {"_id": 1})
+            .batch_size(1000)
+            .await
+            .expect("find");
+        let (mut docs, mut bytes) = (0u64, 0u64);
+        let mut batch = Vec::with_capacity(1000);
+        while let Some(d) = cursor.try_next().await.expect("read") {
+            bytes += d.as_bytes().len() as u64;
+            batch.push(d);
+            if batch.len() == 1000 {
+                docs += batch.len() as u64;
+                target
+                    .collection::<RawDocumentBuf>(name)
+                    .insert_many(std::mem::take(&mut batch))
+                    .await
+                    .expect("insert");
+            }
+        }
+        if !batch.is_empty() {
+            docs += batch.len() as u64;
+            target
+                .collection::<RawDocumentBuf>(name)
+                .insert_many(batch)
+                .await
+                .expect("insert");
+        }
+        (docs, bytes)
+    }))
+    .await;
+    let (docs, bytes) = results.iter().fold((0, 0), |(a, b), (d, y)| (a + d, b + y));
+    (docs, bytes, started.elapsed().as_secs_f64())
+}
