@@ -21,6 +21,7 @@ pub(crate) use parse::{parse_value_pred, type_name_of, Pred};
 pub struct Matcher {
     root: Expr,
     id_eq: Option<Bson>,
+    id_in: Option<Vec<Bson>>,
 }
 
 /// A filter tree node.
@@ -40,7 +41,8 @@ impl Matcher {
     pub fn new(filter: &Document) -> CmdResult<Self> {
         let root = parse::parse_filter(filter)?;
         let id_eq = parse::id_equality(filter);
-        Ok(Matcher { root, id_eq })
+        let id_in = parse::id_in(filter);
+        Ok(Matcher { root, id_eq, id_in })
     }
 
     /// True when `doc` satisfies the filter.
@@ -52,6 +54,12 @@ impl Matcher {
     /// lookups). The caller must still check [`Matcher::matches`] for the other conditions.
     pub fn id_equality(&self) -> Option<&bson::Bson> {
         self.id_eq.as_ref()
+    }
+
+    /// When the filter is `_id: {$in: [values]}` at the top level, the values (point lookups
+    /// instead of a scan, as an index would do). The caller must still check `matches`.
+    pub fn id_in(&self) -> Option<&[bson::Bson]> {
+        self.id_in.as_deref()
     }
 }
 

@@ -272,6 +272,22 @@ impl Store {
             }
             return;
         }
+        if let Some(ids) = filter.id_in() {
+            // Point lookups, visited in `_id` order as a scan would (duplicates once).
+            let mut hits: Vec<(&IdKey, &Document)> = ids
+                .iter()
+                .filter_map(|id| c.docs.get_key_value(&IdKey(id.clone())))
+                .map(|(k, s)| (k, &*s.doc))
+                .collect();
+            hits.sort_by(|a, b| a.0.cmp(b.0));
+            hits.dedup_by(|a, b| a.0 == b.0);
+            for (_, doc) in hits {
+                if filter.matches(doc) && !visit(doc) {
+                    return;
+                }
+            }
+            return;
+        }
         for s in c.docs.values() {
             if filter.matches(&s.doc) && !visit(&s.doc) {
                 return;

@@ -404,3 +404,24 @@ pub(super) fn id_equality(filter: &Document) -> Option<Bson> {
     }
     None
 }
+
+/// `_id: {$in: [...]}` as the only condition on `_id` at the top level, without regexes
+/// (which `$in` treats as patterns) or arrays.
+pub(super) fn id_in(filter: &Document) -> Option<Vec<Bson>> {
+    let Bson::Document(d) = filter.get("_id")? else {
+        return None;
+    };
+    if d.len() != 1 {
+        return None;
+    }
+    let Bson::Array(values) = d.get("$in")? else {
+        return None;
+    };
+    if values
+        .iter()
+        .any(|v| matches!(v, Bson::RegularExpression(_) | Bson::Array(_)))
+    {
+        return None;
+    }
+    Some(values.clone())
+}

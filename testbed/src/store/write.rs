@@ -101,6 +101,18 @@ fn matching_ids(
             .into_iter()
             .collect();
     }
+    if let (Some(ids), None) = (m.id_in(), sort) {
+        let mut keys: Vec<IdKey> = ids
+            .iter()
+            .filter_map(|id| c.docs.get_key_value(&IdKey(id.clone())))
+            .filter(|(_, s)| m.matches(&s.doc))
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys.truncate(if limit_one { 1 } else { usize::MAX });
+        return keys;
+    }
     let mut hits = c.docs.iter().filter(|(_, s)| m.matches(&s.doc));
     match (sort, limit_one) {
         (Some(spec), true) => hits
