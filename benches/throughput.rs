@@ -111,6 +111,11 @@ async fn main() {
     let tail = tail.expect("at least one worker count");
     figure("tail_events_per_s", tail);
     figure("efficiency", tail / read.min(write));
+    // Source, target and replicator share this machine's cores: reading and writing an event
+    // cost CPU one after the other, so the pipeline's CPU-bound ceiling is the serial one.
+    let serial = 1.0 / (1.0 / read + 1.0 / write);
+    figure("ceiling_serial_events_per_s", serial);
+    figure("efficiency_vs_serial_ceiling", tail / serial);
     figure("speedup_vs_naive", tail / naive);
     figure(&format!("peak_rss_mb_{}k", half_events / 1000), rss_half);
     figure(&format!("peak_rss_mb_{}k", total / 1000), rss_full);
