@@ -288,7 +288,7 @@ async fn write_batch(target: &Database, name: &str, batch: &[RawDocumentBuf]) ->
                     )
                 })?;
                 let id = doc.get("_id").cloned().unwrap_or(Bson::Null);
-                statements.push(doc! {"q": {"_id": id}, "u": doc, "upsert": true, "multi": false});
+                statements.push(crate::batch::upsert_statement(doc! {"_id": id}, doc));
             }
             crate::apply::run_statements(target, "update", name, "updates", statements).await
         }

@@ -192,8 +192,21 @@ pub async fn run_job(
     stop: CancellationToken,
     display: &Display,
 ) -> Result<()> {
-    let sides = Sides::connect(cfg, telemetry).await?;
-    let existing = load_checkpoint(cfg, &sides, telemetry).await?;
+    // A stop before anything was written (e.g. a side still unreachable) ends the run cleanly
+    // at once: nothing to drain, no checkpoint to write, no retry to wait out.
+    let startup = async {
+        let sides = Sides::connect(cfg, telemetry).await?;
+        let existing = load_checkpoint(cfg, &sides, telemetry).await?;
+        Ok::<_, Error>((sides, existing))
+    };
+    let (sides, existing) = tokio::select! {
+        r = startup => r?,
+        _ = stop.cancelled() => {
+            telemetry.set_phase(Phase::Stopped);
+            tracing::info!("stopped before connecting to both sides");
+            return Ok(());
+        }
+    };
     let (state, mut need_copy) = match (existing, cfg.copy.mode) {
         (Some(cp), _) if cp.copying => (cp, true),
         (Some(_), CopyMode::Always) => (Checkpoint::default(), true),

@@ -1,10 +1,20 @@
 //! The exact shapes of the bulk `update` / `delete` statements a batch sends.
 
-use bson::{doc, Document};
+use bson::{doc, Bson, Document};
 
 /// Replace-one by key with upsert: `{q: key, u: doc, upsert: true, multi: false}`.
+///
+/// A document with a top-level `$`-prefixed name (legal to insert since MongoDB 5.0) is refused
+/// as a replacement (code 52), so it is written by the one-stage pipeline
+/// `[{$replaceWith: {$literal: doc}}]` instead: the same document, atomically, in the same
+/// ordered statement list (servers 4.2+).
 pub fn upsert_statement(key: Document, doc: Document) -> Document {
-    doc! { "q": key, "u": doc, "upsert": true, "multi": false }
+    let u: Bson = if doc.keys().any(|k| k.starts_with('$')) {
+        Bson::Array(vec![doc! { "$replaceWith": { "$literal": doc } }.into()])
+    } else {
+        doc.into()
+    };
+    doc! { "q": key, "u": u, "upsert": true, "multi": false }
 }
 
 /// Delete-one by key: `{q: key, limit: 1}`.

@@ -137,3 +137,17 @@ fn bytes_track_held_documents() {
     b.push(op("c", 1, WriteKind::Delete));
     assert!(b.bytes() < 100, "superseded upsert no longer counted");
 }
+
+#[test]
+fn upsert_of_a_document_with_a_top_level_dollar_name_is_a_literal_pipeline() {
+    let plain = doc! {"_id": 1, "a": {"$x": 1}, "b.c": 2};
+    assert_eq!(
+        upsert_statement(doc! {"_id": 1}, plain.clone()),
+        doc! {"q": {"_id": 1}, "u": plain, "upsert": true, "multi": false}
+    );
+    let dollar = doc! {"_id": 2, "$x": 1, "a": 2};
+    assert_eq!(
+        upsert_statement(doc! {"_id": 2}, dollar.clone()),
+        doc! {"q": {"_id": 2}, "u": [{"$replaceWith": {"$literal": dollar}}], "upsert": true, "multi": false}
+    );
+}
