@@ -62,7 +62,9 @@ async fn kill_9_during_ddl_and_file_checkpoint_writes_converges() {
     stop.store(true, Ordering::Relaxed);
     traffic.await.unwrap();
     let p = ReplicatorProcess::run(dir.path(), &cfg);
-    converge(&dep, &cfg, Duration::from_secs(90)).await;
+    // The long form leaves a backlog of ~190k events (unthrottled traffic over 40 rounds).
+    let limit = if faults::long() { 400 } else { 90 };
+    converge(&dep, &cfg, Duration::from_secs(limit)).await;
     faults::settle(&p).await;
     assert!(
         std::fs::metadata(dir.path().join("checkpoint.json")).is_ok_and(|m| m.len() > 0),
