@@ -79,6 +79,7 @@ pub async fn run_tail(
         telemetry: telemetry.clone(),
         checkpointer: checkpointer.clone(),
         router: Router::new(senders),
+        index_attempt: Default::default(),
     };
     telemetry.set_phase(crate::status::Phase::Tailing);
     // A writer failing fatally stops the watcher too.
