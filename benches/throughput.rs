@@ -10,7 +10,6 @@ mod bare;
 mod replicator;
 
 use backlog::{rounds_for, step, steps, Form};
-use mongo_testbed::{Testbed, TestbedOptions};
 use mongodb::Client;
 use std::time::Instant;
 
@@ -35,13 +34,11 @@ async fn main() {
         .filter_map(|w| w.trim().parse().ok())
         .collect();
     let started = Instant::now();
-    let src_tb = Testbed::start(TestbedOptions::default())
-        .await
-        .expect("source testbed");
-    let dst_tb = Testbed::start(TestbedOptions::default())
-        .await
-        .expect("target testbed");
-    let (src_uri, dst_uri) = (src_tb.uri(), dst_tb.uri());
+    // Source and target run as their own processes, so this process's RSS is the replicator's
+    // (and the bare clients'), not the testbeds' data.
+    let testbed_bin = testbed_binary();
+    let (_source_process, src_uri) = spawn_testbed(&testbed_bin);
+    let (_target_process, dst_uri) = spawn_testbed(&testbed_bin);
     let src_client = Client::with_uri_str(&src_uri).await.unwrap();
     let dst_client = Client::with_uri_str(&dst_uri).await.unwrap();
     let source = src_client.database("bench");
@@ -131,4 +128,64 @@ async fn main() {
     figure("copy_bare_docs_per_s", bdocs as f64 / bsecs);
     figure("copy_efficiency", bsecs / secs);
     figure("bench_seconds", started.elapsed().as_secs_f64());
+}
+
+/// The release `mongo-testbed` binary (`BENCH_TESTBED_BIN`, or built here with cargo).
+fn testbed_binary() -> std::path::PathBuf {
+    if let Ok(p) = std::env::var("BENCH_TESTBED_BIN") {
+        return p.into();
+    }
+    let status =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args([
+                "build",
+                "--release",
+                "-q",
+                "-p",
+                "mongo-testbed",
+                "--bin",
+                "mongo-testbed",
+            ])
+            .status()
+            .expect("cargo build mongo-testbed");
+    assert!(status.success(), "building mongo-testbed failed");
+    let dir = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target").into());
+    std::path::Path::new(&dir).join("release/mongo-testbed")
+}
+
+/// Starts a testbed process on a free port; killed when the guard drops.
+fn spawn_testbed(bin: &std::path::Path) -> (TestbedProcess, String) {
+    use std::io::BufRead;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(bin)
+        .args(["--port", &port.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn mongo-testbed");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(
+        line.contains("listening"),
+        "mongo-testbed did not start: {line}"
+    );
+    (
+        TestbedProcess(child),
+        format!("mongodb://127.0.0.1:{port}/?replicaSet=rs0"),
+    )
+}
+
+struct TestbedProcess(std::process::Child);
+
+impl Drop for TestbedProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
