@@ -4,7 +4,6 @@
 mod support;
 
 use bson::{doc, Document};
-use mongodb::IndexModel;
 use std::time::Duration;
 use support::{assert_identical, config, db_names, Deployment, Replicator};
 
@@ -27,20 +26,7 @@ async fn drop_rename_and_indexes_are_replicated() {
     let r = Replicator::start(&cfg).await;
     r.caught_up(Duration::from_secs(30)).await;
 
-    source
-        .collection::<Document>("a")
-        .create_index(
-            IndexModel::builder()
-                .keys(doc! {"email": 1})
-                .options(
-                    mongodb::options::IndexOptions::builder()
-                        .unique(true)
-                        .build(),
-                )
-                .build(),
-        )
-        .await
-        .unwrap();
+    support::create_unique_index(&source.collection::<Document>("a"), "email").await;
     source
         .collection::<Document>("a")
         .insert_one(doc! {"_id": 100, "email": "new@x"})
@@ -124,19 +110,7 @@ async fn unique_key_moves_between_documents_survive_parallel_apply() {
     cfg.apply.workers = 8;
     let source = dep.db(&src);
     let users = source.collection::<Document>("users");
-    users
-        .create_index(
-            IndexModel::builder()
-                .keys(doc! {"email": 1})
-                .options(
-                    mongodb::options::IndexOptions::builder()
-                        .unique(true)
-                        .build(),
-                )
-                .build(),
-        )
-        .await
-        .unwrap();
+    support::create_unique_index(&users, "email").await;
     users
         .insert_many((0..20).map(|i| doc! {"_id": i, "email": format!("e{i}")}))
         .await

@@ -176,20 +176,7 @@ async fn target_only_unique_index_is_reported_stalls_and_resolves_after_the_oper
 
     // The operator adds a unique index on the backup only; the source then holds two
     // documents with the same email: the second cannot be applied.
-    dep.db(&dst)
-        .collection::<Document>("users")
-        .create_index(
-            mongodb::IndexModel::builder()
-                .keys(doc! {"email": 1})
-                .options(
-                    mongodb::options::IndexOptions::builder()
-                        .unique(true)
-                        .build(),
-                )
-                .build(),
-        )
-        .await
-        .unwrap();
+    support::create_unique_index(&dep.db(&dst).collection::<Document>("users"), "email").await;
     users
         .insert_one(doc! {"_id": 1, "email": "dup"})
         .await

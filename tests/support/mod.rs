@@ -333,3 +333,16 @@ pub fn metric_value(body: &str, series: &str) -> f64 {
         })
         .unwrap_or(0.0)
 }
+
+/// Creates a unique ascending index on `field`.
+pub async fn create_unique_index(coll: &mongodb::Collection<bson::Document>, field: &str) {
+    let model = mongodb::IndexModel::builder()
+        .keys(bson::doc! {field: 1})
+        .options(
+            mongodb::options::IndexOptions::builder()
+                .unique(true)
+                .build(),
+        )
+        .build();
+    coll.create_index(model).await.expect("create unique index");
+}
