@@ -4,7 +4,7 @@
 use crate::watermark::Watermark;
 use bson::{Document, Timestamp};
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 #[derive(Default)]
@@ -12,6 +12,8 @@ pub struct Progress {
     watermark: Mutex<Watermark>,
     /// `wallTime` (ms) of the newest applied event.
     last_applied_wall_ms: AtomicI64,
+    /// The last read of the change stream returned no event (the source has nothing newer).
+    stream_idle: AtomicBool,
     /// `wallTime` (ms) of the first event registered while nothing was pending.
     first_pending_wall_ms: AtomicI64,
     received: AtomicU64,
@@ -38,11 +40,12 @@ impl Progress {
         wm.register(token)
     }
 
-    /// Seconds the oldest unapplied event has waited since it was written at the source
-    /// (0 when nothing is pending): the newer of the last applied event and the first event
-    /// that arrived after the pipeline was last idle.
+    /// How far the target is behind the source, in seconds: the time since the source wrote
+    /// the newer of the last applied event and the first event that arrived after the pipeline
+    /// was last idle. 0 only when caught up: nothing pending and the stream had nothing more to
+    /// give (a backlog still unread in the source counts, not just received events).
     pub fn lag_seconds(&self, now_ms: i64) -> f64 {
-        if self.pending() == 0 {
+        if self.pending() == 0 && self.stream_idle.load(Ordering::Relaxed) {
             return 0.0;
         }
         let since = self
@@ -53,6 +56,11 @@ impl Progress {
             return 0.0;
         }
         ((now_ms - since).max(0) as f64) / 1000.0
+    }
+
+    /// Whether the last change-stream read came back empty.
+    pub fn set_stream_idle(&self, idle: bool) {
+        self.stream_idle.store(idle, Ordering::Relaxed);
     }
 
     pub fn register_applied(&self, token: Document) -> u64 {
@@ -117,5 +125,38 @@ impl Progress {
 
     pub fn last_cluster_time(&self) -> Option<Timestamp> {
         *self.last_cluster_time.lock()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    #[test]
+    fn lag_is_zero_only_when_caught_up_and_the_stream_is_idle() {
+        let p = Progress::new();
+        assert_eq!(p.lag_seconds(10_000), 0.0, "nothing seen yet");
+        let seq = p.register(doc! {"_data": "1"}, Some(4_000));
+        assert_eq!(
+            p.lag_seconds(10_000),
+            6.0,
+            "the pending event waits since its source write"
+        );
+        p.ack([seq], Some(4_000), None);
+        assert_eq!(
+            p.lag_seconds(10_000),
+            6.0,
+            "applied, but the stream may hold more: still behind"
+        );
+        p.set_stream_idle(true);
+        assert_eq!(p.lag_seconds(10_000), 0.0, "caught up");
+        p.set_stream_idle(false);
+        p.register(doc! {"_data": "2"}, Some(9_000));
+        assert_eq!(
+            p.lag_seconds(10_000),
+            1.0,
+            "a new event after idling counts from its own write"
+        );
     }
 }

@@ -152,6 +152,7 @@ impl Watcher {
                 };
                 match next {
                     Ok(Some(event)) => {
+                        self.progress.set_stream_idle(false);
                         failures = backoff().build();
                         let event = fragments.feed(event).map_err(|m| {
                             Error::new(
@@ -168,6 +169,7 @@ impl Watcher {
                         last_token = token_of(&stream);
                     }
                     Ok(None) => {
+                        self.progress.set_stream_idle(true);
                         if let Some(t) = token_of(&stream) {
                             if last_token.as_ref() != Some(&t) {
                                 self.progress.register_applied(t.clone());
