@@ -86,7 +86,7 @@ impl Metrics {
         let m = Metrics {
             events_applied: counter_vec(&registry, names::EVENTS_APPLIED_TOTAL, "Change events applied to the target, by operation.", "op"),
             events_received: register(&registry, IntCounter::new(names::EVENTS_RECEIVED_TOTAL, "Change events received from the source change stream.")),
-            lag_seconds: register(&registry, Gauge::new(names::LAG_SECONDS, "Seconds the oldest unapplied event has waited since its source write; 0 when nothing is pending.")),
+            lag_seconds: register(&registry, Gauge::new(names::LAG_SECONDS, "Seconds the backup is behind the source (since the source write of the oldest unapplied event); 0 only when caught up.")),
             checkpoint_age_seconds: register(&registry, Gauge::new(names::CHECKPOINT_AGE_SECONDS, "Seconds since the checkpoint (resume token) was last persisted.")),
             apply_batch_seconds: register(
                 &registry,
