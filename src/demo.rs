@@ -119,7 +119,18 @@ pub async fn demo(args: DemoArgs) -> Result<bool> {
     let report = verify_databases(&cfg, &db, &client.database(&cfg.target.database)).await?;
     println!("{report}");
     let status = service.telemetry.status.to_json();
-    println!("demo: applied {}", status["events_applied"]);
+    println!(
+        "demo: copied {} seeded orders, then replicated {} live change events in {:.0} s (by operation: {})",
+        args.seed_orders,
+        service.progress.applied(),
+        started.elapsed().as_secs_f64(),
+        status["events_applied"]
+    );
+    println!(
+        "demo: the backup is {}; metrics were served at http://{}/metrics (`mongo-replicator run` serves them for as long as it runs)",
+        if report.identical() { "identical to the source" } else { "DIFFERENT from the source" },
+        service.http_addr
+    );
     testbed.shutdown().await;
     Ok(report.identical())
 }
