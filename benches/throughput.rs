@@ -13,6 +13,10 @@ use backlog::{rounds_for, step, steps, Form};
 use mongodb::Client;
 use std::time::Instant;
 
+/// mimalloc: as in the `mongo-replicator` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
