@@ -21,6 +21,9 @@ async fn target_down_under_load_retries_with_bounded_memory_and_drains() {
     let mut cfg = config(&source.uri, &src, &dst);
     cfg.target.uri = ConnectionString::new(target_tb.uri());
     cfg.log.level = "warn".into();
+    // What the replicator may hold is bounded by its batches and channels (2 x batch_size per
+    // writer): keep that bound well below the backlog so the RSS check can tell the difference.
+    cfg.apply.batch_size = 250;
     let db = source.db(&src);
     let orders = db.collection::<bson::Document>("orders");
     orders.insert_one(bson::doc! {"_id": -1}).await.unwrap();
