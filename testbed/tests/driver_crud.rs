@@ -316,21 +316,9 @@ async fn unacknowledged_writes_are_applied_without_reply() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let tb = support::start().await;
     let mut s = tokio::net::TcpStream::connect(tb.addr()).await.unwrap();
-    let msg = |id: i32, flags: u32, body: Document| {
-        let mut out = vec![0u8; 4];
-        out.extend(id.to_le_bytes());
-        out.extend(0i32.to_le_bytes());
-        out.extend(2013i32.to_le_bytes());
-        out.extend(flags.to_le_bytes());
-        out.push(0);
-        body.to_writer(&mut out).unwrap();
-        let len = out.len() as i32;
-        out[0..4].copy_from_slice(&len.to_le_bytes());
-        out
-    };
     let insert = doc! {"insert": "c", "documents": [{"_id": 1}, {"_id": 2}], "writeConcern": {"w": 0}, "$db": "w0"};
-    s.write_all(&msg(1, 2, insert)).await.unwrap();
-    s.write_all(&msg(2, 0, doc! {"ping": 1, "$db": "admin"}))
+    s.write_all(&support::op_msg(1, 2, &insert)).await.unwrap();
+    s.write_all(&support::op_msg(2, 0, &doc! {"ping": 1, "$db": "admin"}))
         .await
         .unwrap();
     let mut header = [0u8; 16];

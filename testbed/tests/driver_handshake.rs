@@ -9,19 +9,6 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-fn op_msg(request_id: i32, flags: u32, body: &Document) -> Vec<u8> {
-    let mut out = vec![0u8; 4];
-    out.extend(request_id.to_le_bytes());
-    out.extend(0i32.to_le_bytes());
-    out.extend(2013i32.to_le_bytes());
-    out.extend(flags.to_le_bytes());
-    out.push(0);
-    body.to_writer(&mut out).unwrap();
-    let len = out.len() as i32;
-    out[0..4].copy_from_slice(&len.to_le_bytes());
-    out
-}
-
 /// Reads one reply: (opCode, responseTo, the first document).
 async fn read_reply(s: &mut TcpStream) -> (i32, i32, Document) {
     let mut header = [0u8; 16];
@@ -146,7 +133,7 @@ async fn malformed_or_oversized_messages_close_only_their_connection() {
         .unwrap();
 
     let mut bad = TcpStream::connect(tb.addr()).await.unwrap();
-    let mut garbage = op_msg(1, 0, &doc! {"ping": 1, "$db": "admin"});
+    let mut garbage = support::op_msg(1, 0, &doc! {"ping": 1, "$db": "admin"});
     garbage[20] = 9; // unknown section kind
     bad.write_all(&garbage).await.unwrap();
     let mut buf = [0u8; 1];
@@ -178,7 +165,7 @@ async fn malformed_or_oversized_messages_close_only_their_connection() {
 async fn awaitable_hello_waits_for_max_await_time() {
     let tb = support::start().await;
     let mut s = TcpStream::connect(tb.addr()).await.unwrap();
-    s.write_all(&op_msg(1, 0, &doc! {"hello": 1, "$db": "admin"}))
+    s.write_all(&support::op_msg(1, 0, &doc! {"hello": 1, "$db": "admin"}))
         .await
         .unwrap();
     let (_, _, first) = read_reply(&mut s).await;
@@ -186,7 +173,9 @@ async fn awaitable_hello_waits_for_max_await_time() {
     let start = Instant::now();
     let awaitable =
         doc! {"hello": 1, "topologyVersion": tv, "maxAwaitTimeMS": 300i64, "$db": "admin"};
-    s.write_all(&op_msg(2, 1 << 16, &awaitable)).await.unwrap();
+    s.write_all(&support::op_msg(2, 1 << 16, &awaitable))
+        .await
+        .unwrap();
     let (_, response_to, reply) = read_reply(&mut s).await;
     assert_eq!(response_to, 2);
     assert!(reply.get_bool("isWritablePrimary").unwrap());
@@ -202,7 +191,7 @@ async fn shutdown_closes_connections_and_frees_the_port() {
     let tb = support::start().await;
     let addr = tb.addr();
     let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(&op_msg(1, 0, &doc! {"ping": 1, "$db": "admin"}))
+    s.write_all(&support::op_msg(1, 0, &doc! {"ping": 1, "$db": "admin"}))
         .await
         .unwrap();
     let (_, _, reply) = read_reply(&mut s).await;

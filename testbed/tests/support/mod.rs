@@ -98,3 +98,17 @@ pub async fn raw_command(addr: std::net::SocketAddr, db: &str, mut cmd: Document
     s.read_exact(&mut body).await.unwrap();
     Document::from_reader(&body[5..]).unwrap()
 }
+
+/// One OP_MSG frame (opcode 2013) with a single body section, for raw-wire tests.
+pub fn op_msg(request_id: i32, flags: u32, body: &Document) -> Vec<u8> {
+    let mut out = vec![0u8; 4];
+    out.extend(request_id.to_le_bytes());
+    out.extend(0i32.to_le_bytes());
+    out.extend(2013i32.to_le_bytes());
+    out.extend(flags.to_le_bytes());
+    out.push(0);
+    body.to_writer(&mut out).unwrap();
+    let len = out.len() as i32;
+    out[0..4].copy_from_slice(&len.to_le_bytes());
+    out
+}
