@@ -85,10 +85,22 @@ fn documents_are_ordered_by_id_in_bson_order() {
 }
 
 #[test]
-fn array_id_and_oversized_documents_are_rejected() {
+fn array_regex_undefined_ids_and_oversized_documents_are_rejected() {
     let s = store();
     let out = s.insert(&ns(), vec![doc! {"_id": [1, 2]}], true);
     assert_eq!(out.write_errors[0].1.code, 53);
+    let regex = Bson::RegularExpression(bson::Regex {
+        pattern: "^A".into(),
+        options: String::new(),
+    });
+    let out = s.insert(&ns(), vec![doc! {"x": 1, "_id": regex}], true);
+    assert_eq!(out.write_errors[0].1.code, 2);
+    assert_eq!(out.write_errors[0].1.errmsg, "can't use a regex for _id");
+    let out = s.insert(&ns(), vec![doc! {"_id": Bson::Undefined}], true);
+    assert_eq!(
+        out.write_errors[0].1.errmsg,
+        "can't use a undefined for _id"
+    );
     let big = "x".repeat(16 * 1024 * 1024);
     let out = s.insert(&ns(), vec![doc! {"_id": 1, "s": big}], true);
     assert_eq!(out.write_errors[0].1.code, 10334);

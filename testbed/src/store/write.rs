@@ -56,6 +56,12 @@ fn prepare_insert(doc: Document) -> CmdResult<(Document, u32)> {
                 "The '_id' value cannot be of type array",
             ))
         }
+        // mongod's insert path refuses these two as BadValue (SERVER-9502): a regex `_id`
+        // could never be matched by equality, and undefined is deprecated.
+        Some(Bson::RegularExpression(_)) => {
+            return Err(CmdError::bad_value("can't use a regex for _id"))
+        }
+        Some(Bson::Undefined) => return Err(CmdError::bad_value("can't use a undefined for _id")),
         Some(Bson::Document(id)) => check_id_fields(id)?,
         _ => {}
     }
