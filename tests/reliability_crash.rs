@@ -147,10 +147,10 @@ async fn kill_9_of_source_and_target_servers_under_traffic_converges() {
         acked.len(),
         "acknowledged writes missing"
     );
+    // No assertion on `retries_total` here: outages of at most 2 s are absorbed by the driver
+    // itself (one retryable-write/read retry that waits in server selection, and the change
+    // stream's own resume), so whether the replicator sees an error at all depends on timing.
+    // Outages longer than server selection are counted: reliability_outage.rs asserts that.
     faults::settle(&r).await;
-    assert!(
-        r.metric("mongo_replicator_retries_total").await > 0.0,
-        "no retries counted: the outages were not seen"
-    );
     r.shutdown().await.unwrap();
 }
