@@ -32,17 +32,26 @@ pub struct Fetched {
     pub at: Timestamp,
 }
 
-/// Applies `plan`: `source` is read only for `fetches`. Returns the documents fetched and found.
+/// What the fetches of an applied plan found.
+#[derive(Debug, Default)]
+pub struct FetchOutcome {
+    /// Found on the source and written to the target.
+    pub found: Vec<Fetched>,
+    /// `(collection, key)` the source no longer has (see [`crate::unresolved`]).
+    pub gone: Vec<(String, Document)>,
+}
+
+/// Applies `plan`: `source` is read only for `fetches`.
 pub async fn apply_plan(
     source: &Database,
     target: &Database,
     plan: &BatchPlan,
-) -> Result<Vec<Fetched>> {
-    let mut fetched = Vec::new();
+) -> Result<FetchOutcome> {
+    let mut outcome = FetchOutcome::default();
     for (coll, cp) in &plan.collections {
-        fetched.extend(apply_collection(source, target, coll, cp).await?);
+        apply_collection(source, target, coll, cp, &mut outcome).await?;
     }
-    Ok(fetched)
+    Ok(outcome)
 }
 
 async fn apply_collection(
@@ -50,11 +59,12 @@ async fn apply_collection(
     target: &Database,
     coll: &str,
     cp: &CollectionPlan,
-) -> Result<Vec<Fetched>> {
+    outcome: &mut FetchOutcome,
+) -> Result<()> {
     // Order per the `CollectionPlan` contract: deletes (freeing unique values) first, then
     // fetched documents, then the ordered updates.
-    let (fetched_upserts, fetched) = if cp.fetches.is_empty() {
-        (Vec::new(), Vec::new())
+    let (fetched_upserts, found, gone) = if cp.fetches.is_empty() {
+        Default::default()
     } else {
         fetch_current(source, coll, &cp.fetches).await?
     };
@@ -63,18 +73,22 @@ async fn apply_collection(
     let mut updates = fetched_upserts;
     updates.extend(cp.updates.iter().cloned());
     run_statements(target, "update", coll, "updates", updates).await?;
-    Ok(fetched)
+    outcome.found.extend(found);
+    outcome
+        .gone
+        .extend(gone.into_iter().map(|key| (coll.to_string(), key)));
+    Ok(())
 }
 
 /// Reads the current source version of each key: found -> a replace-upsert. A key the source
-/// no longer has is left alone: its disappearance (delete, drop, rename, dropDatabase) is a
-/// later event in the stream and is applied in order, whereas deleting now could lose a
-/// document that was renamed away with its collection.
+/// no longer has is left alone and returned as gone: its disappearance (delete, drop, rename,
+/// dropDatabase) is a later event in the stream and is applied in order, whereas deleting now
+/// could lose a document that was renamed away with its collection.
 async fn fetch_current(
     source: &Database,
     coll: &str,
     keys: &[Document],
-) -> Result<(Vec<Document>, Vec<Fetched>)> {
+) -> Result<(Vec<Document>, Vec<Fetched>, Vec<Document>)> {
     let filter = fetch_filter(keys);
     let err = |e: mongodb::error::Error| {
         Error::from_driver(ErrorKind::Source, "reading documents to re-copy", &e)
@@ -117,6 +131,7 @@ async fn fetch_current(
     }
     let mut upserts = Vec::new();
     let mut fetched = Vec::new();
+    let mut gone = Vec::new();
     for key in keys {
         if let Some(doc) = by_key.get(&bson::to_vec(key).unwrap_or_default()) {
             upserts.push(upsert_statement(key.clone(), doc.clone()));
@@ -125,9 +140,11 @@ async fn fetch_current(
                 key: key.clone(),
                 at,
             });
+        } else {
+            gone.push(key.clone());
         }
     }
-    Ok((upserts, fetched))
+    Ok((upserts, fetched, gone))
 }
 
 /// `{_id: {$in: [...]}}` when every key is `{_id}` alone (the common, unsharded case: one

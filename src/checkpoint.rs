@@ -39,6 +39,10 @@ pub struct Checkpoint {
     /// events up to `resume_token`, so the next tail needs no replay precautions.
     #[serde(default)]
     pub clean: bool,
+    /// Keys a fetch found gone, waiting for the event that explains it
+    /// ([`crate::unresolved::UnresolvedFetches`]): `[{collection, key}]`.
+    #[serde(default)]
+    pub unresolved_fetches: Vec<Document>,
     pub updated_at: Option<DateTime>,
 }
 

@@ -6,6 +6,7 @@ use crate::checkpoint::{Checkpoint, CheckpointStore};
 use crate::error::Result;
 use crate::progress::Progress;
 use crate::retry::Telemetry;
+use crate::unresolved::UnresolvedFetches;
 use bson::Document;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,6 +21,9 @@ pub struct Checkpointer {
     pub state: Mutex<Checkpoint>,
     pub progress: Arc<Progress>,
     pub telemetry: Telemetry,
+    /// Shared with the writers (which record and resolve) and the watcher (renames, drops);
+    /// copied into the state at every save.
+    pub unresolved: Arc<parking_lot::Mutex<UnresolvedFetches>>,
     saved: parking_lot::Mutex<SavedMark>,
 }
 
@@ -35,8 +39,10 @@ impl Checkpointer {
         progress: Arc<Progress>,
         telemetry: Telemetry,
     ) -> Arc<Self> {
+        let unresolved = UnresolvedFetches::from_docs(&state.unresolved_fetches);
         Arc::new(Checkpointer {
             store,
+            unresolved: Arc::new(parking_lot::Mutex::new(unresolved)),
             state: Mutex::new(state),
             progress,
             telemetry,
@@ -65,6 +71,7 @@ impl Checkpointer {
             state.resume_token = Some(token);
         }
         state.clean = clean && !state.copying;
+        state.unresolved_fetches = self.unresolved.lock().to_docs();
         self.store.save(&state).await?;
         *self.saved.lock() = SavedMark {
             seq,
@@ -78,6 +85,7 @@ impl Checkpointer {
         let mut state = self.state.lock().await;
         state.resume_token = Some(token);
         state.clean = false;
+        state.unresolved_fetches = self.unresolved.lock().to_docs();
         self.store.save(&state).await?;
         *self.saved.lock() = SavedMark {
             seq,
@@ -91,6 +99,7 @@ impl Checkpointer {
     pub async fn save_state(&self) -> Result<()> {
         let mut state = self.state.lock().await;
         state.clean = false;
+        state.unresolved_fetches = self.unresolved.lock().to_docs();
         self.store.save(&state).await?;
         *self.saved.lock() = SavedMark {
             seq: self.progress.seq(),

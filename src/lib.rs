@@ -40,6 +40,7 @@ pub mod tail;
 pub mod telemetry;
 pub mod traffic;
 pub mod translate;
+pub mod unresolved;
 pub mod verify;
 pub mod watcher;
 pub mod watermark;

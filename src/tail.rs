@@ -62,6 +62,7 @@ pub async fn run_tail(
             progress: progress.clone(),
             telemetry: telemetry.clone(),
             limits,
+            unresolved: checkpointer.unresolved.clone(),
         };
         writers.spawn(w.run(rx));
     }

@@ -126,7 +126,7 @@ impl Watcher {
         stop: &CancellationToken,
     ) -> Result<()> {
         let mode = self.translate.update_mode;
-        let replay_until = if replay {
+        let mut replay_until = if replay {
             self.telemetry
                 .retry("reading the source operation time", || {
                     crate::connect::operation_time(&self.source)
@@ -163,7 +163,9 @@ impl Watcher {
                             )
                         })?;
                         let Some(event) = event else { continue };
-                        if let Some(invalidated) = self.handle_event(event, replay_until).await? {
+                        if let Some(invalidated) =
+                            self.handle_event(event, &mut replay_until).await?
+                        {
                             break StartAt::StartAfter(invalidated);
                         }
                         last_token = token_of(&stream);
@@ -218,7 +220,7 @@ impl Watcher {
     async fn handle_event(
         &self,
         event: Document,
-        replay_until: Option<Timestamp>,
+        replay_until: &mut Option<Timestamp>,
     ) -> Result<Option<Document>> {
         let bad = |e: crate::translate::TranslateError| {
             Error::new(
@@ -233,7 +235,7 @@ impl Watcher {
         match translate(&event, &self.translate).map_err(bad)? {
             Translated::Write(mut op) => {
                 if let (WriteKind::Delta { .. }, Some(ct), Some(until)) =
-                    (&op.kind, meta.cluster_time, replay_until)
+                    (&op.kind, meta.cluster_time, *replay_until)
                 {
                     if (ct.time, ct.increment) <= (until.time, until.increment) {
                         op.kind = WriteKind::Fetch;
@@ -270,6 +272,15 @@ impl Watcher {
                         apply_ddl(&self.target, &op)
                     })
                     .await?;
+                if let Some(read_at) = self.settle_gone_keys(&op).await? {
+                    // Documents were just re-read at `read_at`: deltas up to then are in them
+                    // already, so those events are applied by re-reading too (as in a replay).
+                    if replay_until
+                        .is_none_or(|t| (t.time, t.increment) < (read_at.time, read_at.increment))
+                    {
+                        *replay_until = Some(read_at);
+                    }
+                }
                 tracing::info!(ddl = ?describe(&op), "applied DDL");
                 self.progress.register_applied(meta.token);
                 self.telemetry.metrics.batch_applied(&[("ddl", 1)], 1, 0.0);
@@ -300,6 +311,69 @@ impl Watcher {
             ));
         }
         Ok(())
+    }
+
+    /// Keys fetches found gone ([`crate::unresolved`]) after a DDL: a drop explains them; a
+    /// rename carried their older versions to the new name, so they are re-read there (what is
+    /// still not found waits under the new name). Returns the time of that read, if any.
+    async fn settle_gone_keys(&self, op: &DdlOp) -> Result<Option<Timestamp>> {
+        let keys = {
+            let mut unresolved = self.checkpointer.unresolved.lock();
+            match op {
+                DdlOp::Drop { coll } => {
+                    unresolved.drop_collection(coll);
+                    return Ok(None);
+                }
+                DdlOp::DropDatabase => {
+                    unresolved.clear();
+                    return Ok(None);
+                }
+                DdlOp::Rename { from, to } => {
+                    // With dropTarget, the old `to` and whatever waited under it are gone.
+                    unresolved.drop_collection(to);
+                    unresolved.take(from)
+                }
+                _ => return Ok(None),
+            }
+        };
+        let DdlOp::Rename { to, .. } = op else {
+            return Ok(None);
+        };
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        let count = keys.len();
+        let mut builder = crate::batch::BatchBuilder::new();
+        for key in keys {
+            builder.push(crate::translate::WriteOp {
+                coll: to.clone(),
+                key,
+                kind: WriteKind::Fetch,
+            });
+        }
+        let plan = builder.take_plan();
+        let outcome = self
+            .telemetry
+            .retry("re-reading renamed documents", || {
+                crate::apply::apply_plan(&self.source, &self.target, &plan)
+            })
+            .await?;
+        tracing::info!(
+            collection = %to,
+            documents = count,
+            found = outcome.found.len(),
+            "re-read documents a fetch had missed before their collection was renamed"
+        );
+        let read_at = outcome
+            .found
+            .iter()
+            .map(|f| f.at)
+            .max_by_key(|t| (t.time, t.increment));
+        let mut unresolved = self.checkpointer.unresolved.lock();
+        for (coll, key) in outcome.gone {
+            unresolved.record(&coll, key);
+        }
+        Ok(read_at)
     }
 
     /// Unique indexes deferred by the copy are built once the tail has caught up.

@@ -16,6 +16,7 @@ use crate::progress::Progress;
 use crate::retry::{cancelled, Telemetry};
 use crate::translate::WriteKind;
 use crate::translate::WriteOp;
+use crate::unresolved::UnresolvedFetches;
 use bson::Timestamp;
 use mongodb::Database;
 use std::collections::HashMap;
@@ -56,6 +57,8 @@ pub struct Writer {
     pub progress: Arc<Progress>,
     pub telemetry: Telemetry,
     pub limits: BatchLimits,
+    /// Keys fetches found gone (see [`crate::unresolved`]).
+    pub unresolved: Arc<parking_lot::Mutex<UnresolvedFetches>>,
 }
 
 /// How long a conflicting op waits for earlier events before the conflict is reported.
@@ -133,7 +136,10 @@ impl Writer {
             })
             .await;
         match result {
-            Ok(fetched) => fences.record(fetched),
+            Ok(outcome) => {
+                fences.record(outcome.found);
+                self.settle_fetches(&items, outcome.gone);
+            }
             Err(e) if e.kind == ErrorKind::Conflict || is_shape_conflict(&e) => {
                 self.apply_in_order(&items, fences).await?
             }
@@ -170,8 +176,9 @@ impl Writer {
                     })
                     .await
                 {
-                    Ok(fetched) => {
-                        fences.record(fetched);
+                    Ok(outcome) => {
+                        fences.record(outcome.found);
+                        self.settle_fetches(std::slice::from_ref(item), outcome.gone);
                         break;
                     }
                     Err(e) if is_shape_conflict(&e) => {
@@ -205,6 +212,24 @@ impl Writer {
             }
         }
         Ok(())
+    }
+
+    /// Updates the gone-key registry after `items` were applied: a delete or a full document
+    /// of a key makes an earlier gone fetch of it moot; then the fetches that found nothing
+    /// now are recorded. Runs before the items are acknowledged, so a checkpoint that covers
+    /// them also carries what they recorded.
+    fn settle_fetches(&self, items: &[Item], gone: Vec<(String, bson::Document)>) {
+        let mut unresolved = self.unresolved.lock();
+        if !unresolved.is_empty() {
+            for item in items {
+                if matches!(item.op.kind, WriteKind::Delete | WriteKind::Upsert(_)) {
+                    unresolved.resolve(&item.op.coll, &item.op.key);
+                }
+            }
+        }
+        for (coll, key) in gone {
+            unresolved.record(&coll, key);
+        }
     }
 
     fn record(&self, items: &[Item], ops_in: usize, seconds: f64) {
