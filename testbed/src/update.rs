@@ -1,5 +1,5 @@
-//! Update documents: replacement or operators (`$set $unset $inc ...`), producing the new
-//! document and the change-stream `updateDescription`.
+//! Update documents: replacement, operators (`$set $unset $inc ...`) or an aggregation
+//! pipeline, producing the new document and the change-stream `updateDescription`.
 //!
 //! Operator updates are validated up front (known operators, non-conflicting paths, code 40),
 //! then applied in mongod's order: by field path, lexicographically, numeric components
@@ -9,13 +9,16 @@
 
 mod arrays;
 mod describe;
+mod diff;
 mod ops;
+mod pipeline;
 mod seed;
 
 use crate::compare::{documents_identical, identical};
 use crate::error::{code, CmdError, CmdResult};
 use bson::{Bson, Document};
 
+pub use pipeline::UpdatePipeline;
 pub use seed::upsert_seed;
 
 /// A parsed `u` of an update statement.
@@ -23,6 +26,8 @@ pub use seed::upsert_seed;
 pub enum UpdateSpec {
     Replacement(Document),
     Operators(Document),
+    /// An array of stages (MongoDB 4.2+).
+    Pipeline(UpdatePipeline),
 }
 
 /// Whether the update applies to an existing document or seeds an upsert (only then `$setOnInsert` applies).
@@ -53,8 +58,11 @@ pub struct Applied {
     pub doc: Document,
     /// False when the new document equals the old one (no write, no oplog entry).
     pub changed: bool,
-    /// Meaningful for operator updates; for replacements the event is a `replace`.
+    /// What changed, when `as_delta`; empty otherwise.
     pub description: UpdateDescription,
+    /// False when the change must be logged as a full replacement (a `replace` event): always
+    /// for replacements, for a pipeline whose result no delta expresses (see `diff`).
+    pub as_delta: bool,
 }
 
 impl UpdateSpec {
@@ -77,6 +85,11 @@ impl UpdateSpec {
         Ok(UpdateSpec::Replacement(u.clone()))
     }
 
+    /// Parses an array `u` (or `findAndModify`'s `update`) as an update pipeline.
+    pub fn parse_pipeline(stages: &[Bson]) -> CmdResult<Self> {
+        Ok(UpdateSpec::Pipeline(UpdatePipeline::parse(stages)?))
+    }
+
     pub fn is_replacement(&self) -> bool {
         matches!(self, UpdateSpec::Replacement(_))
     }
@@ -84,7 +97,12 @@ impl UpdateSpec {
     /// Applies to `doc`; `_id` is immutable (code 66).
     pub fn apply(&self, doc: &Document, mode: ApplyMode) -> CmdResult<Applied> {
         let (new_doc, description) = match self {
-            UpdateSpec::Replacement(r) => (replace(doc, r)?, UpdateDescription::default()),
+            UpdateSpec::Replacement(r) => (replace(doc, r)?, None),
+            UpdateSpec::Pipeline(p) => {
+                let new_doc = replace(doc, &p.run(doc)?)?;
+                let description = diff::delta(doc, &new_doc);
+                (new_doc, description)
+            }
             UpdateSpec::Operators(u) => {
                 let (mut new_doc, records) = ops::apply_all(u, doc, mode)?;
                 check_id_unchanged(doc, &new_doc)?;
@@ -92,24 +110,26 @@ impl UpdateSpec {
                     move_id_first(&mut new_doc);
                 }
                 let description = describe::describe(doc, &new_doc, &records);
-                (new_doc, description)
+                (new_doc, Some(description))
             }
         };
         let changed = !documents_identical(doc, &new_doc);
-        let description = if changed {
-            description
-        } else {
-            UpdateDescription::default()
+        let as_delta = description.is_some();
+        let description = match description {
+            Some(d) if changed => d,
+            _ => UpdateDescription::default(),
         };
         Ok(Applied {
             doc: new_doc,
             changed,
             description,
+            as_delta,
         })
     }
 }
 
-/// A replacement keeps the existing `_id` (first), and may only repeat it unchanged.
+/// A replacement (or a pipeline's result) keeps the existing `_id` (first), and may only repeat
+/// it unchanged; a document without `_id` (an upsert seed) takes the replacement's first.
 fn replace(old: &Document, replacement: &Document) -> CmdResult<Document> {
     let mut out = Document::new();
     match (old.get("_id"), replacement.get("_id")) {

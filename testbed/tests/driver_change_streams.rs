@@ -392,3 +392,48 @@ async fn driver_resumes_after_a_dropped_get_more() {
         "resumed, nothing lost or repeated"
     );
 }
+
+/// A pipeline update is logged as a delta when one expresses it (an `update` event with its
+/// `updateDescription`), else as a full replacement (a `replace` event), as mongod does.
+#[tokio::test]
+async fn pipeline_updates_are_update_or_replace_events() {
+    let tb = support::start().await;
+    let client = support::client(&tb).await;
+    let coll = client.database("cs").collection::<Document>("pipe");
+    coll.insert_one(doc! {"_id": 1, "a": 1, "b": 2, "c": 3})
+        .await
+        .unwrap();
+    let mut stream = coll.watch().await.unwrap();
+
+    coll.update_one(
+        doc! {"_id": 1},
+        vec![
+            doc! {"$set": {"a": {"$add": ["$a", 1]}, "d": "new"}},
+            doc! {"$unset": "b"},
+        ],
+    )
+    .await
+    .unwrap();
+    // Same fields, another order: no `$set`/`$unset` sequence gives it.
+    coll.update_one(
+        doc! {"_id": 1},
+        vec![doc! {"$replaceWith": {"d": "$d", "c": "$c", "a": "$a"}}],
+    )
+    .await
+    .unwrap();
+
+    let e = next(&mut stream).await;
+    assert_eq!(e.operation_type, OperationType::Update);
+    let ud = e.update_description.unwrap();
+    assert_eq!(ud.updated_fields, doc! {"a": 2, "d": "new"});
+    assert_eq!(ud.removed_fields, vec!["b".to_string()]);
+    assert_eq!(ud.truncated_arrays.map(|t| t.len()), Some(0));
+
+    let e = next(&mut stream).await;
+    assert_eq!(e.operation_type, OperationType::Replace);
+    assert_eq!(e.document_key, Some(doc! {"_id": 1}));
+    assert_eq!(
+        e.full_document,
+        Some(doc! {"_id": 1, "d": "new", "c": 3, "a": 2})
+    );
+}

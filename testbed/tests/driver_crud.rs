@@ -337,3 +337,134 @@ async fn unacknowledged_writes_are_applied_without_reply() {
     .await;
     assert!(applied);
 }
+
+/// Pipeline-style updates (`u` as an array of stages, MongoDB 4.2+): expressions, `$unset`,
+/// `$replaceWith {$literal}` of a document with a top-level `$` name (how the replicator writes
+/// such documents), upserts, `findOneAndUpdate`, and mongod's refusal of other stages.
+#[tokio::test]
+async fn pipeline_updates() {
+    use mongodb::options::ReturnDocument;
+    let tb = support::start().await;
+    let client = support::client(&tb).await;
+    let coll = client.database("pipe").collection::<Document>("c");
+    coll.insert_one(doc! {"_id": 1, "a": 2, "b": "x"})
+        .await
+        .unwrap();
+
+    let r = coll
+        .update_one(
+            doc! {"_id": 1},
+            vec![
+                doc! {"$set": {"c": {"$add": ["$a", 40]}}},
+                doc! {"$unset": "b"},
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.matched_count, r.modified_count), (1, 1));
+    let get = |id: i32| {
+        let coll = coll.clone();
+        async move { coll.find_one(doc! {"_id": id}).await.unwrap().unwrap() }
+    };
+    assert_eq!(get(1).await, doc! {"_id": 1, "a": 2, "c": 42});
+
+    // The whole document replaced by a literal one; `_id` kept (and first) when left out.
+    let dollar = doc! {"$price": 5, "a.b": 1, "n": {"$q": 1}};
+    coll.update_one(
+        doc! {"_id": 1},
+        vec![doc! {"$replaceWith": {"$literal": dollar.clone()}}],
+    )
+    .await
+    .unwrap();
+    let mut expected = doc! {"_id": 1};
+    expected.extend(dollar.clone());
+    assert_eq!(get(1).await, expected);
+
+    // Upsert: the pipeline runs on the query's equality fields.
+    let r = coll
+        .update_one(
+            doc! {"_id": 2, "k": "v"},
+            vec![doc! {"$set": {"copy": "$k", "root": "$$ROOT"}}],
+        )
+        .upsert(true)
+        .await
+        .unwrap();
+    assert_eq!(r.upserted_id, Some(mongodb::bson::Bson::Int32(2)));
+    assert_eq!(
+        get(2).await,
+        doc! {"_id": 2, "k": "v", "copy": "v", "root": {"_id": 2, "k": "v"}}
+    );
+    let r = coll
+        .update_one(
+            doc! {"_id": 3},
+            vec![doc! {"$replaceWith": {"$literal": {"$x": 1, "_id": 3}}}],
+        )
+        .upsert(true)
+        .await
+        .unwrap();
+    assert_eq!(r.upserted_id, Some(mongodb::bson::Bson::Int32(3)));
+    assert_eq!(get(3).await, doc! {"_id": 3, "$x": 1}, "_id moved first");
+
+    let before = coll
+        .find_one_and_update(doc! {"_id": 2}, vec![doc! {"$project": {"k": 1}}])
+        .await
+        .unwrap();
+    assert_eq!(before.unwrap().get_str("copy").unwrap(), "v");
+    let after = coll
+        .find_one_and_update(doc! {"_id": 2}, vec![doc! {"$set": {"z": "$k"}}])
+        .return_document(ReturnDocument::After)
+        .await
+        .unwrap();
+    assert_eq!(after, Some(doc! {"_id": 2, "k": "v", "z": "v"}));
+
+    let code = |e: mongodb::error::Error| match *e.kind {
+        ErrorKind::Write(WriteFailure::WriteError(ref w)) => (w.code, w.message.clone()),
+        ErrorKind::Command(ref c) => (c.code, c.message.clone()),
+        ref other => panic!("unexpected error {other:?}"),
+    };
+    let e = coll
+        .update_one(doc! {"_id": 2}, vec![doc! {"$match": {"k": "v"}}])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(e),
+        (
+            72,
+            "$match is not allowed to be used within an update".into()
+        )
+    );
+    let e = coll
+        .find_one_and_update(doc! {"_id": 2}, vec![doc! {"$sort": {"k": 1}}])
+        .await
+        .unwrap_err();
+    assert_eq!(code(e).0, 72);
+    let e = coll
+        .update_one(doc! {"_id": 2}, vec![doc! {"$set": {"_id": 9}}])
+        .await
+        .unwrap_err();
+    assert_eq!(code(e).0, 66, "_id is immutable");
+    let e = coll
+        .update_one(doc! {"_id": 2}, vec![doc! {"$set": {"a": 1}}])
+        .array_filters(vec![doc! {"x": 1}])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(e),
+        (
+            9,
+            "arrayFilters may not be specified for pipeline-style updates".into()
+        )
+    );
+    assert_eq!(
+        get(2).await,
+        doc! {"_id": 2, "k": "v", "z": "v"},
+        "refused updates change nothing"
+    );
+
+    let r = coll
+        .update_many(doc! {}, vec![doc! {"$set": {"all": true}}])
+        .await
+        .unwrap();
+    assert_eq!((r.matched_count, r.modified_count), (3, 3));
+    assert_eq!(coll.count_documents(doc! {"all": true}).await.unwrap(), 3);
+}

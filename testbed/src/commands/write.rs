@@ -130,11 +130,7 @@ fn parse_update_statement(u: &Document) -> CmdResult<UpdateStatement> {
     let filter = args::opt_doc(u, "q")?.cloned().unwrap_or_default();
     let update = match u.get("u") {
         Some(Bson::Document(d)) => UpdateSpec::parse(d)?,
-        Some(Bson::Array(_)) => {
-            return Err(CmdError::failed_to_parse(
-                "pipeline-style updates are not supported by mongo-testbed",
-            ))
-        }
+        Some(Bson::Array(stages)) => pipeline_update(stages, u)?,
         _ => {
             return Err(CmdError::failed_to_parse(
                 "BSON field 'update.updates.u' is missing but a required field",
@@ -154,6 +150,17 @@ fn parse_update_statement(u: &Document) -> CmdResult<UpdateStatement> {
         multi,
         sort: args::opt_doc(u, "sort")?.cloned(),
     })
+}
+
+/// A pipeline-style update; `holder` is the statement (or `findAndModify` command) carrying it,
+/// where a non-empty `arrayFilters` is refused as on mongod (there is no `$[<id>]` to bind).
+fn pipeline_update(stages: &[Bson], holder: &Document) -> CmdResult<UpdateSpec> {
+    if matches!(holder.get("arrayFilters"), Some(Bson::Array(f)) if !f.is_empty()) {
+        return Err(CmdError::failed_to_parse(
+            "arrayFilters may not be specified for pipeline-style updates",
+        ));
+    }
+    UpdateSpec::parse_pipeline(stages)
 }
 
 pub(super) fn update(state: &ServerState, db: &str, cmd: &Document) -> CmdResult<Document> {
@@ -241,11 +248,7 @@ pub(super) fn find_and_modify(
     let update = match cmd.get("update") {
         None | Some(Bson::Null) => None,
         Some(Bson::Document(d)) => Some(UpdateSpec::parse(d)?),
-        Some(Bson::Array(_)) => {
-            return Err(CmdError::failed_to_parse(
-                "pipeline-style updates are not supported by mongo-testbed",
-            ))
-        }
+        Some(Bson::Array(stages)) => Some(pipeline_update(stages, cmd)?),
         Some(_) => {
             return Err(CmdError::type_mismatch(
                 "BSON field 'update' must be an object",

@@ -9,6 +9,8 @@ use crate::error::{CmdError, CmdResult};
 use crate::matcher::type_name_of;
 use crate::numeric;
 
+mod fields;
+
 use bson::{Bson, Document};
 use std::cmp::Ordering;
 
@@ -137,6 +139,7 @@ fn num_err(name: &str, v: &Bson) -> CmdError {
 fn operator(name: &str, arg: &Bson, doc: &Document) -> CmdResult<Option<Bson>> {
     let v = match name {
         "$literal" => arg.clone(),
+        "$getField" | "$setField" | "$unsetField" => return fields::eval(name, arg, doc),
         "$add" | "$multiply" => {
             let items = args(arg, doc)?;
             let mut acc = if name == "$add" {

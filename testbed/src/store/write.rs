@@ -191,12 +191,13 @@ impl Txn<'_> {
         let new = Arc::new(new);
         c.put(new.clone(), size as u32);
         let uuid = c.uuid.clone();
-        let op = match spec {
-            UpdateSpec::Replacement(_) => Op::Replace(new),
-            UpdateSpec::Operators(_) => Op::Update {
+        let op = if applied.as_delta {
+            Op::Update {
                 post: new,
                 desc: applied.description,
-            },
+            }
+        } else {
+            Op::Replace(new)
         };
         self.log(ns, Some(uuid), op);
         Ok(true)
@@ -248,8 +249,8 @@ impl Txn<'_> {
     }
 }
 
-/// The document an upsert inserts: the filter's equality fields updated by the operators, or
-/// the replacement with the filter's `_id`.
+/// The document an upsert inserts: the filter's equality fields updated by the operators or
+/// the pipeline, or the replacement with the filter's `_id`.
 fn upsert_doc(filter: &Document, spec: &UpdateSpec) -> CmdResult<Document> {
     let seed = upsert_seed(filter)?;
     match spec {
@@ -261,7 +262,9 @@ fn upsert_doc(filter: &Document, spec: &UpdateSpec) -> CmdResult<Document> {
             d.extend(r.clone());
             Ok(d)
         }
-        UpdateSpec::Operators(_) => Ok(spec.apply(&seed, ApplyMode::UpsertInsert)?.doc),
+        UpdateSpec::Operators(_) | UpdateSpec::Pipeline(_) => {
+            Ok(spec.apply(&seed, ApplyMode::UpsertInsert)?.doc)
+        }
     }
 }
 

@@ -11,7 +11,6 @@ UNSUPPORTED = {
     "collation": "collation option",
     "hint": "index hints",
     "let": "let variables",
-    "pipelineUpdate": "pipeline-style updates",
     "arrayFilters": "arrayFilters",
     "changeStreamPreAndPostImages": "pre/post images",
     "showExpandedEvents": "expanded change events",
@@ -89,8 +88,6 @@ def _operation_features(op):
         ):
             if key in a:
                 yield feature
-        if isinstance(a.get("update"), list):
-            yield "pipelineUpdate"
         if a.get("showExpandedEvents") is True:
             yield "showExpandedEvents"
         if "fullDocumentBeforeChange" in a or a.get("fullDocument") in ("whenAvailable", "required"):

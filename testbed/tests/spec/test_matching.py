@@ -77,7 +77,7 @@ class RequirementsTest(unittest.TestCase):
     def test_feature_detection_looks_into_bulk_requests(self):
         test = {"operations": [{"name": "bulkWrite", "arguments": {"requests": [
             {"updateOne": {"filter": {}, "update": [{"$set": {"a": 1}}], "hint": "_id_"}}]}}]}
-        self.assertEqual(unsupported_features({}, test), ["hint", "pipelineUpdate"])
+        self.assertEqual(unsupported_features({}, test), ["hint"])
         self.assertEqual(unsupported_features({}, {"operations": [{"name": "find", "arguments": {}}]}), [])
 
 
