@@ -21,6 +21,7 @@ pub mod connect;
 pub mod copy;
 pub mod ddl;
 pub mod demo;
+pub mod drop_hold;
 pub mod error;
 pub mod http;
 pub mod idorder;

@@ -7,6 +7,7 @@
 use crate::checkpointer::Checkpointer;
 use crate::config::UpdateMode;
 use crate::ddl::apply_ddl;
+use crate::drop_hold::{DropHold, Verdict};
 use crate::error::{Class, Error, ErrorKind, Result};
 use crate::progress::Progress;
 use crate::retry::{backoff, Telemetry};
@@ -43,6 +44,15 @@ pub struct Watcher {
     pub router: Router,
     /// When deferred unique indexes were last attempted (attempts are spaced out).
     pub index_attempt: parking_lot::Mutex<Option<std::time::Instant>>,
+}
+
+/// What the watcher carries from one event to the next.
+#[derive(Default)]
+struct StreamState {
+    /// Deltas of events up to this time are applied by re-reading the document.
+    replay_until: Option<Timestamp>,
+    /// Collection drops that may belong to a `dropDatabase` (only with `drop_database = false`).
+    drops: DropHold,
 }
 
 /// How often building deferred unique indexes is retried after a duplicate-key refusal.
@@ -126,7 +136,7 @@ impl Watcher {
         stop: &CancellationToken,
     ) -> Result<()> {
         let mode = self.translate.update_mode;
-        let mut replay_until = if replay {
+        let replay_until = if replay {
             self.telemetry
                 .retry("reading the source operation time", || {
                     crate::connect::operation_time(&self.source)
@@ -134,6 +144,10 @@ impl Watcher {
                 .await?
         } else {
             None
+        };
+        let mut state = StreamState {
+            replay_until,
+            drops: DropHold::default(),
         };
         let mut failures = backoff().build();
         let mut fragments = crate::split::Reassembler::default();
@@ -163,14 +177,16 @@ impl Watcher {
                             )
                         })?;
                         let Some(event) = event else { continue };
-                        if let Some(invalidated) =
-                            self.handle_event(event, &mut replay_until).await?
-                        {
+                        if let Some(invalidated) = self.handle_event(event, &mut state).await? {
                             break StartAt::StartAfter(invalidated);
                         }
                         last_token = token_of(&stream);
                     }
                     Ok(None) => {
+                        if state.drops.expired(std::time::Instant::now()) {
+                            // No `dropDatabase` came: they were ordinary collection drops.
+                            self.release_drops(&mut state).await?;
+                        }
                         self.progress.set_stream_idle(true);
                         if let Some(t) = token_of(&stream) {
                             if last_token.as_ref() != Some(&t) {
@@ -220,7 +236,7 @@ impl Watcher {
     async fn handle_event(
         &self,
         event: Document,
-        replay_until: &mut Option<Timestamp>,
+        state: &mut StreamState,
     ) -> Result<Option<Document>> {
         let bad = |e: crate::translate::TranslateError| {
             Error::new(
@@ -232,10 +248,29 @@ impl Watcher {
         };
         let meta = event_meta(&event).map_err(bad)?;
         self.telemetry.metrics.events_received(1);
-        match translate(&event, &self.translate).map_err(bad)? {
+        let translated = translate(&event, &self.translate).map_err(bad)?;
+        if !state.drops.is_empty() {
+            let this_db = event
+                .get_document("ns")
+                .and_then(|ns| ns.get_str("db"))
+                .is_ok_and(|db| db == self.translate.source_db);
+            match DropHold::verdict(&meta.op_type, this_db) {
+                Verdict::Hold => {}
+                Verdict::Discard => {
+                    let kept = state.drops.take();
+                    tracing::info!(
+                        collections = kept.len(),
+                        "the source database was dropped; the backup keeps its collections (apply.ddl.drop_database = false)"
+                    );
+                    self.progress.ack(kept.iter().map(|d| d.seq), None, None);
+                }
+                Verdict::Release => self.release_drops(state).await?,
+            }
+        }
+        match translated {
             Translated::Write(mut op) => {
                 if let (WriteKind::Delta { .. }, Some(ct), Some(until)) =
-                    (&op.kind, meta.cluster_time, *replay_until)
+                    (&op.kind, meta.cluster_time, state.replay_until)
                 {
                     if (ct.time, ct.increment) <= (until.time, until.increment) {
                         op.kind = WriteKind::Fetch;
@@ -260,34 +295,14 @@ impl Watcher {
                 }
             }
             Translated::Ddl(op) => {
-                self.barrier().await?;
-                // A replay must never cross a DDL: with the checkpoint exactly before it, a crash
-                // during or after it replays only the DDL itself (idempotent), never the writes
-                // before it (which would land in a renamed or dropped collection's old name).
-                self.telemetry
-                    .retry("writing the checkpoint", || self.checkpointer.save_now())
-                    .await?;
-                self.telemetry
-                    .retry("applying DDL to the target", || {
-                        apply_ddl(&self.target, &op)
-                    })
-                    .await?;
-                if let Some(read_at) = self.settle_gone_keys(&op).await? {
-                    // Documents were just re-read at `read_at`: deltas up to then are in them
-                    // already, so those events are applied by re-reading too (as in a replay).
-                    if replay_until
-                        .is_none_or(|t| (t.time, t.increment) < (read_at.time, read_at.increment))
-                    {
-                        *replay_until = Some(read_at);
-                    }
+                // Pending in the watermark until applied (or discarded, for a held drop).
+                let seq = self.progress.register(meta.token, meta.wall_time_ms);
+                let ddl = self.translate.ddl.clone();
+                if matches!(op, DdlOp::Drop { .. }) && ddl.drop && !ddl.drop_database {
+                    state.drops.hold(op, seq, std::time::Instant::now());
+                    return Ok(None);
                 }
-                tracing::info!(ddl = ?describe(&op), "applied DDL");
-                self.progress.register_applied(meta.token);
-                self.telemetry.metrics.batch_applied(&[("ddl", 1)], 1, 0.0);
-                self.telemetry.status.add_applied("ddl", 1);
-                self.telemetry
-                    .retry("writing the checkpoint", || self.checkpointer.save_now())
-                    .await?;
+                self.apply_ddl_event(&op, seq, state).await?;
             }
             Translated::Skip => {
                 self.progress.register_applied(meta.token);
@@ -309,6 +324,45 @@ impl Watcher {
                 "DDL barrier",
                 "a writer stopped",
             ));
+        }
+        Ok(())
+    }
+
+    /// Applies one DDL event (`seq` in the watermark) as a barrier.
+    async fn apply_ddl_event(&self, op: &DdlOp, seq: u64, state: &mut StreamState) -> Result<()> {
+        self.barrier().await?;
+        // A replay must never cross a DDL: with the checkpoint exactly before it, a crash
+        // during or after it replays only the DDL itself (idempotent), never the writes
+        // before it (which would land in a renamed or dropped collection's old name).
+        self.telemetry
+            .retry("writing the checkpoint", || self.checkpointer.save_now())
+            .await?;
+        self.telemetry
+            .retry("applying DDL to the target", || apply_ddl(&self.target, op))
+            .await?;
+        if let Some(read_at) = self.settle_gone_keys(op).await? {
+            // Documents were just re-read at `read_at`: deltas up to then are in them
+            // already, so those events are applied by re-reading too (as in a replay).
+            if state
+                .replay_until
+                .is_none_or(|t| (t.time, t.increment) < (read_at.time, read_at.increment))
+            {
+                state.replay_until = Some(read_at);
+            }
+        }
+        tracing::info!(ddl = ?describe(op), "applied DDL");
+        self.progress.ack([seq], None, None);
+        self.telemetry.metrics.batch_applied(&[("ddl", 1)], 1, 0.0);
+        self.telemetry.status.add_applied("ddl", 1);
+        self.telemetry
+            .retry("writing the checkpoint", || self.checkpointer.save_now())
+            .await
+    }
+
+    /// Applies the held collection drops, oldest first: no `dropDatabase` followed them.
+    async fn release_drops(&self, state: &mut StreamState) -> Result<()> {
+        for held in state.drops.take() {
+            self.apply_ddl_event(&held.op, held.seq, state).await?;
         }
         Ok(())
     }

@@ -259,3 +259,53 @@ async fn a_missed_fetch_survives_a_crash_before_the_rename() {
     assert_identical(&dep, &cfg).await;
     r.shutdown().await.unwrap();
 }
+
+/// `drop_database = false` with `drop = true`: a database drop (announced as one `drop` per
+/// collection, then `dropDatabase`) leaves the backup whole, while a single collection drop
+/// still reaches it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_drop_is_refused_while_collection_drops_still_apply() {
+    let dep = Deployment::start().await;
+    let (src, dst) = db_names("nodropdb");
+    let mut cfg = config(&dep.uri, &src, &dst);
+    cfg.apply.ddl.drop_database = false;
+    let source = dep.db(&src);
+    for coll in ["a", "b", "gone"] {
+        source
+            .collection::<Document>(coll)
+            .insert_many((0..5).map(|i| doc! {"_id": i}))
+            .await
+            .unwrap();
+    }
+    let r = Replicator::start(&cfg).await;
+    r.caught_up(Duration::from_secs(30)).await;
+
+    source.collection::<Document>("gone").drop().await.unwrap();
+    r.caught_up(Duration::from_secs(30)).await;
+    let target = dep.db(&dst);
+    let names = target.list_collection_names().await.unwrap();
+    assert!(
+        !names.contains(&"gone".to_string()),
+        "a single collection drop must still apply: {names:?}"
+    );
+
+    source.drop().await.unwrap();
+    source
+        .collection::<Document>("a")
+        .insert_one(doc! {"_id": 100})
+        .await
+        .unwrap();
+    r.caught_up(Duration::from_secs(30)).await;
+    for (coll, n) in [("a", 6), ("b", 5)] {
+        assert_eq!(
+            target
+                .collection::<Document>(coll)
+                .count_documents(doc! {})
+                .await
+                .unwrap(),
+            n,
+            "{coll}: the backup lost data to a refused database drop"
+        );
+    }
+    r.shutdown().await.unwrap();
+}
