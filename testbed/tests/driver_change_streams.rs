@@ -488,12 +488,9 @@ async fn large_events_split_into_fragments_and_resume_between_them() {
             .full_document(FullDocumentType::UpdateLookup)
     };
     let mut stream = watch().await.unwrap().with_type::<Document>();
-    coll.update_one(
-        doc! {"_id": 1},
-        doc! {"$set": {"pad": "b".repeat(near)}},
-    )
-    .await
-    .unwrap();
+    coll.update_one(doc! {"_id": 1}, doc! {"$set": {"pad": "b".repeat(near)}})
+        .await
+        .unwrap();
     coll.insert_one(doc! {"_id": 2}).await.unwrap();
 
     let f1 = next_raw(&mut stream).await;
@@ -508,7 +505,10 @@ async fn large_events_split_into_fragments_and_resume_between_them() {
     let mut whole = Document::new();
     for f in [&f1, &f2] {
         for (k, v) in f.iter().filter(|(k, _)| *k != "_id" && *k != "splitEvent") {
-            assert!(whole.insert(k, v.clone()).is_none(), "{k} in both fragments");
+            assert!(
+                whole.insert(k, v.clone()).is_none(),
+                "{k} in both fragments"
+            );
         }
     }
     let full = whole.get_document("fullDocument").unwrap();
@@ -519,7 +519,10 @@ async fn large_events_split_into_fragments_and_resume_between_them() {
         .unwrap()
         .get_document("updatedFields")
         .unwrap();
-    assert_eq!(updated.get_str("pad").unwrap(), full.get_str("pad").unwrap());
+    assert_eq!(
+        updated.get_str("pad").unwrap(),
+        full.get_str("pad").unwrap()
+    );
     assert_eq!(whole.get_document("documentKey").unwrap(), &doc! {"_id": 1});
     for k in ["ns", "clusterTime", "wallTime"] {
         assert!(whole.contains_key(k), "{k}");
@@ -550,7 +553,11 @@ async fn large_events_split_into_fragments_and_resume_between_them() {
         .await
         .unwrap()
         .with_type::<Document>();
-    assert_eq!(next_raw(&mut resumed).await, after, "after the last fragment");
+    assert_eq!(
+        next_raw(&mut resumed).await,
+        after,
+        "after the last fragment"
+    );
 }
 
 /// Without `$changeStreamSplitLargeEvent`, an event over mongod's 16 MiB + 16 KiB fails the
@@ -577,12 +584,9 @@ async fn an_event_too_large_fails_the_stream_without_the_split_stage() {
         .unwrap()
         .with_type::<Document>();
     // ~9 MiB of update description plus the looked-up 16 MiB document: ~25 MiB.
-    coll.update_one(
-        doc! {"_id": 1},
-        doc! {"$set": {"pad": "b".repeat(9 * MIB)}},
-    )
-    .await
-    .unwrap();
+    coll.update_one(doc! {"_id": 1}, doc! {"$set": {"pad": "b".repeat(9 * MIB)}})
+        .await
+        .unwrap();
     let e = tokio::time::timeout(Duration::from_secs(30), stream.next())
         .await
         .expect("answer within 30 s")
@@ -590,7 +594,10 @@ async fn an_event_too_large_fails_the_stream_without_the_split_stage() {
         .expect_err("the event is too large");
     match *e.kind {
         ErrorKind::Command(ref c) => {
-            assert_eq!((c.code, c.code_name.as_str()), (10334, "BSONObjectTooLarge"));
+            assert_eq!(
+                (c.code, c.code_name.as_str()),
+                (10334, "BSONObjectTooLarge")
+            );
             assert!(c.message.starts_with("BSONObj size: "), "{}", c.message);
         }
         ref other => panic!("expected a command error, got {other:?}"),

@@ -284,9 +284,11 @@ async fn catalog_commands() {
     // A `create` given an `idIndex` (as the replicator forwards a create event's): mongod
     // lists it beside `options`, not inside them.
     let id_index = doc! {"v": 2, "key": {"_id": 1}, "name": "_id_"};
-    db.run_command(doc! {"create": "c", "idIndex": id_index.clone(), "validationLevel": "moderate"})
-        .await
-        .unwrap();
+    db.run_command(
+        doc! {"create": "c", "idIndex": id_index.clone(), "validationLevel": "moderate"},
+    )
+    .await
+    .unwrap();
     let reply = db
         .run_command(doc! {"listCollections": 1, "filter": {"name": "c"}})
         .await

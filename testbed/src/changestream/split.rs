@@ -176,11 +176,11 @@ mod tests {
 
     #[test]
     fn too_large_is_10334_with_mongods_wording() {
-        let e = too_large(
-            16_800_000,
-            Some(&Bson::Document(doc! {"_data": "8201"})),
+        let e = too_large(16_800_000, Some(&Bson::Document(doc! {"_data": "8201"})));
+        assert_eq!(
+            (e.code, e.code_name.as_str()),
+            (10334, "BSONObjectTooLarge")
         );
-        assert_eq!((e.code, e.code_name.as_str()), (10334, "BSONObjectTooLarge"));
         assert_eq!(
             e.errmsg,
             "BSONObj size: 16800000 (0x1005900) is invalid. Size must be between 0 and 16793600(16MB) First element: _id: { _data: \"8201\" }"

@@ -39,7 +39,11 @@ fn flatten(root: &Document, path: String, v: &Bson, out: &mut Fields) -> CmdResu
         out.push((path, v.clone()));
         return Ok(());
     };
-    match sub.keys().find(|k| k.starts_with('$')).or(sub.keys().next()) {
+    match sub
+        .keys()
+        .find(|k| k.starts_with('$'))
+        .or(sub.keys().next())
+    {
         None => out.push((path, v.clone())),
         Some(first) if first.starts_with('$') => {
             if sub.len() != 1 {
@@ -127,7 +131,10 @@ mod tests {
     fn a_nested_object_merges_into_an_embedded_document() {
         let input = doc! {"_id": 1, "a": {"x": 1, "b": 0}, "z": 2};
         assert_eq!(
-            run(doc! {"a": {"b": 1, "c": {"$add": ["$z", 1]}}}, input.clone()),
+            run(
+                doc! {"a": {"b": 1, "c": {"$add": ["$z", 1]}}},
+                input.clone()
+            ),
             doc! {"_id": 1, "a": {"x": 1, "b": 1, "c": 3}, "z": 2}
         );
         // The same as dotted paths.

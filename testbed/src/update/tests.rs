@@ -320,8 +320,16 @@ fn top_level_dollar_fields_are_refused_on_existing_documents_only() {
         doc! {"$push": {"$arr": 1}},
     ] {
         let e = apply(u.clone(), d.clone()).unwrap_err();
-        assert_eq!((e.code, e.code_name.as_str()), (52, "DollarPrefixedFieldName"), "{u}");
-        assert!(e.errmsg.starts_with("The dollar ($) prefixed field '$"), "{}", e.errmsg);
+        assert_eq!(
+            (e.code, e.code_name.as_str()),
+            (52, "DollarPrefixedFieldName"),
+            "{u}"
+        );
+        assert!(
+            e.errmsg.starts_with("The dollar ($) prefixed field '$"),
+            "{}",
+            e.errmsg
+        );
     }
     // Below the top level `$` names are fine, as is removing one or a subfield of an existing one.
     assert_eq!(
