@@ -1,6 +1,8 @@
 //! Bad data (scenario 8 of docs/RELIABILITY.md), replicated byte-exact in both update modes:
 //! documents close to 16 MiB (insert, replace, small and large updates: in `full_document`
-//! mode the event carries a 16 MiB `fullDocument` and exceeds 16 MiB), 100 levels of nesting,
+//! mode the large update's event carries a ~16 MiB delta and a ~16 MiB `fullDocument`, ~32 MiB:
+//! the source sends it as `$changeStreamSplitLargeEvent` fragments the replicator reassembles;
+//! without the stage the stream fails with 10334, as on mongod), 100 levels of nesting,
 //! every BSON type, field names with dots, a leading `$`, unicode and the empty string (written
 //! by insert/replace, then updated next to them), and `_id`s of every kind the server accepts.
 
@@ -92,11 +94,12 @@ async fn documents_close_to_16_mib_replicate_in_both_modes() {
             big.replace_one(doc! {"_id": 1}, sized(1, 'd', near))
                 .await
                 .unwrap();
-            // A small change to a near-16 MiB document: with updateLookup the event is > 16 MiB.
+            // A small change to a near-16 MiB document: with updateLookup the event is just
+            // under 16 MiB + 8 KiB, so it comes whole.
             big.update_one(doc! {"_id": 2}, doc! {"$inc": {"n": 1}})
                 .await
                 .unwrap();
-            // A large change: the delta itself is near 16 MiB.
+            // A large change: the delta itself is near 16 MiB (with updateLookup ~32 MiB: split).
             let pad = "e".repeat(near - 64);
             big.update_one(doc! {"_id": 1}, doc! {"$set": {"pad": pad}})
                 .await

@@ -58,10 +58,8 @@ async fn collection_options(db: &Database) -> BTreeMap<String, Document> {
         .clone();
     for spec in cursor.drain(..) {
         let spec = spec.as_document().unwrap().clone();
-        let mut options = spec.get_document("options").cloned().unwrap_or_default();
-        // A real server lists `idIndex` beside `options`; the testbed keeps the one a `create`
-        // command passed inside them (the replicator forwards the event's `idIndex`).
-        options.remove("idIndex");
+        // `idIndex` is listed beside `options` (the replicator forwards a create event's).
+        let options = spec.get_document("options").cloned().unwrap_or_default();
         out.insert(spec.get_str("name").unwrap().to_string(), options);
     }
     out

@@ -5,19 +5,24 @@
 //! out under the oplog lock (no lock is held while rendering or waiting), renders the events
 //! this stream's scope sees after its position, runs the post-stage pipeline on each and
 //! advances. When the oplog is trimmed past the position, the stream fails with 286.
+//! An event too large to send fails the stream with 10334, or is sent as fragments when the
+//! pipeline ends with `$changeStreamSplitLargeEvent` (see `split`). Batches stop at 16 MiB.
 // `CmdError` is large by design (whole mongod error replies); results carry it unboxed.
 #![allow(clippy::result_large_err)]
 
 mod event;
 mod options;
+mod split;
 mod token;
 
+use crate::cursor::{bson_size, MAX_BATCH_BYTES};
 use crate::error::{CmdError, CmdResult};
 use crate::pipeline::Pipeline;
 use crate::store::oplog::Position;
 use crate::store::{Namespace, Store};
 use bson::{Bson, Document};
 use options::{Options, Origin};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -47,6 +52,23 @@ pub struct ChangeStream {
     last_event: Option<Document>,
     changes: watch::Receiver<u64>,
     closed: bool,
+    /// `$changeStreamSplitLargeEvent` ends the pipeline.
+    split: bool,
+    /// Resuming from a fragment: the first fragments of the event at this position were
+    /// already delivered, up to this 0-based fragment number.
+    resume_fragment: Option<(Position, u16)>,
+    /// Rendered output not yet sent (the rest of a split event, or what did not fit a batch),
+    /// each with whether it is an invalidate.
+    ready: VecDeque<(Document, bool)>,
+}
+
+/// Resuming from a fragment of an event this stream does not split the same way (280).
+fn different_split(msg: &str) -> CmdError {
+    CmdError::new(
+        crate::error::code::CHANGE_STREAM_FATAL_ERROR,
+        "ChangeStreamFatalError",
+        msg,
+    )
 }
 
 fn history_lost() -> CmdError {
@@ -77,11 +99,16 @@ impl ChangeStream {
         let opts = options::parse(stage)?;
         let changes = store.subscribe();
         let (history_start, last_ts) = store.oplog_bounds();
-        let pos = match opts.start {
+        let mut pos = match opts.start {
             Origin::Now => Position::new(last_ts, Position::AFTER),
             Origin::ResumeAfter(p) | Origin::StartAfter(p) => p,
             Origin::AtOperationTime(ts) => Position::new(ts, Position::BEFORE),
         };
+        // From a fragment, the event is rendered again and its fragments up to it skipped.
+        let resume_fragment = opts.start_fragment.map(|n| (pos, n));
+        if resume_fragment.is_some() {
+            pos.kind = Position::BEFORE;
+        }
         if pos < history_start {
             return Err(history_lost());
         }
@@ -94,7 +121,16 @@ impl ChangeStream {
             last_event: None,
             changes,
             closed: false,
+            split: false,
+            resume_fragment,
+            ready: VecDeque::new(),
         })
+    }
+
+    /// Splits events too large to send (the pipeline ended with `$changeStreamSplitLargeEvent`).
+    pub fn split_large_events(mut self) -> Self {
+        self.split = true;
+        self
     }
 
     /// Up to `max` events; waits up to `max_await` for the first one when none is ready (`None`: do not wait).
@@ -122,10 +158,13 @@ impl ChangeStream {
 
     /// Renders what is available now, without waiting.
     fn read_batch(&mut self, max: usize) -> CmdResult<Vec<Document>> {
-        let mut batch = Vec::new();
+        let mut batch = Batch::default();
         self.last_event = None;
-        if self.closed || max == 0 {
-            return Ok(batch);
+        if max == 0 {
+            return Ok(batch.docs);
+        }
+        if !self.fill(&mut batch, max) || self.closed {
+            return Ok(batch.docs);
         }
         let store = self.store.clone();
         let lookup = |ns: &Namespace, id: &Bson| store.find_by_id(ns, id);
@@ -143,20 +182,17 @@ impl ChangeStream {
                     let token = ev.get("_id").cloned();
                     let invalidate = pos.kind == Position::INVALIDATE;
                     let out = self.post.run_one(ev)?;
-                    self.pos = pos;
                     if let Some(out) = out {
                         if out.get("_id") != token.as_ref() {
                             return Err(id_modified());
                         }
-                        self.last_event = token.and_then(|t| t.as_document().cloned());
-                        batch.push(out);
+                        for doc in self.sendable(out, pos)? {
+                            self.ready.push_back((doc, invalidate));
+                        }
                     }
-                    if invalidate {
-                        self.closed = true;
-                        return Ok(batch);
-                    }
-                    if batch.len() >= max {
-                        return Ok(batch);
+                    self.pos = pos;
+                    if !self.fill(&mut batch, max) || self.closed {
+                        return Ok(batch.docs);
                     }
                 }
                 // Entries this stream does not see still move it forward.
@@ -164,9 +200,60 @@ impl ChangeStream {
             }
             if exhausted {
                 self.pos = self.pos.max(Position::new(read.last_ts, Position::AFTER));
-                return Ok(batch);
+                return Ok(batch.docs);
             }
         }
+    }
+
+    /// Moves ready output into `batch` while it has room; false once the batch is full.
+    /// Returning an invalidate closes the stream.
+    fn fill(&mut self, batch: &mut Batch, max: usize) -> bool {
+        while let Some((doc, _)) = self.ready.front() {
+            if batch.docs.len() >= max || !batch.fits(doc) {
+                return false;
+            }
+            let (doc, invalidate) = self.ready.pop_front().expect("front exists");
+            self.last_event = doc.get_document("_id").ok().cloned();
+            batch.push(doc);
+            if invalidate {
+                self.closed = true;
+                return false;
+            }
+        }
+        batch.docs.len() < max
+    }
+
+    /// What the client receives for the event at `pos`: the event itself, its fragments when
+    /// it is too large and the stream splits (less those already delivered before a resume),
+    /// or BSONObjectTooLarge (10334) as mongod when it is too large to send whole.
+    fn sendable(&mut self, out: Document, pos: Position) -> CmdResult<Vec<Document>> {
+        let size = bson_size(&out);
+        let skip = match self.resume_fragment.take() {
+            Some((at, n)) if at == pos => Some(n),
+            Some(other) if other.0 > pos => {
+                self.resume_fragment = Some(other);
+                None
+            }
+            _ => None,
+        };
+        if !self.split || size <= split::MAX_EVENT_SIZE {
+            if size > split::MAX_INTERNAL_SIZE {
+                return Err(split::too_large(size, out.get("_id")));
+            }
+            if skip.is_some() {
+                return Err(different_split("Attempted to resume from a split event fragment, but the event in the resumed stream was not large enough to be split"));
+            }
+            return Ok(vec![out]);
+        }
+        let token_size = out.get_document("_id").map(bson_size).unwrap_or(0);
+        let fragments = split::split(out, split::MAX_EVENT_SIZE - token_size, |n| {
+            token::encode_fragment(pos, n)
+        })?;
+        let skip = skip.map_or(0, |n| usize::from(n) + 1);
+        if skip > fragments.len() {
+            return Err(different_split("Attempted to resume from a split event, but the resumed stream produced a different split. Ensure that the pipeline used to resume is the same as the original"));
+        }
+        Ok(fragments.into_iter().skip(skip).collect())
     }
 
     /// The `postBatchResumeToken` to send with the batch just returned.
@@ -179,5 +266,23 @@ impl ChangeStream {
     /// True once an `invalidate` event was returned: the cursor is then closed (id 0).
     pub fn is_closed(&self) -> bool {
         self.closed
+    }
+}
+
+/// A batch being filled: at most 16 MiB of documents, as mongod's replies, but always one.
+#[derive(Default)]
+struct Batch {
+    docs: Vec<Document>,
+    bytes: usize,
+}
+
+impl Batch {
+    fn fits(&self, doc: &Document) -> bool {
+        self.docs.is_empty() || self.bytes + bson_size(doc) <= MAX_BATCH_BYTES
+    }
+
+    fn push(&mut self, doc: Document) {
+        self.bytes += bson_size(&doc);
+        self.docs.push(doc);
     }
 }

@@ -3,6 +3,7 @@
 // `CmdError` (error.rs) is large by design: it carries the whole mongod error reply.
 #![allow(clippy::result_large_err)]
 
+mod add_fields;
 pub mod expr;
 mod group;
 mod stage;

@@ -1,7 +1,8 @@
 //! Change streams through the driver's `watch()`: every event type at collection, database and
 //! deployment level, resume after a driver restart, `startAfter` an invalidate,
-//! `startAtOperationTime`, `postBatchResumeToken` long-polls, 286 when history is gone, and
-//! resuming an old token after a `--dbpath` restart.
+//! `startAtOperationTime`, `postBatchResumeToken` long-polls, 286 when history is gone,
+//! resuming an old token after a `--dbpath` restart, and events over 16 MiB (split into
+//! fragments by `$changeStreamSplitLargeEvent`, resumable between fragments; 10334 without it).
 
 mod support;
 
@@ -436,4 +437,169 @@ async fn pipeline_updates_are_update_or_replace_events() {
         e.full_document,
         Some(doc! {"_id": 1, "d": "new", "c": 3, "a": 2})
     );
+}
+
+/// Raw events: later fragments of a split event carry no `operationType`.
+type Raw = ChangeStream<Document>;
+
+async fn next_raw(stream: &mut Raw) -> Document {
+    tokio::time::timeout(Duration::from_secs(30), stream.next())
+        .await
+        .expect("event within 30 s")
+        .expect("stream not exhausted")
+        .expect("no error")
+}
+
+fn split_of(d: &Document) -> (i32, i32) {
+    let s = d.get_document("splitEvent").expect("a fragment");
+    (s.get_i32("fragment").unwrap(), s.get_i32("of").unwrap())
+}
+
+fn data(d: &Document) -> String {
+    d.get_document("_id")
+        .unwrap()
+        .get_str("_data")
+        .unwrap()
+        .to_string()
+}
+
+fn bson_len(d: &Document) -> usize {
+    mongodb::bson::to_vec(d).unwrap().len()
+}
+
+const MIB: usize = 1024 * 1024;
+
+/// A near-16 MiB document whose large field is replaced: with `updateLookup` the event holds
+/// it twice (~32 MiB) and comes as two fragments that hold the whole event; resuming after
+/// fragment 1 (`resumeAfter` or `startAfter`) yields fragment 2, after fragment 2 the next event.
+#[tokio::test]
+async fn large_events_split_into_fragments_and_resume_between_them() {
+    let tb = support::start().await;
+    let client = support::client(&tb).await;
+    let coll = client.database("split").collection::<Document>("c");
+    let near = 16 * MIB - 1024;
+    coll.insert_one(doc! {"_id": 1, "pad": "a".repeat(near)})
+        .await
+        .unwrap();
+    let split = [doc! {"$changeStreamSplitLargeEvent": {}}];
+    let watch = || {
+        coll.watch()
+            .pipeline(split.clone())
+            .full_document(FullDocumentType::UpdateLookup)
+    };
+    let mut stream = watch().await.unwrap().with_type::<Document>();
+    coll.update_one(doc! {"_id": 1}, doc! {"$set": {"pad": "b".repeat(near)}})
+        .await
+        .unwrap();
+    coll.insert_one(doc! {"_id": 2}).await.unwrap();
+
+    let f1 = next_raw(&mut stream).await;
+    let f2 = next_raw(&mut stream).await;
+    assert_eq!((split_of(&f1), split_of(&f2)), ((1, 2), (2, 2)));
+    for f in [&f1, &f2] {
+        assert!(bson_len(f) < 16 * MIB + 16 * 1024, "{}", bson_len(f));
+    }
+    assert!(data(&f1) < data(&f2), "distinct, increasing tokens");
+    // The context comes first; together the fragments hold the whole event.
+    assert_eq!(f1.get_str("operationType").unwrap(), "update");
+    let mut whole = Document::new();
+    for f in [&f1, &f2] {
+        for (k, v) in f.iter().filter(|(k, _)| *k != "_id" && *k != "splitEvent") {
+            assert!(
+                whole.insert(k, v.clone()).is_none(),
+                "{k} in both fragments"
+            );
+        }
+    }
+    let full = whole.get_document("fullDocument").unwrap();
+    assert_eq!(full.get_str("pad").unwrap().len(), near);
+    assert!(full.get_str("pad").unwrap().starts_with('b'));
+    let updated = whole
+        .get_document("updateDescription")
+        .unwrap()
+        .get_document("updatedFields")
+        .unwrap();
+    assert_eq!(
+        updated.get_str("pad").unwrap(),
+        full.get_str("pad").unwrap()
+    );
+    assert_eq!(whole.get_document("documentKey").unwrap(), &doc! {"_id": 1});
+    for k in ["ns", "clusterTime", "wallTime"] {
+        assert!(whole.contains_key(k), "{k}");
+    }
+    let after = next_raw(&mut stream).await;
+    assert_eq!(after.get_str("operationType").unwrap(), "insert");
+
+    let token = |d: &Document| {
+        mongodb::bson::from_document::<mongodb::change_stream::event::ResumeToken>(
+            d.get_document("_id").unwrap().clone(),
+        )
+        .unwrap()
+    };
+    let mut resumed = watch()
+        .resume_after(token(&f1))
+        .await
+        .unwrap()
+        .with_type::<Document>();
+    assert_eq!(next_raw(&mut resumed).await, f2, "resumeAfter fragment 1");
+    let mut resumed = watch()
+        .start_after(token(&f1))
+        .await
+        .unwrap()
+        .with_type::<Document>();
+    assert_eq!(next_raw(&mut resumed).await, f2, "startAfter fragment 1");
+    let mut resumed = watch()
+        .resume_after(token(&f2))
+        .await
+        .unwrap()
+        .with_type::<Document>();
+    assert_eq!(
+        next_raw(&mut resumed).await,
+        after,
+        "after the last fragment"
+    );
+}
+
+/// Without `$changeStreamSplitLargeEvent`, an event over mongod's 16 MiB + 16 KiB fails the
+/// stream's getMore with BSONObjectTooLarge (10334); the insert of a document of exactly
+/// 16 MiB (an event a little over 16 MiB) still comes whole.
+#[tokio::test]
+async fn an_event_too_large_fails_the_stream_without_the_split_stage() {
+    let tb = support::start().await;
+    let client = support::client(&tb).await;
+    let coll = client.database("nosplit").collection::<Document>("c");
+    let mut doc = doc! {"_id": 1, "pad": ""};
+    let overhead = bson_len(&doc);
+    doc.insert("pad", "a".repeat(16 * MIB - overhead));
+    assert_eq!(bson_len(&doc), 16 * MIB);
+    let mut stream = coll.watch().await.unwrap().with_type::<Document>();
+    coll.insert_one(doc).await.unwrap();
+    let insert = next_raw(&mut stream).await;
+    assert!(bson_len(&insert) > 16 * MIB, "the insert event came whole");
+
+    let mut stream = coll
+        .watch()
+        .full_document(FullDocumentType::UpdateLookup)
+        .await
+        .unwrap()
+        .with_type::<Document>();
+    // ~9 MiB of update description plus the looked-up 16 MiB document: ~25 MiB.
+    coll.update_one(doc! {"_id": 1}, doc! {"$set": {"pad": "b".repeat(9 * MIB)}})
+        .await
+        .unwrap();
+    let e = tokio::time::timeout(Duration::from_secs(30), stream.next())
+        .await
+        .expect("answer within 30 s")
+        .expect("stream not exhausted")
+        .expect_err("the event is too large");
+    match *e.kind {
+        ErrorKind::Command(ref c) => {
+            assert_eq!(
+                (c.code, c.code_name.as_str()),
+                (10334, "BSONObjectTooLarge")
+            );
+            assert!(c.message.starts_with("BSONObj size: "), "{}", c.message);
+        }
+        ref other => panic!("expected a command error, got {other:?}"),
+    }
 }

@@ -281,6 +281,31 @@ async fn catalog_commands() {
     assert_eq!(specs[0].name, "a");
     assert!(specs[0].info.uuid.is_some());
 
+    // A `create` given an `idIndex` (as the replicator forwards a create event's): mongod
+    // lists it beside `options`, not inside them.
+    let id_index = doc! {"v": 2, "key": {"_id": 1}, "name": "_id_"};
+    db.run_command(
+        doc! {"create": "c", "idIndex": id_index.clone(), "validationLevel": "moderate"},
+    )
+    .await
+    .unwrap();
+    let reply = db
+        .run_command(doc! {"listCollections": 1, "filter": {"name": "c"}})
+        .await
+        .unwrap();
+    let batch = reply
+        .get_document("cursor")
+        .unwrap()
+        .get_array("firstBatch")
+        .unwrap();
+    let c = batch[0].as_document().unwrap();
+    assert_eq!(
+        c.get_document("options").unwrap(),
+        &doc! {"validationLevel": "moderate"}
+    );
+    assert_eq!(c.get_document("idIndex").unwrap(), &id_index);
+    db.collection::<Document>("c").drop().await.unwrap();
+
     let dbs = client.list_database_names().await.unwrap();
     assert!(dbs.contains(&"cat".to_string()));
 

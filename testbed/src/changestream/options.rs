@@ -36,6 +36,8 @@ pub(crate) struct Options {
     pub full_document: FullDocument,
     pub before_change: BeforeChange,
     pub start: Origin,
+    /// The start token is fragment `n` (0-based) of the split event at the start position.
+    pub start_fragment: Option<u16>,
     pub show_expanded: bool,
 }
 
@@ -91,6 +93,7 @@ pub(crate) fn parse(stage: &Document) -> CmdResult<Options> {
         full_document: FullDocument::Default,
         before_change: BeforeChange::Off,
         start: Origin::Now,
+        start_fragment: None,
         show_expanded: false,
     };
     let mut starts = 0;
@@ -117,7 +120,8 @@ pub(crate) fn parse(stage: &Document) -> CmdResult<Options> {
                 if !matches!(v, Bson::Document(_)) {
                     return Err(wrong_type(k, v, "object"));
                 }
-                let pos = token::decode(v)?;
+                let (pos, fragment) = token::decode_split(v)?;
+                o.start_fragment = fragment;
                 starts += 1;
                 o.start = if k == "resumeAfter" {
                     Origin::ResumeAfter(pos)

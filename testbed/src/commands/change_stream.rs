@@ -75,6 +75,36 @@ pub(super) fn label_resumable(e: CmdError) -> CmdError {
     }
 }
 
+const SPLIT_STAGE: &str = "$changeStreamSplitLargeEvent";
+
+/// Takes `$changeStreamSplitLargeEvent` off the end of the stages after `$changeStream`;
+/// true when it was there. Errors as mongod: the stage elsewhere 7182802, a non-empty
+/// spec 7182800.
+fn split_stage(rest: &[Document]) -> CmdResult<(&[Document], bool)> {
+    let is_split = |d: &Document| d.contains_key(SPLIT_STAGE);
+    let (rest, split) = match rest.split_last() {
+        Some((last, init)) if is_split(last) => {
+            if !matches!(last.get(SPLIT_STAGE), Some(Bson::Document(spec)) if spec.is_empty()) {
+                return Err(CmdError::new(
+                    7182800,
+                    "Location7182800",
+                    format!("{SPLIT_STAGE} spec should be an empty object"),
+                ));
+            }
+            (init, true)
+        }
+        _ => (rest, false),
+    };
+    if rest.iter().any(is_split) {
+        return Err(CmdError::new(
+            7182802,
+            "Location7182802",
+            format!("{SPLIT_STAGE} must be the last stage in the pipeline"),
+        ));
+    }
+    Ok((rest, split))
+}
+
 /// Opens the stream and returns the first batch without waiting for events.
 pub(super) async fn open(
     state: &Arc<ServerState>,
@@ -85,15 +115,12 @@ pub(super) async fn open(
     batch_size: Option<usize>,
 ) -> CmdResult<Document> {
     let (scope, ns) = scope_of(db, cmd, stage)?;
-    // `$changeStreamSplitLargeEvent` (last stage, as on mongod) is accepted but does not split:
-    // the testbed sends an event over 16 MiB (a document near the limit with `updateLookup`)
-    // whole, where mongod would send fragments. Declared in testbed/README.md.
-    let rest = match rest.split_last() {
-        Some((last, init)) if last.contains_key("$changeStreamSplitLargeEvent") => init,
-        _ => rest,
-    };
+    let (rest, split) = split_stage(rest)?;
     let post = Pipeline::new(rest)?;
     let mut stream = ChangeStream::open(state.store.clone(), scope, stage, post)?;
+    if split {
+        stream = stream.split_large_events();
+    }
     let batch = match batch_size {
         Some(0) => Vec::new(),
         n => stream.next_batch(n.unwrap_or(DEFAULT_BATCH), None).await?,

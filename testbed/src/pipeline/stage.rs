@@ -1,10 +1,10 @@
 //! One aggregation stage: parsing (with mongod's error codes) and execution.
 
+use super::add_fields;
 use super::expr;
 use super::group::Group;
 use crate::error::{code, CmdError, CmdResult};
 use crate::matcher::{type_name_of, Matcher};
-use crate::path::set_path;
 use crate::projection::Projection;
 use crate::sort::SortSpec;
 use bson::{Bson, Document};
@@ -13,7 +13,7 @@ use bson::{Bson, Document};
 pub(super) enum Stage {
     Match(Box<Matcher>, Document),
     Project(Projection),
-    AddFields(Vec<(String, Bson)>),
+    AddFields(add_fields::Fields),
     Group(Group),
     Sort(SortSpec),
     Limit(usize),
@@ -109,7 +109,7 @@ impl Stage {
             }
             "$addFields" | "$set" => {
                 let d = need_doc(name, arg)?;
-                Stage::AddFields(d.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                Stage::AddFields(add_fields::parse(d)?)
             }
             "$group" => Stage::Group(Group::new(arg)?),
             "$sort" => {
@@ -194,7 +194,7 @@ impl Stage {
         Ok(match self {
             Stage::Match(m, _) => m.matches(&doc).then_some(doc),
             Stage::Project(p) => Some(p.apply(&doc)?),
-            Stage::AddFields(fields) => Some(add_fields(fields, doc)?),
+            Stage::AddFields(fields) => Some(add_fields::apply(fields, doc)?),
             Stage::ReplaceRoot(e) => match expr::eval_opt(e, &doc)? {
                 Some(Bson::Document(d)) => Some(d),
                 other => {
@@ -242,21 +242,4 @@ fn other_type(shown: &str) -> &'static str {
     } else {
         "non-object"
     }
-}
-
-/// `$addFields`: each expression is evaluated on the input document; dotted names nest.
-fn add_fields(fields: &[(String, Bson)], doc: Document) -> CmdResult<Document> {
-    let mut out = doc.clone();
-    for (name, e) in fields {
-        let parts: Vec<&str> = name.split('.').collect();
-        match expr::eval_opt(e, &doc)? {
-            Some(v) => {
-                set_path(&mut out, &parts, v)?;
-            }
-            None => {
-                crate::path::unset_path(&mut out, &parts);
-            }
-        }
-    }
-    Ok(out)
 }

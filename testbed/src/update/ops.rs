@@ -231,6 +231,9 @@ pub(super) fn apply_all(
         let parts: Vec<&str> = op.path.split('.').collect();
         let current = get_path(&new, &op.path).cloned();
         let action = action_for(op, current.as_ref(), doc, mode)?;
+        if mode == ApplyMode::Update && matches!(action, Action::Set(_) | Action::Append(_)) {
+            check_top_level_dollar(&new, &parts)?;
+        }
         match action {
             Action::Noop => {}
             Action::Set(v) => {
@@ -266,6 +269,22 @@ pub(super) fn apply_all(
         }
     }
     Ok((new, records))
+}
+
+/// An operator update of an existing document may not write a top-level field whose name
+/// starts with `$` (52, mongod's storage validation of the element it writes), i.e. set one
+/// or create one on the way to a deeper path. Below the top level `$` names are fine
+/// (`{$set: {"a.$b": 1}}`), and an upsert's insert may create them (MongoDB 5.0+).
+fn check_top_level_dollar(doc: &Document, parts: &[&str]) -> CmdResult<()> {
+    let top = parts[0];
+    if !top.starts_with('$') || (parts.len() > 1 && doc.contains_key(top)) {
+        return Ok(());
+    }
+    Err(CmdError::new(
+        code::DOLLAR_PREFIXED_FIELD_NAME,
+        "DollarPrefixedFieldName",
+        format!("The dollar ($) prefixed field '{top}' in '{top}' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith."),
+    ))
 }
 
 /// `{_id: ...}` of the document, as mongod quotes it in error messages.

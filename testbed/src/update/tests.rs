@@ -307,3 +307,43 @@ fn upsert_seed_takes_equalities() {
     );
     assert_eq!(upsert_seed(&doc! {"a": 1, "a.b": 2}).unwrap_err().code, 54);
 }
+
+#[test]
+fn top_level_dollar_fields_are_refused_on_existing_documents_only() {
+    let d = doc! {"_id": 1, "$x": 1, "a": {"$b": 1}, "$o": {"k": 1}};
+    for u in [
+        doc! {"$set": {"$x": 2}},
+        doc! {"$inc": {"$x": 1}},
+        doc! {"$set": {"$new": 1}},
+        doc! {"$set": {"$new.y": 1}},
+        doc! {"$rename": {"a": "$r"}},
+        doc! {"$push": {"$arr": 1}},
+    ] {
+        let e = apply(u.clone(), d.clone()).unwrap_err();
+        assert_eq!(
+            (e.code, e.code_name.as_str()),
+            (52, "DollarPrefixedFieldName"),
+            "{u}"
+        );
+        assert!(
+            e.errmsg.starts_with("The dollar ($) prefixed field '$"),
+            "{}",
+            e.errmsg
+        );
+    }
+    // Below the top level `$` names are fine, as is removing one or a subfield of an existing one.
+    assert_eq!(
+        ok(doc! {"$set": {"a.$b": 2, "a.$c": 3}}, d.clone()),
+        doc! {"_id": 1, "$x": 1, "a": {"$b": 2, "$c": 3}, "$o": {"k": 1}}
+    );
+    assert_eq!(
+        ok(doc! {"$set": {"$o.k": 2}, "$unset": {"$x": ""}}, d.clone()),
+        doc! {"_id": 1, "a": {"$b": 1}, "$o": {"k": 2}}
+    );
+    // An upsert's insert may create them (it is validated as an insert).
+    let seeded = UpdateSpec::parse(&doc! {"$set": {"$h": 1}})
+        .unwrap()
+        .apply(&doc! {"_id": 2}, ApplyMode::UpsertInsert)
+        .unwrap();
+    assert_eq!(seeded.doc, doc! {"_id": 2, "$h": 1});
+}
