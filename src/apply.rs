@@ -147,6 +147,28 @@ async fn fetch_current(
     Ok((upserts, fetched, gone))
 }
 
+/// The source collection's current UUID (`listCollections` `info.uuid`); `None` when the
+/// collection does not exist.
+pub async fn collection_uuid(source: &Database, coll: &str) -> Result<Option<Bson>> {
+    let err = |e: mongodb::error::Error| {
+        Error::from_driver(ErrorKind::Source, "reading a collection's identity", &e)
+    };
+    let reply = source
+        .run_command(doc! {"listCollections": 1, "filter": {"name": coll}})
+        .await
+        .map_err(err)?;
+    let uuid = reply
+        .get_document("cursor")
+        .ok()
+        .and_then(|c| c.get_array("firstBatch").ok())
+        .and_then(|batch| batch.first())
+        .and_then(Bson::as_document)
+        .and_then(|spec| spec.get_document("info").ok())
+        .and_then(|info| info.get("uuid"))
+        .cloned();
+    Ok(uuid)
+}
+
 /// `{_id: {$in: [...]}}` when every key is `{_id}` alone (the common, unsharded case: one
 /// index lookup per key), else `$or` of the keys.
 fn fetch_filter(keys: &[Document]) -> Document {

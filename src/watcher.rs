@@ -284,6 +284,7 @@ impl Watcher {
                     op_label,
                     wall_ms: meta.wall_time_ms,
                     cluster_time: meta.cluster_time,
+                    coll_uuid: event.get("collectionUUID").cloned(),
                 };
                 if !self.router.route(item).await {
                     return Err(Error::new(

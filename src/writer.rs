@@ -33,6 +33,9 @@ pub struct Item {
     pub op_label: &'static str,
     pub wall_ms: Option<i64>,
     pub cluster_time: Option<Timestamp>,
+    /// The event's `collectionUUID` (servers 6.0+ with expanded events): tells a document
+    /// deleted in place from one that left with its collection.
+    pub coll_uuid: Option<bson::Bson>,
 }
 
 // The op variant is the hot one (one per event); boxing it would cost an allocation per event.
@@ -138,7 +141,8 @@ impl Writer {
         match result {
             Ok(outcome) => {
                 fences.record(outcome.found);
-                self.settle_fetches(&items, outcome.gone);
+                let gone = self.left_with_collection(&items, outcome.gone).await;
+                self.settle_fetches(&items, gone);
             }
             Err(e) if e.kind == ErrorKind::Conflict || is_shape_conflict(&e) => {
                 self.apply_in_order(&items, fences).await?
@@ -178,7 +182,9 @@ impl Writer {
                 {
                     Ok(outcome) => {
                         fences.record(outcome.found);
-                        self.settle_fetches(std::slice::from_ref(item), outcome.gone);
+                        let items = std::slice::from_ref(item);
+                        let gone = self.left_with_collection(items, outcome.gone).await;
+                        self.settle_fetches(items, gone);
                         break;
                     }
                     Err(e) if is_shape_conflict(&e) => {
@@ -212,6 +218,43 @@ impl Writer {
             }
         }
         Ok(())
+    }
+
+    /// Keeps the gone keys that may have left with their collection: a document missing from
+    /// the very collection its events came from (same UUID now) was deleted in place, and its
+    /// delete event follows; nothing to remember. Without a UUID (older servers), or when the
+    /// check itself fails, every gone key is kept: remembering costs a little, forgetting
+    /// could lose changes.
+    async fn left_with_collection(
+        &self,
+        items: &[Item],
+        gone: Vec<(String, bson::Document)>,
+    ) -> Vec<(String, bson::Document)> {
+        if gone.is_empty() {
+            return gone;
+        }
+        let mut colls: Vec<&str> = gone.iter().map(|(c, _)| c.as_str()).collect();
+        colls.sort_unstable();
+        colls.dedup();
+        let mut deleted_in_place: Vec<String> = Vec::new();
+        for coll in colls {
+            // Within a batch every event of a collection has the same UUID: DDL is a barrier.
+            let Some(at_event) = items
+                .iter()
+                .find(|i| i.op.coll == coll)
+                .and_then(|i| i.coll_uuid.as_ref())
+            else {
+                continue;
+            };
+            if let Ok(Some(now)) = crate::apply::collection_uuid(&self.source, coll).await {
+                if &now == at_event {
+                    deleted_in_place.push(coll.to_string());
+                }
+            }
+        }
+        gone.into_iter()
+            .filter(|(c, _)| !deleted_in_place.contains(c))
+            .collect()
     }
 
     /// Updates the gone-key registry after `items` were applied: a delete or a full document
