@@ -219,3 +219,22 @@ impl ReplicatorProcess {
             .unwrap()
     }
 }
+
+/// A failing test must not leave a replicator running (it would eat the CPU of every test
+/// after it), and its log is the first thing to read, so the end of it is printed.
+impl Drop for ReplicatorProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if std::thread::panicking() {
+            let log = self.log_text();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!("--- last lines of {} ---", self.log.display());
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
