@@ -71,38 +71,29 @@ impl Checkpointer {
             state.resume_token = Some(token);
         }
         state.clean = clean && !state.copying;
-        state.unresolved_fetches = self.unresolved.lock().to_docs();
-        self.store.save(&state).await?;
-        *self.saved.lock() = SavedMark {
-            seq,
-            at: Instant::now(),
-        };
-        self.telemetry.status.set_checkpoint_now();
-        Ok(())
+        self.write(&mut state, seq).await
     }
 
     async fn save_token(&self, token: Document, seq: u64) -> Result<()> {
         let mut state = self.state.lock().await;
         state.resume_token = Some(token);
         state.clean = false;
-        state.unresolved_fetches = self.unresolved.lock().to_docs();
-        self.store.save(&state).await?;
-        *self.saved.lock() = SavedMark {
-            seq,
-            at: Instant::now(),
-        };
-        self.telemetry.status.set_checkpoint_now();
-        Ok(())
+        self.write(&mut state, seq).await
     }
 
     /// Saves the whole state as it is (copy progress, pending indexes).
     pub async fn save_state(&self) -> Result<()> {
         let mut state = self.state.lock().await;
         state.clean = false;
+        self.write(&mut state, self.progress.seq()).await
+    }
+
+    /// Every save: the gone keys as they are now, the store write, and the saved mark (`seq`).
+    async fn write(&self, state: &mut Checkpoint, seq: u64) -> Result<()> {
         state.unresolved_fetches = self.unresolved.lock().to_docs();
-        self.store.save(&state).await?;
+        self.store.save(state).await?;
         *self.saved.lock() = SavedMark {
-            seq: self.progress.seq(),
+            seq,
             at: Instant::now(),
         };
         self.telemetry.status.set_checkpoint_now();

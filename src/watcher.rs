@@ -298,7 +298,7 @@ impl Watcher {
             Translated::Ddl(op) => {
                 // Pending in the watermark until applied (or discarded, for a held drop).
                 let seq = self.progress.register(meta.token, meta.wall_time_ms);
-                let ddl = self.translate.ddl.clone();
+                let ddl = &self.translate.ddl;
                 if matches!(op, DdlOp::Drop { .. }) && ddl.drop && !ddl.drop_database {
                     state.drops.hold(op, seq, std::time::Instant::now());
                     return Ok(None);
@@ -372,7 +372,7 @@ impl Watcher {
     /// rename carried their older versions to the new name, so they are re-read there (what is
     /// still not found waits under the new name). Returns the time of that read, if any.
     async fn settle_gone_keys(&self, op: &DdlOp) -> Result<Option<Timestamp>> {
-        let keys = {
+        let (to, keys) = {
             let mut unresolved = self.checkpointer.unresolved.lock();
             match op {
                 DdlOp::Drop { coll } => {
@@ -386,13 +386,10 @@ impl Watcher {
                 DdlOp::Rename { from, to } => {
                     // With dropTarget, the old `to` and whatever waited under it are gone.
                     unresolved.drop_collection(to);
-                    unresolved.take(from)
+                    (to, unresolved.take(from))
                 }
                 _ => return Ok(None),
             }
-        };
-        let DdlOp::Rename { to, .. } = op else {
-            return Ok(None);
         };
         if keys.is_empty() {
             return Ok(None);
