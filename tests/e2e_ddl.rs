@@ -6,7 +6,10 @@ mod support;
 use bson::{doc, Document};
 use mongo_replicator::config::UpdateMode;
 use std::time::Duration;
-use support::{assert_identical, config, db_names, with_mode, Deployment, Replicator};
+use support::{
+    assert_identical, config, db_names, rename_collection, replicate_once, with_mode, Deployment,
+    Replicator,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drop_rename_and_indexes_are_replicated() {
@@ -33,11 +36,7 @@ async fn drop_rename_and_indexes_are_replicated() {
         .insert_one(doc! {"_id": 100, "email": "new@x"})
         .await
         .unwrap();
-    dep.client
-        .database("admin")
-        .run_command(doc! {"renameCollection": format!("{src}.b"), "to": format!("{src}.c")})
-        .await
-        .unwrap();
+    rename_collection(&dep, &src, "b", "c", false).await;
     source
         .collection::<Document>("c")
         .insert_one(doc! {"_id": 2})
@@ -163,9 +162,7 @@ async fn a_fetch_that_misses_a_document_renamed_away_loses_no_change() {
             .insert_many([doc! {"_id": 1, "v": 0}, doc! {"_id": 2, "v": 0}])
             .await
             .unwrap();
-        let r = Replicator::start(&cfg).await;
-        r.caught_up(Duration::from_secs(30)).await;
-        r.shutdown().await.unwrap();
+        replicate_once(&cfg).await;
 
         // While the replicator is stopped: a value with a dotted field name (a delta cannot
         // `$set` it literally: it is re-read), a plain change, then the rename.
@@ -179,11 +176,7 @@ async fn a_fetch_that_misses_a_document_renamed_away_loses_no_change() {
         a.update_one(doc! {"_id": 1}, doc! {"$inc": {"v": 5}})
             .await
             .unwrap();
-        dep.client
-            .database("admin")
-            .run_command(doc! {"renameCollection": format!("{src}.a"), "to": format!("{src}.b")})
-            .await
-            .unwrap();
+        rename_collection(&dep, &src, "a", "b", false).await;
 
         let r = Replicator::start(&cfg).await;
         r.caught_up(Duration::from_secs(30)).await;
@@ -214,18 +207,12 @@ async fn a_missed_fetch_survives_a_crash_before_the_rename() {
     let source = dep.db(&src);
     let a = source.collection::<Document>("a");
     a.insert_one(doc! {"_id": 1, "v": 0}).await.unwrap();
-    let r = Replicator::start(&cfg).await;
-    r.caught_up(Duration::from_secs(30)).await;
-    r.shutdown().await.unwrap();
+    replicate_once(&cfg).await;
 
     a.update_one(doc! {"_id": 1}, doc! {"$set": {"x": {"a.b": 1}}})
         .await
         .unwrap();
-    dep.client
-        .database("admin")
-        .run_command(doc! {"renameCollection": format!("{src}.a"), "to": format!("{src}.b")})
-        .await
-        .unwrap();
+    rename_collection(&dep, &src, "a", "b", false).await;
     let admin = dep.client.database("admin");
     admin
         .run_command(doc! {

@@ -15,15 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use support::workload::Workload;
-use support::{config, converge, db_names, seed, with_mode, Deployment, Replicator};
-
-async fn rename(dep: &Deployment, db: &str, from: &str, to: &str, drop_target: bool) {
-    dep.client
-        .database("admin")
-        .run_command(doc! {"renameCollection": format!("{db}.{from}"), "to": format!("{db}.{to}"), "dropTarget": drop_target})
-        .await
-        .unwrap();
-}
+use support::{
+    config, converge, db_names, rename_collection, seed, with_mode, Deployment, Replicator,
+};
 
 async fn index(db: &Database, coll: &str, keys: Document, unique: bool) {
     db.collection::<Document>(coll)
@@ -110,9 +104,9 @@ async fn ddl_under_traffic(mode: UpdateMode) {
     index(&source, "ren_a", doc! {"u": 1}, true).await;
     index(&source, "ren_a", doc! {"k": 1, "u": -1}, false).await;
     index(&source, "ren_c", doc! {"k": 1}, false).await;
-    rename(&dep, &src, "ren_a", "ren_b", false).await;
+    rename_collection(&dep, &src, "ren_a", "ren_b", false).await;
     insert(&source, "ren_b", 20..30).await;
-    rename(&dep, &src, "ren_c", "ren_d", true).await;
+    rename_collection(&dep, &src, "ren_c", "ren_d", true).await;
     insert(&source, "ren_d", 20..25).await;
     source
         .collection::<Document>("ren_d")
@@ -259,7 +253,7 @@ async fn each_ddl_switch_off_keeps_the_target_as_promised() {
 
     // rename = false: the old name keeps its data; the new name only gets later writes.
     let c = Case::start("offrename", |d| d.rename = false).await;
-    rename(&c.dep, &c.cfg.source.database, "a", "a2", false).await;
+    rename_collection(&c.dep, &c.cfg.source.database, "a", "a2", false).await;
     insert(&c.source(), "a2", 20..22).await;
     c.settle().await;
     let want = BTreeMap::from([

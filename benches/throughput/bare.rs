@@ -7,16 +7,24 @@ use mongodb::change_stream::event::ResumeToken;
 use mongodb::Database;
 use std::time::Instant;
 
-/// Drains `events` change events from `token` (batch size as the replicator's): events/s.
-pub async fn read_ceiling(source: &Database, token: ResumeToken, events: usize) -> f64 {
-    let started = Instant::now();
-    let mut stream = source
+/// The source's change stream from `token`, in the replicator's batch size.
+async fn watch_from(
+    source: &Database,
+    token: ResumeToken,
+) -> mongodb::change_stream::ChangeStream<Document> {
+    source
         .watch()
         .resume_after(token)
         .batch_size(1000)
         .await
         .expect("watch")
-        .with_type::<Document>();
+        .with_type::<Document>()
+}
+
+/// Drains `events` change events from `token` (batch size as the replicator's): events/s.
+pub async fn read_ceiling(source: &Database, token: ResumeToken, events: usize) -> f64 {
+    let started = Instant::now();
+    let mut stream = watch_from(source, token).await;
     let mut n = 0;
     while n < events {
         stream.next().await.expect("event").expect("read event");
@@ -44,13 +52,7 @@ pub async fn write_ceiling(target: &Database, commands: impl Iterator<Item = Doc
 /// A naive replicator: one awaited `replace_one` / `update_one` / `delete_one` per event.
 pub async fn naive(source: &Database, target: &Database, token: ResumeToken, events: usize) -> f64 {
     let started = Instant::now();
-    let mut stream = source
-        .watch()
-        .resume_after(token)
-        .batch_size(1000)
-        .await
-        .expect("watch")
-        .with_type::<Document>();
+    let mut stream = watch_from(source, token).await;
     for _ in 0..events {
         let ev = stream.next().await.expect("event").expect("read event");
         let coll =

@@ -346,3 +346,25 @@ pub async fn create_unique_index(coll: &mongodb::Collection<bson::Document>, fie
         .build();
     coll.create_index(model).await.expect("create unique index");
 }
+
+/// `renameCollection` `db.from` -> `db.to` on the source deployment.
+pub async fn rename_collection(
+    dep: &Deployment,
+    db: &str,
+    from: &str,
+    to: &str,
+    drop_target: bool,
+) {
+    dep.client
+        .database("admin")
+        .run_command(bson::doc! {"renameCollection": format!("{db}.{from}"), "to": format!("{db}.{to}"), "dropTarget": drop_target})
+        .await
+        .unwrap();
+}
+
+/// One run of the replicator until it has caught up, then a graceful stop (clean checkpoint).
+pub async fn replicate_once(cfg: &Config) {
+    let r = Replicator::start(cfg).await;
+    r.caught_up(Duration::from_secs(30)).await;
+    r.shutdown().await.unwrap();
+}
