@@ -3,7 +3,7 @@
 mod config_support;
 
 use config_support::{example_path, toml_file, EnvGuard};
-use mongo_replicator::cli::CommonArgs;
+use mongo_replicator::cmd::cli::CommonArgs;
 use mongo_replicator::config::{
     CheckpointStoreKind, Config, CopyMode, LogFormat, OnHistoryLost, UpdateMode,
 };

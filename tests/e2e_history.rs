@@ -40,9 +40,10 @@ async fn history_lost_with_resync_converges() {
     lose_history(&dep, &cfg).await;
     let r = Replicator::start(&cfg).await;
     r.caught_up(Duration::from_secs(60)).await;
-    let report = mongo_replicator::verify::verify_databases(&cfg, &dep.db(&src), &target.db(&dst))
-        .await
-        .unwrap();
+    let report =
+        mongo_replicator::bulk::verify::verify_databases(&cfg, &dep.db(&src), &target.db(&dst))
+            .await
+            .unwrap();
     assert!(
         report.identical() && !report.collections.is_empty(),
         "{report}"

@@ -115,7 +115,7 @@ async fn lag_rises_while_the_target_is_blocked_and_returns_to_zero() {
     })
     .await;
     let report =
-        mongo_replicator::verify::verify_databases(&cfg, &source.db(&src), &target.db(&dst))
+        mongo_replicator::bulk::verify::verify_databases(&cfg, &source.db(&src), &target.db(&dst))
             .await
             .unwrap();
     assert!(report.identical(), "{report}");

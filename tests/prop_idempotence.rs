@@ -13,7 +13,7 @@ mod prop_support;
 
 use bson::{Bson, Document};
 use mongo_replicator::config::{DdlConfig, UpdateMode};
-use mongo_replicator::translate::TranslateOptions;
+use mongo_replicator::source::translate::TranslateOptions;
 use prop_support::source::{self, Docs, SourceOp, DB};
 use prop_support::target::Target;
 use proptest::prelude::*;

@@ -137,7 +137,7 @@ async fn transient_server_errors_on_both_sides_are_retried_exactly() {
         round(name.to_string(), "source", fail_point(&[cmd], 2, data)).await;
     }
     let report =
-        mongo_replicator::verify::verify_databases(&cfg, &source.db(&src), &target.db(&dst))
+        mongo_replicator::bulk::verify::verify_databases(&cfg, &source.db(&src), &target.db(&dst))
             .await
             .unwrap();
     assert!(report.identical(), "{report}");

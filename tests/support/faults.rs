@@ -30,7 +30,7 @@ pub async fn client(uri: &str) -> Client {
 pub async fn converge_between(cfg: &Config, source: &Database, target: &Database, limit: Duration) {
     let start = Instant::now();
     loop {
-        match mongo_replicator::verify::verify_databases(cfg, source, target).await {
+        match mongo_replicator::bulk::verify::verify_databases(cfg, source, target).await {
             Ok(r) if r.identical() && !r.collections.is_empty() => return,
             Ok(r) if start.elapsed() > limit => panic!("did not converge within {limit:?}:\n{r}"),
             Err(e) if start.elapsed() > limit => panic!("verify failed: {e}"),

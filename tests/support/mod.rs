@@ -8,13 +8,13 @@ pub mod procs;
 pub mod proxy;
 pub mod workload;
 
+use mongo_replicator::bulk::verify::{verify_databases, VerifyReport};
+use mongo_replicator::cmd::run::run_job;
 use mongo_replicator::config::{Config, ConnectionString, UpdateMode};
-use mongo_replicator::job::run_job;
-use mongo_replicator::progress::Progress;
-use mongo_replicator::progress_display::Display;
-use mongo_replicator::retry::Telemetry;
-use mongo_replicator::service::Service;
-use mongo_replicator::verify::{verify_databases, VerifyReport};
+use mongo_replicator::ops::ProgressBars;
+use mongo_replicator::ops::Reporter;
+use mongo_replicator::ops::Service;
+use mongo_replicator::state::Position;
 use mongo_testbed::{Testbed, TestbedOptions};
 use mongodb::{Client, Database};
 use std::path::PathBuf;
@@ -95,8 +95,8 @@ pub fn with_mode(mut cfg: Config, mode: UpdateMode) -> Config {
 /// The replicator running in this process, with its HTTP server on a free port.
 pub struct Replicator {
     pub stop: CancellationToken,
-    pub telemetry: Telemetry,
-    pub progress: Arc<Progress>,
+    pub telemetry: Reporter,
+    pub progress: Arc<Position>,
     pub http: std::net::SocketAddr,
     pub job: tokio::task::JoinHandle<mongo_replicator::error::Result<()>>,
 }
@@ -105,8 +105,8 @@ impl Replicator {
     pub async fn start(cfg: &Config) -> Replicator {
         let service = Service::start(cfg).await.expect("start service");
         let (telemetry, progress, stop) = (
-            service.telemetry.clone(),
-            service.progress.clone(),
+            service.reporter.clone(),
+            service.position.clone(),
             service.stop.clone(),
         );
         let job = {
@@ -116,13 +116,13 @@ impl Replicator {
                 progress.clone(),
                 stop.clone(),
             );
-            tokio::spawn(async move { run_job(&cfg, &t, p, s, &Display::new(true)).await })
+            tokio::spawn(async move { run_job(&cfg, &t, p, s, &ProgressBars::new(true)).await })
         };
         Replicator {
             stop,
             telemetry,
             progress,
-            http: service.http_addr,
+            http: service.http_addr.expect("run serves HTTP"),
             job,
         }
     }
