@@ -1,4 +1,4 @@
-//! An order-traffic generator for `demo` (and benchmarks): inserts new orders, moves their
+//! The order-traffic generator of `demo`: inserts new orders, moves their
 //! status forward (`$set` + `$push` to the history), cancels some (deletes).
 
 use bson::{doc, oid::ObjectId, DateTime, Document};

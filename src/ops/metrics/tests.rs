@@ -248,3 +248,33 @@ fn two_instances_do_not_share_state() {
     assert_eq!(value(&a.render(), names::RETRIES_TOTAL), Some(1.0));
     assert_eq!(value(&b.render(), names::RETRIES_TOTAL), Some(0.0));
 }
+
+/// docs/METRICS.md is the one catalogue: every family the replicator exposes has a row there,
+/// and every label value of a pre-initialised label set is named in it.
+#[test]
+fn the_metric_catalogue_documents_every_family_and_label_value() {
+    let catalogue = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/METRICS.md"));
+    let m = Metrics::new();
+    m.init_copy_collection("orders");
+    let text = m.render();
+    for line in text.lines().filter_map(|l| l.strip_prefix("# TYPE ")) {
+        let family = line.split(' ').next().unwrap();
+        let short = family.strip_prefix(names::PREFIX).unwrap();
+        assert!(
+            catalogue.contains(&format!("| `{short}")),
+            "docs/METRICS.md has no row for {family}"
+        );
+    }
+    for value in Op::ALL
+        .map(Op::as_str)
+        .into_iter()
+        .chain(Side::ALL.map(Side::as_str))
+        .chain(crate::ops::labels::ERROR_KINDS.iter().copied())
+        .chain(Phase::ALL.map(Phase::as_str))
+    {
+        assert!(
+            catalogue.contains(&format!("`{value}`")),
+            "docs/METRICS.md does not name the label value {value}"
+        );
+    }
+}
