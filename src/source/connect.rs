@@ -1,6 +1,5 @@
 //! Clients for both sides and the connected, checked pair ([`Sides`]). Connection strings are
-//! used here and nowhere else; what is logged
-//! or reported names only hosts and databases.
+//! used here and nowhere else; what is logged or reported names only hosts and databases.
 
 use crate::config::redact_text;
 use crate::config::Config;

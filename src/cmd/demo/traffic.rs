@@ -1,5 +1,5 @@
-//! The order-traffic generator of `demo`: inserts new orders, moves their
-//! status forward (`$set` + `$push` to the history), cancels some (deletes).
+//! The order-traffic generator of `demo`: inserts new orders, moves their status forward
+//! (`$set` + `$push` to the history), cancels some (deletes).
 
 use bson::{doc, oid::ObjectId, DateTime, Document};
 use mongodb::Database;
