@@ -4,11 +4,12 @@
 
 use crate::bulk::copy::{copy_all, CollectionSummary};
 use crate::bulk::resync::prune_extras;
-use crate::config::{Config, CopyMode};
+use crate::config::Config;
 use crate::error::{Class, Error, ErrorKind, Result};
 use crate::ops::{Http, Phase, ProgressBars, Reporter, Service};
 use crate::source::{open_stream, token_of, Sides, StartAt};
-use crate::state::{Checkpoint, CheckpointStore, Checkpointer, Position};
+use crate::state::start::{decide, Job};
+use crate::state::{store, Checkpoint, CheckpointStore, Checkpointer, Position};
 use bson::Document;
 use mongodb::Database;
 use std::process::ExitCode;
@@ -33,21 +34,6 @@ async fn record_start_point(
             })
         })
         .await
-}
-
-pub(crate) fn checkpointer(
-    cfg: &Config,
-    sides: &Sides,
-    state: Checkpoint,
-    position: &Arc<Position>,
-    reporter: &Reporter,
-) -> Result<Arc<Checkpointer>> {
-    Ok(Checkpointer::new(
-        store_for(cfg, sides)?,
-        state,
-        position.clone(),
-        reporter.clone(),
-    ))
 }
 
 /// Copies (resuming an unfinished copy) and leaves the checkpoint at the recorded start point.
@@ -100,25 +86,17 @@ pub(crate) async fn copy_phase(
     Ok(summaries)
 }
 
-/// The stored checkpoint of this source -> target pair, if any.
+/// The checkpoint store of this source -> target pair and what it holds, if anything.
 pub(crate) async fn load_checkpoint(
     cfg: &Config,
     sides: &Sides,
     reporter: &Reporter,
-) -> Result<Option<Checkpoint>> {
-    let store = store_for(cfg, sides)?;
-    reporter
+) -> Result<(Arc<dyn CheckpointStore>, Option<Checkpoint>)> {
+    let store = store::open(cfg, &sides.target_client)?;
+    let existing = reporter
         .retry("reading the checkpoint", || store.load())
-        .await
-}
-
-fn store_for(cfg: &Config, sides: &Sides) -> Result<CheckpointStore> {
-    CheckpointStore::new(
-        &cfg.checkpoint,
-        &sides.target_client,
-        &cfg.source.database,
-        &cfg.target.database,
-    )
+        .await?;
+    Ok((store, existing))
 }
 
 /// The `copy` command: serves metrics when `http.addr` is free (a running `run` may hold it),
@@ -140,13 +118,10 @@ pub async fn copy_job(
 ) -> Result<Vec<CollectionSummary>> {
     let sides = Sides::connect(cfg, reporter).await?;
     let position = Position::new();
-    let existing = load_checkpoint(cfg, &sides, reporter).await?;
-    let state = match existing {
-        Some(cp) if cp.copying && cfg.copy.mode != CopyMode::Always => cp,
-        _ => Checkpoint::default(),
-    };
-    let cp = checkpointer(cfg, &sides, state, &position, reporter)?;
-    let summaries = copy_phase(cfg, &sides, &cp, reporter, display, false).await?;
+    let (store, existing) = load_checkpoint(cfg, &sides, reporter).await?;
+    let start = decide(existing, cfg.copy.mode, Job::Copy);
+    let cp = Checkpointer::new(store, start.checkpoint, position, reporter.clone());
+    let summaries = copy_phase(cfg, &sides, &cp, reporter, display, start.resync).await?;
     reporter.set_phase(Phase::Stopped);
     Ok(summaries)
 }

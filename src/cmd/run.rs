@@ -1,12 +1,13 @@
 //! `run`: decide between copy and tail from the stored checkpoint, copy when needed, tail until
 //! stopped, and handle history lost (`resync` or `fail`).
 
-use super::copy::{checkpointer, copy_phase, load_checkpoint};
-use crate::config::{Config, CopyMode, OnHistoryLost};
+use super::copy::{copy_phase, load_checkpoint};
+use crate::config::{Config, OnHistoryLost};
 use crate::error::{Class, Error, ErrorKind, Result};
 use crate::ops::{Http, Phase, ProgressBars, Reporter, Service};
 use crate::source::{Sides, StartAt};
-use crate::state::{Checkpoint, Position};
+use crate::state::start::{decide, Job};
+use crate::state::{Checkpoint, Checkpointer, Position};
 use crate::tail::{run_tail, TailFrom};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -41,10 +42,10 @@ pub async fn run_job(
     // at once: nothing to drain, no checkpoint to write, no retry to wait out.
     let startup = async {
         let sides = Sides::connect(cfg, reporter).await?;
-        let existing = load_checkpoint(cfg, &sides, reporter).await?;
-        Ok::<_, Error>((sides, existing))
+        let (store, existing) = load_checkpoint(cfg, &sides, reporter).await?;
+        Ok::<_, Error>((sides, store, existing))
     };
-    let (sides, existing) = tokio::select! {
+    let (sides, store, existing) = tokio::select! {
         r = startup => r?,
         _ = stop.cancelled() => {
             reporter.set_phase(Phase::Stopped);
@@ -52,17 +53,9 @@ pub async fn run_job(
             return Ok(());
         }
     };
-    let (state, mut need_copy) = match (existing, cfg.copy.mode) {
-        (Some(cp), _) if cp.copying => (cp, true),
-        (Some(_), CopyMode::Always) => (Checkpoint::default(), true),
-        (Some(cp), _) if cp.resume_token.is_some() => (cp, false),
-        (_, CopyMode::Never) => (Checkpoint::default(), false),
-        _ => (Checkpoint::default(), true),
-    };
-    let mut resync = state.resync;
-    // After a graceful stop the target is exactly at the checkpoint; otherwise it may be ahead.
-    let mut replay = !state.clean;
-    let cp = checkpointer(cfg, &sides, state, &position, reporter)?;
+    let start = decide(existing, cfg.copy.mode, Job::Run);
+    let (mut need_copy, mut resync, mut replay) = (start.copy, start.resync, start.replay);
+    let cp = Checkpointer::new(store, start.checkpoint, position.clone(), reporter.clone());
     loop {
         if need_copy {
             tokio::select! {

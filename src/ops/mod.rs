@@ -2,6 +2,7 @@
 //! and the [`Reporter`] handle through which the pipeline reports.
 
 mod events;
+pub mod health;
 pub mod http;
 pub mod labels;
 pub mod logging;

@@ -1,15 +1,10 @@
-//! Where progress lives between runs: the resume token of the low watermark, the copy's
-//! per-collection progress, and the unique indexes still to build. Stored on the target (a fresh
-//! container resumes) or in a file. Contract: only acknowledged work is ever recorded, and a save
-//! never moves stored progress backward (the caller saves watermarks, which only advance).
+//! What survives a restart: the resume token of the low watermark, the copy's per-collection
+//! progress, the unique indexes still to build and the gone keys. Where it is kept, and the
+//! contract of keeping it, is [`crate::state::store`].
 
-use crate::config::{CheckpointConfig, CheckpointStoreKind};
-use crate::error::{Class, Error, ErrorKind, Result};
 use crate::state::pending_indexes::PendingIndex;
-use bson::{doc, Bson, DateTime, Document};
-use mongodb::Client;
+use bson::{Bson, DateTime, Document};
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
 
 /// Copy progress of one collection.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -45,139 +40,4 @@ pub struct Checkpoint {
     #[serde(default)]
     pub unresolved_fetches: Vec<Document>,
     pub updated_at: Option<DateTime>,
-}
-
-/// Backing store of the checkpoint for one source-db -> target-db pair.
-pub enum CheckpointStore {
-    Target {
-        client: Client,
-        database: String,
-        id: String,
-    },
-    File {
-        path: PathBuf,
-    },
-}
-
-const COLLECTION: &str = "checkpoints";
-
-impl CheckpointStore {
-    pub fn new(
-        cfg: &CheckpointConfig,
-        target: &Client,
-        source_db: &str,
-        target_db: &str,
-    ) -> Result<Self> {
-        Ok(match cfg.store {
-            CheckpointStoreKind::Target => CheckpointStore::Target {
-                client: target.clone(),
-                database: cfg.database.clone(),
-                id: format!("{source_db}->{target_db}"),
-            },
-            CheckpointStoreKind::File => CheckpointStore::File {
-                path: cfg.path.clone().ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::Config,
-                        Class::Fatal,
-                        "checkpoint.path",
-                        "required when checkpoint.store = \"file\"",
-                    )
-                })?,
-            },
-        })
-    }
-
-    pub async fn load(&self) -> Result<Option<Checkpoint>> {
-        match self {
-            CheckpointStore::Target {
-                client,
-                database,
-                id,
-            } => {
-                let coll = client.database(database).collection::<Document>(COLLECTION);
-                let found = coll.find_one(doc! {"_id": id}).await.map_err(|e| {
-                    Error::from_driver(ErrorKind::Checkpoint, "reading checkpoint", &e)
-                })?;
-                found.map(from_stored).transpose()
-            }
-            CheckpointStore::File { path } => match tokio::fs::read(path).await {
-                Ok(bytes) => {
-                    let d = Document::from_reader(&mut bytes.as_slice()).map_err(|e| {
-                        file_error(format!(
-                            "checkpoint file {} is corrupt ({e}); remove it to start over",
-                            path.display()
-                        ))
-                    })?;
-                    from_stored(d).map(Some)
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(file_error(format!("reading {}: {e}", path.display()))),
-            },
-        }
-    }
-
-    pub async fn save(&self, cp: &Checkpoint) -> Result<()> {
-        let mut cp = cp.clone();
-        cp.updated_at = Some(DateTime::now());
-        let body = bson::to_document(&cp).map_err(|e| {
-            Error::new(
-                ErrorKind::Internal,
-                Class::Fatal,
-                "encoding checkpoint",
-                e.to_string(),
-            )
-        })?;
-        match self {
-            CheckpointStore::Target {
-                client,
-                database,
-                id,
-            } => {
-                let coll = client.database(database).collection::<Document>(COLLECTION);
-                let mut stored = doc! {"_id": id.as_str()};
-                stored.extend(body);
-                coll.replace_one(doc! {"_id": id.as_str()}, stored)
-                    .upsert(true)
-                    .await
-                    .map_err(|e| {
-                        Error::from_driver(ErrorKind::Checkpoint, "writing checkpoint", &e)
-                    })?;
-                Ok(())
-            }
-            CheckpointStore::File { path } => {
-                let mut bytes = Vec::new();
-                body.to_writer(&mut bytes)
-                    .map_err(|e| file_error(e.to_string()))?;
-                let tmp = path.with_extension("tmp");
-                tokio::fs::write(&tmp, &bytes)
-                    .await
-                    .map_err(|e| file_error(format!("writing {}: {e}", tmp.display())))?;
-                tokio::fs::rename(&tmp, path)
-                    .await
-                    .map_err(|e| file_error(format!("renaming to {}: {e}", path.display())))?;
-                Ok(())
-            }
-        }
-    }
-}
-
-fn from_stored(mut d: Document) -> Result<Checkpoint> {
-    d.remove("_id");
-    bson::from_document(d).map_err(|e| {
-        Error::new(
-            ErrorKind::Checkpoint,
-            Class::Fatal,
-            "reading checkpoint",
-            format!("unreadable checkpoint ({e}); delete it to start over"),
-        )
-    })
-}
-
-fn file_error(msg: String) -> Error {
-    Error::new(
-        ErrorKind::Checkpoint,
-        Class::Transient,
-        "checkpoint file",
-        msg,
-    )
 }

@@ -1,10 +1,12 @@
 //! Persists the watermark's resume token at most every `checkpoint.interval_ms` (and on demand:
-//! after DDL, at shutdown), and derives the health signals that depend on it: checkpoint age,
-//! lag (0 when nothing is pending), and stall (events arriving, watermark not moving).
+//! after DDL, at shutdown), and refreshes the health signals that depend on it
+//! ([`crate::ops::health`]). The only owner of checkpoint mutation.
 
 use crate::error::Result;
+use crate::ops::health::{self, StallWatch};
 use crate::ops::Reporter;
-use crate::state::checkpoint::{Checkpoint, CheckpointStore};
+use crate::state::checkpoint::Checkpoint;
+use crate::state::store::CheckpointStore;
 use crate::state::GoneKeys;
 use crate::state::Position;
 use bson::Document;
@@ -13,11 +15,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
-/// How long the watermark may stand still while events are pending before `/readyz` fails.
-pub const STALL_AFTER: Duration = Duration::from_secs(30);
-
 pub struct Checkpointer {
-    pub store: CheckpointStore,
+    store: Arc<dyn CheckpointStore>,
     pub state: Mutex<Checkpoint>,
     pub position: Arc<Position>,
     pub reporter: Reporter,
@@ -34,7 +33,7 @@ struct SavedMark {
 
 impl Checkpointer {
     pub fn new(
-        store: CheckpointStore,
+        store: Arc<dyn CheckpointStore>,
         state: Checkpoint,
         position: Arc<Position>,
         reporter: Reporter,
@@ -104,7 +103,7 @@ impl Checkpointer {
     pub async fn run(self: Arc<Self>, interval: Duration, stop: CancellationToken) {
         let mut ticker = tokio::time::interval(interval.min(Duration::from_secs(1)));
         let mut last_save = Instant::now();
-        let mut watch = StallWatch::new();
+        let mut watch = StallWatch::new(Instant::now());
         loop {
             tokio::select! {
                 _ = ticker.tick() => {}
@@ -117,40 +116,17 @@ impl Checkpointer {
                     self.reporter.record_error(&e);
                 }
             }
-            self.refresh_health(&mut watch);
+            let saved_at = self.saved.lock().at;
+            health::refresh(
+                &self.reporter,
+                &self.position,
+                saved_at,
+                &mut watch,
+                Instant::now(),
+            );
         }
-    }
-
-    fn refresh_health(&self, watch: &mut StallWatch) {
-        let (_, seq, pending) = self.position.snapshot();
-        let age = self.saved.lock().at.elapsed().as_secs_f64();
-        let lag = self
-            .position
-            .lag_seconds(bson::DateTime::now().timestamp_millis());
-        self.reporter.health(lag, age, watch.update(seq, pending));
     }
 }
 
-/// Stalled: events are pending and the watermark has not moved for [`STALL_AFTER`].
-struct StallWatch {
-    seq: u64,
-    since: Instant,
-}
-
-impl StallWatch {
-    fn new() -> Self {
-        StallWatch {
-            seq: 0,
-            since: Instant::now(),
-        }
-    }
-
-    fn update(&mut self, seq: u64, pending: usize) -> bool {
-        if seq != self.seq || pending == 0 {
-            self.seq = seq;
-            self.since = Instant::now();
-            return false;
-        }
-        self.since.elapsed() >= STALL_AFTER
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,229 @@
+//! The checkpointer against the memory store: what each save writes, and that the stored token
+//! only moves forward over acknowledged events.
+
+use super::*;
+use crate::ops::metrics::Metrics;
+use crate::ops::Status;
+use crate::state::store::MemoryStore;
+use bson::doc;
+use proptest::prelude::*;
+
+fn reporter() -> Reporter {
+    Reporter {
+        metrics: Metrics::new(),
+        status: Status::new("src", "dst"),
+        abort: CancellationToken::new(),
+    }
+}
+
+/// A checkpointer over a fresh memory store starting from `state`.
+fn checkpointer(state: Checkpoint) -> (Arc<Checkpointer>, Arc<MemoryStore>, Arc<Position>) {
+    let store = Arc::new(MemoryStore::new());
+    let position = Position::new();
+    let cp = Checkpointer::new(store.clone(), state, position.clone(), reporter());
+    (cp, store, position)
+}
+
+/// A token that names its sequence number, so a stored token says how far it got.
+fn tok(seq: u64) -> Document {
+    doc! {"_data": seq as i64}
+}
+
+fn stored_seq(cp: &Checkpoint) -> u64 {
+    cp.resume_token
+        .as_ref()
+        .map_or(0, |t| t.get_i64("_data").expect("test token") as u64)
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+#[tokio::test]
+async fn save_now_writes_only_when_the_watermark_moved() {
+    let (cp, store, position) = checkpointer(Checkpoint::default());
+    cp.save_now().await.unwrap();
+    assert!(store.saves().is_empty(), "no token yet: nothing to save");
+    let a = position.register(tok(1), None);
+    let b = position.register(tok(2), None);
+    position.ack([b], None, None);
+    cp.save_now().await.unwrap();
+    assert!(
+        store.saves().is_empty(),
+        "seq 1 unacknowledged: still no token"
+    );
+    position.ack([a], None, None);
+    cp.save_now().await.unwrap();
+    cp.save_now().await.unwrap();
+    let saves = store.saves();
+    assert_eq!(saves.len(), 1, "the second save_now had nothing new");
+    assert_eq!(saves[0].resume_token, Some(tok(2)));
+    position.register_applied(tok(3));
+    cp.save_now().await.unwrap();
+    assert_eq!(store.saves().len(), 2);
+    assert_eq!(store.saves()[1].resume_token, Some(tok(3)));
+}
+
+#[tokio::test]
+async fn a_failed_save_is_retried_by_the_next_save_now() {
+    let (cp, store, position) = checkpointer(Checkpoint::default());
+    position.register_applied(tok(1));
+    store.fail_next_saves(1);
+    assert!(cp.save_now().await.is_err());
+    assert!(store.saves().is_empty());
+    cp.save_now().await.unwrap();
+    assert_eq!(
+        store.saves().len(),
+        1,
+        "the failure did not mark seq 1 saved"
+    );
+}
+
+#[tokio::test]
+async fn save_final_is_clean_only_when_drained_and_not_copying() {
+    let (cp, store, position) = checkpointer(Checkpoint::default());
+    position.register_applied(tok(1));
+    cp.save_final(true).await.unwrap();
+    let last = store.saves().pop().unwrap();
+    assert!(last.clean, "drained, tailing");
+    assert_eq!(
+        last.resume_token,
+        Some(tok(1)),
+        "the final save writes the watermark"
+    );
+    cp.save_final(false).await.unwrap();
+    assert!(!store.saves().pop().unwrap().clean, "not drained");
+
+    let copying = Checkpoint {
+        resume_token: Some(tok(0)),
+        copying: true,
+        ..Default::default()
+    };
+    let (cp, store, _) = checkpointer(copying);
+    cp.save_final(true).await.unwrap();
+    let last = store.saves().pop().unwrap();
+    assert!(!last.clean, "an unfinished copy is never clean");
+    assert_eq!(
+        last.resume_token,
+        Some(tok(0)),
+        "no watermark: the start point stays"
+    );
+}
+
+#[tokio::test]
+async fn a_later_save_clears_clean() {
+    let (cp, store, position) = checkpointer(Checkpoint {
+        resume_token: Some(tok(0)),
+        clean: true,
+        ..Default::default()
+    });
+    position.register_applied(tok(1));
+    cp.save_now().await.unwrap();
+    assert!(
+        !store.saves()[0].clean,
+        "the tail moved on from the clean stop"
+    );
+    cp.save_state().await.unwrap();
+    assert!(!store.saves()[1].clean);
+}
+
+#[tokio::test]
+async fn gone_keys_recorded_by_writers_are_in_the_next_save() {
+    let (cp, store, position) = checkpointer(Checkpoint::default());
+    cp.unresolved.lock().record("c", doc! {"_id": 1});
+    position.register_applied(tok(1));
+    cp.save_now().await.unwrap();
+    assert_eq!(
+        store.saves()[0].unresolved_fetches,
+        vec![doc! {"collection": "c", "key": {"_id": 1}}]
+    );
+    cp.unresolved.lock().resolve("c", &doc! {"_id": 1});
+    cp.unresolved.lock().record("d", doc! {"_id": 2});
+    cp.save_state().await.unwrap();
+    assert_eq!(
+        store.saves()[1].unresolved_fetches,
+        vec![doc! {"collection": "d", "key": {"_id": 2}}]
+    );
+}
+
+#[tokio::test]
+async fn gone_keys_of_the_loaded_checkpoint_are_kept() {
+    let stored = vec![doc! {"collection": "c", "key": {"_id": 7}}];
+    let (cp, store, _) = checkpointer(Checkpoint {
+        unresolved_fetches: stored.clone(),
+        ..Default::default()
+    });
+    assert_eq!(cp.unresolved.lock().len(), 1);
+    cp.save_state().await.unwrap();
+    assert_eq!(store.saves()[0].unresolved_fetches, stored);
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Register,
+    RegisterApplied,
+    /// Acknowledge the n-th (mod count) unacknowledged event.
+    Ack(usize),
+    SaveNow,
+    SaveState,
+    SaveFinal(bool),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        3 => Just(Step::Register),
+        1 => Just(Step::RegisterApplied),
+        3 => any::<usize>().prop_map(Step::Ack),
+        2 => Just(Step::SaveNow),
+        1 => Just(Step::SaveState),
+        1 => any::<bool>().prop_map(Step::SaveFinal),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn the_stored_token_never_moves_back_nor_passes_an_unacknowledged_event(
+        steps in prop::collection::vec(step(), 1..80)
+    ) {
+        block_on(async {
+            let (cp, store, position) = checkpointer(Checkpoint::default());
+            let mut unacked: Vec<u64> = Vec::new();
+            let mut next = 1u64;
+            let mut last_stored = 0u64;
+            for s in steps {
+                match s {
+                    Step::Register => {
+                        let seq = position.register(tok(next), None);
+                        prop_assert_eq!(seq, next);
+                        unacked.push(seq);
+                        next += 1;
+                    }
+                    Step::RegisterApplied => {
+                        position.register_applied(tok(next));
+                        next += 1;
+                    }
+                    Step::Ack(i) if !unacked.is_empty() => {
+                        let seq = unacked.remove(i % unacked.len());
+                        position.ack([seq], None, None);
+                    }
+                    Step::Ack(_) => {}
+                    Step::SaveNow => cp.save_now().await.unwrap(),
+                    Step::SaveState => cp.save_state().await.unwrap(),
+                    Step::SaveFinal(clean) => cp.save_final(clean).await.unwrap(),
+                }
+                let Some(stored) = store.load().await.unwrap() else { continue };
+                let seq = stored_seq(&stored);
+                prop_assert!(seq >= last_stored, "moved back from {} to {}", last_stored, seq);
+                prop_assert!(
+                    unacked.iter().all(|&u| u > seq),
+                    "stored seq {} passes unacknowledged {:?}", seq, unacked
+                );
+                last_stored = seq;
+            }
+            Ok(())
+        })?;
+    }
+}

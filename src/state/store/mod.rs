@@ -1,0 +1,87 @@
+//! Where the checkpoint lives between runs, behind one trait: the target database (a fresh
+//! container resumes from the backup itself), a file, or memory (tests: the checkpointer, the
+//! start decision and property tests run without a server). [`open`] picks one from the config.
+
+mod file;
+mod memory;
+mod target;
+
+pub use file::FileStore;
+pub use memory::MemoryStore;
+pub use target::TargetStore;
+
+use crate::config::{CheckpointStoreKind, Config};
+use crate::error::{Class, Error, ErrorKind, Result};
+use crate::state::Checkpoint;
+use bson::{DateTime, Document};
+use futures::future::BoxFuture;
+use mongodb::Client;
+use std::sync::Arc;
+
+/// Durable home of the checkpoint of one source-db -> target-db pair.
+///
+/// Contract (as supabase/etl's state store states it):
+/// - only acknowledged work is recorded: callers save the watermark, which covers only events
+///   the target acknowledged, and copy progress the target acknowledged;
+/// - a save never moves stored progress backward: the watermark only advances, and the one
+///   deliberate reset (a new copy) writes a new start point before it copies anything;
+/// - [`load`](Self::load) returns what the last successful [`save`](Self::save) wrote, whole:
+///   a failed or interrupted save leaves the previous checkpoint readable, never a mix.
+///
+/// Methods return boxed futures so the checkpointer can hold an `Arc<dyn CheckpointStore>`.
+pub trait CheckpointStore: Send + Sync {
+    /// The stored checkpoint, `None` when nothing was ever saved.
+    fn load(&self) -> BoxFuture<'_, Result<Option<Checkpoint>>>;
+
+    /// Replaces the stored checkpoint with `cp`, stamped with the time of the save.
+    fn save<'a>(&'a self, cp: &'a Checkpoint) -> BoxFuture<'a, Result<()>>;
+}
+
+/// The store `checkpoint.store` names, for this config's source -> target pair.
+pub fn open(cfg: &Config, target: &Client) -> Result<Arc<dyn CheckpointStore>> {
+    Ok(match cfg.checkpoint.store {
+        CheckpointStoreKind::Target => Arc::new(TargetStore::new(
+            target.clone(),
+            &cfg.checkpoint.database,
+            &cfg.source.database,
+            &cfg.target.database,
+        )),
+        CheckpointStoreKind::File => Arc::new(FileStore::new(
+            cfg.checkpoint.path.clone().ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Config,
+                    Class::Fatal,
+                    "checkpoint.path",
+                    "required when checkpoint.store = \"file\"",
+                )
+            })?,
+        )),
+    })
+}
+
+/// `cp` as stored, stamped with the time of this save.
+fn encode(cp: &Checkpoint) -> Result<Document> {
+    let mut cp = cp.clone();
+    cp.updated_at = Some(DateTime::now());
+    bson::to_document(&cp).map_err(|e| {
+        Error::new(
+            ErrorKind::Internal,
+            Class::Fatal,
+            "encoding checkpoint",
+            e.to_string(),
+        )
+    })
+}
+
+/// A stored document back into a checkpoint (the target store's `_id` is not part of it).
+fn decode(mut d: Document) -> Result<Checkpoint> {
+    d.remove("_id");
+    bson::from_document(d).map_err(|e| {
+        Error::new(
+            ErrorKind::Checkpoint,
+            Class::Fatal,
+            "reading checkpoint",
+            format!("unreadable checkpoint ({e}); delete it to start over"),
+        )
+    })
+}
