@@ -1,8 +1,6 @@
 //! CRUD through the official driver: round trips, bulk writes sent as document sequences,
 //! unique indexes (E11000 with keyValue), cursors over many batches, catalog commands.
 
-mod support;
-
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::error::{ErrorKind, WriteFailure};
@@ -12,8 +10,8 @@ use std::time::Duration;
 
 #[tokio::test]
 async fn crud_round_trip() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let coll = client.database("shop").collection::<Document>("orders");
 
     let id = coll
@@ -95,8 +93,8 @@ async fn crud_round_trip() {
 
 #[tokio::test]
 async fn bulk_insert_uses_document_sequences_and_reports_write_errors() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let coll = client.database("bulk").collection::<Document>("c");
     let docs: Vec<Document> = (0..5000)
         .map(|i| doc! {"_id": i, "pad": "x".repeat(100)})
@@ -132,8 +130,8 @@ async fn bulk_insert_uses_document_sequences_and_reports_write_errors() {
 
 #[tokio::test]
 async fn unique_index_rejects_duplicates_with_key_value() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let coll = client.database("u").collection::<Document>("users");
     let model = IndexModel::builder()
         .keys(doc! {"email": 1})
@@ -179,8 +177,8 @@ async fn unique_index_rejects_duplicates_with_key_value() {
 
 #[tokio::test]
 async fn cursors_span_many_batches_and_can_be_killed() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let coll = client.database("cur").collection::<Document>("c");
     coll.insert_many((0..2500).map(|i| doc! {"_id": i}))
         .await
@@ -256,8 +254,8 @@ async fn cursors_span_many_batches_and_can_be_killed() {
 
 #[tokio::test]
 async fn catalog_commands() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let db = client.database("cat");
     db.create_collection("a").await.unwrap();
     let err = db.create_collection("a").await.unwrap_err();
@@ -339,13 +337,19 @@ async fn catalog_commands() {
 #[tokio::test]
 async fn unacknowledged_writes_are_applied_without_reply() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let tb = support::start().await;
+    let tb = crate::support::start().await;
     let mut s = tokio::net::TcpStream::connect(tb.addr()).await.unwrap();
     let insert = doc! {"insert": "c", "documents": [{"_id": 1}, {"_id": 2}], "writeConcern": {"w": 0}, "$db": "w0"};
-    s.write_all(&support::op_msg(1, 2, &insert)).await.unwrap();
-    s.write_all(&support::op_msg(2, 0, &doc! {"ping": 1, "$db": "admin"}))
+    s.write_all(&crate::support::op_msg(1, 2, &insert))
         .await
         .unwrap();
+    s.write_all(&crate::support::op_msg(
+        2,
+        0,
+        &doc! {"ping": 1, "$db": "admin"},
+    ))
+    .await
+    .unwrap();
     let mut header = [0u8; 16];
     s.read_exact(&mut header).await.unwrap();
     assert_eq!(
@@ -354,9 +358,9 @@ async fn unacknowledged_writes_are_applied_without_reply() {
         "first reply answers the ping"
     );
 
-    let client = support::direct_client(&tb).await;
+    let client = crate::support::direct_client(&tb).await;
     let coll = client.database("w0").collection::<Document>("c");
-    let applied = support::wait_until(Duration::from_secs(2), || async {
+    let applied = crate::support::wait_until(Duration::from_secs(2), || async {
         coll.count_documents(doc! {}).await.unwrap() == 2
     })
     .await;
@@ -369,8 +373,8 @@ async fn unacknowledged_writes_are_applied_without_reply() {
 #[tokio::test]
 async fn pipeline_updates() {
     use mongodb::options::ReturnDocument;
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let coll = client.database("pipe").collection::<Document>("c");
     coll.insert_one(doc! {"_id": 1, "a": 2, "b": "x"})
         .await

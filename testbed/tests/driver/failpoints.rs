@@ -1,8 +1,6 @@
 //! `configureFailPoint` / `failCommand` as the driver sees it: injected errors with labels,
 //! `times`, dropped connections, blocked connections, `appName` targeting, write concern errors.
 
-mod support;
-
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::ClientOptions;
@@ -11,10 +9,10 @@ use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn error_code_and_labels_for_n_times() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let data = doc! {"failCommands": ["ping"], "errorCode": 2, "errorLabels": ["InjectedLabel"]};
-    support::fail_point(&client, Bson::Document(doc! {"times": 2}), data).await;
+    crate::support::fail_point(&client, Bson::Document(doc! {"times": 2}), data).await;
     let admin = client.database("admin");
     for _ in 0..2 {
         let err = admin.run_command(doc! {"ping": 1}).await.unwrap_err();
@@ -31,10 +29,10 @@ async fn error_code_and_labels_for_n_times() {
 
 #[tokio::test]
 async fn retryable_write_error_is_labelled_and_retried() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let data = doc! {"failCommands": ["insert"], "errorCode": 91};
-    support::fail_point(&client, Bson::Document(doc! {"times": 1}), data).await;
+    crate::support::fail_point(&client, Bson::Document(doc! {"times": 1}), data).await;
     let coll = client.database("fp").collection::<Document>("c");
     coll.insert_one(doc! {"_id": 1})
         .await
@@ -44,10 +42,10 @@ async fn retryable_write_error_is_labelled_and_retried() {
 
 #[tokio::test]
 async fn close_connection_drops_the_socket() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let data = doc! {"failCommands": ["ping"], "closeConnection": true};
-    support::fail_point(&client, Bson::Document(doc! {"times": 1}), data).await;
+    crate::support::fail_point(&client, Bson::Document(doc! {"times": 1}), data).await;
     let err = client
         .database("admin")
         .run_command(doc! {"ping": 1})
@@ -65,7 +63,7 @@ async fn close_connection_drops_the_socket() {
 
     // A retryable write survives one dropped connection.
     let data = doc! {"failCommands": ["insert"], "closeConnection": true};
-    support::fail_point(&client, Bson::Document(doc! {"times": 1}), data).await;
+    crate::support::fail_point(&client, Bson::Document(doc! {"times": 1}), data).await;
     let coll = client.database("fp").collection::<Document>("c");
     coll.insert_one(doc! {"_id": 1})
         .await
@@ -75,10 +73,10 @@ async fn close_connection_drops_the_socket() {
 
 #[tokio::test]
 async fn block_connection_delays_the_command() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let data = doc! {"failCommands": ["find"], "blockConnection": true, "blockTimeMS": 300};
-    support::fail_point(&client, Bson::Document(doc! {"times": 1}), data).await;
+    crate::support::fail_point(&client, Bson::Document(doc! {"times": 1}), data).await;
     let coll = client.database("fp").collection::<Document>("c");
     let start = Instant::now();
     coll.find_one(doc! {}).await.unwrap();
@@ -94,13 +92,13 @@ async fn block_connection_delays_the_command() {
 
 #[tokio::test]
 async fn app_name_targets_one_client() {
-    let tb = support::start().await;
-    let plain = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let plain = crate::support::client(&tb).await;
     let mut opts = ClientOptions::parse(tb.uri()).await.unwrap();
     opts.app_name = Some("victim".into());
     let victim = Client::with_options(opts).unwrap();
     let data = doc! {"failCommands": ["ping"], "errorCode": 2, "appName": "victim"};
-    support::fail_point(&plain, Bson::String("alwaysOn".into()), data).await;
+    crate::support::fail_point(&plain, Bson::String("alwaysOn".into()), data).await;
     plain
         .database("admin")
         .run_command(doc! {"ping": 1})
@@ -111,7 +109,7 @@ async fn app_name_targets_one_client() {
         .run_command(doc! {"ping": 1})
         .await
         .is_err());
-    support::fail_point_off(&plain).await;
+    crate::support::fail_point_off(&plain).await;
     victim
         .database("admin")
         .run_command(doc! {"ping": 1})
@@ -121,10 +119,10 @@ async fn app_name_targets_one_client() {
 
 #[tokio::test]
 async fn write_concern_error_is_attached_after_the_write() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let data = doc! {"failCommands": ["insert"], "writeConcernError": {"code": 64, "errmsg": "waiting for replication timed out"}};
-    support::fail_point(&client, Bson::Document(doc! {"times": 1}), data).await;
+    crate::support::fail_point(&client, Bson::Document(doc! {"times": 1}), data).await;
     let coll = client.database("fp").collection::<Document>("c");
     let err = coll.insert_one(doc! {"_id": 1}).await.unwrap_err();
     assert!(

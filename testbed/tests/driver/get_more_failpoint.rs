@@ -1,8 +1,6 @@
 //! `failGetMoreAfterCursorCheckout`, and the `ResumableChangeStreamError` label real servers put
 //! on a failed change-stream `getMore` with a resumable code (drivers resume on the label alone).
 
-mod support;
-
 use futures::StreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::Client;
@@ -31,13 +29,13 @@ async fn open_stream(client: &Client, db: &str) -> i64 {
 
 async fn get_more_reply(tb: &mongo_testbed::Testbed, db: &str, id: i64) -> Document {
     let cmd = doc! {"getMore": id, "collection": "c", "maxTimeMS": 50};
-    support::raw_command(tb.addr(), db, cmd).await
+    crate::support::raw_command(tb.addr(), db, cmd).await
 }
 
 #[tokio::test]
 async fn change_stream_get_more_fails_with_resumable_label_and_cursor_is_killed() {
-    let tb = support::start().await;
-    let client = support::direct_client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::direct_client(&tb).await;
     let id = open_stream(&client, "gm").await;
     fail_get_more(&client, Bson::Document(doc! {"times": 1}), 6).await;
     let reply = get_more_reply(&tb, "gm", id).await;
@@ -56,8 +54,8 @@ async fn change_stream_get_more_fails_with_resumable_label_and_cursor_is_killed(
 
 #[tokio::test]
 async fn non_resumable_code_and_plain_cursors_get_no_label() {
-    let tb = support::start().await;
-    let client = support::direct_client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::direct_client(&tb).await;
     let id = open_stream(&client, "gm").await;
     fail_get_more(&client, Bson::Document(doc! {"times": 1}), 2).await;
     let reply = get_more_reply(&tb, "gm", id).await;
@@ -85,8 +83,8 @@ async fn non_resumable_code_and_plain_cursors_get_no_label() {
 
 #[tokio::test]
 async fn driver_resumes_a_change_stream_after_the_fail_point() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let coll = client.database("gm").collection::<Document>("c");
     fail_get_more(&client, Bson::Document(doc! {"times": 1}), 10107).await;
     let mut stream = coll.watch().await.unwrap();
@@ -105,9 +103,9 @@ async fn driver_resumes_a_change_stream_after_the_fail_point() {
 
 #[tokio::test]
 async fn not_primary_errors_carry_the_current_topology_version() {
-    let tb = support::start().await;
-    let client = support::direct_client(&tb).await;
-    let hello = support::raw_command(tb.addr(), "admin", doc! {"hello": 1}).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::direct_client(&tb).await;
+    let hello = crate::support::raw_command(tb.addr(), "admin", doc! {"hello": 1}).await;
     let id = open_stream(&client, "gm").await;
     fail_get_more(&client, Bson::Document(doc! {"times": 1}), 11602).await;
     let reply = get_more_reply(&tb, "gm", id).await;
@@ -117,13 +115,13 @@ async fn not_primary_errors_carry_the_current_topology_version() {
         hello.get_document("topologyVersion").unwrap(),
         "drivers see the error is not news: {reply}"
     );
-    support::fail_point(
+    crate::support::fail_point(
         &client,
         Bson::Document(doc! {"times": 1}),
         doc! {"failCommands": ["ping"], "errorCode": 2},
     )
     .await;
-    let reply = support::raw_command(tb.addr(), "admin", doc! {"ping": 1}).await;
+    let reply = crate::support::raw_command(tb.addr(), "admin", doc! {"ping": 1}).await;
     assert_eq!(reply.get_i32("code"), Ok(2));
     assert!(
         !reply.contains_key("topologyVersion"),

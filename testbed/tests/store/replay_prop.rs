@@ -128,7 +128,7 @@ fn apply_event(map: &mut BTreeMap<i32, Document>, e: &Document) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(crate::proptest_config(64))]
     #[test]
     fn events_replay_to_final_contents(steps in prop::collection::vec(step(), 1..60)) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

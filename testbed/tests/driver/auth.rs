@@ -3,8 +3,6 @@
 //! fail with Unauthorized (13) once users are configured, and without users the testbed stays
 //! open. `wire_auth.rs` drives the SASL conversation by hand to pin the reply shapes.
 
-mod support;
-
 use mongo_testbed::{Testbed, TestbedOptions};
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::error::ErrorKind;
@@ -13,7 +11,7 @@ const USER: &str = "alice";
 const PASSWORD: &str = "s3cret:pw";
 
 async fn start_with_user() -> Testbed {
-    support::start_with(TestbedOptions {
+    crate::support::start_with(TestbedOptions {
         users: vec![(USER.into(), PASSWORD.into())],
         ..TestbedOptions::default()
     })
@@ -47,16 +45,16 @@ fn server_code(err: &mongodb::error::Error) -> Option<i32> {
 #[tokio::test]
 async fn driver_authenticates_speculatively() {
     let tb = start_with_user().await;
-    let admin_client = support::client_for(&uri_with(&tb, USER, PASSWORD, "")).await;
+    let admin_client = crate::support::client_for(&uri_with(&tb, USER, PASSWORD, "")).await;
     // Any explicit saslStart from the second client fails: it can only get in through the
     // speculative first step inside `hello`.
-    support::fail_point(
+    crate::support::fail_point(
         &admin_client,
         Bson::String("alwaysOn".into()),
         doc! { "failCommands": ["saslStart"], "errorCode": 18, "appName": "spec" },
     )
     .await;
-    let client = support::client_for(&uri_with(&tb, USER, PASSWORD, "&appName=spec")).await;
+    let client = crate::support::client_for(&uri_with(&tb, USER, PASSWORD, "&appName=spec")).await;
     let coll = client.database("app").collection::<Document>("c");
     coll.insert_one(doc! { "_id": 1, "x": "a" })
         .await
@@ -77,7 +75,7 @@ async fn driver_authenticates_speculatively() {
         users,
         &vec![Bson::Document(doc! { "user": USER, "db": "admin" })]
     );
-    support::fail_point_off(&admin_client).await;
+    crate::support::fail_point_off(&admin_client).await;
 }
 
 #[tokio::test]
@@ -88,7 +86,7 @@ async fn wrong_password_fails_with_18() {
         uri_with(&tb, "nobody", PASSWORD, ""),
         uri_with(&tb, USER, "wrong", "&authMechanism=SCRAM-SHA-256"),
     ] {
-        let client = support::client_for(&uri).await;
+        let client = crate::support::client_for(&uri).await;
         let err = client
             .database("app")
             .collection::<Document>("c")
@@ -109,7 +107,7 @@ async fn wrong_password_fails_with_18() {
 #[tokio::test]
 async fn unauthenticated_commands_fail_with_13() {
     let tb = start_with_user().await;
-    let client = support::client(&tb).await;
+    let client = crate::support::client(&tb).await;
     let admin = client.database("admin");
     admin
         .run_command(doc! { "ping": 1 })
@@ -133,15 +131,15 @@ async fn unauthenticated_commands_fail_with_13() {
 
 #[tokio::test]
 async fn without_users_the_testbed_is_open() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let coll = client.database("app").collection::<Document>("c");
     coll.insert_one(doc! { "_id": 1 })
         .await
         .expect("open insert");
     assert_eq!(coll.count_documents(doc! {}).await.unwrap(), 1);
     // Credentials against a server without that user fail as on mongod.
-    let with_creds = support::client_for(&uri_with(&tb, USER, PASSWORD, "")).await;
+    let with_creds = crate::support::client_for(&uri_with(&tb, USER, PASSWORD, "")).await;
     let err = with_creds
         .database("admin")
         .run_command(doc! { "ping": 1 })

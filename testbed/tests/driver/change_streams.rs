@@ -4,8 +4,6 @@
 //! resuming an old token after a `--dbpath` restart, and events over 16 MiB (split into
 //! fragments by `$changeStreamSplitLargeEvent`, resumable between fragments; 10334 without it).
 
-mod support;
-
 use futures::StreamExt;
 use mongo_testbed::TestbedOptions;
 use mongodb::bson::{doc, Document, Timestamp};
@@ -27,8 +25,8 @@ async fn next(stream: &mut Events) -> ChangeStreamEvent<Document> {
 
 #[tokio::test]
 async fn collection_stream_sees_every_event_type() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let coll = client.database("cs").collection::<Document>("c");
     coll.insert_one(doc! {"_id": 0}).await.unwrap(); // the collection exists before watching
     let mut stream = coll.watch().await.unwrap();
@@ -84,8 +82,8 @@ async fn collection_stream_sees_every_event_type() {
 
 #[tokio::test]
 async fn rename_invalidates_a_collection_stream_and_update_lookup_works() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let coll = client.database("cs").collection::<Document>("r");
     coll.insert_one(doc! {"_id": 1, "n": 0}).await.unwrap();
     let mut stream = coll
@@ -121,8 +119,8 @@ async fn rename_invalidates_a_collection_stream_and_update_lookup_works() {
 
 #[tokio::test]
 async fn database_and_cluster_streams() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let db = client.database("dbs");
     let mut db_stream = db.watch().await.unwrap();
     let mut all = client.watch().await.unwrap();
@@ -179,8 +177,8 @@ async fn database_and_cluster_streams() {
 
 #[tokio::test]
 async fn resume_after_a_driver_restart() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let coll = client.database("res").collection::<Document>("c");
     coll.insert_one(doc! {"_id": 0}).await.unwrap();
     let mut stream = coll.watch().await.unwrap();
@@ -193,7 +191,7 @@ async fn resume_after_a_driver_restart() {
     drop(stream);
     drop(client);
 
-    let client = support::client(&tb).await;
+    let client = crate::support::client(&tb).await;
     let coll = client.database("res").collection::<Document>("c");
     coll.insert_one(doc! {"_id": 5}).await.unwrap();
     let mut stream = coll.watch().resume_after(token).await.unwrap();
@@ -213,8 +211,8 @@ async fn resume_after_a_driver_restart() {
 
 #[tokio::test]
 async fn start_after_an_invalidate() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let coll = client.database("sa").collection::<Document>("c");
     coll.insert_one(doc! {"_id": 1}).await.unwrap();
     let mut stream = coll.watch().await.unwrap();
@@ -234,8 +232,8 @@ async fn start_after_an_invalidate() {
 
 #[tokio::test]
 async fn start_at_operation_time() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let db = client.database("sat");
     let reply = db
         .run_command(doc! {"insert": "c", "documents": [{"_id": 1}]})
@@ -263,8 +261,8 @@ async fn start_at_operation_time() {
 
 #[tokio::test]
 async fn raw_cursor_carries_post_batch_resume_token_and_long_polls() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let db = client.database("raw");
     db.collection::<Document>("c")
         .insert_one(doc! {"_id": 0})
@@ -319,12 +317,12 @@ async fn raw_cursor_carries_post_batch_resume_token_and_long_polls() {
 
 #[tokio::test]
 async fn history_lost_is_286() {
-    let tb = support::start_with(TestbedOptions {
+    let tb = crate::support::start_with(TestbedOptions {
         oplog_max_entries: 5,
         ..TestbedOptions::default()
     })
     .await;
-    let client = support::client(&tb).await;
+    let client = crate::support::client(&tb).await;
     let coll = client.database("h").collection::<Document>("c");
     coll.insert_one(doc! {"_id": 0}).await.unwrap();
     let mut stream = coll.watch().await.unwrap();
@@ -347,8 +345,8 @@ async fn history_lost_is_286() {
 #[tokio::test]
 async fn old_token_resumes_after_a_dbpath_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let tb = support::start_on(dir.path().to_path_buf()).await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start_on(dir.path().to_path_buf()).await;
+    let client = crate::support::client(&tb).await;
     let coll = client.database("pr").collection::<Document>("c");
     coll.insert_one(doc! {"_id": 0}).await.unwrap();
     let mut stream = coll.watch().await.unwrap();
@@ -360,8 +358,8 @@ async fn old_token_resumes_after_a_dbpath_restart() {
     drop(client);
     tb.shutdown().await;
 
-    let tb = support::start_on(dir.path().to_path_buf()).await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start_on(dir.path().to_path_buf()).await;
+    let client = crate::support::client(&tb).await;
     let coll = client.database("pr").collection::<Document>("c");
     coll.insert_one(doc! {"_id": 3}).await.unwrap();
     let mut stream = coll.watch().resume_after(token).await.unwrap();
@@ -372,15 +370,15 @@ async fn old_token_resumes_after_a_dbpath_restart() {
 
 #[tokio::test]
 async fn driver_resumes_after_a_dropped_get_more() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let coll = client.database("fpcs").collection::<Document>("c");
     coll.insert_one(doc! {"_id": 0}).await.unwrap();
     let mut stream = coll.watch().await.unwrap();
     coll.insert_one(doc! {"_id": 1}).await.unwrap();
     assert_eq!(next(&mut stream).await.document_key, Some(doc! {"_id": 1}));
     let data = doc! {"failCommands": ["getMore"], "closeConnection": true};
-    support::fail_point(
+    crate::support::fail_point(
         &client,
         mongodb::bson::Bson::Document(doc! {"times": 1}),
         data,
@@ -398,8 +396,8 @@ async fn driver_resumes_after_a_dropped_get_more() {
 /// `updateDescription`), else as a full replacement (a `replace` event), as mongod does.
 #[tokio::test]
 async fn pipeline_updates_are_update_or_replace_events() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let coll = client.database("cs").collection::<Document>("pipe");
     coll.insert_one(doc! {"_id": 1, "a": 1, "b": 2, "c": 3})
         .await
@@ -474,8 +472,8 @@ const MIB: usize = 1024 * 1024;
 /// fragment 1 (`resumeAfter` or `startAfter`) yields fragment 2, after fragment 2 the next event.
 #[tokio::test]
 async fn large_events_split_into_fragments_and_resume_between_them() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let coll = client.database("split").collection::<Document>("c");
     let near = 16 * MIB - 1024;
     coll.insert_one(doc! {"_id": 1, "pad": "a".repeat(near)})
@@ -565,8 +563,8 @@ async fn large_events_split_into_fragments_and_resume_between_them() {
 /// 16 MiB (an event a little over 16 MiB) still comes whole.
 #[tokio::test]
 async fn an_event_too_large_fails_the_stream_without_the_split_stage() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let coll = client.database("nosplit").collection::<Document>("c");
     let mut doc = doc! {"_id": 1, "pad": ""};
     let overhead = bson_len(&doc);

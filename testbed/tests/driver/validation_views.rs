@@ -1,8 +1,6 @@
 //! `collMod` + document validation (121 with `errInfo`), read-only views, `$`-prefixed `_id`
 //! fields (52), and `--standalone` (no replica set: change streams fail with 40573).
 
-mod support;
-
 use futures::TryStreamExt;
 use mongo_testbed::TestbedOptions;
 use mongodb::bson::{doc, Document};
@@ -19,15 +17,15 @@ fn code_of(err: &mongodb::error::Error) -> Option<i32> {
 
 #[tokio::test]
 async fn coll_mod_validator_rejects_invalid_writes_unless_bypassed() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let db = client.database("val");
     let coll = db.collection::<Document>("c");
     coll.insert_one(doc! {"_id": 1, "x": "a"}).await.unwrap();
     db.run_command(doc! {"collMod": "c", "validator": {"x": {"$type": "string"}}})
         .await
         .unwrap();
-    let reply = support::raw_command(
+    let reply = crate::support::raw_command(
         tb.addr(),
         "val",
         doc! {"findAndModify": "c", "query": {"_id": 1}, "update": {"$set": {"x": 1}}},
@@ -69,8 +67,8 @@ async fn coll_mod_validator_rejects_invalid_writes_unless_bypassed() {
 
 #[tokio::test]
 async fn views_run_their_pipeline_and_refuse_writes() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let db = client.database("views");
     let coll = db.collection::<Document>("c");
     coll.insert_many((1..=3).map(|i| doc! {"_id": i, "x": i * 10}))
@@ -119,8 +117,8 @@ async fn views_run_their_pipeline_and_refuse_writes() {
 
 #[tokio::test]
 async fn dollar_prefixed_fields_in_id_are_rejected() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let coll = client.database("ids").collection::<Document>("c");
     let err = coll
         .insert_one(doc! {"_id": {"a": {"$b": 1}}})
@@ -140,18 +138,18 @@ async fn dollar_prefixed_fields_in_id_are_rejected() {
 
 #[tokio::test]
 async fn standalone_has_no_replica_set_and_no_change_streams() {
-    let tb = support::start_with(TestbedOptions {
+    let tb = crate::support::start_with(TestbedOptions {
         standalone: true,
         ..TestbedOptions::default()
     })
     .await;
     assert!(!tb.uri().contains("replicaSet"), "{}", tb.uri());
-    let hello = support::raw_command(tb.addr(), "admin", doc! {"hello": 1}).await;
+    let hello = crate::support::raw_command(tb.addr(), "admin", doc! {"hello": 1}).await;
     assert!(hello.get_bool("isWritablePrimary").unwrap());
     for key in ["setName", "hosts", "primary", "me"] {
         assert!(!hello.contains_key(key), "{key} in {hello}");
     }
-    let client = support::client_for(&tb.uri()).await;
+    let client = crate::support::client_for(&tb.uri()).await;
     let coll = client.database("s").collection::<Document>("c");
     coll.insert_one(doc! {"_id": 1})
         .await

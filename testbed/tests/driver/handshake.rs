@@ -2,8 +2,6 @@
 //! and with `directConnection`, legacy OP_QUERY handshakes get an OP_REPLY, awaitable `hello`
 //! waits, and a malformed message closes only its own connection.
 
-mod support;
-
 use mongodb::bson::{doc, Bson, Document};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -28,9 +26,9 @@ async fn read_reply(s: &mut TcpStream) -> (i32, i32, Document) {
 
 #[tokio::test]
 async fn driver_connects_as_replica_set_member() {
-    let tb = support::start().await;
+    let tb = crate::support::start().await;
     assert!(tb.uri().ends_with("/?replicaSet=rs0"), "{}", tb.uri());
-    let client = support::client(&tb).await;
+    let client = crate::support::client(&tb).await;
     let admin = client.database("admin");
     admin
         .run_command(doc! {"ping": 1})
@@ -77,8 +75,8 @@ async fn driver_connects_as_replica_set_member() {
 
 #[tokio::test]
 async fn driver_connects_directly() {
-    let tb = support::start().await;
-    let client = support::direct_client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::direct_client(&tb).await;
     let reply = client
         .database("admin")
         .run_command(doc! {"ping": 1})
@@ -100,7 +98,7 @@ async fn driver_connects_directly() {
 
 #[tokio::test]
 async fn legacy_op_query_handshake_gets_op_reply() {
-    let tb = support::start().await;
+    let tb = crate::support::start().await;
     let mut s = TcpStream::connect(tb.addr()).await.unwrap();
     let mut msg = vec![0u8; 4];
     msg.extend(7i32.to_le_bytes());
@@ -124,8 +122,8 @@ async fn legacy_op_query_handshake_gets_op_reply() {
 
 #[tokio::test]
 async fn malformed_or_oversized_messages_close_only_their_connection() {
-    let tb = support::start().await;
-    let client = support::direct_client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::direct_client(&tb).await;
     client
         .database("admin")
         .run_command(doc! {"ping": 1})
@@ -133,7 +131,7 @@ async fn malformed_or_oversized_messages_close_only_their_connection() {
         .unwrap();
 
     let mut bad = TcpStream::connect(tb.addr()).await.unwrap();
-    let mut garbage = support::op_msg(1, 0, &doc! {"ping": 1, "$db": "admin"});
+    let mut garbage = crate::support::op_msg(1, 0, &doc! {"ping": 1, "$db": "admin"});
     garbage[20] = 9; // unknown section kind
     bad.write_all(&garbage).await.unwrap();
     let mut buf = [0u8; 1];
@@ -163,17 +161,21 @@ async fn malformed_or_oversized_messages_close_only_their_connection() {
 
 #[tokio::test]
 async fn awaitable_hello_waits_for_max_await_time() {
-    let tb = support::start().await;
+    let tb = crate::support::start().await;
     let mut s = TcpStream::connect(tb.addr()).await.unwrap();
-    s.write_all(&support::op_msg(1, 0, &doc! {"hello": 1, "$db": "admin"}))
-        .await
-        .unwrap();
+    s.write_all(&crate::support::op_msg(
+        1,
+        0,
+        &doc! {"hello": 1, "$db": "admin"},
+    ))
+    .await
+    .unwrap();
     let (_, _, first) = read_reply(&mut s).await;
     let tv = first.get_document("topologyVersion").unwrap().clone();
     let start = Instant::now();
     let awaitable =
         doc! {"hello": 1, "topologyVersion": tv, "maxAwaitTimeMS": 300i64, "$db": "admin"};
-    s.write_all(&support::op_msg(2, 1 << 16, &awaitable))
+    s.write_all(&crate::support::op_msg(2, 1 << 16, &awaitable))
         .await
         .unwrap();
     let (_, response_to, reply) = read_reply(&mut s).await;
@@ -188,12 +190,16 @@ async fn awaitable_hello_waits_for_max_await_time() {
 
 #[tokio::test]
 async fn shutdown_closes_connections_and_frees_the_port() {
-    let tb = support::start().await;
+    let tb = crate::support::start().await;
     let addr = tb.addr();
     let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(&support::op_msg(1, 0, &doc! {"ping": 1, "$db": "admin"}))
-        .await
-        .unwrap();
+    s.write_all(&crate::support::op_msg(
+        1,
+        0,
+        &doc! {"ping": 1, "$db": "admin"},
+    ))
+    .await
+    .unwrap();
     let (_, _, reply) = read_reply(&mut s).await;
     assert_eq!(reply.get_f64("ok").unwrap(), 1.0);
     tb.shutdown().await;

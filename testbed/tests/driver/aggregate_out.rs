@@ -1,8 +1,6 @@
 //! Aggregation writing stages (`$out`, `$merge`) and database-level aggregates (`$documents`,
 //! `$listLocalSessions`), through the official driver.
 
-mod support;
-
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::error::ErrorKind;
@@ -20,8 +18,8 @@ async fn all(coll: &Collection<Document>) -> Vec<Document> {
 
 #[tokio::test]
 async fn out_replaces_the_target_and_keeps_its_indexes() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let db = client.database("agg");
     let src = db.collection::<Document>("src");
     src.insert_many(vec![
@@ -59,8 +57,8 @@ async fn out_replaces_the_target_and_keeps_its_indexes() {
 
 #[tokio::test]
 async fn merge_modes_and_duplicate_key_reply() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let db = client.database("agg");
     let dst = db.collection::<Document>("dst");
     dst.insert_many(vec![
@@ -110,7 +108,7 @@ async fn merge_modes_and_duplicate_key_reply() {
         "{err:?}"
     );
 
-    let reply = support::raw_command(
+    let reply = crate::support::raw_command(
         tb.addr(),
         "agg",
         doc! {"aggregate": 1, "cursor": {}, "pipeline": [
@@ -126,8 +124,8 @@ async fn merge_modes_and_duplicate_key_reply() {
 
 #[tokio::test]
 async fn out_and_merge_must_be_last_and_not_linearizable() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let db = client.database("agg");
     let coll = db.collection::<Document>("src");
     coll.insert_one(doc! {"_id": 1}).await.unwrap();
@@ -154,8 +152,8 @@ async fn out_and_merge_must_be_last_and_not_linearizable() {
 
 #[tokio::test]
 async fn database_level_sources() {
-    let tb = support::start().await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
     let db = client.database("agg");
     let docs: Vec<Document> = db
         .aggregate(vec![

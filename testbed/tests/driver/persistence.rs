@@ -1,8 +1,6 @@
 //! `--dbpath`: data (and indexes) survive a clean restart of the library testbed and a
 //! `kill -9` of the binary, for every write acknowledged with w:1.
 
-mod support;
-
 use mongodb::bson::{doc, Document};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -10,8 +8,8 @@ use std::process::{Child, Command, Stdio};
 #[tokio::test]
 async fn data_survives_a_restart_on_the_same_dbpath() {
     let dir = tempfile::tempdir().unwrap();
-    let tb = support::start_on(dir.path().to_path_buf()).await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start_on(dir.path().to_path_buf()).await;
+    let client = crate::support::client(&tb).await;
     let coll = client.database("p").collection::<Document>("c");
     coll.insert_many((0..100).map(|i| doc! {"_id": i, "v": i}))
         .await
@@ -23,8 +21,8 @@ async fn data_survives_a_restart_on_the_same_dbpath() {
     drop(client);
     drop(tb);
 
-    let tb = support::start_on(dir.path().to_path_buf()).await;
-    let client = support::client(&tb).await;
+    let tb = crate::support::start_on(dir.path().to_path_buf()).await;
+    let client = crate::support::client(&tb).await;
     let coll = client.database("p").collection::<Document>("c");
     assert_eq!(coll.count_documents(doc! {}).await.unwrap(), 99);
     assert_eq!(
@@ -59,7 +57,7 @@ fn spawn_binary(dbpath: &std::path::Path) -> (Child, String) {
 async fn acknowledged_writes_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, addr) = spawn_binary(dir.path());
-    let client = support::client_for(&format!("mongodb://{addr}/?replicaSet=rs0")).await;
+    let client = crate::support::client_for(&format!("mongodb://{addr}/?replicaSet=rs0")).await;
     let coll = client.database("k").collection::<Document>("c");
     for i in 0..50 {
         coll.insert_one(doc! {"_id": i}).await.unwrap();
@@ -72,7 +70,7 @@ async fn acknowledged_writes_survive_kill_9() {
     drop(client);
 
     let (mut child, addr) = spawn_binary(dir.path());
-    let client = support::client_for(&format!("mongodb://{addr}/?replicaSet=rs0")).await;
+    let client = crate::support::client_for(&format!("mongodb://{addr}/?replicaSet=rs0")).await;
     let coll = client.database("k").collection::<Document>("c");
     let n = coll.count_documents(doc! {"ok": true}).await;
     child.kill().unwrap();
