@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # mongo-replicator: multi-stage build. The first build layer compiles only the dependencies
 # (from Cargo.toml/Cargo.lock and placeholder sources), so editing the code rebuilds in seconds.
+# The image is built without the `demo` feature: production does not link the embedded testbed.
 
 FROM rust:1-bookworm AS builder
 WORKDIR /build
@@ -10,13 +11,13 @@ COPY Cargo.toml Cargo.lock ./
 COPY testbed/Cargo.toml testbed/Cargo.toml
 COPY deploy/docker/stub-targets.sh /usr/local/bin/stub-targets
 RUN sh /usr/local/bin/stub-targets Cargo.toml testbed/Cargo.toml \
- && cargo build --release --locked -p mongo-replicator --bin mongo-replicator
+ && cargo build --release --locked -p mongo-replicator --bin mongo-replicator --no-default-features
 
 # The real sources. COPY keeps the context's timestamps, which may be older than the placeholder
 # build: touch them so Cargo rebuilds the workspace crates (not the dependencies).
 COPY . .
 RUN find src testbed/src -name '*.rs' -exec touch {} + \
- && cargo build --release --locked -p mongo-replicator --bin mongo-replicator \
+ && cargo build --release --locked -p mongo-replicator --bin mongo-replicator --no-default-features \
  && install -m 0755 target/release/mongo-replicator /usr/local/bin/mongo-replicator
 
 FROM debian:bookworm-slim AS runtime

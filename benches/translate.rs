@@ -3,9 +3,11 @@
 
 use bson::{doc, Bson, DateTime, Document, Timestamp};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use mongo_replicator::batch::BatchBuilder;
+use mongo_replicator::apply::batch::BatchBuilder;
 use mongo_replicator::config::{DdlConfig, UpdateMode};
-use mongo_replicator::translate::{event_meta, translate, TranslateOptions, Translated, WriteOp};
+use mongo_replicator::source::translate::{
+    event_meta, translate, TranslateOptions, Translated, WriteOp,
+};
 
 fn opts() -> TranslateOptions {
     TranslateOptions {

@@ -1,48 +1,28 @@
 //! `mongo-replicator`: keeps a backup MongoDB database identical to a primary one, live.
 //!
-//! Map of the crate (data flow in README):
-//! - `config`, `cli`, `redact`, `error`: settings and failures.
-//! - `translate`, `batch`, `watermark`, `idorder`: pure logic (event -> op, coalescing,
-//!   checkpoint watermark, `_id` resume filters).
-//! - `watcher` -> `router` -> `writer` (`apply`, `ddl`) with `progress` and `checkpointer`
-//!   (`checkpoint` store), wired by `tail`.
-//! - `copy`, `resync`, `verify` (`merge`): the bulk jobs; `job` decides between them.
-//! - `metrics`, `status`, `http`, `telemetry`, `service`, `progress_display`: what operators see.
-//! - `app`, `demo`, `traffic`, `connect`, `retry`: the command layer and its helpers.
+//! # Layout
+//!
+//! One folder per stage of the data flow, in the order an event travels (README "How it works"):
+//!
+//! - [`cmd`]: one file per CLI command (`run`, `copy`, `verify`, `demo`) and the exit codes.
+//! - [`config`]: typed settings, layering (defaults < file < env < flags), validation, secrets.
+//! - [`source`]: connecting to both sides, opening the change stream, split-event reassembly,
+//!   and `translate` (change event -> write or DDL op, pure).
+//! - [`tail`]: the live pipeline: watcher -> router -> writers, the DDL barrier, fences.
+//! - [`apply`]: what a batch becomes on the target: coalescing, statements, their order,
+//!   re-reads from the source, command sending and reply classification, DDL.
+//! - [`state`]: what survives a crash: watermark, position, checkpoint and its store, gone keys,
+//!   pending unique indexes.
+//! - [`bulk`]: whole-collection jobs: copy, resync, verify, the merge join and `_id` order.
+//! - [`ops`]: what operators see: labels, metrics, status, HTTP, health, logging, progress bars.
+//! - [`error`]: one error type with kinds, the server codes, one retry policy.
 
-pub mod app;
 pub mod apply;
-pub mod batch;
-pub mod checkpoint;
-pub mod checkpointer;
-pub mod cli;
+pub mod bulk;
+pub mod cmd;
 pub mod config;
-pub mod connect;
-pub mod copy;
-pub mod ddl;
-pub mod demo;
-pub mod drop_hold;
 pub mod error;
-pub mod http;
-pub mod idorder;
-pub mod job;
-pub mod merge;
-pub mod metrics;
-pub mod progress;
-pub mod progress_display;
-pub mod redact;
-pub mod resync;
-pub mod retry;
-pub mod router;
-pub mod service;
-pub mod split;
-pub mod status;
+pub mod ops;
+pub mod source;
+pub mod state;
 pub mod tail;
-pub mod telemetry;
-pub mod traffic;
-pub mod translate;
-pub mod unresolved;
-pub mod verify;
-pub mod watcher;
-pub mod watermark;
-pub mod writer;

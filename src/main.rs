@@ -1,9 +1,9 @@
 //! Thin entry point: parse the command line, load and validate configuration, initialise
-//! logging, run, map the outcome to an exit code (see `app` for the codes).
+//! logging, run, map the outcome to an exit code (see `cmd` for the codes).
 
 use clap::Parser;
-use mongo_replicator::app::{execute, EXIT_CONFIG};
-use mongo_replicator::cli::{Cli, Command};
+use mongo_replicator::cmd::cli::{Cli, Command};
+use mongo_replicator::cmd::{execute, EXIT_CONFIG};
 use mongo_replicator::config::{Config, LogConfig, LogFormat};
 use std::process::ExitCode;
 
@@ -30,7 +30,7 @@ fn main() -> ExitCode {
         format: LogFormat::Text,
         level: "warn".into(),
     });
-    mongo_replicator::telemetry::init(&log);
+    mongo_replicator::ops::logging::init(&log);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,10 +1,10 @@
 //! The replicator in-process (as the e2e tests run it) and a resident-memory sampler.
 
+use mongo_replicator::cmd::{copy_job, run_job};
 use mongo_replicator::config::{Config, ConnectionString, CopyMode};
-use mongo_replicator::job::{copy_job, run_job};
-use mongo_replicator::progress_display::Display;
-use mongo_replicator::service::Service;
-use mongo_replicator::status::Phase;
+use mongo_replicator::ops::status::Phase;
+use mongo_replicator::ops::ProgressBars;
+use mongo_replicator::ops::Service;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,13 +26,13 @@ pub fn config(source: &str, target: &str, target_db: &str, workers: usize) -> Co
 pub async fn prime(cfg: &Config) {
     let service = Service::start(cfg).await.expect("service");
     let (t, p, s) = (
-        service.telemetry.clone(),
-        service.progress.clone(),
+        service.reporter.clone(),
+        service.position.clone(),
         service.stop.clone(),
     );
     let job = {
         let (cfg, t, s) = (cfg.clone(), t.clone(), s.clone());
-        tokio::spawn(async move { run_job(&cfg, &t, p, s, &Display::new(true)).await })
+        tokio::spawn(async move { run_job(&cfg, &t, p, s, &ProgressBars::new(true)).await })
     };
     while t.status.phase() != Phase::Tailing {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -48,14 +48,14 @@ pub async fn catch_up(cfg: &Config, events: u64) -> (f64, f64) {
     let sampler = RssSampler::start();
     let service = Service::start(cfg).await.expect("service");
     let (t, p, s) = (
-        service.telemetry.clone(),
-        service.progress.clone(),
+        service.reporter.clone(),
+        service.position.clone(),
         service.stop.clone(),
     );
     let started = Instant::now();
     let job = {
         let (cfg, p) = (cfg.clone(), p.clone());
-        tokio::spawn(async move { run_job(&cfg, &t, p, s, &Display::new(true)).await })
+        tokio::spawn(async move { run_job(&cfg, &t, p, s, &ProgressBars::new(true)).await })
     };
     let limit = Duration::from_secs(600);
     while p.applied() < events || p.pending() > 0 {
@@ -84,7 +84,7 @@ pub async fn copy(cfg: &Config) -> (u64, u64, f64) {
     cfg.copy.mode = CopyMode::Always;
     let service = Service::start(&cfg).await.expect("service");
     let started = Instant::now();
-    let summaries = copy_job(&cfg, &service.telemetry, &Display::new(true))
+    let summaries = copy_job(&cfg, &service.reporter, &ProgressBars::new(true))
         .await
         .expect("copy");
     let secs = started.elapsed().as_secs_f64();

@@ -39,7 +39,7 @@ pub(super) fn extract(
 /// One message for all problems figment found, each naming its key and where it came from.
 fn describe(err: figment::Error) -> ConfigError {
     let parts: Vec<String> = err.into_iter().map(|e| describe_one(&e)).collect();
-    ConfigError(crate::redact::redact_text(&parts.join("; ")))
+    ConfigError(crate::config::redact_text(&parts.join("; ")))
 }
 
 fn describe_one(e: &figment::Error) -> String {

@@ -125,7 +125,7 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(ConfigError(crate::redact::redact_text(
+        Err(ConfigError(crate::config::redact_text(
             &problems.join("; "),
         )))
     }
@@ -155,7 +155,7 @@ fn shown_uri(uri: &str) -> String {
     if uri_problem(uri).is_some() && uri.contains('@') {
         "(hidden: it may contain credentials)".to_string()
     } else {
-        crate::redact::redact_uri(uri)
+        crate::config::redact_uri(uri)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Layering: defaults < file < environment < flags, and `config/example.toml` == the defaults.
 
 use super::{example_path, toml_file, EnvGuard};
-use mongo_replicator::cli::CommonArgs;
+use mongo_replicator::cmd::cli::CommonArgs;
 use mongo_replicator::config::{
     CheckpointStoreKind, Config, CopyMode, LogFormat, OnHistoryLost, UpdateMode,
 };

@@ -8,7 +8,7 @@ use crate::support::{
 };
 use bson::{doc, Document};
 use mongo_replicator::config::{Config, UpdateMode};
-use mongo_replicator::metrics::names;
+use mongo_replicator::ops::metrics::names;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -316,12 +316,12 @@ async fn a_database_drop_is_refused_while_collection_drops_still_apply() {
 async fn a_drop_held_at_shutdown_is_applied_by_the_next_run() {
     let (dep, cfg, r) = start_without_database_drops("heldstop", &["a", "b"], 3).await;
     let source = dep.db(&cfg.source.database);
-    let received = r.progress.received();
+    let received = r.position.received();
     source.collection::<Document>("a").drop().await.unwrap();
     wait_until(
         "the drop event is read",
         Duration::from_secs(10),
-        || async { r.progress.received() > received },
+        || async { r.position.received() > received },
     )
     .await;
     r.shutdown().await.unwrap();

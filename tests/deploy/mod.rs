@@ -8,7 +8,7 @@ mod k8s;
 mod monitoring;
 
 use mongo_replicator::config::Config;
-use mongo_replicator::metrics::Metrics;
+use mongo_replicator::ops::metrics::Metrics;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -193,7 +193,7 @@ pub struct MetricRef {
 
 /// The `mongo_replicator_*` metrics an expression reads, with their label matchers.
 pub fn metric_refs(expr: &str) -> Vec<MetricRef> {
-    let prefix = mongo_replicator::metrics::names::PREFIX;
+    let prefix = mongo_replicator::ops::metrics::names::PREFIX;
     let bytes = expr.as_bytes();
     let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b':';
     let mut refs = Vec::new();

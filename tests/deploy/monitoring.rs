@@ -2,7 +2,7 @@
 //! values) the replicator really exposes, and their files fit together.
 
 use super::*;
-use mongo_replicator::metrics::names;
+use mongo_replicator::ops::metrics::names;
 use serde_yaml::Value;
 use std::collections::BTreeSet;
 

@@ -11,7 +11,7 @@ use crate::support::{
 };
 use bson::{doc, Document};
 use mongo_replicator::config::ConnectionString;
-use mongo_replicator::metrics::names;
+use mongo_replicator::ops::metrics::names;
 use mongo_testbed::TestbedOptions;
 use std::time::{Duration, Instant};
 

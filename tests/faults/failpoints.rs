@@ -13,7 +13,7 @@ use crate::support::{
     two_deployments, wait_until, Deployment, Needs, Replicator,
 };
 use bson::{doc, Document};
-use mongo_replicator::metrics::names;
+use mongo_replicator::ops::metrics::names;
 use std::time::Duration;
 
 /// `failCommand` for the replicator's connections only, firing `times` times.

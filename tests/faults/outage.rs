@@ -7,7 +7,7 @@ use crate::support::faults;
 use crate::support::procs::{rss_kib, ReplicatorProcess, TestbedProcess};
 use crate::support::{config, converge_between, db_names, rounds, seed, wait_until, Deployment};
 use mongo_replicator::config::ConnectionString;
-use mongo_replicator::metrics::names;
+use mongo_replicator::ops::metrics::names;
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

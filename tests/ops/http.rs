@@ -1,9 +1,10 @@
 //! The HTTP endpoints over real TCP, as Prometheus, Kubernetes probes and an operator's curl see them.
 
 use crate::support::http::{series, try_get as get};
-use mongo_replicator::http::{serve, serve_with_linger};
-use mongo_replicator::metrics::{names, Metrics};
-use mongo_replicator::status::{Phase, Status};
+use mongo_replicator::ops::http::{serve, serve_with_linger};
+use mongo_replicator::ops::metrics::{names, Metrics};
+use mongo_replicator::ops::status::{Phase, Status};
+use mongo_replicator::ops::{Op, Side};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +33,7 @@ async fn start(linger: Duration) -> (SocketAddr, Arc<Metrics>, Status, Cancellat
 async fn metrics_endpoint_serves_the_prometheus_text_format() {
     let (addr, metrics, _status, cancel) = start(Duration::from_millis(50)).await;
     metrics.retry();
-    metrics.batch_applied(&[("update", 3)], 3, 0.01);
+    metrics.batch_applied(&[(Op::Update, 3)], 3, 0.01);
     let reply = get(addr, "/metrics").await.unwrap();
     assert_eq!(reply.code, 200);
     assert_eq!(
@@ -61,7 +62,7 @@ async fn metrics_endpoint_serves_the_prometheus_text_format() {
 async fn status_endpoint_serves_json_without_connection_strings() {
     let (addr, _metrics, status, cancel) = start(Duration::from_millis(50)).await;
     status.set_phase(Phase::Tailing);
-    status.add_applied("insert", 4);
+    status.add_applied(Op::Insert, 4);
     status.set_error("source", "connection reset");
     let reply = get(addr, "/status").await.unwrap();
     assert_eq!(reply.code, 200);
@@ -95,8 +96,8 @@ async fn readyz_follows_the_status_with_a_one_line_reason() {
     assert!(reply.body.contains("source unreachable"), "{}", reply.body);
     assert!(!reply.body.trim_end().contains('\n'));
 
-    status.set_up("source", true);
-    status.set_up("target", true);
+    status.set_up(Side::Source, true);
+    status.set_up(Side::Target, true);
     status.set_stream_open(true);
     assert_eq!(get(addr, "/readyz").await.unwrap().code, 200);
 
@@ -110,8 +111,8 @@ async fn readyz_follows_the_status_with_a_one_line_reason() {
 #[tokio::test]
 async fn healthz_turns_503_after_cancel_then_the_listener_closes() {
     let (addr, _metrics, status, cancel) = start(Duration::from_millis(1500)).await;
-    status.set_up("source", true);
-    status.set_up("target", true);
+    status.set_up(Side::Source, true);
+    status.set_up(Side::Target, true);
     status.set_stream_open(true);
     let reply = get(addr, "/healthz").await.unwrap();
     assert_eq!((reply.code, reply.body.as_str()), (200, "ok"));

@@ -9,7 +9,7 @@ use crate::support::{
     Replicator,
 };
 use bson::{doc, Document};
-use mongo_replicator::metrics::names;
+use mongo_replicator::ops::metrics::names;
 use std::time::Duration;
 
 const OPS: &[&str] = &["insert", "update", "replace", "delete"];
@@ -212,7 +212,7 @@ async fn graceful_stop_under_traffic_replays_at_most_one_batch() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     r.stop.cancel();
     let stopped_at = std::time::Instant::now();
-    let metrics = r.telemetry.metrics.clone();
+    let metrics = r.reporter.metrics.clone();
     r.job.await.unwrap().expect("clean stop");
     assert!(
         stopped_at.elapsed() < Duration::from_secs(10),

@@ -13,7 +13,7 @@ use super::source::{self, Docs, SourceOp, DB};
 use super::target::Target;
 use bson::{Bson, Document};
 use mongo_replicator::config::{DdlConfig, UpdateMode};
-use mongo_replicator::translate::TranslateOptions;
+use mongo_replicator::source::translate::TranslateOptions;
 use proptest::prelude::*;
 
 fn opts(update_mode: UpdateMode) -> TranslateOptions {

@@ -4,9 +4,9 @@
 
 use super::source::{Docs, COLL};
 use bson::{Bson, Document};
-use mongo_replicator::batch::{BatchBuilder, BatchPlan};
+use mongo_replicator::apply::batch::{BatchBuilder, BatchPlan};
 use mongo_replicator::error::is_path_conflict_code;
-use mongo_replicator::translate::{translate, TranslateOptions, Translated};
+use mongo_replicator::source::translate::{translate, TranslateOptions, Translated};
 use mongo_testbed::update::{ApplyMode, UpdateSpec};
 
 pub struct Target<'a> {

@@ -2,7 +2,7 @@
 //! and reaches the last token once everything is acknowledged, whatever the ack order.
 
 use bson::doc;
-use mongo_replicator::watermark::Watermark;
+use mongo_replicator::state::watermark::Watermark;
 use proptest::prelude::*;
 
 /// Events: `true` = needs applying, `false` = counts as applied at once (skip / post-batch token).

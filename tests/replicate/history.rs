@@ -8,7 +8,7 @@ use crate::support::{
     write_config, Deployment, Needs, Replicator,
 };
 use mongo_replicator::config::OnHistoryLost;
-use mongo_replicator::metrics::names;
+use mongo_replicator::ops::metrics::names;
 use mongo_testbed::TestbedOptions;
 use std::time::Duration;
 

@@ -33,7 +33,7 @@ async fn converges(mode: UpdateMode, tag: &str) {
     workload.run(&source, 500).await; // while tailing
     replicator.caught_up(Duration::from_secs(60)).await;
     assert_identical(&dep, &cfg).await;
-    let applied = replicator.telemetry.status.to_json()["events_applied"].clone();
+    let applied = replicator.reporter.status.to_json()["events_applied"].clone();
     assert!(
         applied["insert"].as_u64().unwrap_or(0) > 0,
         "no inserts applied: {applied}"
@@ -128,7 +128,7 @@ async fn tails_dollar_and_dotted_names(mode: UpdateMode, tag: &str) {
         Some(doc! {"_id": 4, "n": 1, "$price": 2}),
         "the target holds the `$` names"
     );
-    let applied = replicator.telemetry.status.to_json()["events_applied"].clone();
+    let applied = replicator.reporter.status.to_json()["events_applied"].clone();
     for op in ["insert", "update", "replace", "delete"] {
         assert!(
             applied[op].as_u64().unwrap_or(0) > 0,

@@ -2,7 +2,7 @@
 //! and the counter checks every scenario ends with.
 
 use super::http::{metric_sum, metric_value, series};
-use mongo_replicator::metrics::names;
+use mongo_replicator::ops::metrics::names;
 use mongodb::{Client, Database};
 use std::time::{Duration, Instant};
 

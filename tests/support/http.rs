@@ -1,6 +1,6 @@
 //! The one HTTP client of the tests (a minimal `GET` over TCP, as Prometheus, probes and curl
 //! send it) and the readers of the Prometheus text the replicator serves. Series are named
-//! with the constants of `mongo_replicator::metrics::names`, never with string literals.
+//! with the constants of `mongo_replicator::ops::metrics::names`, never with string literals.
 
 use std::net::SocketAddr;
 use std::time::Duration;

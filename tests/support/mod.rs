@@ -11,13 +11,13 @@ pub mod procs;
 pub mod proxy;
 pub mod workload;
 
+use mongo_replicator::bulk::verify::{verify_databases, VerifyReport};
+use mongo_replicator::cmd::run::run_job;
 use mongo_replicator::config::{Config, ConnectionString, UpdateMode};
-use mongo_replicator::job::run_job;
-use mongo_replicator::progress::Progress;
-use mongo_replicator::progress_display::Display;
-use mongo_replicator::retry::Telemetry;
-use mongo_replicator::service::Service;
-use mongo_replicator::verify::{verify_databases, VerifyReport};
+use mongo_replicator::ops::ProgressBars;
+use mongo_replicator::ops::Reporter;
+use mongo_replicator::ops::Service;
+use mongo_replicator::state::Position;
 use mongo_testbed::{Testbed, TestbedOptions};
 use mongodb::{Client, Database};
 use std::path::PathBuf;
@@ -198,8 +198,8 @@ pub fn with_mode(mut cfg: Config, mode: UpdateMode) -> Config {
 /// The replicator running in this process, with its HTTP server on a free port.
 pub struct Replicator {
     pub stop: CancellationToken,
-    pub telemetry: Telemetry,
-    pub progress: Arc<Progress>,
+    pub reporter: Reporter,
+    pub position: Arc<Position>,
     pub http: std::net::SocketAddr,
     pub job: tokio::task::JoinHandle<mongo_replicator::error::Result<()>>,
 }
@@ -207,25 +207,25 @@ pub struct Replicator {
 impl Replicator {
     pub async fn start(cfg: &Config) -> Replicator {
         let service = Service::start(cfg).await.expect("start service");
-        let (telemetry, progress, stop) = (
-            service.telemetry.clone(),
-            service.progress.clone(),
+        let (reporter, position, stop) = (
+            service.reporter.clone(),
+            service.position.clone(),
             service.stop.clone(),
         );
         let job = {
             let (cfg, t, p, s) = (
                 cfg.clone(),
-                telemetry.clone(),
-                progress.clone(),
+                reporter.clone(),
+                position.clone(),
                 stop.clone(),
             );
-            tokio::spawn(async move { run_job(&cfg, &t, p, s, &Display::new(true)).await })
+            tokio::spawn(async move { run_job(&cfg, &t, p, s, &ProgressBars::new(true)).await })
         };
         Replicator {
             stop,
-            telemetry,
-            progress,
-            http: service.http_addr,
+            reporter,
+            position,
+            http: service.http_addr.expect("run serves HTTP"),
             job,
         }
     }
@@ -247,7 +247,7 @@ impl Replicator {
     }
 
     pub fn phase(&self) -> String {
-        self.telemetry.status.to_json()["phase"]
+        self.reporter.status.to_json()["phase"]
             .as_str()
             .unwrap_or("")
             .to_string()
@@ -257,12 +257,12 @@ impl Replicator {
     pub async fn caught_up(&self, limit: Duration) {
         let start = Instant::now();
         let mut quiet: Option<Instant> = None;
-        let mut last = self.progress.received();
+        let mut last = self.position.received();
         while start.elapsed() < limit {
             assert!(!self.job.is_finished(), "replicator stopped early");
             tokio::time::sleep(Duration::from_millis(100)).await;
-            let r = self.progress.received();
-            if self.phase() == "tailing" && self.progress.pending() == 0 && r == last {
+            let r = self.position.received();
+            if self.phase() == "tailing" && self.position.pending() == 0 && r == last {
                 if quiet.get_or_insert_with(Instant::now).elapsed() > Duration::from_millis(1200) {
                     return;
                 }
@@ -274,7 +274,7 @@ impl Replicator {
         panic!(
             "replicator did not catch up within {limit:?} (phase {}, pending {})",
             self.phase(),
-            self.progress.pending()
+            self.position.pending()
         );
     }
 

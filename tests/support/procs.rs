@@ -120,7 +120,6 @@ impl TestbedProcess {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
-
 }
 
 impl Drop for TestbedProcess {

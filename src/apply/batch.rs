@@ -1,0 +1,157 @@
+//! Per-writer batching with exact per-key coalescing, and the bulk commands a batch becomes.
+//! Pure: no I/O.
+
+#[cfg(test)]
+#[path = "batch_tests.rs"]
+mod tests;
+
+use super::statements::{delete_statement, delta_statements, upsert_statement};
+
+use crate::source::translate::{DocKey, WriteKind, WriteOp};
+use bson::Document;
+use std::collections::{BTreeMap, HashMap};
+
+/// Bulk statements for one collection.
+///
+/// Contract for the writer (per key, what survives coalescing is one of: `[delete]`,
+/// `[fetch, delta...]`, `[upsert, delta...]`, `[delta...]`):
+/// 1. Resolve `fetches` (read each key from the source): found -> [`upsert_statement`],
+///    gone -> [`delete_statement`]. These results come before the key's entries in `updates`.
+/// 2. Send `deletes` and the fetched-gone deletes, then the fetched-found upserts, then `updates`
+///    (ordered). Deletes first frees unique-index values before upserts take them; keys in
+///    `deletes` never appear in `updates` or `fetches`, so this order is exact.
+/// 3. A delta statement (`upsert: false`) the target rejects with a path conflict
+///    ([`crate::error::is_path_conflict`]: the target is ahead of the event during a replay) is
+///    handled as a fetch of that key, then the remaining statements continue.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CollectionPlan {
+    /// `update` command statements (`{q, u, upsert, multi: false}`), in stream order per key (ordered: true).
+    pub updates: Vec<Document>,
+    /// `delete` command statements (`{q, limit: 1}`).
+    pub deletes: Vec<Document>,
+    /// Keys whose current version must be read from the source first (`WriteKind::Fetch`); the writer
+    /// turns each into an upsert (found) or a delete (gone) placed before this key's later updates.
+    pub fetches: Vec<Document>,
+}
+
+/// A batch ready to send: one plan per collection.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchPlan {
+    pub collections: BTreeMap<String, CollectionPlan>,
+    /// Number of ops pushed (before coalescing), for metrics.
+    pub ops_in: usize,
+    /// Number of statements after coalescing.
+    pub statements_out: usize,
+}
+
+/// Accumulates ops in stream order and coalesces where exact: a later upsert, delete or fetch of a
+/// key supersedes every earlier op on that key; deltas after a delete are dropped (upsert=false
+/// on a missing document is a no-op), and so are deltas after a fetch (the fetch reads the
+/// source after they happened).
+#[derive(Debug, Default)]
+pub struct BatchBuilder {
+    /// Ops in stream order; superseded ones become `None`.
+    ops: Vec<Option<WriteOp>>,
+    /// Live op indexes per (collection, canonical documentKey bytes).
+    live: HashMap<(String, DocKey), Vec<usize>>,
+    pushed: usize,
+    bytes: usize,
+    /// Bytes of each op in `ops`, to subtract when it is superseded.
+    op_bytes: Vec<usize>,
+}
+
+impl BatchBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, op: WriteOp) {
+        self.pushed += 1;
+        let slot = (op.coll.clone(), DocKey::of(&op.key));
+        let live = self.live.entry(slot).or_default();
+        if matches!(op.kind, WriteKind::Delta { .. }) {
+            // After a delete the delta is a no-op (upsert=false); after a fetch it is already in
+            // the fetched document, which is read after every event of this batch arrived.
+            let absorbed = live
+                .last()
+                .and_then(|i| self.ops[*i].as_ref())
+                .is_some_and(|prev| matches!(prev.kind, WriteKind::Delete | WriteKind::Fetch));
+            if absorbed {
+                return;
+            }
+        } else {
+            for i in live.drain(..) {
+                self.ops[i] = None;
+                self.bytes -= self.op_bytes[i];
+            }
+        }
+        let size = op_size(&op);
+        live.push(self.ops.len());
+        self.ops.push(Some(op));
+        self.op_bytes.push(size);
+        self.bytes += size;
+    }
+
+    /// Ops pushed so far.
+    pub fn len(&self) -> usize {
+        self.pushed
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Approximate bytes of the documents held, for the byte bound.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The bulk statements, and resets the builder.
+    pub fn take_plan(&mut self) -> BatchPlan {
+        let taken = std::mem::take(self);
+        let mut plan = BatchPlan {
+            ops_in: taken.pushed,
+            ..BatchPlan::default()
+        };
+        for op in taken.ops.into_iter().flatten() {
+            let coll = plan.collections.entry(op.coll).or_default();
+            match op.kind {
+                WriteKind::Upsert(doc) => coll.updates.push(upsert_statement(op.key, doc)),
+                WriteKind::Delete => coll.deletes.push(delete_statement(op.key)),
+                WriteKind::Fetch => coll.fetches.push(op.key),
+                WriteKind::Delta {
+                    set,
+                    unset,
+                    truncate,
+                } => coll
+                    .updates
+                    .extend(delta_statements(&op.key, set, &unset, &truncate)),
+            }
+        }
+        plan.statements_out = plan
+            .collections
+            .values()
+            .map(|c| c.updates.len() + c.deletes.len() + c.fetches.len())
+            .sum();
+        plan
+    }
+}
+
+/// Approximate encoded size: the key plus the document or delta carried.
+fn op_size(op: &WriteOp) -> usize {
+    let doc_size = |d: &Document| bson::to_vec(d).map_or(0, |v| v.len());
+    let body = match &op.kind {
+        WriteKind::Upsert(d) => doc_size(d),
+        WriteKind::Delta {
+            set,
+            unset,
+            truncate,
+        } => {
+            doc_size(set)
+                + unset.iter().map(|p| p.len() + 8).sum::<usize>()
+                + truncate.iter().map(|(p, _)| p.len() + 16).sum::<usize>()
+        }
+        WriteKind::Delete | WriteKind::Fetch => 0,
+    };
+    doc_size(&op.key) + body
+}

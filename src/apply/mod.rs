@@ -1,0 +1,64 @@
+//! What a batch becomes on the target. Pure parts: coalescing ([`batch`]), statement shapes,
+//! statement order. I/O parts: re-reading documents from the source (`fetch`), sending
+//! commands and classifying their replies (`target`), DDL ([`ddl`]). Every write is
+//! idempotent, so a failed command is simply sent again.
+
+pub mod batch;
+pub mod ddl;
+mod fetch;
+mod statements;
+mod target;
+
+pub use batch::{BatchBuilder, BatchPlan, CollectionPlan};
+pub use fetch::{collection_uuid, FetchOutcome, Fetched};
+pub use statements::{delete_statement, delta_statements, upsert_statement};
+pub use target::{check_write_reply, run_statements};
+
+use crate::error::{Error, Result};
+use fetch::fetch_current;
+use mongodb::Database;
+
+/// True when the target refused a delta because the document's shape differs from the one the
+/// event was computed on (a replay over a newer version): re-reading the document fixes it.
+pub fn is_shape_conflict(e: &Error) -> bool {
+    e.code.is_some_and(crate::error::is_path_conflict_code)
+}
+
+/// Applies `plan`: `source` is read only for `fetches`.
+pub async fn apply_plan(
+    source: &Database,
+    target: &Database,
+    plan: &BatchPlan,
+) -> Result<FetchOutcome> {
+    let mut outcome = FetchOutcome::default();
+    for (coll, cp) in &plan.collections {
+        apply_collection(source, target, coll, cp, &mut outcome).await?;
+    }
+    Ok(outcome)
+}
+
+async fn apply_collection(
+    source: &Database,
+    target: &Database,
+    coll: &str,
+    cp: &CollectionPlan,
+    outcome: &mut FetchOutcome,
+) -> Result<()> {
+    // Order per the `CollectionPlan` contract: deletes (freeing unique values) first, then
+    // fetched documents, then the ordered updates.
+    let (fetched_upserts, found, gone) = if cp.fetches.is_empty() {
+        Default::default()
+    } else {
+        fetch_current(source, coll, &cp.fetches).await?
+    };
+    let deletes = cp.deletes.clone();
+    run_statements(target, "delete", coll, "deletes", deletes).await?;
+    let mut updates = fetched_upserts;
+    updates.extend(cp.updates.iter().cloned());
+    run_statements(target, "update", coll, "updates", updates).await?;
+    outcome.found.extend(found);
+    outcome
+        .gone
+        .extend(gone.into_iter().map(|key| (coll.to_string(), key)));
+    Ok(())
+}

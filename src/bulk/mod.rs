@@ -1,0 +1,11 @@
+//! Jobs over whole collections: the initial copy, the resync prune, `verify`, and what they
+//! share (the merge join of two `_id`-ordered scans, the server's `_id` order).
+
+pub mod copy;
+pub mod id_order;
+pub mod merge_join;
+pub mod resync;
+pub mod verify;
+
+pub use copy::CollectionSummary;
+pub use verify::{verify_databases, VerifyReport};

@@ -1,0 +1,74 @@
+//! After a resync copy over an existing backup, delete what the source no longer has (and, when
+//! drops propagate, collections it no longer has). The backup is never emptied first.
+
+use crate::apply::run_statements;
+use crate::bulk::copy::source_collections;
+use crate::bulk::merge_join::{id_ordered, raw_id, MergeJoin, Pair};
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Result};
+use crate::ops::Reporter;
+use bson::doc;
+use mongodb::Database;
+
+const DELETE_CHUNK: usize = 1000;
+
+pub async fn prune_extras(
+    cfg: &Config,
+    source: &Database,
+    target: &Database,
+    reporter: &Reporter,
+) -> Result<()> {
+    let source_names = source_collections(source, cfg).await?;
+    let target_names = source_collections(target, cfg).await?;
+    for name in &target_names {
+        if !source_names.contains(name) {
+            if cfg.apply.ddl.drop {
+                target
+                    .collection::<bson::Document>(name)
+                    .drop()
+                    .await
+                    .map_err(|e| {
+                        Error::from_driver(ErrorKind::Target, format!("dropping {name}"), &e)
+                    })?;
+                tracing::info!(collection = %name, "resync dropped a collection the source no longer has");
+            }
+            continue;
+        }
+        let deleted = reporter
+            .retry(&format!("pruning {name}"), || {
+                prune_collection(source, target, name)
+            })
+            .await?;
+        if deleted > 0 {
+            tracing::info!(collection = %name, deleted, "resync deleted documents the source no longer has");
+        }
+    }
+    Ok(())
+}
+
+async fn prune_collection(source: &Database, target: &Database, name: &str) -> Result<u64> {
+    let s = id_ordered(source, name, true, 10_000, ErrorKind::Source).await?;
+    let t = id_ordered(target, name, true, 10_000, ErrorKind::Target).await?;
+    let mut join = MergeJoin::new(s, t).await?;
+    let mut deletes = Vec::new();
+    let mut total = 0u64;
+    while let Some(pair) = join.next().await? {
+        if let Pair::TargetOnly(d) = pair {
+            deletes.push(doc! {"q": {"_id": raw_id(&d)?}, "limit": 1});
+            if deletes.len() >= DELETE_CHUNK {
+                total += deletes.len() as u64;
+                run_statements(
+                    target,
+                    "delete",
+                    name,
+                    "deletes",
+                    std::mem::take(&mut deletes),
+                )
+                .await?;
+            }
+        }
+    }
+    total += deletes.len() as u64;
+    run_statements(target, "delete", name, "deletes", deletes).await?;
+    Ok(total)
+}

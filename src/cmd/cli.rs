@@ -1,0 +1,200 @@
+//! Command line (`clap`): `run | copy | verify | demo`, each with `--config FILE` and flags for the
+//! common settings. Flags become the highest figment layer.
+
+// Enum-valued flags stay strings here: a bad value is reported by configuration loading, which
+// names the key (`apply.update_mode = "fast": expected ...`), the same way for file, env and flags.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mongo-replicator",
+    version,
+    about = "Keeps a backup MongoDB database identical to a primary one, live."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Copy if needed, then tail the change stream forever (the sidecar job).
+    Run(CommonArgs),
+    /// The initial duplication alone; a later `run` tails from its recorded start point.
+    Copy(CommonArgs),
+    /// Compare source and target (documents, counts, indexes); exit 1 on any difference.
+    Verify(CommonArgs),
+    /// Everything on an embedded testbed: seed, traffic, copy + tail, verify.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args, Default, Clone)]
+pub struct CommonArgs {
+    /// TOML configuration file.
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+    #[arg(long)]
+    pub source_uri: Option<String>,
+    #[arg(long)]
+    pub source_db: Option<String>,
+    #[arg(long)]
+    pub target_uri: Option<String>,
+    #[arg(long)]
+    pub target_db: Option<String>,
+    #[arg(long)]
+    pub http_addr: Option<String>,
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// `delta` or `full_document`.
+    #[arg(long)]
+    pub update_mode: Option<String>,
+    /// `auto`, `always` or `never`.
+    #[arg(long)]
+    pub copy_mode: Option<String>,
+    #[arg(long)]
+    pub log_level: Option<String>,
+    /// `text` or `json`.
+    #[arg(long)]
+    pub log_format: Option<String>,
+}
+
+impl CommonArgs {
+    /// The flags given, in config-key shape (`{"source": {"uri": ...}}`), for the top figment layer.
+    pub fn overrides(&self) -> serde_json::Value {
+        use serde_json::{json, Map, Value};
+        let mut root = Map::new();
+        let mut set = |section: &str, key: &str, value: Value| {
+            let entry = root
+                .entry(section)
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(map) = entry {
+                map.insert(key.to_string(), value);
+            }
+        };
+        let flags: [(&str, &str, Option<Value>); 10] = [
+            ("source", "uri", self.source_uri.as_ref().map(|v| json!(v))),
+            (
+                "source",
+                "database",
+                self.source_db.as_ref().map(|v| json!(v)),
+            ),
+            ("target", "uri", self.target_uri.as_ref().map(|v| json!(v))),
+            (
+                "target",
+                "database",
+                self.target_db.as_ref().map(|v| json!(v)),
+            ),
+            ("http", "addr", self.http_addr.as_ref().map(|v| json!(v))),
+            ("apply", "workers", self.workers.map(|v| json!(v))),
+            (
+                "apply",
+                "update_mode",
+                self.update_mode.as_ref().map(|v| json!(v)),
+            ),
+            ("copy", "mode", self.copy_mode.as_ref().map(|v| json!(v))),
+            ("log", "level", self.log_level.as_ref().map(|v| json!(v))),
+            ("log", "format", self.log_format.as_ref().map(|v| json!(v))),
+        ];
+        for (section, key, value) in flags {
+            if let Some(value) = value {
+                set(section, key, value);
+            }
+        }
+        Value::Object(root)
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DemoArgs {
+    /// How long to replicate live traffic.
+    #[arg(long, default_value_t = 20)]
+    pub seconds: u64,
+    /// Orders seeded before the copy.
+    #[arg(long, default_value_t = 3000)]
+    pub seed_orders: u64,
+    /// Traffic generator rate (operations per second).
+    #[arg(long, default_value_t = 500)]
+    pub rate: u64,
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    pub http_addr: String,
+    #[arg(long, default_value_t = 4)]
+    pub workers: usize,
+    /// `delta` or `full_document`.
+    #[arg(long, default_value = "delta")]
+    pub update_mode: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn no_flags_no_overrides() {
+        assert_eq!(CommonArgs::default().overrides(), json!({}));
+    }
+
+    #[test]
+    fn flags_map_to_nested_config_keys() {
+        let cli = Cli::try_parse_from([
+            "mongo-replicator",
+            "run",
+            "--config",
+            "x.toml",
+            "--source-uri",
+            "mongodb://a/",
+            "--source-db",
+            "s",
+            "--target-uri",
+            "mongodb://b/",
+            "--target-db",
+            "t",
+            "--http-addr",
+            "0.0.0.0:1",
+            "--workers",
+            "8",
+            "--update-mode",
+            "full_document",
+            "--copy-mode",
+            "never",
+            "--log-level",
+            "debug",
+            "--log-format",
+            "json",
+        ])
+        .unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("run expected")
+        };
+        assert_eq!(args.config.as_deref(), Some(std::path::Path::new("x.toml")));
+        assert_eq!(
+            args.overrides(),
+            json!({
+                "source": {"uri": "mongodb://a/", "database": "s"},
+                "target": {"uri": "mongodb://b/", "database": "t"},
+                "http": {"addr": "0.0.0.0:1"},
+                "apply": {"workers": 8, "update_mode": "full_document"},
+                "copy": {"mode": "never"},
+                "log": {"level": "debug", "format": "json"},
+            })
+        );
+    }
+
+    #[test]
+    fn subcommands_parse() {
+        for cmd in ["run", "copy", "verify"] {
+            assert!(
+                Cli::try_parse_from(["mongo-replicator", cmd, "-c", "f.toml"]).is_ok(),
+                "{cmd}"
+            );
+        }
+        let cli = Cli::try_parse_from(["mongo-replicator", "demo", "--seconds", "5"]).unwrap();
+        let Command::Demo(demo) = cli.command else {
+            panic!("demo expected")
+        };
+        assert_eq!((demo.seconds, demo.seed_orders, demo.workers), (5, 3000, 4));
+        assert!(Cli::try_parse_from(["mongo-replicator", "run", "--workers", "many"]).is_err());
+    }
+}

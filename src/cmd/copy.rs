@@ -1,0 +1,183 @@
+//! `copy`: the initial duplication alone, and the copy phase `run` shares: record the start
+//! point before copying, copy (resuming an unfinished copy), leave the checkpoint at the start
+//! point so a later tail replays whatever changed meanwhile.
+
+use crate::bulk::copy::{copy_all, CollectionSummary};
+use crate::bulk::resync::prune_extras;
+use crate::config::{Config, CopyMode};
+use crate::error::{Class, Error, ErrorKind, Result};
+use crate::ops::{Http, Phase, ProgressBars, Reporter, Service};
+use crate::source::{open_stream, token_of, Sides, StartAt};
+use crate::state::{Checkpoint, CheckpointStore, Checkpointer, Position};
+use bson::Document;
+use mongodb::Database;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// The current position of the source stream: where a tail starts so nothing after it is missed.
+async fn record_start_point(
+    cfg: &Config,
+    source: &Database,
+    reporter: &Reporter,
+) -> Result<Document> {
+    reporter
+        .retry("recording the start point", || async {
+            let stream = open_stream(source, &StartAt::Now, cfg.apply.update_mode, 1).await?;
+            token_of(&stream).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Source,
+                    Class::Fatal,
+                    "recording the start point",
+                    "the server sent no resume token",
+                )
+            })
+        })
+        .await
+}
+
+pub(crate) fn checkpointer(
+    cfg: &Config,
+    sides: &Sides,
+    state: Checkpoint,
+    position: &Arc<Position>,
+    reporter: &Reporter,
+) -> Result<Arc<Checkpointer>> {
+    Ok(Checkpointer::new(
+        store_for(cfg, sides)?,
+        state,
+        position.clone(),
+        reporter.clone(),
+    ))
+}
+
+/// Copies (resuming an unfinished copy) and leaves the checkpoint at the recorded start point.
+pub(crate) async fn copy_phase(
+    cfg: &Config,
+    sides: &Sides,
+    cp: &Arc<Checkpointer>,
+    reporter: &Reporter,
+    display: &ProgressBars,
+    resync: bool,
+) -> Result<Vec<CollectionSummary>> {
+    reporter.set_phase(if resync {
+        Phase::Resyncing
+    } else {
+        Phase::Copying
+    });
+    {
+        let mut state = cp.state.lock().await;
+        if !state.copying || state.resume_token.is_none() {
+            let start = record_start_point(cfg, &sides.source, reporter).await?;
+            *state = Checkpoint {
+                resume_token: Some(start),
+                copying: true,
+                resync,
+                ..Default::default()
+            };
+        }
+    }
+    reporter
+        .retry("writing the checkpoint", || cp.save_state())
+        .await?;
+    tracing::info!(
+        phase = if resync { "resyncing" } else { "copying" },
+        "initial copy started"
+    );
+    let summaries = copy_all(cfg, &sides.source, &sides.target, cp, reporter, display).await?;
+    if cp.state.lock().await.resync {
+        prune_extras(cfg, &sides.source, &sides.target, reporter).await?;
+    }
+    {
+        let mut state = cp.state.lock().await;
+        state.copying = false;
+        state.resync = false;
+        state.copy.clear();
+    }
+    reporter
+        .retry("writing the checkpoint", || cp.save_state())
+        .await?;
+    tracing::info!("initial copy finished; the tail replays changes made since its start point");
+    Ok(summaries)
+}
+
+/// The stored checkpoint of this source -> target pair, if any.
+pub(crate) async fn load_checkpoint(
+    cfg: &Config,
+    sides: &Sides,
+    reporter: &Reporter,
+) -> Result<Option<Checkpoint>> {
+    let store = store_for(cfg, sides)?;
+    reporter
+        .retry("reading the checkpoint", || store.load())
+        .await
+}
+
+fn store_for(cfg: &Config, sides: &Sides) -> Result<CheckpointStore> {
+    CheckpointStore::new(
+        &cfg.checkpoint,
+        &sides.target_client,
+        &cfg.source.database,
+        &cfg.target.database,
+    )
+}
+
+/// The `copy` command: serves metrics when `http.addr` is free (a running `run` may hold it),
+/// copies, prints a summary.
+pub async fn command(cfg: &Config) -> Result<ExitCode> {
+    let service = Service::start_with(cfg, Http::IfFree).await?;
+    service.stop_on_signals();
+    let started = std::time::Instant::now();
+    let summaries = copy_job(cfg, &service.reporter, &ProgressBars::new(false)).await?;
+    print_copy_summary(&summaries, started.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `copy`: the initial duplication alone.
+pub async fn copy_job(
+    cfg: &Config,
+    reporter: &Reporter,
+    display: &ProgressBars,
+) -> Result<Vec<CollectionSummary>> {
+    let sides = Sides::connect(cfg, reporter).await?;
+    let position = Position::new();
+    let existing = load_checkpoint(cfg, &sides, reporter).await?;
+    let state = match existing {
+        Some(cp) if cp.copying && cfg.copy.mode != CopyMode::Always => cp,
+        _ => Checkpoint::default(),
+    };
+    let cp = checkpointer(cfg, &sides, state, &position, reporter)?;
+    let summaries = copy_phase(cfg, &sides, &cp, reporter, display, false).await?;
+    reporter.set_phase(Phase::Stopped);
+    Ok(summaries)
+}
+
+/// Prints one line per collection and a total.
+pub fn print_copy_summary(summaries: &[CollectionSummary], seconds: f64) {
+    let (mut docs, mut bytes) = (0u64, 0u64);
+    for s in summaries {
+        docs += s.documents;
+        bytes += s.bytes;
+        let rate = if s.seconds > 0.0 {
+            s.documents as f64 / s.seconds
+        } else {
+            0.0
+        };
+        println!(
+            "copy: {:<24} {:>10} docs {:>10.1} MB {:>8.1} s {:>10.0} docs/s",
+            s.name,
+            s.documents,
+            s.bytes as f64 / 1e6,
+            s.seconds,
+            rate
+        );
+    }
+    let rate = if seconds > 0.0 {
+        docs as f64 / seconds
+    } else {
+        0.0
+    };
+    println!(
+        "copy: total {docs} documents, {:.1} MB in {seconds:.1} s ({rate:.0} docs/s)",
+        bytes as f64 / 1e6
+    );
+}

@@ -1,0 +1,125 @@
+//! `run`: decide between copy and tail from the stored checkpoint, copy when needed, tail until
+//! stopped, and handle history lost (`resync` or `fail`).
+
+use super::copy::{checkpointer, copy_phase, load_checkpoint};
+use crate::config::{Config, CopyMode, OnHistoryLost};
+use crate::error::{Class, Error, ErrorKind, Result};
+use crate::ops::{Http, Phase, ProgressBars, Reporter, Service};
+use crate::source::{Sides, StartAt};
+use crate::state::{Checkpoint, Position};
+use crate::tail::{run_tail, TailFrom};
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// The `run` command: serve HTTP (the address must be free), replicate until SIGTERM/SIGINT.
+pub async fn command(cfg: &Config) -> Result<ExitCode> {
+    let service = Service::start_with(cfg, Http::Required).await?;
+    service.stop_on_signals();
+    tracing::info!(source_db = %cfg.source.database, target_db = %cfg.target.database, http = ?service.http_addr, "mongo-replicator started");
+    run_job(
+        cfg,
+        &service.reporter,
+        service.position.clone(),
+        service.stop.clone(),
+        &ProgressBars::new(false),
+    )
+    .await?;
+    tracing::info!("stopped cleanly");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `run`: copy when needed, then tail until `stop`.
+pub async fn run_job(
+    cfg: &Config,
+    reporter: &Reporter,
+    position: Arc<Position>,
+    stop: CancellationToken,
+    display: &ProgressBars,
+) -> Result<()> {
+    // A stop before anything was written (e.g. a side still unreachable) ends the run cleanly
+    // at once: nothing to drain, no checkpoint to write, no retry to wait out.
+    let startup = async {
+        let sides = Sides::connect(cfg, reporter).await?;
+        let existing = load_checkpoint(cfg, &sides, reporter).await?;
+        Ok::<_, Error>((sides, existing))
+    };
+    let (sides, existing) = tokio::select! {
+        r = startup => r?,
+        _ = stop.cancelled() => {
+            reporter.set_phase(Phase::Stopped);
+            tracing::info!("stopped before connecting to both sides");
+            return Ok(());
+        }
+    };
+    let (state, mut need_copy) = match (existing, cfg.copy.mode) {
+        (Some(cp), _) if cp.copying => (cp, true),
+        (Some(_), CopyMode::Always) => (Checkpoint::default(), true),
+        (Some(cp), _) if cp.resume_token.is_some() => (cp, false),
+        (_, CopyMode::Never) => (Checkpoint::default(), false),
+        _ => (Checkpoint::default(), true),
+    };
+    let mut resync = state.resync;
+    // After a graceful stop the target is exactly at the checkpoint; otherwise it may be ahead.
+    let mut replay = !state.clean;
+    let cp = checkpointer(cfg, &sides, state, &position, reporter)?;
+    loop {
+        if need_copy {
+            tokio::select! {
+                r = copy_phase(cfg, &sides, &cp, reporter, display, resync) => { r?; }
+                _ = stop.cancelled() => { reporter.set_phase(Phase::Stopped); return Ok(()); }
+            }
+            replay = true;
+        }
+        let start = match cp.state.lock().await.resume_token.clone() {
+            Some(t) => StartAt::ResumeAfter(t),
+            None => StartAt::Now,
+        };
+        if let StartAt::Now = start {
+            tracing::info!("no checkpoint and copy.mode = \"never\": tailing from now");
+        }
+        let outcome = run_tail(
+            cfg,
+            (sides.source.clone(), sides.target.clone()),
+            TailFrom {
+                at: start,
+                target_may_be_ahead: replay,
+            },
+            cp.clone(),
+            position.clone(),
+            reporter.clone(),
+            stop.clone(),
+        )
+        .await;
+        match outcome {
+            Ok(()) => {
+                reporter.set_phase(Phase::Stopped);
+                return Ok(());
+            }
+            Err(e) if e.kind == ErrorKind::HistoryLost => {
+                reporter.record_error(&e);
+                match cfg.on_history_lost {
+                    OnHistoryLost::Fail => {
+                        return Err(Error::new(
+                            ErrorKind::HistoryLost,
+                            Class::Fatal,
+                            "resuming the change stream",
+                            "the checkpoint is older than the source oplog (history lost); set on_history_lost = \"resync\" or run `copy` again",
+                        ))
+                    }
+                    OnHistoryLost::Resync => {
+                        tracing::warn!("change stream history lost: resyncing (the backup keeps its data while the copy runs)");
+                        *cp.state.lock().await = Checkpoint { resync: true, ..Default::default() };
+                        need_copy = true;
+                        resync = true;
+                    }
+                }
+            }
+            Err(e) => {
+                reporter.record_error(&e);
+                reporter.set_phase(Phase::Stopped);
+                return Err(e);
+            }
+        }
+    }
+}

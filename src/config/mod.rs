@@ -1,0 +1,155 @@
+//! Configuration: typed sections, defaults as named constants, figment layering
+//! (defaults < TOML file < `REPLICATOR_*` env < CLI flags), `validate()` naming the failing key.
+
+pub mod defaults;
+mod env;
+mod load;
+
+pub use env::{ENV_NESTING, ENV_PREFIX};
+mod secrets;
+mod validate;
+
+pub use secrets::{redact_text, redact_uri, ConnectionString};
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub source: SourceConfig,
+    pub target: TargetConfig,
+    pub checkpoint: CheckpointConfig,
+    pub copy: CopyConfig,
+    pub apply: ApplyConfig,
+    pub http: HttpConfig,
+    pub log: LogConfig,
+    pub on_history_lost: OnHistoryLost,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub uri: ConnectionString,
+    pub database: String,
+    /// Only these collections when set; all when absent.
+    pub collections: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    pub uri: ConnectionString,
+    pub database: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckpointStoreKind {
+    Target,
+    File,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointConfig {
+    pub store: CheckpointStoreKind,
+    /// Database on the target holding checkpoints (`store = "target"`).
+    pub database: String,
+    /// File path (`store = "file"`).
+    pub path: Option<PathBuf>,
+    pub interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CopyMode {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CopyConfig {
+    pub mode: CopyMode,
+    pub batch_size: u32,
+    pub parallel_collections: usize,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateMode {
+    Delta,
+    FullDocument,
+}
+
+/// Which DDL events are propagated to the target.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DdlConfig {
+    pub drop: bool,
+    pub rename: bool,
+    pub drop_database: bool,
+    pub create: bool,
+    pub create_indexes: bool,
+    pub drop_indexes: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyConfig {
+    pub workers: usize,
+    pub batch_size: usize,
+    pub max_batch_delay_ms: u64,
+    pub update_mode: UpdateMode,
+    pub ddl: DdlConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    pub addr: SocketAddr,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OnHistoryLost {
+    Resync,
+    Fail,
+}
+
+/// A configuration problem, naming the key and what to do.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Loads defaults < `file` < `REPLICATOR_*` environment < `overrides` (CLI flags, already in
+    /// config-key shape, e.g. `{"source": {"uri": ...}}`), then validates.
+    pub fn load(file: Option<&Path>, overrides: serde_json::Value) -> Result<Config, ConfigError> {
+        let config = load::extract(file, overrides)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values (ranges, non-empty names, source != target namespace, file path when store = file, ...).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        validate::validate(self)
+    }
+}

@@ -1,0 +1,80 @@
+//! Named events: each signal of the pipeline is one call that updates its metric, `/status`
+//! and log line together, so no second hand-written update can drift from the first.
+
+use super::labels::{Op, Side};
+use super::reporter::Reporter;
+use crate::error::Error;
+use crate::source::translate::ClusterTime;
+
+impl Reporter {
+    /// One change event read from the source stream.
+    pub fn event_received(&self) {
+        self.metrics.events_received(1);
+    }
+
+    /// A batch written to the target: counts per operation, batch size and duration, and the
+    /// newest applied position (cluster time, source wall time).
+    pub fn batch_applied(
+        &self,
+        per_op: &[(Op, u64)],
+        size: usize,
+        seconds: f64,
+        last: (Option<ClusterTime>, Option<i64>),
+    ) {
+        self.set_up(Side::Target, true);
+        self.metrics.batch_applied(per_op, size, seconds);
+        for (op, n) in per_op {
+            self.status.add_applied(*op, *n);
+        }
+        self.status
+            .set_last_applied(last.0.map(ClusterTime::timestamp), last.1);
+    }
+
+    /// A DDL event applied to the target (`description` names the operation and collections,
+    /// never document values).
+    pub fn ddl_applied(&self, description: &str) {
+        self.metrics.batch_applied(&[(Op::Ddl, 1)], 1, 0.0);
+        self.status.add_applied(Op::Ddl, 1);
+        tracing::info!(ddl = %description, "applied DDL");
+    }
+
+    /// The checkpoint was written.
+    pub fn checkpoint_saved(&self) {
+        self.status.set_checkpoint_now();
+    }
+
+    /// The periodic health refresh: lag, checkpoint age, stall.
+    pub fn health(&self, lag_seconds: f64, checkpoint_age_seconds: f64, stalled: bool) {
+        self.metrics
+            .set_checkpoint_age_seconds(checkpoint_age_seconds);
+        self.metrics.set_lag_seconds(lag_seconds);
+        self.status.set_lag_seconds(lag_seconds);
+        self.metrics.set_stalled(stalled);
+        self.status.set_stalled(stalled);
+    }
+
+    /// The copy is about to copy `collections`: their series show from the first scrape.
+    pub fn copy_started(&self, collections: &[String]) {
+        for c in collections {
+            self.metrics.init_copy_collection(c);
+        }
+    }
+
+    /// `n` documents of `collection` written by the copy.
+    pub fn copy_batch_written(&self, collection: &str, n: u64) {
+        self.metrics.copy_documents(collection, n);
+    }
+
+    /// A transient failure that a loop of its own retries (`what` says what failed and how the
+    /// loop resumes): counted as a retry and an error, logged.
+    pub fn retrying(&self, what: &str, err: &Error) {
+        self.metrics.retry();
+        self.record_error(err);
+        tracing::warn!(error = %err, "{what}");
+    }
+
+    /// The unique indexes still to build, as `collection.name`.
+    pub fn pending_indexes(&self, labels: Vec<String>) {
+        self.status.set_pending_indexes(labels);
+    }
+}

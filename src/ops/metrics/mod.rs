@@ -1,0 +1,217 @@
+//! Metric names in one place, registered once, pre-initialised for every known label set so the
+//! first scrape shows every series. Updated per batch, never per event.
+//!
+//! The registry is private to the replicator (not the global default one), so tests can build as
+//! many `Metrics` as they like and a scrape shows exactly what is listed in [`names`].
+
+use crate::ops::labels::{Op, Phase, Side, ERROR_KINDS};
+use prometheus::{
+    Encoder, Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
+};
+use std::sync::Arc;
+
+/// Every metric name, full (with the `mongo_replicator_` prefix). Dashboards, alerts and the
+/// deploy tests refer to these; change a name here and `tests/deploy_*.rs` points at every file
+/// that still uses the old one.
+pub mod names {
+    /// Common prefix of every metric.
+    pub const PREFIX: &str = "mongo_replicator_";
+    pub const EVENTS_APPLIED_TOTAL: &str = "mongo_replicator_events_applied_total";
+    pub const EVENTS_RECEIVED_TOTAL: &str = "mongo_replicator_events_received_total";
+    pub const LAG_SECONDS: &str = "mongo_replicator_lag_seconds";
+    pub const CHECKPOINT_AGE_SECONDS: &str = "mongo_replicator_checkpoint_age_seconds";
+    pub const APPLY_BATCH_SECONDS: &str = "mongo_replicator_apply_batch_seconds";
+    pub const APPLY_BATCH_SIZE: &str = "mongo_replicator_apply_batch_size";
+    pub const COPY_DOCUMENTS_TOTAL: &str = "mongo_replicator_copy_documents_total";
+    pub const ERRORS_TOTAL: &str = "mongo_replicator_errors_total";
+    pub const RETRIES_TOTAL: &str = "mongo_replicator_retries_total";
+    pub const UP: &str = "mongo_replicator_up";
+    pub const BUILD_INFO: &str = "mongo_replicator_build_info";
+    pub const STALLED: &str = "mongo_replicator_stalled";
+    pub const STREAM_OPEN: &str = "mongo_replicator_stream_open";
+    pub const PHASE: &str = "mongo_replicator_phase";
+}
+
+/// Buckets of `apply_batch_seconds`: 1 ms to 30 s (a bulk write slower than that is an incident).
+const BATCH_SECONDS_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+/// Buckets of `apply_batch_size`: up to 10000 operations (above the largest sensible batch).
+const BATCH_SIZE_BUCKETS: &[f64] = &[
+    1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
+];
+
+/// The replicator's metrics. Cheap to share (`Arc`); every method is thread-safe.
+pub struct Metrics {
+    registry: Registry,
+    events_applied: IntCounterVec,
+    events_received: IntCounter,
+    lag_seconds: Gauge,
+    checkpoint_age_seconds: Gauge,
+    apply_batch_seconds: Histogram,
+    apply_batch_size: Histogram,
+    copy_documents: IntCounterVec,
+    errors: IntCounterVec,
+    retries: IntCounter,
+    up: IntGaugeVec,
+    stalled: IntGauge,
+    stream_open: IntGauge,
+    phase: IntGaugeVec,
+}
+
+impl Metrics {
+    /// Builds and registers every metric, with every known label set at 0 (`build_info` at 1,
+    /// `phase{phase="starting"}` at 1).
+    pub fn new() -> Arc<Metrics> {
+        let registry = Registry::new();
+        let m = Metrics {
+            events_applied: counter_vec(&registry, names::EVENTS_APPLIED_TOTAL, "Change events applied to the target, by operation.", "op"),
+            events_received: register(&registry, IntCounter::new(names::EVENTS_RECEIVED_TOTAL, "Change events received from the source change stream.")),
+            lag_seconds: register(&registry, Gauge::new(names::LAG_SECONDS, "Seconds the backup is behind the source (since the source write of the oldest unapplied event); 0 only when caught up.")),
+            checkpoint_age_seconds: register(&registry, Gauge::new(names::CHECKPOINT_AGE_SECONDS, "Seconds since the checkpoint (resume token) was last persisted.")),
+            apply_batch_seconds: register(
+                &registry,
+                Histogram::with_opts(HistogramOpts::new(names::APPLY_BATCH_SECONDS, "Duration of one applied batch (bulk writes to the target).").buckets(BATCH_SECONDS_BUCKETS.to_vec())),
+            ),
+            apply_batch_size: register(
+                &registry,
+                Histogram::with_opts(HistogramOpts::new(names::APPLY_BATCH_SIZE, "Operations in one applied batch.").buckets(BATCH_SIZE_BUCKETS.to_vec())),
+            ),
+            copy_documents: counter_vec(&registry, names::COPY_DOCUMENTS_TOTAL, "Documents written by the initial copy, by collection.", "collection"),
+            errors: counter_vec(&registry, names::ERRORS_TOTAL, "Errors seen, by kind (retried ones included).", "kind"),
+            retries: register(&registry, IntCounter::new(names::RETRIES_TOTAL, "Operations retried after a transient error.")),
+            up: gauge_vec(&registry, names::UP, "1 when the side (source or target) answered its last operation.", "side"),
+            stalled: register(&registry, IntGauge::new(names::STALLED, "1 while events arrive but the checkpoint watermark has not advanced for the stall threshold.")),
+            stream_open: register(&registry, IntGauge::new(names::STREAM_OPEN, "1 while the source change stream is open.")),
+            phase: gauge_vec(&registry, names::PHASE, "1 for the current phase (starting, copying, tailing, resyncing, stopped).", "phase"),
+            registry,
+        };
+        for op in Op::ALL {
+            m.events_applied.with_label_values(&[op.as_str()]);
+        }
+        for kind in ERROR_KINDS {
+            m.errors.with_label_values(&[kind]);
+        }
+        for side in Side::ALL {
+            m.up.with_label_values(&[side.as_str()]).set(0);
+        }
+        m.set_phase(Phase::Starting);
+        let build_info = gauge_vec(
+            &m.registry,
+            names::BUILD_INFO,
+            "Always 1; the version label says which build runs.",
+            "version",
+        );
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
+        Arc::new(m)
+    }
+
+    /// Prometheus text exposition (format 0.0.4, see [`CONTENT_TYPE`]).
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        // Encoding our own well-formed families into a Vec cannot fail.
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("encode metrics");
+        String::from_utf8(out).expect("text exposition is UTF-8")
+    }
+
+    pub fn events_received(&self, n: u64) {
+        self.events_received.inc_by(n);
+    }
+
+    /// One applied batch: `per_op` counts by op label, the batch's size and duration.
+    pub fn batch_applied(&self, per_op: &[(Op, u64)], size: usize, seconds: f64) {
+        for (op, n) in per_op {
+            self.events_applied
+                .with_label_values(&[op.as_str()])
+                .inc_by(*n);
+        }
+        self.apply_batch_size.observe(size as f64);
+        self.apply_batch_seconds.observe(seconds);
+    }
+
+    pub fn set_lag_seconds(&self, lag: f64) {
+        self.lag_seconds.set(lag.max(0.0));
+    }
+
+    pub fn set_checkpoint_age_seconds(&self, age: f64) {
+        self.checkpoint_age_seconds.set(age.max(0.0));
+    }
+
+    pub fn copy_documents(&self, collection: &str, n: u64) {
+        self.copy_documents
+            .with_label_values(&[collection])
+            .inc_by(n);
+    }
+
+    /// Registers a collection label for `copy_documents_total` at 0 so it shows before the first batch.
+    pub fn init_copy_collection(&self, collection: &str) {
+        self.copy_documents.with_label_values(&[collection]);
+    }
+
+    pub fn error(&self, kind: &str) {
+        self.errors.with_label_values(&[kind]).inc();
+    }
+
+    pub fn retry(&self) {
+        self.retries.inc();
+    }
+
+    pub fn set_up(&self, side: Side, up: bool) {
+        self.up
+            .with_label_values(&[side.as_str()])
+            .set(i64::from(up));
+    }
+
+    /// 1 while events arrive but the watermark has not moved for the stall threshold.
+    pub fn set_stalled(&self, stalled: bool) {
+        self.stalled.set(i64::from(stalled));
+    }
+
+    /// 1 while the source change stream is open (0 during reconnects and before tailing starts).
+    pub fn set_stream_open(&self, open: bool) {
+        self.stream_open.set(i64::from(open));
+    }
+
+    /// Sets the one-hot `phase{phase}` gauge (the same words as `/status`).
+    pub fn set_phase(&self, phase: Phase) {
+        for p in Phase::ALL {
+            self.phase
+                .with_label_values(&[p.as_str()])
+                .set(i64::from(p == phase));
+        }
+    }
+}
+
+/// `Content-Type` of [`Metrics::render`].
+pub const CONTENT_TYPE: &str = prometheus::TEXT_FORMAT;
+
+/// Registers a freshly built collector; names and help texts are constants, so failure is a bug.
+fn register<C: prometheus::core::Collector + Clone + 'static>(
+    registry: &Registry,
+    built: prometheus::Result<C>,
+) -> C {
+    let collector = built.expect("valid metric definition");
+    registry
+        .register(Box::new(collector.clone()))
+        .expect("metric registered once");
+    collector
+}
+
+fn counter_vec(registry: &Registry, name: &str, help: &str, label: &str) -> IntCounterVec {
+    register(
+        registry,
+        IntCounterVec::new(Opts::new(name, help), &[label]),
+    )
+}
+
+fn gauge_vec(registry: &Registry, name: &str, help: &str, label: &str) -> IntGaugeVec {
+    register(registry, IntGaugeVec::new(Opts::new(name, help), &[label]))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,123 @@
+//! What every long-running command shares: metrics, status, the HTTP server, shutdown tokens.
+//! `stop` ends reading and lets writers drain; `abort` (after the shutdown deadline) ends
+//! retries that would otherwise wait for an unreachable side.
+
+use crate::config::Config;
+use crate::error::{Class, Error, ErrorKind, Result};
+use crate::ops::metrics::Metrics;
+use crate::ops::status::Status;
+use crate::ops::Reporter;
+use crate::state::Position;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How long a graceful shutdown may take before retries are abandoned.
+pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(8);
+
+/// Whether a command serves the HTTP endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Http {
+    /// `run`: the address must be free (probes and Prometheus rely on it).
+    Required,
+    /// `copy`: serve when the address is free; a running `run` may hold it.
+    IfFree,
+    /// `verify`: no listener at all.
+    None,
+}
+
+pub struct Service {
+    pub reporter: Reporter,
+    pub position: Arc<Position>,
+    pub stop: CancellationToken,
+    /// The bound HTTP address, when serving.
+    pub http_addr: Option<SocketAddr>,
+}
+
+impl Service {
+    /// [`Service::start_with`] serving HTTP on `http.addr` (it must be free).
+    pub async fn start(cfg: &Config) -> Result<Service> {
+        Self::start_with(cfg, Http::Required).await
+    }
+
+    /// Creates the shared state and, per `http`, starts the HTTP server on `http.addr`.
+    pub async fn start_with(cfg: &Config, http: Http) -> Result<Service> {
+        let metrics = Metrics::new();
+        let status = Status::new(&cfg.source.database, &cfg.target.database);
+        let stop = CancellationToken::new();
+        let abort = CancellationToken::new();
+        let http_addr = match http {
+            Http::None => None,
+            Http::Required | Http::IfFree => {
+                match crate::ops::http::serve(
+                    cfg.http.addr,
+                    metrics.clone(),
+                    status.clone(),
+                    stop.clone(),
+                )
+                .await
+                {
+                    Ok(addr) => Some(addr),
+                    Err(e) if http == Http::IfFree && e.kind() == std::io::ErrorKind::AddrInUse => {
+                        tracing::warn!(addr = %cfg.http.addr, "http.addr is in use (a running replicator?): continuing without HTTP endpoints");
+                        None
+                    }
+                    Err(e) => {
+                        return Err(Error::new(
+                            ErrorKind::Config,
+                            Class::Fatal,
+                            "http.addr",
+                            format!("cannot listen on {}: {e}", cfg.http.addr),
+                        ))
+                    }
+                }
+            }
+        };
+        // Once stopping, give writers the deadline to drain, then abandon retries.
+        let (s, a) = (stop.clone(), abort.clone());
+        tokio::spawn(async move {
+            s.cancelled().await;
+            tokio::time::sleep(SHUTDOWN_DEADLINE).await;
+            a.cancel();
+        });
+        Ok(Service {
+            reporter: Reporter {
+                metrics,
+                status,
+                abort,
+            },
+            position: Position::new(),
+            stop,
+            http_addr,
+        })
+    }
+
+    /// Cancels `stop` on SIGTERM or SIGINT.
+    pub fn stop_on_signals(&self) {
+        let stop = self.stop.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutdown requested: draining writers and writing the checkpoint");
+            stop.cancel();
+        });
+    }
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,143 @@
+//! Clients for both sides and the connected, checked pair ([`Sides`]). Connection strings are
+//! used here and nowhere else; what is logged or reported names only hosts and databases.
+
+use crate::config::redact_text;
+use crate::config::Config;
+use crate::config::ConnectionString;
+use crate::error::{Class, Error, ErrorKind, Result};
+use crate::ops::{Reporter, Side};
+use crate::source::translate::ClusterTime;
+use bson::doc;
+use mongodb::options::ClientOptions;
+use mongodb::{Client, Database};
+use std::time::Duration;
+
+/// Builds a client; a malformed URI is a configuration error naming `key`.
+pub async fn client(uri: &ConnectionString, key: &str) -> Result<Client> {
+    let mut opts = ClientOptions::parse(uri.expose()).await.map_err(|e| {
+        Error::new(
+            ErrorKind::Config,
+            Class::Fatal,
+            key,
+            format!(
+                "cannot parse the connection string: {}",
+                redact_text(&e.to_string())
+            ),
+        )
+    })?;
+    opts.app_name
+        .get_or_insert_with(|| "mongo-replicator".to_string());
+    opts.server_selection_timeout
+        .get_or_insert(Duration::from_secs(10));
+    Client::with_options(opts).map_err(|e| {
+        Error::new(
+            ErrorKind::Config,
+            Class::Fatal,
+            key,
+            redact_text(&e.to_string()),
+        )
+    })
+}
+
+/// Pings a side; transient when unreachable.
+pub async fn ping(client: &Client, kind: ErrorKind, side: &str) -> Result<()> {
+    client
+        .database("admin")
+        .run_command(doc! {"ping": 1})
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            if is_auth_failure(&e) {
+                Error::new(
+                    ErrorKind::Config,
+                    Class::Fatal,
+                    format!("{side}.uri"),
+                    format!("authentication failed on the {side}: check the user, password and authSource ({})", redact_text(&e.to_string())),
+                )
+            } else {
+                Error::from_driver(kind, format!("connecting to the {side}"), &e)
+            }
+        })
+}
+
+/// Wrong credentials: a configuration problem no retry fixes.
+fn is_auth_failure(e: &mongodb::error::Error) -> bool {
+    match e.kind.as_ref() {
+        mongodb::error::ErrorKind::Authentication { .. } => true,
+        mongodb::error::ErrorKind::Command(c) => c.code == 18,
+        _ => false,
+    }
+}
+
+/// Change streams need a replica set (or sharded cluster): refuse a standalone with a clear reason.
+pub async fn require_replica_set(client: &Client) -> Result<()> {
+    let hello = client
+        .database("admin")
+        .run_command(doc! {"hello": 1})
+        .await
+        .map_err(|e| Error::from_driver(ErrorKind::Source, "checking the source topology", &e))?;
+    if hello.contains_key("setName") || hello.get_str("msg") == Ok("isdbgrid") {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::Config,
+            Class::Fatal,
+            "source.uri",
+            "the source is a standalone server; change streams need a replica set (start mongod with --replSet and run rs.initiate())",
+        ))
+    }
+}
+
+/// The source's current operation time: events at or before it may already be reflected in
+/// documents the target got by reading the source (copy, fetch).
+pub async fn operation_time(db: &mongodb::Database) -> Result<Option<ClusterTime>> {
+    let err = |e: mongodb::error::Error| {
+        Error::from_driver(ErrorKind::Source, "reading the source operation time", &e)
+    };
+    let mut session = db.client().start_session().await.map_err(err)?;
+    db.run_command(doc! {"ping": 1})
+        .session(&mut session)
+        .await
+        .map_err(err)?;
+    Ok(session.operation_time().map(ClusterTime))
+}
+
+/// Both sides, connected and checked.
+pub struct Sides {
+    pub source_client: Client,
+    pub target_client: Client,
+    pub source: Database,
+    pub target: Database,
+}
+
+impl Sides {
+    pub async fn connect(cfg: &Config, reporter: &Reporter) -> Result<Sides> {
+        let source_client = client(&cfg.source.uri, "source.uri").await?;
+        let target_client = client(&cfg.target.uri, "target.uri").await?;
+        for (client, kind, side) in [
+            (&source_client, ErrorKind::Source, Side::Source),
+            (&target_client, ErrorKind::Target, Side::Target),
+        ] {
+            let name = side.as_str();
+            reporter
+                .retry(&format!("connecting to the {name}"), || {
+                    ping(client, kind, name)
+                })
+                .await?;
+            reporter.set_up(side, true);
+        }
+        // A network error here (the source went away after the ping) is waited out like any
+        // other; only a source that really is no replica set stops.
+        reporter
+            .retry("checking the source topology", || {
+                require_replica_set(&source_client)
+            })
+            .await?;
+        Ok(Sides {
+            source: source_client.database(&cfg.source.database),
+            target: target_client.database(&cfg.target.database),
+            source_client,
+            target_client,
+        })
+    }
+}

@@ -1,0 +1,10 @@
+//! The source side: connections to both deployments, the change stream, and what its events
+//! mean (`translate`, pure).
+
+pub mod connect;
+pub mod split;
+pub mod stream;
+pub mod translate;
+
+pub use connect::Sides;
+pub use stream::{open_stream, token_of, StartAt};

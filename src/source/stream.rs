@@ -1,0 +1,87 @@
+//! Opening the source change stream: database level, expanded events, split large events where
+//! the server can, `fullDocument` per update mode, resumed from an opaque token. Resume tokens
+//! are stored and handed back as documents, never parsed.
+
+use crate::config::UpdateMode;
+use crate::error::{Class, Error, ErrorKind, Result};
+use bson::{doc, Document};
+use mongodb::change_stream::event::ResumeToken;
+use mongodb::change_stream::ChangeStream;
+use mongodb::options::FullDocumentType;
+use mongodb::Database;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Where the stream (re)opens.
+#[derive(Debug, Clone)]
+pub enum StartAt {
+    Now,
+    ResumeAfter(Document),
+    StartAfter(Document),
+}
+
+/// Opens the change stream on `source` at `start`.
+pub async fn open_stream(
+    source: &Database,
+    start: &StartAt,
+    mode: UpdateMode,
+    batch_size: u32,
+) -> Result<ChangeStream<Document>> {
+    let split = !SPLIT_UNSUPPORTED.load(Ordering::Relaxed);
+    let mut w = source
+        .watch()
+        .pipeline(split.then(|| doc! {"$changeStreamSplitLargeEvent": {}}))
+        .show_expanded_events(true)
+        .max_await_time(Duration::from_millis(500))
+        .batch_size(batch_size);
+    if mode == UpdateMode::FullDocument {
+        w = w.full_document(FullDocumentType::UpdateLookup);
+    }
+    w = match start {
+        StartAt::Now => w,
+        StartAt::ResumeAfter(t) => w.resume_after(to_token(t)?),
+        StartAt::StartAfter(t) => w.start_after(to_token(t)?),
+    };
+    match w.await {
+        Ok(stream) => Ok(stream.with_type::<Document>()),
+        Err(e) if split && is_unknown_stage(&e) => {
+            // Servers before 6.0.9 / 7.0 cannot split large events: events over 16 MiB then
+            // fail the stream, as on every tool; everything else works the same.
+            tracing::warn!("the source does not support $changeStreamSplitLargeEvent; events over 16 MiB cannot be replicated");
+            SPLIT_UNSUPPORTED.store(true, Ordering::Relaxed);
+            Box::pin(open_stream(source, start, mode, batch_size)).await
+        }
+        Err(e) => Err(Error::from_driver(
+            ErrorKind::Source,
+            "opening the change stream",
+            &e,
+        )),
+    }
+}
+
+/// Set once the source refused `$changeStreamSplitLargeEvent`.
+static SPLIT_UNSUPPORTED: AtomicBool = AtomicBool::new(false);
+
+fn is_unknown_stage(e: &mongodb::error::Error) -> bool {
+    matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == 40324 || c.message.contains("$changeStreamSplitLargeEvent"))
+}
+
+fn to_token(d: &Document) -> Result<ResumeToken> {
+    bson::from_bson(bson::Bson::Document(d.clone())).map_err(|e| {
+        Error::new(
+            ErrorKind::Internal,
+            Class::Fatal,
+            "resume token",
+            e.to_string(),
+        )
+    })
+}
+
+/// The stream's current resume token as a document.
+pub fn token_of(stream: &ChangeStream<Document>) -> Option<Document> {
+    let t = stream.resume_token()?;
+    match bson::to_bson(&t) {
+        Ok(bson::Bson::Document(d)) => Some(d),
+        _ => None,
+    }
+}

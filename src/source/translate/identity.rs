@@ -1,0 +1,88 @@
+//! The two identities the pipeline compares by hand everywhere: a point in the source's history
+//! ([`ClusterTime`]) and a document ([`DocKey`]). Pure: no I/O.
+
+use bson::{Document, Timestamp};
+use std::cmp::Ordering;
+
+/// A source cluster time (an oplog position): ordered by seconds, then increment, as the
+/// server orders them. `bson::Timestamp` has no order of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClusterTime(pub Timestamp);
+
+impl ClusterTime {
+    pub fn timestamp(self) -> Timestamp {
+        self.0
+    }
+}
+
+impl From<Timestamp> for ClusterTime {
+    fn from(t: Timestamp) -> Self {
+        ClusterTime(t)
+    }
+}
+
+impl Ord for ClusterTime {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.0.time, self.0.increment).cmp(&(other.0.time, other.0.increment))
+    }
+}
+
+impl PartialOrd for ClusterTime {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// A document's identity: the canonical BSON bytes of its `documentKey` (`_id`, plus shard-key
+/// fields). Equal keys have equal bytes whatever their Rust representation, and `Int32(1)` is
+/// another key than `Int64(1)`, as on the server. Used to hash and compare keys; the key
+/// document itself travels beside it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DocKey(Vec<u8>);
+
+impl DocKey {
+    pub fn of(key: &Document) -> DocKey {
+        let mut bytes = Vec::new();
+        if key.to_writer(&mut bytes).is_err() {
+            // Only a key no server can send fails to encode (a field name with a NUL byte):
+            // its debug form is still a stable, distinct identity.
+            bytes = format!("\0{key:?}").into_bytes();
+        }
+        DocKey(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    fn ct(time: u32, increment: u32) -> ClusterTime {
+        ClusterTime(Timestamp { time, increment })
+    }
+
+    #[test]
+    fn cluster_times_order_by_seconds_then_increment() {
+        assert!(ct(1, 9) < ct(2, 0));
+        assert!(ct(2, 1) < ct(2, 2));
+        assert_eq!(ct(3, 3).cmp(&ct(3, 3)), Ordering::Equal);
+        assert_eq!([ct(2, 0), ct(1, 5), ct(1, 7)].iter().max(), Some(&ct(2, 0)));
+    }
+
+    #[test]
+    fn keys_are_equal_by_value_and_type_and_field_order() {
+        assert_eq!(DocKey::of(&doc! {"_id": 1}), DocKey::of(&doc! {"_id": 1}));
+        assert_ne!(
+            DocKey::of(&doc! {"_id": 1}),
+            DocKey::of(&doc! {"_id": 1i64})
+        );
+        assert_ne!(
+            DocKey::of(&doc! {"_id": 1, "sk": 2}),
+            DocKey::of(&doc! {"sk": 2, "_id": 1})
+        );
+    }
+}

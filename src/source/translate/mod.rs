@@ -1,0 +1,249 @@
+//! Change event -> write op. Pure: no I/O. Every op is idempotent, so replaying any prefix of
+//! the stream leaves the target as applying it once would.
+
+mod ddl;
+mod delta;
+mod identity;
+#[cfg(test)]
+mod tests;
+
+use crate::config::{DdlConfig, UpdateMode};
+pub use identity::{ClusterTime, DocKey};
+
+use bson::{Bson, Document};
+
+/// What translation needs to know.
+#[derive(Debug, Clone)]
+pub struct TranslateOptions {
+    pub source_db: String,
+    pub update_mode: UpdateMode,
+    pub ddl: DdlConfig,
+    /// Only these source collections when set.
+    pub collections: Option<Vec<String>>,
+}
+
+/// The write to make on the target for one document (`coll` is the collection name, the same on both sides).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteOp {
+    pub coll: String,
+    /// The event's `documentKey` (full, incl. shard key fields): the filter of the write.
+    pub key: Document,
+    pub kind: WriteKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteKind {
+    /// Replace-one by key with upsert: insert, replace, and update in `full_document` mode.
+    Upsert(Document),
+    /// `updateDescription` as operators, upsert=false: `truncate` first (`$push {$each: [], $slice: n}`),
+    /// then `$set` / `$unset`.
+    Delta {
+        set: Document,
+        unset: Vec<String>,
+        truncate: Vec<(String, i32)>,
+    },
+    /// Delete-one by key.
+    Delete,
+    /// The event cannot be applied exactly from its content (ambiguous dotted / `$` paths, missing
+    /// `fullDocument`, split event): read the document by key from the source and upsert it, or delete
+    /// it on the target when the source no longer has it.
+    Fetch,
+}
+
+/// A DDL op, applied as a barrier (all writers drained first).
+#[derive(Debug, Clone, PartialEq)]
+pub enum DdlOp {
+    Drop {
+        coll: String,
+    },
+    Rename {
+        from: String,
+        to: String,
+    },
+    DropDatabase,
+    Create {
+        coll: String,
+        options: Document,
+    },
+    CreateIndexes {
+        coll: String,
+        indexes: Vec<Document>,
+    },
+    DropIndexes {
+        coll: String,
+        names: Vec<String>,
+    },
+}
+
+/// The outcome of translating one event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Translated {
+    Write(WriteOp),
+    Ddl(DdlOp),
+    /// Nothing to do on the target (filtered collection, DDL switched off, other database, unknown type).
+    Skip,
+    /// The stream ended (`invalidate`): reopen with `startAfter` this event's token.
+    Invalidate,
+}
+
+/// The fields of an event the pipeline needs besides the op.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventMeta {
+    /// The event's `_id` (resume token), opaque.
+    pub token: Document,
+    pub cluster_time: Option<ClusterTime>,
+    /// `wallTime` in ms since epoch, when present.
+    pub wall_time_ms: Option<i64>,
+    /// `operationType`, for metrics labels.
+    pub op_type: String,
+}
+
+/// Why an event could not be translated (malformed event).
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+#[error("malformed change event: {0}")]
+pub struct TranslateError(pub String);
+
+/// Reads the metadata of a raw change event.
+pub fn event_meta(event: &Document) -> Result<EventMeta, TranslateError> {
+    let token = match event.get("_id") {
+        Some(Bson::Document(t)) => t.clone(),
+        Some(_) => {
+            return Err(TranslateError(
+                "`_id` (resume token) is not a document".into(),
+            ))
+        }
+        None => return Err(TranslateError("no `_id` (resume token)".into())),
+    };
+    let wall_time_ms = match event.get("wallTime") {
+        Some(Bson::DateTime(t)) => Some(t.timestamp_millis()),
+        _ => None,
+    };
+    Ok(EventMeta {
+        token,
+        cluster_time: event.get_timestamp("clusterTime").ok().map(ClusterTime),
+        wall_time_ms,
+        // Later fragments of a split event carry no operationType.
+        op_type: event
+            .get_str("operationType")
+            .unwrap_or("fragment")
+            .to_string(),
+    })
+}
+
+/// Translates one raw change event (as the server sent it, field order kept).
+pub fn translate(event: &Document, opts: &TranslateOptions) -> Result<Translated, TranslateError> {
+    if !event.contains_key("_id") {
+        return Err(TranslateError("no `_id` (resume token)".into()));
+    }
+    if let Some(fragment) = split_fragment(event)? {
+        if fragment > 1 {
+            // The first fragment already asked for the document; the rest only carry its fields.
+            return Ok(Translated::Skip);
+        }
+    }
+    let op_type = event
+        .get_str("operationType")
+        .map_err(|_| TranslateError("no `operationType`".into()))?;
+    match op_type {
+        "invalidate" => Ok(Translated::Invalidate),
+        "dropDatabase" => {
+            let ns = namespace(event, "ns")?;
+            Ok(if ns.db != opts.source_db || !opts.ddl.drop_database {
+                Translated::Skip
+            } else {
+                Translated::Ddl(DdlOp::DropDatabase)
+            })
+        }
+        "insert" | "replace" | "update" | "delete" => write_event(op_type, event, opts),
+        "drop" | "rename" | "create" | "createIndexes" | "dropIndexes" => {
+            ddl::translate_ddl(op_type, event, opts)
+        }
+        // modify, shardCollection, reshardCollection, refineCollectionShardKey, ...: nothing to
+        // do on an unsharded backup.
+        _ => Ok(Translated::Skip),
+    }
+}
+
+/// A namespace `{db, coll?}` read from an event field.
+pub(crate) struct Namespace {
+    pub db: String,
+    pub coll: Option<String>,
+}
+
+pub(crate) fn namespace(event: &Document, field: &str) -> Result<Namespace, TranslateError> {
+    let ns = event
+        .get_document(field)
+        .map_err(|_| TranslateError(format!("no `{field}` namespace")))?;
+    let db = ns
+        .get_str("db")
+        .map_err(|_| TranslateError(format!("no `{field}.db`")))?;
+    Ok(Namespace {
+        db: db.to_string(),
+        coll: ns.get_str("coll").ok().map(str::to_string),
+    })
+}
+
+impl TranslateOptions {
+    /// True when events of `coll` are replicated.
+    pub(crate) fn includes(&self, coll: &str) -> bool {
+        match &self.collections {
+            Some(list) => list.iter().any(|c| c == coll),
+            None => true,
+        }
+    }
+
+    /// The collection of an event if it is in scope (source db, not filtered out).
+    pub(crate) fn in_scope(&self, ns: &Namespace) -> Option<String> {
+        match &ns.coll {
+            Some(coll) if ns.db == self.source_db && self.includes(coll) => Some(coll.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// `splitEvent.fragment` when the event is one fragment of a large event.
+fn split_fragment(event: &Document) -> Result<Option<i64>, TranslateError> {
+    match event.get("splitEvent") {
+        None => Ok(None),
+        Some(Bson::Document(split)) => match split.get("fragment") {
+            Some(Bson::Int32(n)) => Ok(Some(i64::from(*n))),
+            Some(Bson::Int64(n)) => Ok(Some(*n)),
+            _ => Err(TranslateError(
+                "`splitEvent` without a `fragment` number".into(),
+            )),
+        },
+        Some(_) => Err(TranslateError("`splitEvent` is not a document".into())),
+    }
+}
+
+/// insert / replace / update / delete.
+fn write_event(
+    op_type: &str,
+    event: &Document,
+    opts: &TranslateOptions,
+) -> Result<Translated, TranslateError> {
+    let ns = namespace(event, "ns")?;
+    let Some(coll) = opts.in_scope(&ns) else {
+        return Ok(Translated::Skip);
+    };
+    let key = event
+        .get_document("documentKey")
+        .map_err(|_| TranslateError(format!("{op_type} event without `documentKey`")))?
+        .clone();
+    let full_document = match event.get("fullDocument") {
+        Some(Bson::Document(d)) => Some(d),
+        _ => None,
+    };
+    let kind = if event.contains_key("splitEvent") {
+        WriteKind::Fetch
+    } else {
+        match (op_type, opts.update_mode) {
+            ("delete", _) => WriteKind::Delete,
+            ("insert" | "replace", _) | ("update", UpdateMode::FullDocument) => {
+                full_document.map_or(WriteKind::Fetch, |d| WriteKind::Upsert(d.clone()))
+            }
+            _ => delta::delta_kind(event)?,
+        }
+    };
+    Ok(Translated::Write(WriteOp { coll, key, kind }))
+}

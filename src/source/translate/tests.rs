@@ -1,0 +1,328 @@
+use super::*;
+use bson::{doc, DateTime, Timestamp};
+
+fn opts() -> TranslateOptions {
+    TranslateOptions {
+        source_db: "ordersDB".into(),
+        update_mode: UpdateMode::Delta,
+        ddl: DdlConfig {
+            drop: true,
+            rename: true,
+            drop_database: true,
+            create: true,
+            create_indexes: true,
+            drop_indexes: true,
+        },
+        collections: None,
+    }
+}
+
+fn event(op: &str, extra: Document) -> Document {
+    let mut e = doc! {
+        "_id": { "_data": "8263" },
+        "operationType": op,
+        "clusterTime": Timestamp { time: 100, increment: 2 },
+        "wallTime": DateTime::from_millis(1_700_000_000_000),
+        "ns": { "db": "ordersDB", "coll": "orders" },
+    };
+    e.extend(extra);
+    e
+}
+
+fn write(kind: WriteKind) -> Translated {
+    Translated::Write(WriteOp {
+        coll: "orders".into(),
+        key: doc! { "_id": 1 },
+        kind,
+    })
+}
+
+fn update(desc: Document) -> Document {
+    event(
+        "update",
+        doc! { "documentKey": { "_id": 1 }, "updateDescription": desc },
+    )
+}
+
+#[test]
+fn meta_reads_token_times_and_type() {
+    let m = event_meta(&event("insert", doc! {})).unwrap();
+    assert_eq!(m.token, doc! { "_data": "8263" });
+    assert_eq!(
+        m.cluster_time,
+        Some(ClusterTime(Timestamp {
+            time: 100,
+            increment: 2
+        }))
+    );
+    assert_eq!(m.wall_time_ms, Some(1_700_000_000_000));
+    assert_eq!(m.op_type, "insert");
+    assert!(event_meta(&doc! { "operationType": "insert" }).is_err());
+}
+
+#[test]
+fn insert_and_replace_upsert_the_full_document() {
+    for op in ["insert", "replace"] {
+        let e = event(
+            op,
+            doc! { "documentKey": { "_id": 1 }, "fullDocument": { "_id": 1, "a": 2 } },
+        );
+        assert_eq!(
+            translate(&e, &opts()).unwrap(),
+            write(WriteKind::Upsert(doc! { "_id": 1, "a": 2 }))
+        );
+        let no_doc = event(
+            op,
+            doc! { "documentKey": { "_id": 1 }, "fullDocument": null },
+        );
+        assert_eq!(
+            translate(&no_doc, &opts()).unwrap(),
+            write(WriteKind::Fetch)
+        );
+    }
+}
+
+#[test]
+fn delete_deletes_by_full_document_key() {
+    let e = event("delete", doc! { "documentKey": { "_id": 1, "shard": "x" } });
+    let Translated::Write(op) = translate(&e, &opts()).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        (op.key, op.kind),
+        (doc! { "_id": 1, "shard": "x" }, WriteKind::Delete)
+    );
+}
+
+#[test]
+fn update_in_delta_mode_becomes_set_unset_truncate() {
+    let e = update(doc! {
+        "updatedFields": { "a.b": 1, "arr.2": "x" },
+        "removedFields": ["c.d"],
+        "truncatedArrays": [{ "field": "arr", "newSize": 3 }],
+    });
+    assert_eq!(
+        translate(&e, &opts()).unwrap(),
+        write(WriteKind::Delta {
+            set: doc! { "a.b": 1, "arr.2": "x" },
+            unset: vec!["c.d".into()],
+            truncate: vec![("arr".into(), 3)],
+        })
+    );
+}
+
+#[test]
+fn update_in_full_document_mode_upserts_or_fetches() {
+    let o = TranslateOptions {
+        update_mode: UpdateMode::FullDocument,
+        ..opts()
+    };
+    let mut e = update(doc! { "updatedFields": { "a": 1 }, "removedFields": [] });
+    assert_eq!(translate(&e, &o).unwrap(), write(WriteKind::Fetch));
+    e.insert("fullDocument", doc! { "_id": 1, "a": 1 });
+    assert_eq!(
+        translate(&e, &o).unwrap(),
+        write(WriteKind::Upsert(doc! { "_id": 1, "a": 1 }))
+    );
+}
+
+#[test]
+fn ambiguous_updates_fetch() {
+    let cases = [
+        doc! { "updatedFields": { "a.1": 5 }, "removedFields": [], "disambiguatedPaths": { "a.1": ["a", "1"] } },
+        doc! { "updatedFields": { "$weird": 1 }, "removedFields": [] },
+        doc! { "updatedFields": {}, "removedFields": ["a.$b"] },
+        doc! { "updatedFields": { "a": { "x.y": 1 } }, "removedFields": [] },
+        doc! { "updatedFields": { "a": [{ "$k": 1 }] }, "removedFields": [] },
+    ];
+    for desc in cases {
+        assert_eq!(
+            translate(&update(desc.clone()), &opts()).unwrap(),
+            write(WriteKind::Fetch),
+            "{desc}"
+        );
+    }
+    let empty_disambiguation =
+        doc! { "updatedFields": { "a": 1 }, "removedFields": [], "disambiguatedPaths": {} };
+    assert!(matches!(
+        translate(&update(empty_disambiguation), &opts()).unwrap(),
+        Translated::Write(WriteOp {
+            kind: WriteKind::Delta { .. },
+            ..
+        })
+    ));
+}
+
+#[test]
+fn split_events_fetch_once() {
+    let mut first = update(doc! { "updatedFields": { "big": "x" } });
+    first.insert("splitEvent", doc! { "fragment": 1, "of": 3 });
+    assert_eq!(translate(&first, &opts()).unwrap(), write(WriteKind::Fetch));
+    let later = doc! { "_id": { "_data": "8264" }, "splitEvent": { "fragment": 2, "of": 3 }, "fullDocument": {} };
+    assert_eq!(translate(&later, &opts()).unwrap(), Translated::Skip);
+}
+
+#[test]
+fn other_databases_and_filtered_collections_are_skipped() {
+    let mut e = event("delete", doc! { "documentKey": { "_id": 1 } });
+    e.insert("ns", doc! { "db": "other", "coll": "orders" });
+    assert_eq!(translate(&e, &opts()).unwrap(), Translated::Skip);
+    let filtered = TranslateOptions {
+        collections: Some(vec!["customers".into()]),
+        ..opts()
+    };
+    let e = event("delete", doc! { "documentKey": { "_id": 1 } });
+    assert_eq!(translate(&e, &filtered).unwrap(), Translated::Skip);
+    let kept = TranslateOptions {
+        collections: Some(vec!["orders".into()]),
+        ..opts()
+    };
+    assert_eq!(translate(&e, &kept).unwrap(), write(WriteKind::Delete));
+}
+
+#[test]
+fn ddl_events_become_barriers_or_skips() {
+    let o = opts();
+    assert_eq!(
+        translate(&event("drop", doc! {}), &o).unwrap(),
+        Translated::Ddl(DdlOp::Drop {
+            coll: "orders".into()
+        })
+    );
+    let mut dd = event("dropDatabase", doc! {});
+    dd.insert("ns", doc! { "db": "ordersDB" });
+    assert_eq!(
+        translate(&dd, &o).unwrap(),
+        Translated::Ddl(DdlOp::DropDatabase)
+    );
+    let create = event(
+        "create",
+        doc! { "operationDescription": { "idIndex": { "v": 2, "key": { "_id": 1 }, "name": "_id_" } } },
+    );
+    assert!(matches!(
+        translate(&create, &o).unwrap(),
+        Translated::Ddl(DdlOp::Create { .. })
+    ));
+    let idx = doc! { "v": 2, "key": { "email": 1 }, "name": "email_1", "unique": true };
+    let ci = event(
+        "createIndexes",
+        doc! { "operationDescription": { "indexes": [idx.clone()] } },
+    );
+    assert_eq!(
+        translate(&ci, &o).unwrap(),
+        Translated::Ddl(DdlOp::CreateIndexes {
+            coll: "orders".into(),
+            indexes: vec![idx.clone()]
+        })
+    );
+    let di = event(
+        "dropIndexes",
+        doc! { "operationDescription": { "indexes": [idx] } },
+    );
+    assert_eq!(
+        translate(&di, &o).unwrap(),
+        Translated::Ddl(DdlOp::DropIndexes {
+            coll: "orders".into(),
+            names: vec!["email_1".into()]
+        })
+    );
+    let off = TranslateOptions {
+        ddl: DdlConfig {
+            drop: false,
+            drop_database: false,
+            create_indexes: false,
+            ..o.ddl.clone()
+        },
+        ..o.clone()
+    };
+    assert_eq!(
+        translate(&event("drop", doc! {}), &off).unwrap(),
+        Translated::Skip
+    );
+    assert_eq!(translate(&dd, &off).unwrap(), Translated::Skip);
+    assert_eq!(translate(&ci, &off).unwrap(), Translated::Skip);
+}
+
+#[test]
+fn renames_inside_scope_rename_and_leaving_scope_drop() {
+    let o = opts();
+    let inside = event(
+        "rename",
+        doc! { "to": { "db": "ordersDB", "coll": "archive" } },
+    );
+    assert_eq!(
+        translate(&inside, &o).unwrap(),
+        Translated::Ddl(DdlOp::Rename {
+            from: "orders".into(),
+            to: "archive".into()
+        })
+    );
+    let out = event(
+        "rename",
+        doc! { "to": { "db": "elsewhere", "coll": "orders" } },
+    );
+    assert_eq!(
+        translate(&out, &o).unwrap(),
+        Translated::Ddl(DdlOp::Drop {
+            coll: "orders".into()
+        })
+    );
+    let filtered = TranslateOptions {
+        collections: Some(vec!["orders".into()]),
+        ..o.clone()
+    };
+    assert_eq!(
+        translate(&inside, &filtered).unwrap(),
+        Translated::Ddl(DdlOp::Drop {
+            coll: "orders".into()
+        })
+    );
+    let no_drop = TranslateOptions {
+        ddl: DdlConfig {
+            drop: false,
+            ..o.ddl.clone()
+        },
+        ..o.clone()
+    };
+    assert_eq!(translate(&out, &no_drop).unwrap(), Translated::Skip);
+    let no_rename = TranslateOptions {
+        ddl: DdlConfig {
+            rename: false,
+            ..o.ddl.clone()
+        },
+        ..o
+    };
+    assert_eq!(translate(&inside, &no_rename).unwrap(), Translated::Skip);
+}
+
+#[test]
+fn invalidate_and_unknown_types() {
+    let inv = doc! { "_id": { "_data": "1" }, "operationType": "invalidate" };
+    assert_eq!(translate(&inv, &opts()).unwrap(), Translated::Invalidate);
+    for op in [
+        "modify",
+        "shardCollection",
+        "refineCollectionShardKey",
+        "reshardCollection",
+    ] {
+        assert_eq!(
+            translate(&event(op, doc! {}), &opts()).unwrap(),
+            Translated::Skip,
+            "{op}"
+        );
+    }
+}
+
+#[test]
+fn malformed_events_are_errors() {
+    assert!(translate(&doc! { "operationType": "insert" }, &opts()).is_err());
+    let no_ns =
+        doc! { "_id": { "_data": "1" }, "operationType": "delete", "documentKey": { "_id": 1 } };
+    assert!(translate(&no_ns, &opts()).is_err());
+    let no_key = event("delete", doc! {});
+    assert!(translate(&no_key, &opts()).is_err());
+    let no_desc = event("update", doc! { "documentKey": { "_id": 1 } });
+    assert!(translate(&no_desc, &opts()).is_err());
+    let bad_indexes = event("createIndexes", doc! {});
+    assert!(translate(&bad_indexes, &opts()).is_err());
+}

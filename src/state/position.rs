@@ -1,0 +1,163 @@
+//! Pipeline state shared by the watcher, the writers and the checkpointer: the watermark and
+//! what lag and stall detection need. Locks are held for a few instructions, never across I/O.
+
+use crate::source::translate::ClusterTime;
+use crate::state::watermark::Watermark;
+use bson::Document;
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+
+#[derive(Default)]
+pub struct Position {
+    watermark: Mutex<Watermark>,
+    /// `wallTime` (ms) of the newest applied event.
+    last_applied_wall_ms: AtomicI64,
+    /// The last read of the change stream returned no event (the source has nothing newer).
+    stream_idle: AtomicBool,
+    /// `wallTime` (ms) of the first event registered while nothing was pending.
+    first_pending_wall_ms: AtomicI64,
+    received: AtomicU64,
+    applied: AtomicU64,
+    last_cluster_time: Mutex<Option<ClusterTime>>,
+}
+
+impl Position {
+    pub fn new() -> Arc<Position> {
+        Arc::new(Position {
+            watermark: Mutex::new(Watermark::new()),
+            ..Default::default()
+        })
+    }
+
+    /// Registers an event to apply; `wall_ms` is its source write time (for lag).
+    pub fn register(&self, token: Document, wall_ms: Option<i64>) -> u64 {
+        self.received.fetch_add(1, Ordering::Relaxed);
+        let mut wm = self.watermark.lock();
+        if wm.pending() == 0 {
+            self.first_pending_wall_ms
+                .store(wall_ms.unwrap_or(0), Ordering::Relaxed);
+        }
+        wm.register(token)
+    }
+
+    /// How far the target is behind the source, in seconds: the time since the source wrote
+    /// the newer of the last applied event and the first event that arrived after the pipeline
+    /// was last idle. 0 only when caught up: nothing pending and the stream had nothing more to
+    /// give (a backlog still unread in the source counts, not just received events).
+    pub fn lag_seconds(&self, now_ms: i64) -> f64 {
+        if self.pending() == 0 && self.stream_idle.load(Ordering::Relaxed) {
+            return 0.0;
+        }
+        let since = self
+            .last_applied_wall_ms
+            .load(Ordering::Relaxed)
+            .max(self.first_pending_wall_ms.load(Ordering::Relaxed));
+        if since == 0 {
+            return 0.0;
+        }
+        ((now_ms - since).max(0) as f64) / 1000.0
+    }
+
+    /// Whether the last change-stream read came back empty.
+    pub fn set_stream_idle(&self, idle: bool) {
+        self.stream_idle.store(idle, Ordering::Relaxed);
+    }
+
+    pub fn register_applied(&self, token: Document) -> u64 {
+        self.watermark.lock().register_applied(token)
+    }
+
+    /// Marks a batch applied.
+    pub fn ack(
+        &self,
+        seqs: impl IntoIterator<Item = u64>,
+        wall_ms: Option<i64>,
+        cluster_time: Option<ClusterTime>,
+    ) {
+        let mut n = 0;
+        {
+            let mut wm = self.watermark.lock();
+            for s in seqs {
+                wm.ack(s);
+                n += 1;
+            }
+        }
+        self.applied.fetch_add(n, Ordering::Relaxed);
+        if let Some(w) = wall_ms {
+            self.last_applied_wall_ms.fetch_max(w, Ordering::Relaxed);
+        }
+        if let Some(ct) = cluster_time {
+            let mut last = self.last_cluster_time.lock();
+            if last.is_none_or(|l| l < ct) {
+                *last = Some(ct);
+            }
+        }
+    }
+
+    /// `(token, seq, pending)` of the watermark.
+    pub fn snapshot(&self) -> (Option<Document>, u64, usize) {
+        let wm = self.watermark.lock();
+        (wm.token().cloned(), wm.seq(), wm.pending())
+    }
+
+    pub fn seq(&self) -> u64 {
+        self.watermark.lock().seq()
+    }
+
+    pub fn pending(&self) -> usize {
+        self.watermark.lock().pending()
+    }
+
+    pub fn received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+
+    pub fn applied(&self) -> u64 {
+        self.applied.load(Ordering::Relaxed)
+    }
+
+    pub fn last_applied_wall_ms(&self) -> Option<i64> {
+        match self.last_applied_wall_ms.load(Ordering::Relaxed) {
+            0 => None,
+            w => Some(w),
+        }
+    }
+
+    pub fn last_cluster_time(&self) -> Option<ClusterTime> {
+        *self.last_cluster_time.lock()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    #[test]
+    fn lag_is_zero_only_when_caught_up_and_the_stream_is_idle() {
+        let p = Position::new();
+        assert_eq!(p.lag_seconds(10_000), 0.0, "nothing seen yet");
+        let seq = p.register(doc! {"_data": "1"}, Some(4_000));
+        assert_eq!(
+            p.lag_seconds(10_000),
+            6.0,
+            "the pending event waits since its source write"
+        );
+        p.ack([seq], Some(4_000), None);
+        assert_eq!(
+            p.lag_seconds(10_000),
+            6.0,
+            "applied, but the stream may hold more: still behind"
+        );
+        p.set_stream_idle(true);
+        assert_eq!(p.lag_seconds(10_000), 0.0, "caught up");
+        p.set_stream_idle(false);
+        p.register(doc! {"_data": "2"}, Some(9_000));
+        assert_eq!(
+            p.lag_seconds(10_000),
+            1.0,
+            "a new event after idling counts from its own write"
+        );
+    }
+}

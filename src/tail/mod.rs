@@ -1,0 +1,159 @@
+//! Wires the tail: W writers behind bounded channels, the router, the checkpointer, and the
+//! watcher in front. Shutdown order keeps the promise "nothing acknowledged before written":
+//! stop reading, let writers drain what they hold, then write the final checkpoint.
+
+mod ddl_barrier;
+pub mod drop_hold;
+mod fences;
+pub mod router;
+pub mod watcher;
+pub mod writer;
+
+use crate::config::Config;
+use crate::error::{Class, Error, ErrorKind, Result};
+use crate::ops::Reporter;
+use crate::source::translate::TranslateOptions;
+use crate::source::StartAt;
+use crate::state::checkpointer::Checkpointer;
+use crate::state::Position;
+use crate::tail::router::Router;
+use crate::tail::watcher::Watcher;
+use crate::tail::writer::{BatchLimits, Writer};
+use mongodb::Database;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Bytes per writer batch before it is flushed early.
+const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
+
+pub fn translate_options(cfg: &Config) -> TranslateOptions {
+    TranslateOptions {
+        source_db: cfg.source.database.clone(),
+        update_mode: cfg.apply.update_mode,
+        ddl: cfg.apply.ddl.clone(),
+        collections: cfg.source.collections.clone(),
+    }
+}
+
+/// Where a tail starts, and whether the target may already hold later changes (after a copy,
+/// or a crash after the last checkpoint).
+pub struct TailFrom {
+    pub at: StartAt,
+    pub target_may_be_ahead: bool,
+}
+
+/// Tails from `from` until `stop`; returns history-lost and fatal errors to the caller.
+pub async fn run_tail(
+    cfg: &Config,
+    (source, target): (Database, Database),
+    from: TailFrom,
+    checkpointer: Arc<Checkpointer>,
+    position: Arc<Position>,
+    reporter: Reporter,
+    stop: CancellationToken,
+) -> Result<()> {
+    let limits = BatchLimits {
+        max_ops: cfg.apply.batch_size,
+        max_bytes: MAX_BATCH_BYTES,
+        max_delay: Duration::from_millis(cfg.apply.max_batch_delay_ms),
+    };
+    let mut senders = Vec::new();
+    let mut writers = tokio::task::JoinSet::new();
+    for _ in 0..cfg.apply.workers {
+        let (tx, rx) = mpsc::channel(cfg.apply.batch_size.max(64) * 2);
+        senders.push(tx);
+        let w = Writer {
+            source: source.clone(),
+            target: target.clone(),
+            position: position.clone(),
+            reporter: reporter.clone(),
+            limits,
+            unresolved: checkpointer.unresolved.clone(),
+        };
+        writers.spawn(w.run(rx));
+    }
+    let ticker_stop = CancellationToken::new();
+    let ticker = tokio::spawn(checkpointer.clone().run(
+        Duration::from_millis(cfg.checkpoint.interval_ms),
+        ticker_stop.clone(),
+    ));
+    let watcher = Watcher {
+        source,
+        target,
+        translate: translate_options(cfg),
+        batch_size: cfg.apply.batch_size.min(u32::MAX as usize) as u32,
+        position: position.clone(),
+        reporter: reporter.clone(),
+        checkpointer: checkpointer.clone(),
+        router: Router::new(senders),
+        index_attempt: Default::default(),
+    };
+    reporter.set_phase(crate::ops::status::Phase::Tailing);
+    // A writer failing fatally stops the watcher too.
+    let writer_failed = CancellationToken::new();
+    let watch_stop = CancellationToken::new();
+    let outcome = {
+        let run = watcher.run(from.at, from.target_may_be_ahead, &watch_stop);
+        tokio::pin!(run);
+        tokio::select! {
+            r = &mut run => r,
+            _ = stop.cancelled() => { watch_stop.cancel(); run.await }
+            Some(joined) = writers.join_next() => {
+                writer_failed.cancel();
+                Err(writer_error(joined))
+            }
+        }
+    };
+    drop(watcher); // closes the writer channels: writers drain and exit
+    let mut first_err = outcome.err();
+    // Clean: the watcher stopped normally and every writer applied all it held.
+    let mut drained = first_err.is_none();
+    while let Some(joined) = writers.join_next().await {
+        if let Err(e) = flatten(joined) {
+            drained = false;
+            if first_err.is_none() && !crate::error::retry::is_cancelled(&e) {
+                first_err = Some(e);
+            }
+        }
+    }
+    ticker_stop.cancel();
+    let _ = ticker.await;
+    // Everything the writers acknowledged is now covered by the watermark.
+    if let Err(e) = checkpointer.save_final(drained).await {
+        tracing::error!(error = %e, "final checkpoint write failed; the next start replays from the previous one");
+        if first_err.is_none() {
+            first_err = Some(e);
+        }
+    }
+    match first_err {
+        Some(e) if crate::error::retry::is_cancelled(&e) => Ok(()),
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn flatten(joined: std::result::Result<Result<()>, tokio::task::JoinError>) -> Result<()> {
+    match joined {
+        Ok(r) => r,
+        Err(e) => Err(Error::new(
+            ErrorKind::Internal,
+            Class::Fatal,
+            "writer task",
+            e.to_string(),
+        )),
+    }
+}
+
+fn writer_error(joined: std::result::Result<Result<()>, tokio::task::JoinError>) -> Error {
+    match flatten(joined) {
+        Err(e) => e,
+        Ok(()) => Error::new(
+            ErrorKind::Internal,
+            Class::Fatal,
+            "writer task",
+            "stopped unexpectedly",
+        ),
+    }
+}

@@ -1,0 +1,73 @@
+//! Routes write ops to writers by hash(collection, document key), so one document's events
+//! always go to the same writer, in stream order. Channels are bounded: a slow target blocks
+//! the router, which blocks the change-stream reader (back-pressure, no unbounded buffering).
+
+use crate::ops::Op;
+use crate::source::translate::{ClusterTime, DocKey, WriteOp};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use tokio::sync::{mpsc, oneshot};
+
+/// One event routed to a writer.
+#[derive(Debug)]
+pub struct Item {
+    pub seq: u64,
+    pub op: WriteOp,
+    /// `events_applied_total{op}` label.
+    pub op_label: Op,
+    pub wall_ms: Option<i64>,
+    pub cluster_time: Option<ClusterTime>,
+    /// The event's `collectionUUID` (servers 6.0+ with expanded events): tells a document
+    /// deleted in place from one that left with its collection.
+    pub coll_uuid: Option<bson::Bson>,
+}
+
+// The op variant is the hot one (one per event); boxing it would cost an allocation per event.
+#[allow(clippy::large_enum_variant)]
+pub enum WriterMsg {
+    Op(Item),
+    /// Apply everything received so far, then answer (DDL barriers, shutdown).
+    Flush(oneshot::Sender<()>),
+}
+
+/// Sends each write op to the writer of its partition.
+pub struct Router {
+    writers: Vec<mpsc::Sender<WriterMsg>>,
+}
+
+/// The writer index of a key: stable for the life of the process.
+pub fn partition(coll: &str, key: &bson::Document, partitions: usize) -> usize {
+    let mut h = DefaultHasher::new();
+    coll.hash(&mut h);
+    DocKey::of(key).hash(&mut h);
+    (h.finish() % partitions as u64) as usize
+}
+
+impl Router {
+    pub fn new(writers: Vec<mpsc::Sender<WriterMsg>>) -> Self {
+        Router { writers }
+    }
+
+    /// Sends `item` to its writer; `false` when that writer has stopped (it failed).
+    pub async fn route(&self, item: Item) -> bool {
+        let i = partition(&item.op.coll, &item.op.key, self.writers.len());
+        self.writers[i].send(WriterMsg::Op(item)).await.is_ok()
+    }
+
+    /// Waits until every writer has applied everything routed so far (DDL barrier).
+    pub async fn drain(&self) -> bool {
+        let mut waits = Vec::with_capacity(self.writers.len());
+        for w in &self.writers {
+            let (tx, rx) = oneshot::channel();
+            if w.send(WriterMsg::Flush(tx)).await.is_err() {
+                return false;
+            }
+            waits.push(rx);
+        }
+        for rx in waits {
+            if rx.await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+}

@@ -1,0 +1,243 @@
+//! Reads the database-level change stream and feeds the pipeline: every event gets a sequence
+//! number in the watermark, write ops go to their writer, DDL runs as a barrier, idle batches
+//! advance the watermark with `postBatchResumeToken`. Resume tokens are opaque: stored and
+//! handed back, never parsed. Reopens with `resumeAfter` on transient errors, `startAfter`
+//! after `invalidate`; history lost (286) ends the tail for the caller to decide.
+
+use crate::error::retry::backoff;
+use crate::error::{Class, Error, ErrorKind, Result};
+use crate::ops::{Op, Reporter, Side};
+use crate::source::translate::ClusterTime;
+use crate::source::translate::{
+    event_meta, translate, DdlOp, TranslateOptions, Translated, WriteKind,
+};
+use crate::source::{open_stream, token_of, StartAt};
+use crate::state::checkpointer::Checkpointer;
+use crate::state::Position;
+use crate::tail::drop_hold::{DropHold, Verdict};
+use crate::tail::router::Item;
+use crate::tail::router::Router;
+use backon::BackoffBuilder;
+use bson::Document;
+use mongodb::Database;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub struct Watcher {
+    pub source: Database,
+    pub target: Database,
+    pub translate: TranslateOptions,
+    pub batch_size: u32,
+    pub position: Arc<Position>,
+    pub reporter: Reporter,
+    pub checkpointer: Arc<Checkpointer>,
+    pub router: Router,
+    /// When deferred unique indexes were last attempted (attempts are spaced out).
+    pub index_attempt: parking_lot::Mutex<Option<std::time::Instant>>,
+}
+
+/// What the watcher carries from one event to the next.
+#[derive(Default)]
+pub(super) struct StreamState {
+    /// Deltas of events up to this time are applied by re-reading the document.
+    pub(super) replay_until: Option<ClusterTime>,
+    /// Collection drops that may belong to a `dropDatabase` (only with `drop_database = false`).
+    pub(super) drops: DropHold,
+}
+
+/// How often building deferred unique indexes is retried after a duplicate-key refusal.
+pub(super) const INDEX_RETRY_EVERY: Duration = Duration::from_secs(30);
+
+impl Watcher {
+    /// Runs until `stop` (Ok) or an error the caller must handle (history lost, fatal).
+    /// `replay`: the target may be ahead of `start` (after a copy, or a crash after the last
+    /// checkpoint); then deltas of events up to now are applied by re-reading the document,
+    /// which is exact where a delta over a newer version could reorder fields.
+    pub async fn run(
+        &self,
+        mut start: StartAt,
+        replay: bool,
+        stop: &CancellationToken,
+    ) -> Result<()> {
+        let mode = self.translate.update_mode;
+        let replay_until = if replay {
+            self.reporter
+                .retry("reading the source operation time", || {
+                    crate::source::connect::operation_time(&self.source)
+                })
+                .await?
+        } else {
+            None
+        };
+        let mut state = StreamState {
+            replay_until,
+            drops: DropHold::default(),
+        };
+        let mut failures = backoff().build();
+        let mut fragments = crate::source::split::Reassembler::default();
+        loop {
+            let mut stream = tokio::select! {
+                s = self.reporter.retry("opening the change stream", || open_stream(&self.source, &start, mode, self.batch_size)) => s?,
+                _ = stop.cancelled() => return Ok(()),
+            };
+            self.reporter.set_stream_open(true);
+            self.reporter.set_up(Side::Source, true);
+            let mut last_token: Option<Document> = None;
+            let reopen = loop {
+                let next = tokio::select! {
+                    n = stream.next_if_any() => n,
+                    _ = stop.cancelled() => return Ok(()),
+                };
+                match next {
+                    Ok(Some(event)) => {
+                        self.position.set_stream_idle(false);
+                        failures = backoff().build();
+                        let event = fragments.feed(event).map_err(|m| {
+                            Error::new(
+                                ErrorKind::Source,
+                                Class::Fatal,
+                                "reassembling a split event",
+                                m,
+                            )
+                        })?;
+                        let Some(event) = event else { continue };
+                        if let Some(invalidated) = self.handle_event(event, &mut state).await? {
+                            break StartAt::StartAfter(invalidated);
+                        }
+                        last_token = token_of(&stream);
+                    }
+                    Ok(None) => {
+                        if state.drops.expired(std::time::Instant::now()) {
+                            // No `dropDatabase` came: they were ordinary collection drops.
+                            self.release_drops(&mut state).await?;
+                        }
+                        self.position.set_stream_idle(true);
+                        if let Some(t) = token_of(&stream) {
+                            if last_token.as_ref() != Some(&t) {
+                                self.position.register_applied(t.clone());
+                                last_token = Some(t);
+                            }
+                        }
+                        if self.position.pending() == 0 {
+                            self.build_pending_indexes().await?;
+                        }
+                    }
+                    Err(e) => {
+                        let err =
+                            Error::from_driver(ErrorKind::Source, "reading the change stream", &e);
+                        if err.kind == ErrorKind::HistoryLost || !err.is_transient() {
+                            return Err(err);
+                        }
+                        self.reporter.set_stream_open(false);
+                        self.reporter
+                            .retrying("change stream interrupted; resuming", &err);
+                        let wait = failures.next().unwrap_or(Duration::from_secs(5));
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait) => {}
+                            _ = stop.cancelled() => return Ok(()),
+                        }
+                        break match token_of(&stream).or(last_token.clone()) {
+                            Some(t) => StartAt::ResumeAfter(t),
+                            None => start.clone(),
+                        };
+                    }
+                }
+                if !stream.is_alive() {
+                    // The server closed the cursor without an invalidate we saw: resume where we are.
+                    break match token_of(&stream) {
+                        Some(t) => StartAt::ResumeAfter(t),
+                        None => start.clone(),
+                    };
+                }
+            };
+            self.reporter.set_stream_open(false);
+            start = reopen;
+        }
+    }
+
+    /// Returns `Some(token)` when the event invalidated the stream.
+    async fn handle_event(
+        &self,
+        event: Document,
+        state: &mut StreamState,
+    ) -> Result<Option<Document>> {
+        let bad = |e: crate::source::translate::TranslateError| {
+            Error::new(
+                ErrorKind::Source,
+                Class::Fatal,
+                "translating a change event",
+                e.to_string(),
+            )
+        };
+        let meta = event_meta(&event).map_err(bad)?;
+        self.reporter.event_received();
+        let translated = translate(&event, &self.translate).map_err(bad)?;
+        if !state.drops.is_empty() {
+            let this_db = event
+                .get_document("ns")
+                .and_then(|ns| ns.get_str("db"))
+                .is_ok_and(|db| db == self.translate.source_db);
+            match DropHold::verdict(&meta.op_type, this_db) {
+                Verdict::Hold => {}
+                Verdict::Discard => {
+                    let kept = state.drops.take();
+                    tracing::info!(
+                        collections = kept.len(),
+                        "the source database was dropped; the backup keeps its collections (apply.ddl.drop_database = false)"
+                    );
+                    self.position.ack(kept.iter().map(|d| d.seq), None, None);
+                }
+                Verdict::Release => self.release_drops(state).await?,
+            }
+        }
+        match translated {
+            Translated::Write(mut op) => {
+                if let (WriteKind::Delta { .. }, Some(ct), Some(until)) =
+                    (&op.kind, meta.cluster_time, state.replay_until)
+                {
+                    if ct <= until {
+                        op.kind = WriteKind::Fetch;
+                    }
+                }
+                let op_label = Op::of_operation_type(&meta.op_type);
+                let seq = self.position.register(meta.token, meta.wall_time_ms);
+                let item = Item {
+                    seq,
+                    op,
+                    op_label,
+                    wall_ms: meta.wall_time_ms,
+                    cluster_time: meta.cluster_time,
+                    coll_uuid: event.get("collectionUUID").cloned(),
+                };
+                if !self.router.route(item).await {
+                    return Err(Error::new(
+                        ErrorKind::Internal,
+                        Class::Fatal,
+                        "routing",
+                        "a writer stopped",
+                    ));
+                }
+            }
+            Translated::Ddl(op) => {
+                // Pending in the watermark until applied (or discarded, for a held drop).
+                let seq = self.position.register(meta.token, meta.wall_time_ms);
+                let ddl = &self.translate.ddl;
+                if matches!(op, DdlOp::Drop { .. }) && ddl.drop && !ddl.drop_database {
+                    state.drops.hold(op, seq, std::time::Instant::now());
+                    return Ok(None);
+                }
+                self.apply_ddl_event(&op, seq, state).await?;
+            }
+            Translated::Skip => {
+                self.position.register_applied(meta.token);
+            }
+            Translated::Invalidate => {
+                self.position.register_applied(meta.token.clone());
+                tracing::info!("change stream invalidated; reopening after it");
+                return Ok(Some(meta.token));
+            }
+        }
+        Ok(None)
+    }
+}

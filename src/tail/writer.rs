@@ -1,0 +1,273 @@
+//! A writer owns a partition of the keyspace (hash of namespace + document key), so per-document
+//! order holds while partitions are written in parallel. It batches by count, bytes and time,
+//! applies the coalesced batch, and acknowledges the batch's sequence numbers only after the
+//! target acknowledged the writes.
+//!
+//! Duplicate keys: a unique secondary index can reject a write only because another partition
+//! has not yet applied an earlier event (doc A frees `x`, then doc B takes it). The writer then
+//! replays its batch one op at a time in stream order, waiting for every earlier event to be
+//! applied before calling a conflict real; a real one is reported (metric, `/status`, log) and
+//! retried slowly, never skipped.
+
+use super::fences::Fences;
+use super::router::{Item, WriterMsg};
+use crate::apply::batch::BatchBuilder;
+use crate::apply::{apply_plan, is_shape_conflict};
+use crate::error::retry::cancelled;
+use crate::error::{ErrorKind, Result};
+use crate::ops::{Op, Reporter};
+use crate::source::translate::WriteKind;
+use crate::source::translate::WriteOp;
+use crate::state::GoneKeys;
+use crate::state::Position;
+use mongodb::Database;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Batch bounds.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    pub max_ops: usize,
+    pub max_bytes: usize,
+    pub max_delay: Duration,
+}
+
+pub struct Writer {
+    pub source: Database,
+    pub target: Database,
+    pub position: Arc<Position>,
+    pub reporter: Reporter,
+    pub limits: BatchLimits,
+    /// Keys fetches found gone (see [`crate::state::gone_keys`]).
+    pub unresolved: Arc<parking_lot::Mutex<GoneKeys>>,
+}
+
+/// How long a conflicting op waits for earlier events before the conflict is reported.
+const CONFLICT_REPORT_AFTER: Duration = Duration::from_secs(5);
+const CONFLICT_MAX_WAIT: Duration = Duration::from_secs(30);
+
+impl Writer {
+    /// Runs until the channel closes (everything received is applied first) or a fatal error.
+    pub async fn run(self, mut rx: mpsc::Receiver<WriterMsg>) -> Result<()> {
+        let mut items: Vec<Item> = Vec::new();
+        let mut builder = BatchBuilder::new();
+        let mut fences = Fences::default();
+        loop {
+            let first = match rx.recv().await {
+                Some(m) => m,
+                None => return Ok(()),
+            };
+            let mut flush_waiters = Vec::new();
+            let deadline = Instant::now() + self.limits.max_delay;
+            let mut next = Some(first);
+            loop {
+                match next.take() {
+                    Some(WriterMsg::Op(item)) => {
+                        if fences.covers(&item) {
+                            // Already in the target through a later fetch of this document.
+                            self.position.ack([item.seq], None, None);
+                        } else {
+                            builder.push(item.op.clone());
+                            items.push(item);
+                        }
+                    }
+                    Some(WriterMsg::Flush(tx)) => {
+                        flush_waiters.push(tx);
+                        break;
+                    }
+                    None => {}
+                }
+                if items.len() >= self.limits.max_ops || builder.bytes() >= self.limits.max_bytes {
+                    break;
+                }
+                // Take what is already queued without waiting; wait only up to the deadline.
+                match rx.try_recv() {
+                    Ok(m) => next = Some(m),
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        match tokio::time::timeout_at(deadline.into(), rx.recv()).await {
+                            Ok(Some(m)) => next = Some(m),
+                            Ok(None) | Err(_) => break,
+                        }
+                    }
+                }
+            }
+            if !items.is_empty() {
+                self.apply(&mut builder, std::mem::take(&mut items), &mut fences)
+                    .await?;
+            }
+            for w in flush_waiters {
+                let _ = w.send(());
+            }
+        }
+    }
+
+    async fn apply(
+        &self,
+        builder: &mut BatchBuilder,
+        items: Vec<Item>,
+        fences: &mut Fences,
+    ) -> Result<()> {
+        let started = Instant::now();
+        let plan = builder.take_plan();
+        let result = self
+            .reporter
+            .retry("applying a batch to the target", || {
+                apply_plan(&self.source, &self.target, &plan)
+            })
+            .await;
+        match result {
+            Ok(outcome) => {
+                fences.record(outcome.found);
+                let gone = self.left_with_collection(&items, outcome.gone).await;
+                self.settle_fetches(&items, gone);
+            }
+            Err(e) if e.kind == ErrorKind::Conflict || is_shape_conflict(&e) => {
+                self.apply_in_order(&items, fences).await?
+            }
+            Err(e) => return Err(e),
+        }
+        fences.prune(items.iter().filter_map(|i| i.cluster_time).max());
+        self.record(&items, plan.ops_in, started.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    /// Replays ops one by one in stream order; each conflicting op waits until every earlier
+    /// event is applied, then is reported as a real conflict and retried slowly.
+    async fn apply_in_order(&self, items: &[Item], fences: &mut Fences) -> Result<()> {
+        for item in items {
+            if fences.covers(item) {
+                continue;
+            }
+            let mut single = BatchBuilder::new();
+            single.push(item.op.clone());
+            let mut plan = single.take_plan();
+            let since = Instant::now();
+            let mut wait = Duration::from_millis(20);
+            let mut reported = false;
+            loop {
+                match self
+                    .reporter
+                    .retry("applying an op to the target", || {
+                        apply_plan(&self.source, &self.target, &plan)
+                    })
+                    .await
+                {
+                    Ok(outcome) => {
+                        fences.record(outcome.found);
+                        let items = std::slice::from_ref(item);
+                        let gone = self.left_with_collection(items, outcome.gone).await;
+                        self.settle_fetches(items, gone);
+                        break;
+                    }
+                    Err(e) if is_shape_conflict(&e) => {
+                        // The delta does not fit the newer document on the target: re-read it.
+                        let mut fetch = BatchBuilder::new();
+                        fetch.push(WriteOp {
+                            kind: WriteKind::Fetch,
+                            ..item.op.clone()
+                        });
+                        plan = fetch.take_plan();
+                    }
+                    Err(e) if e.kind == ErrorKind::Conflict => {
+                        let earlier_all_applied = self.position.seq() + 1 >= item.seq;
+                        if earlier_all_applied
+                            && since.elapsed() >= CONFLICT_REPORT_AFTER
+                            && !reported
+                        {
+                            tracing::error!(error = %e, collection = %item.op.coll,
+                                "write conflicts on the target even in stream order (a target-only unique index or document?); retrying until it is resolved");
+                            self.reporter.record_error(&e);
+                            reported = true;
+                        }
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait) => {}
+                            _ = self.reporter.abort.cancelled() => return Err(cancelled("applying an op")),
+                        }
+                        wait = (wait * 2).min(CONFLICT_MAX_WAIT);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps the gone keys that may have left with their collection: a document missing from
+    /// the very collection its events came from (same UUID now) was deleted in place, and its
+    /// delete event follows; nothing to remember. Without a UUID (older servers), or when the
+    /// check itself fails, every gone key is kept: remembering costs a little, forgetting
+    /// could lose changes.
+    async fn left_with_collection(
+        &self,
+        items: &[Item],
+        gone: Vec<(String, bson::Document)>,
+    ) -> Vec<(String, bson::Document)> {
+        if gone.is_empty() {
+            return gone;
+        }
+        let mut colls: Vec<&str> = gone.iter().map(|(c, _)| c.as_str()).collect();
+        colls.sort_unstable();
+        colls.dedup();
+        let mut deleted_in_place: Vec<String> = Vec::new();
+        for coll in colls {
+            // Within a batch every event of a collection has the same UUID: DDL is a barrier.
+            let Some(at_event) = items
+                .iter()
+                .find(|i| i.op.coll == coll)
+                .and_then(|i| i.coll_uuid.as_ref())
+            else {
+                continue;
+            };
+            if let Ok(Some(now)) = crate::apply::collection_uuid(&self.source, coll).await {
+                if &now == at_event {
+                    deleted_in_place.push(coll.to_string());
+                }
+            }
+        }
+        gone.into_iter()
+            .filter(|(c, _)| !deleted_in_place.contains(c))
+            .collect()
+    }
+
+    /// Updates the gone-key registry after `items` were applied: a delete or a full document
+    /// of a key makes an earlier gone fetch of it moot; then the fetches that found nothing
+    /// now are recorded. Runs before the items are acknowledged, so a checkpoint that covers
+    /// them also carries what they recorded.
+    fn settle_fetches(&self, items: &[Item], gone: Vec<(String, bson::Document)>) {
+        let mut unresolved = self.unresolved.lock();
+        if !unresolved.is_empty() {
+            for item in items {
+                if matches!(item.op.kind, WriteKind::Delete | WriteKind::Upsert(_)) {
+                    unresolved.resolve(&item.op.coll, &item.op.key);
+                }
+            }
+        }
+        for (coll, key) in gone {
+            unresolved.record(&coll, key);
+        }
+    }
+
+    fn record(&self, items: &[Item], ops_in: usize, seconds: f64) {
+        let mut per_op: Vec<(Op, u64)> = Vec::with_capacity(4);
+        for it in items {
+            match per_op.iter_mut().find(|(l, _)| *l == it.op_label) {
+                Some((_, n)) => *n += 1,
+                None => per_op.push((it.op_label, 1)),
+            }
+        }
+        let wall = items.iter().filter_map(|i| i.wall_ms).max();
+        let ct = items.iter().filter_map(|i| i.cluster_time).max();
+        self.position.ack(items.iter().map(|i| i.seq), wall, ct);
+        self.reporter.batch_applied(
+            &per_op,
+            ops_in,
+            seconds,
+            (
+                self.position.last_cluster_time(),
+                self.position.last_applied_wall_ms(),
+            ),
+        );
+    }
+}
