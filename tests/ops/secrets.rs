@@ -4,8 +4,8 @@
 use crate::support::http::{get, try_get};
 use crate::support::procs::free_port;
 use crate::support::{
-    config, db_names, must_skip_on_real_server, skip_on_real_server, spawn_binary, terminate,
-    wait_until, write_config, Deployment, Needs,
+    config, db_names, skip_on_real_server, spawn_binary, terminate, wait_until, write_config,
+    Deployment, Needs,
 };
 use bson::doc;
 use mongo_testbed::TestbedOptions;
@@ -97,13 +97,8 @@ async fn password_appears_in_no_log_status_or_metric() {
 
 #[test]
 fn authentication_failure_message_has_no_password() {
+    skip_on_real_server!(Needs::ScramUsers);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    if rt.block_on(must_skip_on_real_server(
-        "authentication_failure_message_has_no_password",
-        Needs::ScramUsers,
-    )) {
-        return;
-    }
     let dep = rt.block_on(Deployment::start_with(TestbedOptions {
         users: vec![("repl".into(), "right-password".into())],
         ..Default::default()

@@ -45,8 +45,10 @@ pub enum Needs {
     TinyOplog,
     /// A standalone (not replica set) server.
     Standalone,
-    /// `configureFailPoint` (`failCommand`): real mongod has it only with `enableTestCommands`,
-    /// so on a real server it is probed, and the test runs when the probe succeeds.
+    /// `failCommand` fail points on a server of the test's own: a fail point is server-wide and
+    /// aimed at the `mongo-replicator` app name, so on a shared replica set it would hit the
+    /// replicators of every test running in parallel (and mongod has `configureFailPoint` only
+    /// with `enableTestCommands`).
     FailPoints,
 }
 
@@ -58,19 +60,16 @@ impl Needs {
             Needs::ScramUsers => "SCRAM users made on the testbed",
             Needs::TinyOplog => "a testbed with a tiny oplog",
             Needs::Standalone => "a standalone testbed",
-            Needs::FailPoints => "configureFailPoint (mongod without enableTestCommands lacks it)",
+            Needs::FailPoints => "fail points on a server of its own",
         }
     }
 }
 
 /// Whether `test` must skip because it needs what only the testbed gives: true (after printing
-/// `skipped: <test>: needs <what> (MONGODB_URI is set)`) with `MONGODB_URI` set, unless the
-/// real server has it (fail points are probed). Always false on the testbed.
-pub async fn must_skip_on_real_server(test: &str, needs: Needs) -> bool {
-    let Some(uri) = real_server_uri() else {
-        return false;
-    };
-    if needs == Needs::FailPoints && has_fail_points(&uri).await {
+/// `skipped: <test>: needs <what> (MONGODB_URI is set)`) with `MONGODB_URI` set, always false
+/// on the testbed.
+pub fn must_skip_on_real_server(test: &str, needs: Needs) -> bool {
+    if real_server_uri().is_none() {
         return false;
     }
     eprintln!(
@@ -84,7 +83,7 @@ pub async fn must_skip_on_real_server(test: &str, needs: Needs) -> bool {
 /// printed reason of [`must_skip_on_real_server`], naming the test) when it must skip.
 macro_rules! skip_on_real_server {
     ($needs:expr) => {
-        if $crate::support::must_skip_on_real_server($crate::support::test_name!(), $needs).await {
+        if $crate::support::must_skip_on_real_server($crate::support::test_name!(), $needs) {
             return;
         }
     };
@@ -103,18 +102,6 @@ macro_rules! test_name {
     }};
 }
 pub(crate) use test_name;
-
-/// True when the server at `uri` accepts `configureFailPoint` (switching `failCommand` off).
-async fn has_fail_points(uri: &str) -> bool {
-    let Ok(client) = Client::with_uri_str(uri).await else {
-        return false;
-    };
-    client
-        .database("admin")
-        .run_command(bson::doc! {"configureFailPoint": "failCommand", "mode": "off"})
-        .await
-        .is_ok()
-}
 
 /// A deployment to replicate within: the testbed, unless `MONGODB_URI` names a real replica set.
 pub struct Deployment {
