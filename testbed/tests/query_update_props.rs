@@ -134,7 +134,7 @@ fn replay(old: &Document, d: &UpdateDescription) -> Document {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+    #![proptest_config(crate::proptest_config(3000))]
 
     #[test]
     fn update_description_replays_to_the_new_document(old in document(), u in update()) {

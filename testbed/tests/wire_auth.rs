@@ -3,8 +3,6 @@
 //! `payload`), the empty final exchange without `skipEmptyExchange`, speculative
 //! authentication in `hello`, `saslSupportedMechs`, and the refusals (18, 13, 17, 334).
 
-mod support;
-
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
@@ -18,7 +16,7 @@ const USER: &str = "alice";
 const PASSWORD: &str = "s3cret:pw";
 
 async fn start_with_user() -> Testbed {
-    support::start_with(TestbedOptions {
+    crate::support::start_with(TestbedOptions {
         users: vec![(USER.into(), PASSWORD.into())],
         ..TestbedOptions::default()
     })

@@ -1,9 +1,12 @@
-//! Shared end-to-end test support: a source/target deployment (the embedded testbed, or a real
-//! replica set from `MONGODB_URI`), the replicator in-process or as a binary, a seeded random
-//! workload, and wait helpers with timeouts. Each test reads as the scenario it proves.
-#![allow(dead_code)]
+//! The one support module of the integration tests: a source/target deployment (the embedded
+//! testbed, or a real replica set from `MONGODB_URI`) and the decision which tests skip on a
+//! real one, the replicator in-process (here) and as a process ([`procs`]), the HTTP client and
+//! metric readers ([`http`]), a seeded random workload and background traffic ([`workload`]),
+//! the fault proxy ([`proxy`]), fault-scenario helpers ([`faults`]), and wait helpers with
+//! timeouts. Each test reads as the scenario it proves.
 
 pub mod faults;
+pub mod http;
 pub mod procs;
 pub mod proxy;
 pub mod workload;
@@ -23,6 +26,83 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
+/// The real replica set named by `MONGODB_URI`, when set (and not empty).
+pub fn real_server_uri() -> Option<String> {
+    std::env::var("MONGODB_URI").ok().filter(|u| !u.is_empty())
+}
+
+/// What a test needs that only the embedded testbed gives it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Needs {
+    /// Stopping the source server under the replicator (a real replica set is not ours to stop).
+    ServerStop,
+    /// The TCP fault proxy in front of each side (a replica set's members are found through
+    /// `hello` and the driver would go around the proxy).
+    FaultProxy,
+    /// SCRAM users created with the deployment (the testbed's `users` option).
+    ScramUsers,
+    /// A source whose oplog holds only a few hundred entries.
+    TinyOplog,
+    /// A standalone (not replica set) server.
+    Standalone,
+    /// `failCommand` fail points on a server of the test's own: a fail point is server-wide and
+    /// aimed at the `mongo-replicator` app name, so on a shared replica set it would hit the
+    /// replicators of every test running in parallel (and mongod has `configureFailPoint` only
+    /// with `enableTestCommands`).
+    FailPoints,
+}
+
+impl Needs {
+    fn what(self) -> &'static str {
+        match self {
+            Needs::ServerStop => "to stop the source server",
+            Needs::FaultProxy => "the fault proxy in front of the testbed",
+            Needs::ScramUsers => "SCRAM users made on the testbed",
+            Needs::TinyOplog => "a testbed with a tiny oplog",
+            Needs::Standalone => "a standalone testbed",
+            Needs::FailPoints => "fail points on a server of its own",
+        }
+    }
+}
+
+/// Whether `test` must skip because it needs what only the testbed gives: true (after printing
+/// `skipped: <test>: needs <what> (MONGODB_URI is set)`) with `MONGODB_URI` set, always false
+/// on the testbed.
+pub fn must_skip_on_real_server(test: &str, needs: Needs) -> bool {
+    if real_server_uri().is_none() {
+        return false;
+    }
+    eprintln!(
+        "skipped: {test}: needs {} (MONGODB_URI is set)",
+        needs.what()
+    );
+    true
+}
+
+/// The preamble of a test that needs testbed-only control: returns from the test (after the
+/// printed reason of [`must_skip_on_real_server`], naming the test) when it must skip.
+macro_rules! skip_on_real_server {
+    ($needs:expr) => {
+        if $crate::support::must_skip_on_real_server($crate::support::test_name!(), $needs) {
+            return;
+        }
+    };
+}
+pub(crate) use skip_on_real_server;
+
+/// The path of the enclosing test function below the crate (`faults::network::resets_...`).
+macro_rules! test_name {
+    () => {{
+        fn f() {}
+        let path = std::any::type_name_of_val(&f);
+        let path = path.strip_suffix("::f").unwrap_or(path);
+        // An async test's body is a closure: `...::name::{{closure}}`.
+        let path = path.trim_end_matches("::{{closure}}");
+        path.split_once("::").map_or(path, |(_crate, rest)| rest)
+    }};
+}
+pub(crate) use test_name;
+
 /// A deployment to replicate within: the testbed, unless `MONGODB_URI` names a real replica set.
 pub struct Deployment {
     pub uri: String,
@@ -36,9 +116,9 @@ impl Deployment {
     }
 
     pub async fn start_with(opts: TestbedOptions) -> Deployment {
-        let (uri, testbed) = match std::env::var("MONGODB_URI") {
-            Ok(uri) if !uri.is_empty() => (uri, None),
-            _ => {
+        let (uri, testbed) = match real_server_uri() {
+            Some(uri) => (uri, None),
+            None => {
                 let tb = Testbed::start(opts).await.expect("start testbed");
                 (tb.uri(), Some(tb))
             }
@@ -87,6 +167,16 @@ pub fn config(uri: &str, source_db: &str, target_db: &str) -> Config {
     cfg
 }
 
+/// Source and target on two deployments (both the replica set of `MONGODB_URI` when set) and
+/// a configuration from `src_<tag>...` on the first to `dst_<tag>...` on the second.
+pub async fn two_deployments(tag: &str) -> (Deployment, Deployment, Config) {
+    let (source, target) = (Deployment::start().await, Deployment::start().await);
+    let (src, dst) = db_names(tag);
+    let mut cfg = config(&source.uri, &src, &dst);
+    cfg.target.uri = ConnectionString::new(&target.uri);
+    (source, target, cfg)
+}
+
 pub fn with_mode(mut cfg: Config, mode: UpdateMode) -> Config {
     cfg.apply.update_mode = mode;
     cfg
@@ -95,8 +185,8 @@ pub fn with_mode(mut cfg: Config, mode: UpdateMode) -> Config {
 /// The replicator running in this process, with its HTTP server on a free port.
 pub struct Replicator {
     pub stop: CancellationToken,
-    pub telemetry: Reporter,
-    pub progress: Arc<Position>,
+    pub reporter: Reporter,
+    pub position: Arc<Position>,
     pub http: std::net::SocketAddr,
     pub job: tokio::task::JoinHandle<mongo_replicator::error::Result<()>>,
 }
@@ -104,7 +194,7 @@ pub struct Replicator {
 impl Replicator {
     pub async fn start(cfg: &Config) -> Replicator {
         let service = Service::start(cfg).await.expect("start service");
-        let (telemetry, progress, stop) = (
+        let (reporter, position, stop) = (
             service.reporter.clone(),
             service.position.clone(),
             service.stop.clone(),
@@ -112,16 +202,16 @@ impl Replicator {
         let job = {
             let (cfg, t, p, s) = (
                 cfg.clone(),
-                telemetry.clone(),
-                progress.clone(),
+                reporter.clone(),
+                position.clone(),
                 stop.clone(),
             );
             tokio::spawn(async move { run_job(&cfg, &t, p, s, &ProgressBars::new(true)).await })
         };
         Replicator {
             stop,
-            telemetry,
-            progress,
+            reporter,
+            position,
             http: service.http_addr.expect("run serves HTTP"),
             job,
         }
@@ -129,17 +219,22 @@ impl Replicator {
 
     /// `GET path` on the replicator's HTTP server: `(status code, body)`.
     pub async fn get(&self, path: &str) -> (u16, String) {
-        http_get(self.http, path).await
+        http::get(self.http, path).await
     }
 
-    /// The value of one sample line of `/metrics` (`name{labels}`), 0 when absent.
+    /// The value of one series of `/metrics` (`name` or `name{labels}`), 0 when absent.
     pub async fn metric(&self, series: &str) -> f64 {
         let (_, body) = self.get("/metrics").await;
-        metric_value(&body, series)
+        http::metric_value(&body, series)
+    }
+
+    /// Waits for the end of the initial copy (phase `tailing`).
+    pub async fn tailing(&self, limit: Duration) {
+        wait_until("tailing", limit, || async { self.phase() == "tailing" }).await;
     }
 
     pub fn phase(&self) -> String {
-        self.telemetry.status.to_json()["phase"]
+        self.reporter.status.to_json()["phase"]
             .as_str()
             .unwrap_or("")
             .to_string()
@@ -149,12 +244,12 @@ impl Replicator {
     pub async fn caught_up(&self, limit: Duration) {
         let start = Instant::now();
         let mut quiet: Option<Instant> = None;
-        let mut last = self.progress.received();
+        let mut last = self.position.received();
         while start.elapsed() < limit {
             assert!(!self.job.is_finished(), "replicator stopped early");
             tokio::time::sleep(Duration::from_millis(100)).await;
-            let r = self.progress.received();
-            if self.phase() == "tailing" && self.progress.pending() == 0 && r == last {
+            let r = self.position.received();
+            if self.phase() == "tailing" && self.position.pending() == 0 && r == last {
                 if quiet.get_or_insert_with(Instant::now).elapsed() > Duration::from_millis(1200) {
                     return;
                 }
@@ -166,7 +261,7 @@ impl Replicator {
         panic!(
             "replicator did not catch up within {limit:?} (phase {}, pending {})",
             self.phase(),
-            self.progress.pending()
+            self.position.pending()
         );
     }
 
@@ -204,7 +299,17 @@ pub async fn verify(dep: &Deployment, cfg: &Config) -> VerifyReport {
 
 /// Asserts the target is identical to the source, printing the report otherwise.
 pub async fn assert_identical(dep: &Deployment, cfg: &Config) {
-    let report = verify(dep, cfg).await;
+    assert_identical_between(
+        cfg,
+        &dep.db(&cfg.source.database),
+        &dep.db(&cfg.target.database),
+    )
+    .await;
+}
+
+/// [`assert_identical`] for a source and a target on different deployments.
+pub async fn assert_identical_between(cfg: &Config, source: &Database, target: &Database) {
+    let report = verify_databases(cfg, source, target).await.expect("verify");
     assert!(report.identical(), "target differs from source:\n{report}");
     assert!(!report.collections.is_empty(), "nothing was compared");
 }
@@ -237,6 +342,22 @@ pub fn write_config(dir: &std::path::Path, cfg: &Config) -> PathBuf {
     path
 }
 
+/// The lock over this process's environment. All tests share one process: the config tests set
+/// `REPLICATOR_*` variables while holding it, and every spawn of the replicator binary holds it
+/// so that no child inherits another test's variables.
+pub fn env_lock() -> std::sync::MutexGuard<'static, ()> {
+    static ENV_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ENV_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Spawns the replicator binary as `cmd` describes, under [`env_lock`].
+pub fn spawn_replicator(cmd: &mut std::process::Command) -> std::process::Child {
+    let _env = env_lock();
+    cmd.spawn().expect("spawn mongo-replicator")
+}
+
 /// Starts the replicator binary with `args`, stdout/stderr captured.
 pub fn spawn_binary(args: &[&str], envs: &[(&str, &str)]) -> std::process::Child {
     let mut cmd = std::process::Command::new(replicator_bin());
@@ -246,7 +367,7 @@ pub fn spawn_binary(args: &[&str], envs: &[(&str, &str)]) -> std::process::Child
     for (k, v) in envs {
         cmd.env(k, v);
     }
-    cmd.spawn().expect("spawn mongo-replicator")
+    spawn_replicator(&mut cmd)
 }
 
 /// Runs the binary to completion: `(exit code, stdout, stderr)`.
@@ -261,14 +382,25 @@ pub fn run_binary(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String)
 
 /// Polls `verify` until identical (the source must be quiet) or panics with the last report.
 pub async fn converge(dep: &Deployment, cfg: &Config, limit: Duration) {
+    converge_between(
+        cfg,
+        &dep.db(&cfg.source.database),
+        &dep.db(&cfg.target.database),
+        limit,
+    )
+    .await;
+}
+
+/// Polls verify between two databases (of any deployments) until identical, else panics with
+/// the last report.
+pub async fn converge_between(cfg: &Config, source: &Database, target: &Database, limit: Duration) {
     let start = Instant::now();
     loop {
-        let report = verify(dep, cfg).await;
-        if report.identical() && !report.collections.is_empty() {
-            return;
-        }
-        if start.elapsed() > limit {
-            panic!("did not converge within {limit:?}:\n{report}");
+        match verify_databases(cfg, source, target).await {
+            Ok(r) if r.identical() && !r.collections.is_empty() => return,
+            Ok(r) if start.elapsed() > limit => panic!("did not converge within {limit:?}:\n{r}"),
+            Err(e) if start.elapsed() > limit => panic!("verify failed: {e}"),
+            _ => {}
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
@@ -295,56 +427,34 @@ fn unsafe_kill(pid: i32, sig: i32) {
         .status();
 }
 
-/// A minimal HTTP/1.1 GET over TCP.
-pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("connect http");
-    stream
-        .write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .await
-        .unwrap();
-    let mut buf = Vec::new();
-    stream.read_to_end(&mut buf).await.unwrap();
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let code = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (code, body)
-}
-
-/// The value of a series in Prometheus text (exact `name{labels}` match).
-pub fn metric_value(body: &str, series: &str) -> f64 {
-    body.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find_map(|l| {
-            l.rsplit_once(' ')
-                .filter(|(k, _)| *k == series)
-                .and_then(|(_, v)| v.parse().ok())
-        })
-        .unwrap_or(0.0)
-}
-
-/// Creates a unique ascending index on `field`.
-pub async fn create_unique_index(coll: &mongodb::Collection<bson::Document>, field: &str) {
+/// Creates an index on `keys` (unique or not) on `db.coll`.
+pub async fn create_index(db: &Database, coll: &str, keys: bson::Document, unique: bool) {
     let model = mongodb::IndexModel::builder()
-        .keys(bson::doc! {field: 1})
+        .keys(keys)
         .options(
             mongodb::options::IndexOptions::builder()
-                .unique(true)
+                .unique(unique)
                 .build(),
         )
         .build();
-    coll.create_index(model).await.expect("create unique index");
+    db.collection::<bson::Document>(coll)
+        .create_index(model)
+        .await
+        .expect("create index");
+}
+
+/// True under `LONG_TESTS=1`.
+pub fn long() -> bool {
+    std::env::var("LONG_TESTS").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// `short` in CI, `long_form` under `LONG_TESTS=1`: round counts and durations.
+pub fn rounds(short: usize, long_form: usize) -> usize {
+    if long() {
+        long_form
+    } else {
+        short
+    }
 }
 
 /// `renameCollection` `db.from` -> `db.to` on the source deployment.

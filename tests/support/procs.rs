@@ -1,6 +1,7 @@
-//! Processes the reliability tests kill: the `mongo-testbed` binary with a `--dbpath` (so data
-//! and oplog survive a `kill -9` and a restart on the same port), plus helpers to sample a
-//! process's memory and to pick a free port.
+//! Processes the tests start and kill: the `mongo-testbed` binary with a `--dbpath` (so data
+//! and oplog survive a `kill -9` and a restart on the same port) and the replicator binary
+//! running `run`, plus helpers to sample a process's memory and CPU time and to pick a free
+//! port.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -73,10 +74,6 @@ impl TestbedProcess {
         tb
     }
 
-    pub fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
-    }
-
     /// The replica-set connection string (the testbed advertises `127.0.0.1:PORT`).
     pub fn uri(&self) -> String {
         format!("mongodb://127.0.0.1:{}/?replicaSet=rs0", self.port)
@@ -123,21 +120,6 @@ impl TestbedProcess {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
-
-    /// SIGTERM and wait (a clean stop).
-    pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .arg("-15")
-                .arg(c.id().to_string())
-                .status();
-            let _ = c.wait();
-        }
-    }
-
-    pub fn running(&self) -> bool {
-        self.child.is_some()
-    }
 }
 
 impl Drop for TestbedProcess {
@@ -156,6 +138,15 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .nth(1)?
         .parse()
         .ok()
+}
+
+/// CPU seconds (user + system) a process has used so far (`/proc/<pid>/stat` fields 14 and
+/// 15, at 11 and 12 after the `)`), `None` once it is gone.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = after.split_whitespace().collect();
+    Some((f[11].parse::<f64>().ok()? + f[12].parse::<f64>().ok()?) / 100.0)
 }
 
 /// The replicator binary with `run --config PATH` and its HTTP server on a known port.
@@ -179,12 +170,12 @@ impl ReplicatorProcess {
             .append(true)
             .open(&log)
             .expect("open log");
-        let child = Command::new(super::replicator_bin())
-            .args(["run", "--config", path.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(file)
-            .spawn()
-            .expect("spawn mongo-replicator");
+        let child = super::spawn_replicator(
+            Command::new(super::replicator_bin())
+                .args(["run", "--config", path.to_str().unwrap()])
+                .stdout(Stdio::null())
+                .stderr(file),
+        );
         ReplicatorProcess { child, http, log }
     }
 
@@ -193,16 +184,18 @@ impl ReplicatorProcess {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// `GET path`: `(status code, body)`, `None` while nothing listens.
     pub async fn get(&self, path: &str) -> Option<(u16, String)> {
-        match tokio::net::TcpStream::connect(self.http).await {
-            Ok(_) => Some(super::http_get(self.http, path).await),
-            Err(_) => None,
-        }
+        super::http::try_get(self.http, path)
+            .await
+            .ok()
+            .map(|r| (r.code, r.body))
     }
 
+    /// The value of one series of `/metrics`, 0 when absent or while nothing listens.
     pub async fn metric(&self, series: &str) -> f64 {
         match self.get("/metrics").await {
-            Some((_, body)) => super::metric_value(&body, series),
+            Some((_, body)) => super::http::metric_value(&body, series),
             None => 0.0,
         }
     }

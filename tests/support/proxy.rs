@@ -5,7 +5,6 @@
 //! advertises its own address in `hello` and the driver would otherwise bypass the proxy.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -177,9 +176,4 @@ async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut state: watch:
             return;
         }
     }
-}
-
-/// Wraps [`Proxy`] in an `Arc` for sharing with a fault-injecting task.
-pub async fn shared(upstream: SocketAddr) -> Arc<Proxy> {
-    Arc::new(Proxy::start(upstream).await)
 }

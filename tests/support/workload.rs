@@ -1,6 +1,7 @@
 //! A seeded random workload over several collections: inserts, replaces, deletes and operator
 //! updates (nested documents, arrays, `$unset`, `$push`/`$pull`/`$pop`, `$inc`, `$addToSet`),
-//! documents carrying many BSON types and `_id`s of several kinds.
+//! documents carrying many BSON types and `_id`s of several kinds; and [`Traffic`], the one
+//! background-traffic loop that runs it while a test does something else.
 
 use bson::spec::BinarySubtype;
 use bson::{
@@ -9,6 +10,10 @@ use bson::{
 use mongodb::Database;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
 
 pub const COLLECTIONS: &[&str] = &["orders", "customers", "events"];
 
@@ -122,5 +127,87 @@ impl Workload {
             }
             self.ops += 1;
         }
+    }
+}
+
+/// What [`Traffic`] does in each round, besides `ops` workload operations.
+#[derive(Debug, Clone, Copy)]
+pub struct TrafficPlan {
+    /// Workload operations per round.
+    pub ops: u64,
+    /// Sleep after each round.
+    pub pause: Duration,
+    /// Random DDL steps ([`super::faults::ddl_step`]) per round.
+    pub ddl_steps: usize,
+    /// One numbered insert into collection `acked` per round; the acknowledged numbers are
+    /// returned, to prove none of them is lost.
+    pub acked: bool,
+    /// Stop by itself after this many rounds (else only at [`Traffic::stop`]).
+    pub rounds: Option<usize>,
+}
+
+impl TrafficPlan {
+    /// `ops` workload operations per round, `pause` between rounds, until stopped.
+    pub fn new(ops: u64, pause: Duration) -> TrafficPlan {
+        TrafficPlan {
+            ops,
+            pause,
+            ddl_steps: 0,
+            acked: false,
+            rounds: None,
+        }
+    }
+}
+
+/// The source changing in the background while a test crashes, blocks or cuts the replicator:
+/// a [`Workload`] seeded with `seed + 1` (DDL steps with `seed + 2`), round after round.
+pub struct Traffic {
+    stop: Arc<AtomicBool>,
+    task: JoinHandle<Vec<i64>>,
+}
+
+impl Traffic {
+    pub fn start(db: &Database, seed: u64, plan: TrafficPlan) -> Traffic {
+        let stop = Arc::new(AtomicBool::new(false));
+        let task = {
+            let (db, stop) = (db.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut w = Workload::new(seed + 1);
+                let mut rng = StdRng::seed_from_u64(seed + 2);
+                let acked_coll = db.collection::<Document>("acked");
+                let mut acked = Vec::new();
+                let mut round = 0;
+                while !stop.load(Ordering::Relaxed) && !matches!(plan.rounds, Some(n) if round >= n)
+                {
+                    round += 1;
+                    w.run(&db, plan.ops).await;
+                    for _ in 0..plan.ddl_steps {
+                        super::faults::ddl_step(&db, &mut rng).await;
+                    }
+                    if plan.acked {
+                        let i = round as i64;
+                        if acked_coll.insert_one(doc! {"_id": i}).await.is_ok() {
+                            acked.push(i);
+                        }
+                    }
+                    if !plan.pause.is_zero() {
+                        tokio::time::sleep(plan.pause).await;
+                    }
+                }
+                acked
+            })
+        };
+        Traffic { stop, task }
+    }
+
+    /// Stops after the current round; the acknowledged `acked` numbers.
+    pub async fn stop(self) -> Vec<i64> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.finish().await
+    }
+
+    /// Waits for the planned rounds to end; the acknowledged `acked` numbers.
+    pub async fn finish(self) -> Vec<i64> {
+        self.task.await.expect("traffic task")
     }
 }

@@ -1,6 +1,5 @@
 //! Shared helpers for the driver integration tests: start a testbed on a free port, connect the
 //! official driver to it, toggle fail points, wait for conditions.
-#![allow(dead_code)]
 
 use mongo_testbed::{Testbed, TestbedOptions};
 use mongodb::bson::{doc, Document};

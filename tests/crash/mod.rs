@@ -1,0 +1,5 @@
+//! Crashes: `kill -9` of the replicator (in the copy, in the tail, during DDL and checkpoint
+//! writes) and of the source and target servers; every run converges.
+
+mod copy_and_tail;
+mod ddl_and_servers;

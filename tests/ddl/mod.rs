@@ -1,0 +1,5 @@
+//! DDL replication: drops, renames, indexes and creates, single scenarios and under traffic,
+//! with each `apply.ddl` switch.
+
+mod scenarios;
+mod under_traffic;

@@ -1,0 +1,193 @@
+//! Kubernetes manifests (mongod + replicator sidecar) and the systemd unit fit together: probes on
+//! the real endpoints, config keys that exist, names that resolve.
+
+use super::*;
+use serde_yaml::Value;
+use std::collections::BTreeMap;
+
+/// Every manifest listed by the kustomization, by kind.
+fn manifests() -> BTreeMap<String, Value> {
+    let kustomization = yaml("deploy/k8s/kustomization.yaml");
+    let mut by_kind = BTreeMap::new();
+    for file in kustomization["resources"].as_sequence().expect("resources") {
+        for doc in yaml_docs(&format!("deploy/k8s/{}", str_of(file, "resource"))) {
+            let kind = str_of(&doc["kind"], "kind").to_string();
+            assert!(
+                doc["apiVersion"].is_string() && doc["metadata"]["name"].is_string(),
+                "{kind}: apiVersion and name"
+            );
+            assert!(by_kind.insert(kind.clone(), doc).is_none(), "one {kind}");
+        }
+    }
+    by_kind
+}
+
+fn container<'a>(pod: &'a Value, name: &str) -> &'a Value {
+    pod["containers"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("container {name}"))
+}
+
+#[test]
+fn statefulset_runs_mongod_with_the_replicator_sidecar_probed_and_scraped() {
+    let all = manifests();
+    for kind in ["ConfigMap", "Secret", "Service", "StatefulSet"] {
+        assert!(all.contains_key(kind), "{kind} manifest");
+    }
+    let sts = &all["StatefulSet"];
+    let template = &sts["spec"]["template"];
+    assert_eq!(
+        template["metadata"]["labels"], sts["spec"]["selector"]["matchLabels"],
+        "selector matches the pod"
+    );
+    assert_eq!(
+        all["Service"]["spec"]["selector"], sts["spec"]["selector"]["matchLabels"],
+        "service selects the pod"
+    );
+    assert_eq!(
+        sts["spec"]["serviceName"],
+        all["Service"]["metadata"]["name"]
+    );
+
+    let annotations = &template["metadata"]["annotations"];
+    assert_eq!(annotations["prometheus.io/scrape"], "true");
+    assert_eq!(annotations["prometheus.io/port"], "9464");
+    assert_eq!(annotations["prometheus.io/path"], "/metrics");
+
+    let pod = &template["spec"];
+    let mongod = container(pod, "mongod");
+    assert!(str_of(&mongod["image"], "mongod image").starts_with("mongo:"));
+    let args: Vec<&str> = mongod["args"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| str_of(a, "arg"))
+        .collect();
+    assert!(
+        args.windows(2).any(|w| w == ["--replSet", "rs0"]),
+        "{args:?}"
+    );
+
+    let replicator = container(pod, "replicator");
+    let port = replicator["ports"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|p| p["containerPort"] == 9464)
+        .expect("port 9464");
+    let port_name = str_of(&port["name"], "port name");
+    for (probe, path) in [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")] {
+        let get = &replicator[probe]["httpGet"];
+        assert_eq!(get["path"], path, "{probe}");
+        assert_eq!(get["port"], port_name, "{probe} targets the metrics port");
+    }
+    for section in ["requests", "limits"] {
+        assert!(
+            replicator["resources"][section]["memory"].is_string(),
+            "resources.{section}.memory"
+        );
+    }
+    assert_eq!(replicator["securityContext"]["runAsNonRoot"], true);
+
+    // Secrets by env, config by file: names resolve and the settings are real keys.
+    let secret = &all["Secret"];
+    let refs: Vec<&str> = replicator["envFrom"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|e| str_of(&e["secretRef"]["name"], "secretRef"))
+        .collect();
+    assert_eq!(refs, [str_of(&secret["metadata"]["name"], "secret name")]);
+    let env: BTreeMap<String, String> = secret["stringData"]
+        .as_mapping()
+        .expect("stringData")
+        .iter()
+        .map(|(k, v)| (str_of(k, "key").to_string(), str_of(v, "value").to_string()))
+        .collect();
+    assert!(
+        env.contains_key("REPLICATOR_SOURCE__URI") && env.contains_key("REPLICATOR_TARGET__URI")
+    );
+
+    let config_map = &all["ConfigMap"];
+    let volume = pod["volumes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|v| v["configMap"].is_mapping())
+        .expect("configMap volume");
+    assert_eq!(volume["configMap"]["name"], config_map["metadata"]["name"]);
+    let mount = replicator["volumeMounts"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == volume["name"])
+        .expect("config mounted");
+    let args: Vec<&str> = replicator["args"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| str_of(a, "arg"))
+        .collect();
+    assert_eq!(args[0], "run");
+    let config_path = args
+        .windows(2)
+        .find(|w| w[0] == "--config")
+        .map(|w| w[1])
+        .expect("--config");
+    let (dir, file) = config_path.rsplit_once('/').unwrap();
+    assert_eq!(
+        dir,
+        str_of(&mount["mountPath"], "mountPath"),
+        "--config points into the mounted ConfigMap"
+    );
+    let toml_text = str_of(&config_map["data"][file], "config file in the ConfigMap");
+    let file_settings: serde_json::Value =
+        toml::from_str(toml_text).expect("ConfigMap TOML parses");
+    let config = check_settings("k8s ConfigMap + Secret", &env, Some(file_settings));
+    assert_eq!(config.http.addr.port(), 9464);
+    assert!(
+        config.http.addr.ip().is_unspecified(),
+        "probes reach the pod IP"
+    );
+}
+
+#[test]
+fn systemd_unit_is_hardened_and_restarts() {
+    let unit = read("deploy/systemd/mongo-replicator.service");
+    let directives: Vec<(&str, &str)> = unit
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('['))
+        .map(|l| {
+            l.split_once('=')
+                .unwrap_or_else(|| panic!("directive without '=': {l}"))
+        })
+        .collect();
+    let value = |key: &str| directives.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+    for section in ["[Unit]", "[Service]", "[Install]"] {
+        assert!(unit.contains(section), "{section}");
+    }
+    assert!(
+        value("ExecStart")
+            .unwrap()
+            .contains("mongo-replicator run --config"),
+        "ExecStart"
+    );
+    assert_eq!(value("Restart"), Some("always"));
+    assert_eq!(value("DynamicUser"), Some("yes"));
+    assert_eq!(value("ProtectSystem"), Some("strict"));
+    assert_eq!(value("NoNewPrivileges"), Some("yes"));
+    assert!(
+        value("EnvironmentFile").is_some(),
+        "secrets by EnvironmentFile"
+    );
+    assert_eq!(
+        value("RestartPreventExitStatus"),
+        Some("2"),
+        "bad config (exit 2) is not restarted in a loop"
+    );
+    assert_eq!(value("WantedBy"), Some("multi-user.target"));
+}

@@ -1,0 +1,7 @@
+//! Faults around the replicator: network faults through a proxy, a target outage, server fail
+//! points, and a hostile environment (unreachable, standalone, unauthorised sides).
+
+mod env;
+mod failpoints;
+mod network;
+mod outage;

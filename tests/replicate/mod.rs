@@ -1,0 +1,6 @@
+//! Replication end to end: mixed random workloads in both update modes, every BSON type and
+//! document shape, and lost change-stream history.
+
+mod data;
+mod history;
+mod mixed_workload;
