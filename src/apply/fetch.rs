@@ -216,6 +216,9 @@ mod tests {
                 ),
             ]
         );
-        assert_eq!(gone, vec![doc! {"_id": 2, "region": "eu"}, doc! {"_id": 4i64}]);
+        assert_eq!(
+            gone,
+            vec![doc! {"_id": 2, "region": "eu"}, doc! {"_id": 4i64}]
+        );
     }
 }

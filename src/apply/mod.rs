@@ -57,11 +57,13 @@ async fn apply_collection(
         run_statements(target, name, coll, field, command.statements).await?;
     }
     if let Some(at) = at {
-        outcome.found.extend(ordered.found.into_iter().map(|key| Fetched {
-            coll: coll.to_string(),
-            key,
-            at,
-        }));
+        outcome
+            .found
+            .extend(ordered.found.into_iter().map(|key| Fetched {
+                coll: coll.to_string(),
+                key,
+                at,
+            }));
     }
     outcome
         .gone

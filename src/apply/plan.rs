@@ -96,7 +96,9 @@ mod tests {
 
     fn plan() -> CollectionPlan {
         CollectionPlan {
-            updates: vec![doc! {"q": {"_id": 3}, "u": {"$set": {"v": 1}}, "upsert": false, "multi": false}],
+            updates: vec![
+                doc! {"q": {"_id": 3}, "u": {"$set": {"v": 1}}, "upsert": false, "multi": false},
+            ],
             deletes: vec![doc! {"q": {"_id": 1}, "limit": 1}],
             fetches: vec![doc! {"_id": 2}, doc! {"_id": 4}],
         }
@@ -149,6 +151,9 @@ mod tests {
             .map(|c| c.kind)
             .collect();
         assert_eq!(kinds, vec![CommandKind::Delete]);
-        assert_eq!(order(&CollectionPlan::default(), vec![]), Ordered::default());
+        assert_eq!(
+            order(&CollectionPlan::default(), vec![]),
+            Ordered::default()
+        );
     }
 }

@@ -90,11 +90,20 @@ mod tests {
         assert!(!f.covers(&item("c", 1, Some(at(5)))), "no fence yet");
         f.record(vec![fetched("c", 1, 10)]);
         assert!(f.covers(&item("c", 1, Some(at(9)))));
-        assert!(f.covers(&item("c", 1, Some(at(10)))), "the read saw the event at its own time");
-        assert!(!f.covers(&item("c", 1, Some(at(11)))), "later than the read");
+        assert!(
+            f.covers(&item("c", 1, Some(at(10)))),
+            "the read saw the event at its own time"
+        );
+        assert!(
+            !f.covers(&item("c", 1, Some(at(11)))),
+            "later than the read"
+        );
         assert!(!f.covers(&item("c", 2, Some(at(9)))), "other key");
         assert!(!f.covers(&item("d", 1, Some(at(9)))), "other collection");
-        assert!(!f.covers(&item("c", 1, None)), "no cluster time: never covered");
+        assert!(
+            !f.covers(&item("c", 1, None)),
+            "no cluster time: never covered"
+        );
     }
 
     #[test]
@@ -110,17 +119,29 @@ mod tests {
         let mut f = Fences::default();
         f.record(vec![fetched("c", 1, 10)]);
         f.prune(Some(at(50)));
-        assert!(f.covers(&item("c", 1, Some(at(9)))), "under the limit nothing is pruned");
+        assert!(
+            f.covers(&item("c", 1, Some(at(9)))),
+            "under the limit nothing is pruned"
+        );
 
         let many = (0..FENCES_SOFT_LIMIT as i32).map(|i| fetched("c", i + 2, 100));
         f.record(many.collect());
         f.record(vec![fetched("c", -1, 200)]);
         f.prune(None);
-        assert!(f.covers(&item("c", 1, Some(at(9)))), "nothing seen: nothing pruned");
+        assert!(
+            f.covers(&item("c", 1, Some(at(9)))),
+            "nothing seen: nothing pruned"
+        );
         f.prune(Some(at(100)));
-        assert!(!f.covers(&item("c", 1, Some(at(9)))), "passed by the stream");
+        assert!(
+            !f.covers(&item("c", 1, Some(at(9)))),
+            "passed by the stream"
+        );
         assert!(!f.covers(&item("c", 2, Some(at(99)))), "at `seen`: passed");
-        assert!(f.covers(&item("c", -1, Some(at(150)))), "newer than seen: kept");
+        assert!(
+            f.covers(&item("c", -1, Some(at(150)))),
+            "newer than seen: kept"
+        );
         assert_eq!(f.by_key.len(), 1);
     }
 }

@@ -102,8 +102,9 @@ mod tests {
     #[test]
     fn keys_spread_over_partitions_and_the_collection_name_matters() {
         let n = 8;
-        let spread: std::collections::HashSet<usize> =
-            (0..200).map(|id| partition("c", &doc! {"_id": id}, n)).collect();
+        let spread: std::collections::HashSet<usize> = (0..200)
+            .map(|id| partition("c", &doc! {"_id": id}, n))
+            .collect();
         assert_eq!(spread.len(), n, "200 keys reach every one of {n} writers");
         let moved = (0..200)
             .filter(|id| {
@@ -111,6 +112,9 @@ mod tests {
                 partition("a", &key, n) != partition("b", &key, n)
             })
             .count();
-        assert!(moved > 100, "only {moved} of 200 keys depend on the collection");
+        assert!(
+            moved > 100,
+            "only {moved} of 200 keys depend on the collection"
+        );
     }
 }

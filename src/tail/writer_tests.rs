@@ -143,11 +143,23 @@ async fn a_batch_is_applied_and_every_seq_acknowledged() {
     let task = tokio::spawn(writer.run(rx));
     let p = &position;
     let items = vec![
-        item(p, op("a", WriteKind::Upsert(doc! {"_id": "a", "n": 1})), Op::Insert),
-        item(p, op("b", WriteKind::Upsert(doc! {"_id": "b", "n": 2})), Op::Insert),
+        item(
+            p,
+            op("a", WriteKind::Upsert(doc! {"_id": "a", "n": 1})),
+            Op::Insert,
+        ),
+        item(
+            p,
+            op("b", WriteKind::Upsert(doc! {"_id": "b", "n": 2})),
+            Op::Insert,
+        ),
         item(p, op("a", set("name", "ann")), Op::Update),
         item(p, op("c", WriteKind::Delete), Op::Delete),
-        item(p, op("b", WriteKind::Upsert(doc! {"_id": "b", "n": 3})), Op::Replace),
+        item(
+            p,
+            op("b", WriteKind::Upsert(doc! {"_id": "b", "n": 3})),
+            Op::Replace,
+        ),
     ];
     send_and_flush(&tx, items).await;
     assert_eq!(
@@ -160,7 +172,9 @@ async fn a_batch_is_applied_and_every_seq_acknowledged() {
     assert_eq!((position.seq(), position.pending()), (5, 0));
     assert_eq!(position.applied(), 5);
     drop(tx);
-    task.await.unwrap().expect("the writer stops cleanly when its channel closes");
+    task.await
+        .unwrap()
+        .expect("the writer stops cleanly when its channel closes");
 }
 
 #[tokio::test]
@@ -231,7 +245,11 @@ async fn a_conflict_waits_for_an_earlier_event_of_another_writer() {
     );
     tx.send(WriterMsg::Op(b)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(position.pending(), 2, "B is not acknowledged while it conflicts");
+    assert_eq!(
+        position.pending(),
+        2,
+        "B is not acknowledged while it conflicts"
+    );
     // The other writer applies A.
     people
         .update_one(doc! {"_id": "a"}, doc! {"$set": {"email": "y"}})
@@ -273,14 +291,29 @@ async fn a_target_only_conflict_is_retried_and_reported_never_skipped() {
     );
     tx.send(WriterMsg::Op(b)).await.unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!((position.seq(), position.pending()), (0, 1), "not acknowledged");
-    assert_eq!(conflicts_reported(&reporter.metrics), Some(0.0), "not reported yet");
+    assert_eq!(
+        (position.seq(), position.pending()),
+        (0, 1),
+        "not acknowledged"
+    );
+    assert_eq!(
+        conflicts_reported(&reporter.metrics),
+        Some(0.0),
+        "not reported yet"
+    );
     let reported_by = Instant::now() + CONFLICT_REPORT_AFTER + Duration::from_secs(3);
     while conflicts_reported(&reporter.metrics) != Some(1.0) {
-        assert!(Instant::now() < reported_by, "the conflict is reported once");
+        assert!(
+            Instant::now() < reported_by,
+            "the conflict is reported once"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!((position.seq(), position.pending()), (0, 1), "still not acknowledged");
+    assert_eq!(
+        (position.seq(), position.pending()),
+        (0, 1),
+        "still not acknowledged"
+    );
     assert_eq!(
         contents(&bed.target).await,
         vec![doc! {"_id": "stray", "email": "x"}]
