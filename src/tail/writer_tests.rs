@@ -8,6 +8,7 @@ use crate::ops::metrics::{names, Metrics};
 use crate::ops::Status;
 use bson::{doc, Document};
 use mongo_testbed::{Testbed, TestbedOptions};
+use mongodb::options::IndexOptions;
 use mongodb::{Client, IndexModel};
 use tokio_util::sync::CancellationToken;
 
@@ -29,8 +30,15 @@ async fn bed() -> Bed {
     }
 }
 
-/// A writer on `bed` and the channel to it.
-fn writer(bed: &Bed) -> (Writer, mpsc::Sender<WriterMsg>, mpsc::Receiver<WriterMsg>) {
+/// A running writer on `bed`, and what a test watches it through.
+struct Running {
+    position: Arc<Position>,
+    reporter: Reporter,
+    tx: mpsc::Sender<WriterMsg>,
+    task: tokio::task::JoinHandle<Result<()>>,
+}
+
+fn start(bed: &Bed) -> Running {
     let (tx, rx) = mpsc::channel(64);
     let writer = Writer {
         source: bed.source.clone(),
@@ -48,7 +56,37 @@ fn writer(bed: &Bed) -> (Writer, mpsc::Sender<WriterMsg>, mpsc::Receiver<WriterM
         },
         unresolved: Default::default(),
     };
-    (writer, tx, rx)
+    let (position, reporter) = (writer.position.clone(), writer.reporter.clone());
+    Running {
+        position,
+        reporter,
+        tx,
+        task: tokio::spawn(writer.run(rx)),
+    }
+}
+
+/// A writer whose target has a unique index on `email` and `{_id: holder, email: "x"}`.
+async fn x_held_by(holder: &str) -> (Bed, Running) {
+    let bed = bed().await;
+    bed.target
+        .collection::<Document>("people")
+        .create_index(
+            IndexModel::builder()
+                .keys(doc! {"email": 1})
+                .options(IndexOptions::builder().unique(true).build())
+                .build(),
+        )
+        .await
+        .unwrap();
+    insert(&bed.target, doc! {"_id": holder, "email": "x"}).await;
+    let running = start(&bed);
+    (bed, running)
+}
+
+/// B's insert, taking the unique value `x`.
+fn b_takes_x(position: &Position) -> Item {
+    let b = op("b", WriteKind::Upsert(doc! {"_id": "b", "email": "x"}));
+    item(position, b, Op::Insert)
 }
 
 /// Registers `op` in the position, as the watcher does, and makes it an item.
@@ -94,19 +132,30 @@ async fn contents(db: &Database) -> Vec<Document> {
     out
 }
 
-async fn unique_email(db: &Database) {
-    let index = IndexModel::builder()
-        .keys(doc! {"email": 1})
-        .options(
-            mongodb::options::IndexOptions::builder()
-                .unique(true)
-                .build(),
-        )
-        .build();
+async fn insert(db: &Database, d: Document) {
     db.collection::<Document>("people")
-        .create_index(index)
+        .insert_one(d)
         .await
         .unwrap();
+}
+
+/// A held `x` (seq 1) and gave it up, B took it (seq 2); then the writer stops cleanly.
+async fn x_moved_to_b_and_both_acknowledged(
+    bed: &Bed,
+    position: Arc<Position>,
+    tx: mpsc::Sender<WriterMsg>,
+    task: tokio::task::JoinHandle<Result<()>>,
+) {
+    assert_eq!(
+        contents(&bed.target).await,
+        vec![
+            doc! {"_id": "a", "email": "y"},
+            doc! {"_id": "b", "email": "x"},
+        ]
+    );
+    assert_eq!((position.seq(), position.pending()), (2, 0));
+    drop(tx);
+    task.await.unwrap().unwrap();
 }
 
 /// Sends `items` in one go, then a flush, and waits for the flush to be answered.
@@ -133,14 +182,10 @@ fn conflicts_reported(metrics: &Metrics) -> Option<f64> {
 #[tokio::test]
 async fn a_batch_is_applied_and_every_seq_acknowledged() {
     let bed = bed().await;
-    bed.target
-        .collection::<Document>("people")
-        .insert_one(doc! {"_id": "c", "name": "old"})
-        .await
-        .unwrap();
-    let (writer, tx, rx) = writer(&bed);
-    let position = writer.position.clone();
-    let task = tokio::spawn(writer.run(rx));
+    insert(&bed.target, doc! {"_id": "c", "name": "old"}).await;
+    let Running {
+        position, tx, task, ..
+    } = start(&bed);
     let p = &position;
     let items = vec![
         item(
@@ -179,19 +224,12 @@ async fn a_batch_is_applied_and_every_seq_acknowledged() {
 
 #[tokio::test]
 async fn a_unique_value_freed_earlier_in_the_batch_is_taken_after_the_in_order_replay() {
-    let bed = bed().await;
-    unique_email(&bed.target).await;
-    bed.target
-        .collection::<Document>("people")
-        .insert_one(doc! {"_id": "a", "email": "x"})
-        .await
-        .unwrap();
+    let (bed, running) = x_held_by("a").await;
+    let Running {
+        position, tx, task, ..
+    } = running;
     // B's insert is re-read from the source (an insert event without `fullDocument`).
-    bed.source
-        .collection::<Document>("people")
-        .insert_one(doc! {"_id": "b", "email": "x"})
-        .await
-        .unwrap();
+    insert(&bed.source, doc! {"_id": "b", "email": "x"}).await;
     let ops = [op("a", set("email", "y")), op("b", WriteKind::Fetch)];
     // The batch sends B's fetched upsert before A's update: on the target it conflicts.
     let mut batch = BatchBuilder::new();
@@ -203,47 +241,24 @@ async fn a_unique_value_freed_earlier_in_the_batch_is_taken_after_the_in_order_r
     let updates = &ordered.commands[0].statements;
     assert_eq!(updates[0].get_document("q").unwrap(), &doc! {"_id": "b"});
 
-    let (writer, tx, rx) = writer(&bed);
-    let position = writer.position.clone();
-    let task = tokio::spawn(writer.run(rx));
     let [a, b] = ops;
     let items = vec![
         item(&position, a, Op::Update),
         item(&position, b, Op::Insert),
     ];
     send_and_flush(&tx, items).await;
-    assert_eq!(
-        contents(&bed.target).await,
-        vec![
-            doc! {"_id": "a", "email": "y"},
-            doc! {"_id": "b", "email": "x"},
-        ]
-    );
-    assert_eq!((position.seq(), position.pending()), (2, 0));
-    drop(tx);
-    task.await.unwrap().unwrap();
+    x_moved_to_b_and_both_acknowledged(&bed, position, tx, task).await;
 }
 
 #[tokio::test]
 async fn a_conflict_waits_for_an_earlier_event_of_another_writer() {
-    let bed = bed().await;
-    unique_email(&bed.target).await;
-    let people = bed.target.collection::<Document>("people");
-    people
-        .insert_one(doc! {"_id": "a", "email": "x"})
-        .await
-        .unwrap();
-    let (writer, tx, rx) = writer(&bed);
-    let position = writer.position.clone();
-    let task = tokio::spawn(writer.run(rx));
+    let (bed, running) = x_held_by("a").await;
+    let Running {
+        position, tx, task, ..
+    } = running;
     // Seq 1 (A frees `x`) belongs to another writer; this one gets seq 2 (B takes `x`).
     let a = position.register(doc! {"_data": "a"}, None);
-    let b = item(
-        &position,
-        op("b", WriteKind::Upsert(doc! {"_id": "b", "email": "x"})),
-        Op::Insert,
-    );
-    tx.send(WriterMsg::Op(b)).await.unwrap();
+    tx.send(WriterMsg::Op(b_takes_x(&position))).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         position.pending(),
@@ -251,55 +266,38 @@ async fn a_conflict_waits_for_an_earlier_event_of_another_writer() {
         "B is not acknowledged while it conflicts"
     );
     // The other writer applies A.
-    people
+    bed.target
+        .collection::<Document>("people")
         .update_one(doc! {"_id": "a"}, doc! {"$set": {"email": "y"}})
         .await
         .unwrap();
     position.ack([a], None, None);
     send_and_flush(&tx, vec![]).await;
-    assert_eq!((position.seq(), position.pending()), (2, 0));
-    assert_eq!(
-        contents(&bed.target).await,
-        vec![
-            doc! {"_id": "a", "email": "y"},
-            doc! {"_id": "b", "email": "x"},
-        ]
-    );
-    drop(tx);
-    task.await.unwrap().unwrap();
+    x_moved_to_b_and_both_acknowledged(&bed, position, tx, task).await;
 }
 
 /// Takes the 5 s before a conflict is reported: about 6 s of real time (the testbed is real
 /// network I/O, so tokio's paused clock cannot be used).
 #[tokio::test]
 async fn a_target_only_conflict_is_retried_and_reported_never_skipped() {
-    let bed = bed().await;
-    unique_email(&bed.target).await;
     // A document the source never had holds the value.
-    bed.target
-        .collection::<Document>("people")
-        .insert_one(doc! {"_id": "stray", "email": "x"})
-        .await
-        .unwrap();
-    let (writer, tx, rx) = writer(&bed);
-    let (position, reporter) = (writer.position.clone(), writer.reporter.clone());
-    let task = tokio::spawn(writer.run(rx));
-    let b = item(
-        &position,
-        op("b", WriteKind::Upsert(doc! {"_id": "b", "email": "x"})),
-        Op::Insert,
-    );
-    tx.send(WriterMsg::Op(b)).await.unwrap();
+    let (bed, running) = x_held_by("stray").await;
+    let Running {
+        position,
+        reporter,
+        tx,
+        task,
+    } = running;
+    tx.send(WriterMsg::Op(b_takes_x(&position))).await.unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
+    let watched = || {
+        let conflicts = conflicts_reported(&reporter.metrics);
+        (position.seq(), position.pending(), conflicts)
+    };
     assert_eq!(
-        (position.seq(), position.pending()),
-        (0, 1),
-        "not acknowledged"
-    );
-    assert_eq!(
-        conflicts_reported(&reporter.metrics),
-        Some(0.0),
-        "not reported yet"
+        watched(),
+        (0, 1, Some(0.0)),
+        "not acknowledged, not reported yet"
     );
     let reported_by = Instant::now() + CONFLICT_REPORT_AFTER + Duration::from_secs(3);
     while conflicts_reported(&reporter.metrics) != Some(1.0) {
@@ -309,11 +307,7 @@ async fn a_target_only_conflict_is_retried_and_reported_never_skipped() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(
-        (position.seq(), position.pending()),
-        (0, 1),
-        "still not acknowledged"
-    );
+    assert_eq!(watched(), (0, 1, Some(1.0)), "still not acknowledged");
     assert_eq!(
         contents(&bed.target).await,
         vec![doc! {"_id": "stray", "email": "x"}]
