@@ -11,26 +11,17 @@ use crate::source::translate::{DocKey, WriteKind, WriteOp};
 use bson::Document;
 use std::collections::{BTreeMap, HashMap};
 
-/// Bulk statements for one collection.
-///
-/// Contract for the writer (per key, what survives coalescing is one of: `[delete]`,
-/// `[fetch, delta...]`, `[upsert, delta...]`, `[delta...]`):
-/// 1. Resolve `fetches` (read each key from the source): found -> [`upsert_statement`],
-///    gone -> [`delete_statement`]. These results come before the key's entries in `updates`.
-/// 2. Send `deletes` and the fetched-gone deletes, then the fetched-found upserts, then `updates`
-///    (ordered). Deletes first frees unique-index values before upserts take them; keys in
-///    `deletes` never appear in `updates` or `fetches`, so this order is exact.
-/// 3. A delta statement (`upsert: false`) the target rejects with a path conflict
-///    ([`crate::error::is_path_conflict`]: the target is ahead of the event during a replay) is
-///    handled as a fetch of that key, then the remaining statements continue.
+/// Bulk statements for one collection. Per key, what survives coalescing is one of `[delete]`,
+/// `[fetch]`, `[upsert, delta...]`, `[delta...]`; the order they are sent in is
+/// [`super::plan::order`]'s.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CollectionPlan {
     /// `update` command statements (`{q, u, upsert, multi: false}`), in stream order per key (ordered: true).
     pub updates: Vec<Document>,
     /// `delete` command statements (`{q, limit: 1}`).
     pub deletes: Vec<Document>,
-    /// Keys whose current version must be read from the source first (`WriteKind::Fetch`); the writer
-    /// turns each into an upsert (found) or a delete (gone) placed before this key's later updates.
+    /// Keys whose current version is read from the source (`WriteKind::Fetch`): found -> an
+    /// upsert, gone -> nothing (see [`super::plan`]).
     pub fetches: Vec<Document>,
 }
 

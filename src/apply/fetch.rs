@@ -1,7 +1,7 @@
 //! Re-reading documents from the source by key (`_id $in` where it can), for ops that cannot be
-//! applied from their event alone, and the source collection's identity (UUID).
+//! applied from their event alone, matching what was read to the keys (pure), and the source
+//! collection's identity (UUID).
 
-use super::statements::upsert_statement;
 use crate::error::{Class, Error, ErrorKind, Result};
 use crate::source::translate::{ClusterTime, DocKey};
 use bson::{doc, Bson, Document};
@@ -27,15 +27,14 @@ pub struct FetchOutcome {
     pub gone: Vec<(String, Document)>,
 }
 
-/// Reads the current source version of each key: found -> a replace-upsert. A key the source
-/// no longer has is left alone and returned as gone: its disappearance (delete, drop, rename,
-/// dropDatabase) is a later event in the stream and is applied in order, whereas deleting now
-/// could lose a document that was renamed away with its collection.
+/// Reads the current source version of `keys` in one query, with the read's operation time
+/// (every event of a found key up to it is in what was read). Which keys were found and what
+/// that means for the target is [`super::plan::order`]'s.
 pub(super) async fn fetch_current(
     source: &Database,
     coll: &str,
     keys: &[Document],
-) -> Result<(Vec<Document>, Vec<Fetched>, Vec<Document>)> {
+) -> Result<(Vec<Document>, ClusterTime)> {
     let filter = fetch_filter(keys);
     let err = |e: mongodb::error::Error| {
         Error::from_driver(ErrorKind::Source, "reading documents to re-copy", &e)
@@ -60,7 +59,19 @@ pub(super) async fn fetch_current(
             "the server sent no operationTime",
         ));
     };
-    // Found documents by the canonical bytes of their key fields: one hash lookup per key.
+    Ok((found, at))
+}
+
+/// Pairs each key with the document of `read` that has it (`(key, document)` in key order),
+/// and lists the keys no document has (gone). A document matches a key when its fields of the
+/// key's shape (`_id`, plus shard key fields) equal the key's, by canonical bytes.
+pub(super) fn match_found(
+    keys: &[Document],
+    read: Vec<Document>,
+) -> (Vec<(Document, Document)>, Vec<Document>) {
+    if keys.is_empty() {
+        return Default::default();
+    }
     let mut shapes: Vec<Vec<&str>> = Vec::new();
     for key in keys {
         let shape: Vec<&str> = key.keys().map(String::as_str).collect();
@@ -68,30 +79,24 @@ pub(super) async fn fetch_current(
             shapes.push(shape);
         }
     }
-    let mut by_key: HashMap<DocKey, Document> = HashMap::with_capacity(found.len());
-    for d in found {
+    // One hash lookup per key.
+    let mut by_key: HashMap<DocKey, Document> = HashMap::with_capacity(read.len());
+    for d in read {
         for shape in &shapes {
             if let Some(k) = key_of(shape, &d) {
                 by_key.insert(k, d.clone());
             }
         }
     }
-    let mut upserts = Vec::new();
-    let mut fetched = Vec::new();
+    let mut found = Vec::new();
     let mut gone = Vec::new();
     for key in keys {
-        if let Some(doc) = by_key.get(&DocKey::of(key)) {
-            upserts.push(upsert_statement(key.clone(), doc.clone()));
-            fetched.push(Fetched {
-                coll: coll.to_string(),
-                key: key.clone(),
-                at,
-            });
-        } else {
-            gone.push(key.clone());
+        match by_key.get(&DocKey::of(key)) {
+            Some(doc) => found.push((key.clone(), doc.clone())),
+            None => gone.push(key.clone()),
         }
     }
-    Ok((upserts, fetched, gone))
+    (found, gone)
 }
 
 /// The source collection's current UUID (`listCollections` `info.uuid`); `None` when the
@@ -142,4 +147,78 @@ fn key_of(shape: &[&str], doc: &Document) -> Option<DocKey> {
         k.insert(*f, doc.get(f)?.clone());
     }
     Some(DocKey::of(&k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_key_is_its_own_filter() {
+        let key = doc! {"_id": 1, "region": "eu"};
+        assert_eq!(fetch_filter(std::slice::from_ref(&key)), key);
+        assert_eq!(fetch_filter(&[doc! {"_id": 1}]), doc! {"_id": 1});
+    }
+
+    #[test]
+    fn plain_id_keys_become_one_in_query() {
+        let keys = [doc! {"_id": 1}, doc! {"_id": "a"}, doc! {"_id": {"x": 1}}];
+        assert_eq!(
+            fetch_filter(&keys),
+            doc! {"_id": {"$in": [1, "a", {"x": 1}]}}
+        );
+    }
+
+    #[test]
+    fn a_compound_key_makes_an_or_of_the_keys() {
+        let keys = [doc! {"_id": 1}, doc! {"_id": 2, "region": "eu"}];
+        assert_eq!(fetch_filter(&keys), doc! {"$or": keys.to_vec()});
+        // A key without `_id` cannot take part in `$in` either.
+        let keys = [doc! {"_id": 1}, doc! {"sk": 2}];
+        assert_eq!(fetch_filter(&keys), doc! {"$or": keys.to_vec()});
+    }
+
+    #[test]
+    fn key_of_takes_the_shape_fields_in_shape_order() {
+        let d = doc! {"v": 0, "region": "eu", "_id": 1};
+        assert_eq!(
+            key_of(&["_id", "region"], &d),
+            Some(DocKey::of(&doc! {"_id": 1, "region": "eu"}))
+        );
+        assert_eq!(key_of(&["_id"], &d), Some(DocKey::of(&doc! {"_id": 1})));
+        assert_eq!(key_of(&["_id", "zone"], &d), None, "a missing field");
+    }
+
+    #[test]
+    fn found_documents_match_their_keys_by_shape_and_exact_value() {
+        let keys = vec![
+            doc! {"_id": 1},
+            doc! {"_id": 2, "region": "eu"},
+            doc! {"_id": 3, "region": "us"},
+            doc! {"_id": 4i64},
+        ];
+        let read = vec![
+            doc! {"_id": 3, "v": "three", "region": "us"},
+            doc! {"_id": 1, "v": "one"},
+            // Same `_id`, other shard key value: not key 2.
+            doc! {"_id": 2, "region": "us"},
+            // Same number, other type: `4i64` is not `4i32`.
+            doc! {"_id": 4},
+        ];
+        let (found, gone) = match_found(&keys, read);
+        assert_eq!(
+            found,
+            vec![
+                (doc! {"_id": 1}, doc! {"_id": 1, "v": "one"}),
+                (
+                    doc! {"_id": 3, "region": "us"},
+                    doc! {"_id": 3, "v": "three", "region": "us"}
+                ),
+            ]
+        );
+        assert_eq!(
+            gone,
+            vec![doc! {"_id": 2, "region": "eu"}, doc! {"_id": 4i64}]
+        );
+    }
 }

@@ -1,11 +1,12 @@
 //! What a batch becomes on the target. Pure parts: coalescing ([`batch`]), statement shapes,
-//! statement order. I/O parts: re-reading documents from the source (`fetch`), sending
+//! statement order ([`plan`]). I/O parts: re-reading documents from the source (`fetch`), sending
 //! commands and classifying their replies (`target`), DDL ([`ddl`]). Every write is
 //! idempotent, so a failed command is simply sent again.
 
 pub mod batch;
 pub mod ddl;
 mod fetch;
+pub mod plan;
 mod statements;
 mod target;
 
@@ -44,21 +45,28 @@ async fn apply_collection(
     cp: &CollectionPlan,
     outcome: &mut FetchOutcome,
 ) -> Result<()> {
-    // Order per the `CollectionPlan` contract: deletes (freeing unique values) first, then
-    // fetched documents, then the ordered updates.
-    let (fetched_upserts, found, gone) = if cp.fetches.is_empty() {
-        Default::default()
+    let (read, at) = if cp.fetches.is_empty() {
+        (Vec::new(), None)
     } else {
-        fetch_current(source, coll, &cp.fetches).await?
+        let (read, at) = fetch_current(source, coll, &cp.fetches).await?;
+        (read, Some(at))
     };
-    let deletes = cp.deletes.clone();
-    run_statements(target, "delete", coll, "deletes", deletes).await?;
-    let mut updates = fetched_upserts;
-    updates.extend(cp.updates.iter().cloned());
-    run_statements(target, "update", coll, "updates", updates).await?;
-    outcome.found.extend(found);
+    let ordered = plan::order(cp, read);
+    for command in ordered.commands {
+        let (name, field) = (command.kind.name(), command.kind.field());
+        run_statements(target, name, coll, field, command.statements).await?;
+    }
+    if let Some(at) = at {
+        outcome
+            .found
+            .extend(ordered.found.into_iter().map(|key| Fetched {
+                coll: coll.to_string(),
+                key,
+                at,
+            }));
+    }
     outcome
         .gone
-        .extend(gone.into_iter().map(|key| (coll.to_string(), key)));
+        .extend(ordered.gone.into_iter().map(|key| (coll.to_string(), key)));
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 /// The fences of one writer, by (collection, canonical key bytes).
 #[derive(Default)]
-pub(crate) struct Fences {
+pub struct Fences {
     by_key: HashMap<(String, DocKey), ClusterTime>,
 }
 
@@ -16,7 +16,7 @@ pub(crate) struct Fences {
 const FENCES_SOFT_LIMIT: usize = 10_000;
 
 impl Fences {
-    pub(crate) fn covers(&self, item: &Item) -> bool {
+    pub fn covers(&self, item: &Item) -> bool {
         if self.by_key.is_empty() {
             return false;
         }
@@ -32,19 +32,116 @@ impl Fences {
 
     /// Fences the documents a fetch found (a key the source no longer has is not fenced: the
     /// event that removed it must still apply).
-    pub(crate) fn record(&mut self, fetched: Vec<crate::apply::Fetched>) {
+    pub fn record(&mut self, fetched: Vec<crate::apply::Fetched>) {
         for f in fetched {
             self.by_key.insert((f.coll, DocKey::of(&f.key)), f.at);
         }
     }
 
     /// Forgets fences the stream has passed (`seen` is the newest cluster time applied).
-    pub(crate) fn prune(&mut self, seen: Option<ClusterTime>) {
+    pub fn prune(&mut self, seen: Option<ClusterTime>) {
         if self.by_key.len() < FENCES_SOFT_LIMIT {
             return;
         }
         if let Some(seen) = seen {
             self.by_key.retain(|_, fence| *fence > seen);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::Fetched;
+    use crate::ops::Op;
+    use crate::source::translate::{WriteKind, WriteOp};
+    use bson::{doc, Timestamp};
+
+    fn at(time: u32) -> ClusterTime {
+        ClusterTime(Timestamp { time, increment: 1 })
+    }
+
+    fn item(coll: &str, id: i32, ct: Option<ClusterTime>) -> Item {
+        Item {
+            seq: 1,
+            op: WriteOp {
+                coll: coll.into(),
+                key: doc! {"_id": id},
+                kind: WriteKind::Delete,
+            },
+            op_label: Op::Delete,
+            wall_ms: None,
+            cluster_time: ct,
+            coll_uuid: None,
+        }
+    }
+
+    fn fetched(coll: &str, id: i32, time: u32) -> Fetched {
+        Fetched {
+            coll: coll.into(),
+            key: doc! {"_id": id},
+            at: at(time),
+        }
+    }
+
+    #[test]
+    fn covers_only_events_up_to_the_fence_of_that_key_and_collection() {
+        let mut f = Fences::default();
+        assert!(!f.covers(&item("c", 1, Some(at(5)))), "no fence yet");
+        f.record(vec![fetched("c", 1, 10)]);
+        assert!(f.covers(&item("c", 1, Some(at(9)))));
+        assert!(
+            f.covers(&item("c", 1, Some(at(10)))),
+            "the read saw the event at its own time"
+        );
+        assert!(
+            !f.covers(&item("c", 1, Some(at(11)))),
+            "later than the read"
+        );
+        assert!(!f.covers(&item("c", 2, Some(at(9)))), "other key");
+        assert!(!f.covers(&item("d", 1, Some(at(9)))), "other collection");
+        assert!(
+            !f.covers(&item("c", 1, None)),
+            "no cluster time: never covered"
+        );
+    }
+
+    #[test]
+    fn a_later_fetch_moves_the_fence() {
+        let mut f = Fences::default();
+        f.record(vec![fetched("c", 1, 10)]);
+        f.record(vec![fetched("c", 1, 20)]);
+        assert!(f.covers(&item("c", 1, Some(at(15)))));
+    }
+
+    #[test]
+    fn prune_waits_for_the_soft_limit_then_keeps_fences_newer_than_seen() {
+        let mut f = Fences::default();
+        f.record(vec![fetched("c", 1, 10)]);
+        f.prune(Some(at(50)));
+        assert!(
+            f.covers(&item("c", 1, Some(at(9)))),
+            "under the limit nothing is pruned"
+        );
+
+        let many = (0..FENCES_SOFT_LIMIT as i32).map(|i| fetched("c", i + 2, 100));
+        f.record(many.collect());
+        f.record(vec![fetched("c", -1, 200)]);
+        f.prune(None);
+        assert!(
+            f.covers(&item("c", 1, Some(at(9)))),
+            "nothing seen: nothing pruned"
+        );
+        f.prune(Some(at(100)));
+        assert!(
+            !f.covers(&item("c", 1, Some(at(9)))),
+            "passed by the stream"
+        );
+        assert!(!f.covers(&item("c", 2, Some(at(99)))), "at `seen`: passed");
+        assert!(
+            f.covers(&item("c", -1, Some(at(150)))),
+            "newer than seen: kept"
+        );
+        assert_eq!(f.by_key.len(), 1);
     }
 }

@@ -4,7 +4,7 @@
 
 mod ddl_barrier;
 pub mod drop_hold;
-mod fences;
+pub mod fences;
 pub mod router;
 pub mod watcher;
 pub mod writer;

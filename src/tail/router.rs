@@ -71,3 +71,50 @@ impl Router {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::partition;
+    use bson::doc;
+
+    #[test]
+    fn deterministic_and_in_range_for_1_to_16_partitions() {
+        for n in 1..=16 {
+            for id in 0..200 {
+                let key = doc! {"_id": id};
+                let p = partition("c", &key, n);
+                assert!(p < n, "{p} out of range for {n}");
+                assert_eq!(p, partition("c", &key, n));
+            }
+        }
+    }
+
+    #[test]
+    fn equal_keys_map_to_the_same_writer() {
+        // Equal by canonical key bytes, built separately.
+        let a = doc! {"_id": {"x": 1, "y": "s"}, "region": "eu"};
+        let b: bson::Document = bson::from_slice(&bson::to_vec(&a).unwrap()).unwrap();
+        for n in 1..=16 {
+            assert_eq!(partition("c", &a, n), partition("c", &b, n));
+        }
+    }
+
+    #[test]
+    fn keys_spread_over_partitions_and_the_collection_name_matters() {
+        let n = 8;
+        let spread: std::collections::HashSet<usize> = (0..200)
+            .map(|id| partition("c", &doc! {"_id": id}, n))
+            .collect();
+        assert_eq!(spread.len(), n, "200 keys reach every one of {n} writers");
+        let moved = (0..200)
+            .filter(|id| {
+                let key = doc! {"_id": *id};
+                partition("a", &key, n) != partition("b", &key, n)
+            })
+            .count();
+        assert!(
+            moved > 100,
+            "only {moved} of 200 keys depend on the collection"
+        );
+    }
+}

@@ -271,3 +271,7 @@ impl Writer {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "writer_tests.rs"]
+mod tests;

@@ -1,7 +1,8 @@
 //! A one-collection source: random operations applied with the testbed's update engine, each
-//! emitting the change event a server would (insert / replace / update / delete, split events).
+//! emitting the change event a server would (insert / replace / update / delete, split events),
+//! each at its own cluster time.
 
-use bson::{doc, Bson, Document};
+use bson::{doc, Bson, Document, Timestamp};
 use mongo_testbed::update::{Applied, ApplyMode, UpdateSpec};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -99,6 +100,7 @@ pub fn run(ops: &[SourceOp]) -> (Docs, Vec<Document>) {
     let emit = |events: &mut Vec<Document>, op_type: &str, id: i32, extra: Document| {
         let mut e = doc! {
             "_id": { "_data": format!("{:08}", events.len()) },
+            "clusterTime": cluster_time(events.len()),
             "operationType": op_type,
             "ns": { "db": DB, "coll": COLL },
             "documentKey": { "_id": id },
@@ -149,6 +151,7 @@ pub fn run(ops: &[SourceOp]) -> (Docs, Vec<Document>) {
                 if *split {
                     events.push(doc! {
                         "_id": { "_data": format!("{:08}", events.len()) },
+                        "clusterTime": cluster_time(events.len() - 1),
                         "splitEvent": { "fragment": 2, "of": 2 },
                         "fullDocumentBeforeChange": {},
                     });
@@ -178,6 +181,14 @@ pub fn run(ops: &[SourceOp]) -> (Docs, Vec<Document>) {
         }
     }
     (docs, events)
+}
+
+/// The cluster time of the `n`th event (fragments of a split event share it).
+fn cluster_time(n: usize) -> Timestamp {
+    Timestamp {
+        time: 1,
+        increment: n as u32 + 1,
+    }
 }
 
 /// The testbed engine's result, `None` when the server would refuse the update.

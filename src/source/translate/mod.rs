@@ -45,8 +45,9 @@ pub enum WriteKind {
     /// Delete-one by key.
     Delete,
     /// The event cannot be applied exactly from its content (ambiguous dotted / `$` paths, missing
-    /// `fullDocument`, split event): read the document by key from the source and upsert it, or delete
-    /// it on the target when the source no longer has it.
+    /// `fullDocument`, split event): read the document by key from the source and upsert it; when
+    /// the source no longer has it, leave it to the later event that removed it
+    /// ([`crate::apply::plan`]).
     Fetch,
 }
 

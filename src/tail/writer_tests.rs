@@ -1,0 +1,323 @@
+//! The writer against an in-process testbed: a batch applied and acknowledged, the unique-index
+//! hazard resolved by the in-order replay, and a real conflict retried, never skipped.
+
+use super::*;
+use crate::apply::batch::BatchBuilder;
+use crate::apply::plan;
+use crate::ops::metrics::{names, Metrics};
+use crate::ops::Status;
+use bson::{doc, Document};
+use mongo_testbed::{Testbed, TestbedOptions};
+use mongodb::options::IndexOptions;
+use mongodb::{Client, IndexModel};
+use tokio_util::sync::CancellationToken;
+
+struct Bed {
+    _testbed: Testbed,
+    source: Database,
+    target: Database,
+}
+
+async fn bed() -> Bed {
+    let testbed = Testbed::start(TestbedOptions::default())
+        .await
+        .expect("start testbed");
+    let client = Client::with_uri_str(testbed.uri()).await.expect("client");
+    Bed {
+        source: client.database("writer_src"),
+        target: client.database("writer_dst"),
+        _testbed: testbed,
+    }
+}
+
+/// A running writer on `bed`, and what a test watches it through.
+struct Running {
+    position: Arc<Position>,
+    reporter: Reporter,
+    tx: mpsc::Sender<WriterMsg>,
+    task: tokio::task::JoinHandle<Result<()>>,
+}
+
+fn start(bed: &Bed) -> Running {
+    let (tx, rx) = mpsc::channel(64);
+    let writer = Writer {
+        source: bed.source.clone(),
+        target: bed.target.clone(),
+        position: Position::new(),
+        reporter: Reporter {
+            metrics: Metrics::new(),
+            status: Status::new("writer_src", "writer_dst"),
+            abort: CancellationToken::new(),
+        },
+        limits: BatchLimits {
+            max_ops: 100,
+            max_bytes: 1 << 20,
+            max_delay: Duration::from_millis(50),
+        },
+        unresolved: Default::default(),
+    };
+    let (position, reporter) = (writer.position.clone(), writer.reporter.clone());
+    Running {
+        position,
+        reporter,
+        tx,
+        task: tokio::spawn(writer.run(rx)),
+    }
+}
+
+/// A writer whose target has a unique index on `email` and `{_id: holder, email: "x"}`.
+async fn x_held_by(holder: &str) -> (Bed, Running) {
+    let bed = bed().await;
+    bed.target
+        .collection::<Document>("people")
+        .create_index(
+            IndexModel::builder()
+                .keys(doc! {"email": 1})
+                .options(IndexOptions::builder().unique(true).build())
+                .build(),
+        )
+        .await
+        .unwrap();
+    insert(&bed.target, doc! {"_id": holder, "email": "x"}).await;
+    let running = start(&bed);
+    (bed, running)
+}
+
+/// B's insert, taking the unique value `x`.
+fn b_takes_x(position: &Position) -> Item {
+    let b = op("b", WriteKind::Upsert(doc! {"_id": "b", "email": "x"}));
+    item(position, b, Op::Insert)
+}
+
+/// Registers `op` in the position, as the watcher does, and makes it an item.
+fn item(position: &Position, op: WriteOp, op_label: Op) -> Item {
+    let seq = position.register(doc! {"_data": format!("{}", position.received())}, None);
+    Item {
+        seq,
+        op,
+        op_label,
+        wall_ms: None,
+        cluster_time: None,
+        coll_uuid: None,
+    }
+}
+
+fn op(id: &str, kind: WriteKind) -> WriteOp {
+    WriteOp {
+        coll: "people".into(),
+        key: doc! {"_id": id},
+        kind,
+    }
+}
+
+fn set(field: &str, value: &str) -> WriteKind {
+    WriteKind::Delta {
+        set: doc! {field: value},
+        unset: vec![],
+        truncate: vec![],
+    }
+}
+
+async fn contents(db: &Database) -> Vec<Document> {
+    let mut cursor = db
+        .collection::<Document>("people")
+        .find(doc! {})
+        .sort(doc! {"_id": 1})
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    while cursor.advance().await.unwrap() {
+        out.push(cursor.deserialize_current().unwrap());
+    }
+    out
+}
+
+async fn insert(db: &Database, d: Document) {
+    db.collection::<Document>("people")
+        .insert_one(d)
+        .await
+        .unwrap();
+}
+
+/// A held `x` (seq 1) and gave it up, B took it (seq 2); then the writer stops cleanly.
+async fn x_moved_to_b_and_both_acknowledged(
+    bed: &Bed,
+    position: Arc<Position>,
+    tx: mpsc::Sender<WriterMsg>,
+    task: tokio::task::JoinHandle<Result<()>>,
+) {
+    assert_eq!(
+        contents(&bed.target).await,
+        vec![
+            doc! {"_id": "a", "email": "y"},
+            doc! {"_id": "b", "email": "x"},
+        ]
+    );
+    assert_eq!((position.seq(), position.pending()), (2, 0));
+    drop(tx);
+    task.await.unwrap().unwrap();
+}
+
+/// Sends `items` in one go, then a flush, and waits for the flush to be answered.
+async fn send_and_flush(tx: &mpsc::Sender<WriterMsg>, items: Vec<Item>) {
+    for it in items {
+        tx.send(WriterMsg::Op(it)).await.unwrap();
+    }
+    let (done, wait) = tokio::sync::oneshot::channel();
+    tx.send(WriterMsg::Flush(done)).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(20), wait)
+        .await
+        .expect("the writer answers the flush")
+        .unwrap();
+}
+
+fn conflicts_reported(metrics: &Metrics) -> Option<f64> {
+    let series = format!("{}{{kind=\"conflict\"}} ", names::ERRORS_TOTAL);
+    metrics
+        .render()
+        .lines()
+        .find_map(|l| l.strip_prefix(&series).map(|v| v.parse().unwrap()))
+}
+
+#[tokio::test]
+async fn a_batch_is_applied_and_every_seq_acknowledged() {
+    let bed = bed().await;
+    insert(&bed.target, doc! {"_id": "c", "name": "old"}).await;
+    let Running {
+        position, tx, task, ..
+    } = start(&bed);
+    let p = &position;
+    let items = vec![
+        item(
+            p,
+            op("a", WriteKind::Upsert(doc! {"_id": "a", "n": 1})),
+            Op::Insert,
+        ),
+        item(
+            p,
+            op("b", WriteKind::Upsert(doc! {"_id": "b", "n": 2})),
+            Op::Insert,
+        ),
+        item(p, op("a", set("name", "ann")), Op::Update),
+        item(p, op("c", WriteKind::Delete), Op::Delete),
+        item(
+            p,
+            op("b", WriteKind::Upsert(doc! {"_id": "b", "n": 3})),
+            Op::Replace,
+        ),
+    ];
+    send_and_flush(&tx, items).await;
+    assert_eq!(
+        contents(&bed.target).await,
+        vec![
+            doc! {"_id": "a", "n": 1, "name": "ann"},
+            doc! {"_id": "b", "n": 3},
+        ]
+    );
+    assert_eq!((position.seq(), position.pending()), (5, 0));
+    assert_eq!(position.applied(), 5);
+    drop(tx);
+    task.await
+        .unwrap()
+        .expect("the writer stops cleanly when its channel closes");
+}
+
+#[tokio::test]
+async fn a_unique_value_freed_earlier_in_the_batch_is_taken_after_the_in_order_replay() {
+    let (bed, running) = x_held_by("a").await;
+    let Running {
+        position, tx, task, ..
+    } = running;
+    // B's insert is re-read from the source (an insert event without `fullDocument`).
+    insert(&bed.source, doc! {"_id": "b", "email": "x"}).await;
+    let ops = [op("a", set("email", "y")), op("b", WriteKind::Fetch)];
+    // The batch sends B's fetched upsert before A's update: on the target it conflicts.
+    let mut batch = BatchBuilder::new();
+    ops.iter().for_each(|o| batch.push(o.clone()));
+    let ordered = plan::order(
+        &batch.take_plan().collections["people"],
+        vec![doc! {"_id": "b", "email": "x"}],
+    );
+    let updates = &ordered.commands[0].statements;
+    assert_eq!(updates[0].get_document("q").unwrap(), &doc! {"_id": "b"});
+
+    let [a, b] = ops;
+    let items = vec![
+        item(&position, a, Op::Update),
+        item(&position, b, Op::Insert),
+    ];
+    send_and_flush(&tx, items).await;
+    x_moved_to_b_and_both_acknowledged(&bed, position, tx, task).await;
+}
+
+#[tokio::test]
+async fn a_conflict_waits_for_an_earlier_event_of_another_writer() {
+    let (bed, running) = x_held_by("a").await;
+    let Running {
+        position, tx, task, ..
+    } = running;
+    // Seq 1 (A frees `x`) belongs to another writer; this one gets seq 2 (B takes `x`).
+    let a = position.register(doc! {"_data": "a"}, None);
+    tx.send(WriterMsg::Op(b_takes_x(&position))).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        position.pending(),
+        2,
+        "B is not acknowledged while it conflicts"
+    );
+    // The other writer applies A.
+    bed.target
+        .collection::<Document>("people")
+        .update_one(doc! {"_id": "a"}, doc! {"$set": {"email": "y"}})
+        .await
+        .unwrap();
+    position.ack([a], None, None);
+    send_and_flush(&tx, vec![]).await;
+    x_moved_to_b_and_both_acknowledged(&bed, position, tx, task).await;
+}
+
+/// Takes the 5 s before a conflict is reported: about 6 s of real time (the testbed is real
+/// network I/O, so tokio's paused clock cannot be used).
+#[tokio::test]
+async fn a_target_only_conflict_is_retried_and_reported_never_skipped() {
+    // A document the source never had holds the value.
+    let (bed, running) = x_held_by("stray").await;
+    let Running {
+        position,
+        reporter,
+        tx,
+        task,
+    } = running;
+    tx.send(WriterMsg::Op(b_takes_x(&position))).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let watched = || {
+        let conflicts = conflicts_reported(&reporter.metrics);
+        (position.seq(), position.pending(), conflicts)
+    };
+    assert_eq!(
+        watched(),
+        (0, 1, Some(0.0)),
+        "not acknowledged, not reported yet"
+    );
+    let reported_by = Instant::now() + CONFLICT_REPORT_AFTER + Duration::from_secs(3);
+    while conflicts_reported(&reporter.metrics) != Some(1.0) {
+        assert!(
+            Instant::now() < reported_by,
+            "the conflict is reported once"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(watched(), (0, 1, Some(1.0)), "still not acknowledged");
+    assert_eq!(
+        contents(&bed.target).await,
+        vec![doc! {"_id": "stray", "email": "x"}]
+    );
+    // Still retrying: only the abort ends it, with an error (never a skip).
+    reporter.abort.cancel();
+    let result = tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("the writer stops on abort")
+        .unwrap();
+    assert!(result.is_err());
+    assert_eq!(position.pending(), 1);
+}
