@@ -1,7 +1,9 @@
 //! The binary's contract: exit codes (0 ok, 1 verify differences, 2 bad configuration) and
 //! one-line errors naming the bad key.
 
-use crate::support::{config, db_names, run_binary, write_config, Deployment};
+use crate::support::procs::ReplicatorProcess;
+use crate::support::{config, db_names, run_binary, wait_until, write_config, Deployment};
+use std::time::Duration;
 use bson::doc;
 
 #[test]
@@ -116,4 +118,45 @@ async fn verify_sees_field_order_and_type_differences() {
         .unwrap();
     let report = crate::support::verify(&dep, &cfg).await;
     assert_eq!(report.collections[0].different, 2, "{report}");
+}
+
+/// `verify` and `copy` run next to a live `run` on the same configuration (same `http.addr`):
+/// `verify` serves no HTTP, `copy` goes on without it when the address is taken. Before, both
+/// exited 2 "cannot listen" on the default address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_and_copy_run_next_to_a_running_replicator() {
+    let dep = Deployment::start().await;
+    let (src, dst) = db_names("beside_run");
+    let cfg = config(&dep.uri, &src, &dst);
+    dep.db(&src)
+        .collection("c")
+        .insert_many(vec![doc! {"_id": 1, "a": 1}, doc! {"_id": 2, "a": 2}])
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = ReplicatorProcess::run(dir.path(), &cfg);
+    wait_until("run serves /readyz", Duration::from_secs(30), || async {
+        matches!(run.get("/readyz").await, Some((200, _)))
+    })
+    .await;
+    // The same configuration, `http.addr` included: the address `run` holds.
+    let mut same = cfg.clone();
+    same.http.addr = run.http;
+    let path = write_config(dir.path(), &same);
+    let path = path.to_str().unwrap().to_string();
+    for command in ["verify", "copy"] {
+        let p = path.clone();
+        let (code, out, err) =
+            tokio::task::spawn_blocking(move || run_binary(&[command, "--config", &p], &[]))
+                .await
+                .unwrap();
+        assert_eq!(code, 0, "{command}: stdout: {out} stderr: {err}");
+        assert!(!err.contains("cannot listen"), "{command}: {err}");
+    }
+    assert_eq!(
+        run.get("/healthz").await.map(|(code, _)| code),
+        Some(200),
+        "run still serves its endpoints"
+    );
+    assert_eq!(run.terminate(Duration::from_secs(15)).await, Some(0));
 }
