@@ -2,7 +2,7 @@
 //! applied from their event alone, and the source collection's identity (UUID).
 
 use super::statements::upsert_statement;
-use crate::error::{Class, Error, ErrorKind, Result};
+use crate::error::{Class, Error, ErrorKind, Origin, Result};
 use crate::source::translate::{ClusterTime, DocKey};
 use bson::{doc, Bson, Document};
 use futures::TryStreamExt;
@@ -38,7 +38,7 @@ pub(super) async fn fetch_current(
 ) -> Result<(Vec<Document>, Vec<Fetched>, Vec<Document>)> {
     let filter = fetch_filter(keys);
     let err = |e: mongodb::error::Error| {
-        Error::from_driver(ErrorKind::Source, "reading documents to re-copy", &e)
+        Error::from_driver(Origin::Source, "reading documents to re-copy", &e)
     };
     let mut session = source.client().start_session().await.map_err(err)?;
     let mut cursor = source
@@ -54,11 +54,12 @@ pub(super) async fn fetch_current(
         .map_err(err)?;
     let Some(at) = session.operation_time().map(ClusterTime) else {
         return Err(Error::new(
-            ErrorKind::Source,
+            ErrorKind::Server,
             Class::Transient,
             "reading documents to re-copy",
             "the server sent no operationTime",
-        ));
+        )
+        .at(Origin::Source));
     };
     // Found documents by the canonical bytes of their key fields: one hash lookup per key.
     let mut shapes: Vec<Vec<&str>> = Vec::new();
@@ -98,7 +99,7 @@ pub(super) async fn fetch_current(
 /// collection does not exist.
 pub async fn collection_uuid(source: &Database, coll: &str) -> Result<Option<Bson>> {
     let err = |e: mongodb::error::Error| {
-        Error::from_driver(ErrorKind::Source, "reading a collection's identity", &e)
+        Error::from_driver(Origin::Source, "reading a collection's identity", &e)
     };
     let reply = source
         .run_command(doc! {"listCollections": 1, "filter": {"name": coll}})

@@ -4,7 +4,7 @@
 //! never moves stored progress backward (the caller saves watermarks, which only advance).
 
 use crate::config::{CheckpointConfig, CheckpointStoreKind};
-use crate::error::{Class, Error, ErrorKind, Result};
+use crate::error::{Class, Error, ErrorKind, Origin, Result};
 use crate::state::pending_indexes::PendingIndex;
 use bson::{doc, Bson, DateTime, Document};
 use mongodb::Client;
@@ -96,7 +96,7 @@ impl CheckpointStore {
             } => {
                 let coll = client.database(database).collection::<Document>(COLLECTION);
                 let found = coll.find_one(doc! {"_id": id}).await.map_err(|e| {
-                    Error::from_driver(ErrorKind::Checkpoint, "reading checkpoint", &e)
+                    Error::from_driver(Origin::Checkpoint, "reading checkpoint", &e)
                 })?;
                 found.map(from_stored).transpose()
             }
@@ -140,7 +140,7 @@ impl CheckpointStore {
                     .upsert(true)
                     .await
                     .map_err(|e| {
-                        Error::from_driver(ErrorKind::Checkpoint, "writing checkpoint", &e)
+                        Error::from_driver(Origin::Checkpoint, "writing checkpoint", &e)
                     })?;
                 Ok(())
             }
@@ -164,9 +164,8 @@ impl CheckpointStore {
 fn from_stored(mut d: Document) -> Result<Checkpoint> {
     d.remove("_id");
     bson::from_document(d).map_err(|e| {
-        Error::new(
-            ErrorKind::Checkpoint,
-            Class::Fatal,
+        Error::malformed(
+            Origin::Checkpoint,
             "reading checkpoint",
             format!("unreadable checkpoint ({e}); delete it to start over"),
         )
@@ -174,10 +173,5 @@ fn from_stored(mut d: Document) -> Result<Checkpoint> {
 }
 
 fn file_error(msg: String) -> Error {
-    Error::new(
-        ErrorKind::Checkpoint,
-        Class::Transient,
-        "checkpoint file",
-        msg,
-    )
+    Error::new(ErrorKind::File, Class::Transient, "checkpoint file", msg).at(Origin::Checkpoint)
 }
