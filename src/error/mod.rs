@@ -218,4 +218,6 @@ impl Error {
 }
 
 #[cfg(test)]
+mod reply_tests;
+#[cfg(test)]
 mod tests;
