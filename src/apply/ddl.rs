@@ -1,14 +1,11 @@
 //! DDL on the target, made idempotent: replaying an already applied drop, rename, create or
 //! index change is a no-op instead of an error.
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::codes::{INDEX_NOT_FOUND, NAMESPACE_EXISTS, NAMESPACE_NOT_FOUND};
+use crate::error::{command_code, Error, Origin, Result};
 use crate::source::translate::DdlOp;
 use bson::{doc, Document};
 use mongodb::Database;
-
-const NAMESPACE_NOT_FOUND: i32 = 26;
-const INDEX_NOT_FOUND: i32 = 27;
-const NAMESPACE_EXISTS: i32 = 48;
 
 /// Applies one DDL op to the target database.
 pub async fn apply_ddl(target: &Database, op: &DdlOp) -> Result<()> {
@@ -37,10 +34,10 @@ pub async fn apply_ddl(target: &Database, op: &DdlOp) -> Result<()> {
     };
     match outcome {
         Ok(_) => Ok(()),
-        Err(e) => match server_code(&e) {
+        Err(e) => match command_code(&e) {
             Some(NAMESPACE_NOT_FOUND | INDEX_NOT_FOUND | NAMESPACE_EXISTS) => Ok(()),
             _ => Err(Error::from_driver(
-                ErrorKind::Target,
+                Origin::Target,
                 format!("applying {}", describe(op)),
                 &e,
             )),
@@ -60,13 +57,6 @@ pub fn clean_specs(indexes: &[Document]) -> Vec<Document> {
             s
         })
         .collect()
-}
-
-fn server_code(e: &mongodb::error::Error) -> Option<i32> {
-    match e.kind.as_ref() {
-        mongodb::error::ErrorKind::Command(c) => Some(c.code),
-        _ => None,
-    }
 }
 
 fn describe(op: &DdlOp) -> String {

@@ -2,7 +2,7 @@
 //! applied from their event alone, matching what was read to the keys (pure), and the source
 //! collection's identity (UUID).
 
-use crate::error::{Class, Error, ErrorKind, Result};
+use crate::error::{Class, Error, ErrorKind, Origin, Result};
 use crate::source::translate::{ClusterTime, DocKey};
 use bson::{doc, Bson, Document};
 use futures::TryStreamExt;
@@ -37,7 +37,7 @@ pub(super) async fn fetch_current(
 ) -> Result<(Vec<Document>, ClusterTime)> {
     let filter = fetch_filter(keys);
     let err = |e: mongodb::error::Error| {
-        Error::from_driver(ErrorKind::Source, "reading documents to re-copy", &e)
+        Error::from_driver(Origin::Source, "reading documents to re-copy", &e)
     };
     let mut session = source.client().start_session().await.map_err(err)?;
     let mut cursor = source
@@ -53,11 +53,12 @@ pub(super) async fn fetch_current(
         .map_err(err)?;
     let Some(at) = session.operation_time().map(ClusterTime) else {
         return Err(Error::new(
-            ErrorKind::Source,
+            ErrorKind::Server,
             Class::Transient,
             "reading documents to re-copy",
             "the server sent no operationTime",
-        ));
+        )
+        .at(Origin::Source));
     };
     Ok((found, at))
 }
@@ -103,7 +104,7 @@ pub(super) fn match_found(
 /// collection does not exist.
 pub async fn collection_uuid(source: &Database, coll: &str) -> Result<Option<Bson>> {
     let err = |e: mongodb::error::Error| {
-        Error::from_driver(ErrorKind::Source, "reading a collection's identity", &e)
+        Error::from_driver(Origin::Source, "reading a collection's identity", &e)
     };
     let reply = source
         .run_command(doc! {"listCollections": 1, "filter": {"name": coll}})

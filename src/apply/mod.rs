@@ -15,14 +15,14 @@ pub use fetch::{collection_uuid, FetchOutcome, Fetched};
 pub use statements::{delete_statement, delta_statements, upsert_statement};
 pub use target::{check_write_reply, run_statements};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use fetch::fetch_current;
 use mongodb::Database;
 
 /// True when the target refused a delta because the document's shape differs from the one the
 /// event was computed on (a replay over a newer version): re-reading the document fixes it.
 pub fn is_shape_conflict(e: &Error) -> bool {
-    e.code.is_some_and(crate::error::is_path_conflict_code)
+    e.kind == ErrorKind::PathConflict
 }
 
 /// Applies `plan`: `source` is read only for `fetches`.

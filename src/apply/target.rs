@@ -1,7 +1,8 @@
 //! Sending bulk `update` / `delete` commands to the target in size-bounded chunks, and turning
 //! their replies into errors the writer can act on.
 
-use crate::error::{Class, Error, ErrorKind, Result};
+use crate::error::codes::{class_of_code, write_error_kind};
+use crate::error::{Class, Error, ErrorKind, Origin, Result};
 use bson::{doc, Bson, Document};
 use mongodb::Database;
 
@@ -9,9 +10,6 @@ use mongodb::Database;
 const MAX_COMMAND_BYTES: usize = 8 * 1024 * 1024;
 /// Statements per command, under the server's `maxWriteBatchSize` (100,000).
 const MAX_STATEMENTS: usize = 50_000;
-
-/// Duplicate-key codes (11000 and its legacy twins).
-const DUPLICATE_KEY_CODES: &[i32] = &[11000, 11001, 12582];
 
 /// Sends `statements` as `{<command>: coll, <field>: [...], ordered: true}` in size-bounded chunks.
 pub async fn run_statements(
@@ -54,52 +52,27 @@ async fn send(
     let reply = target
         .run_command(cmd)
         .await
-        .map_err(|e| Error::from_driver(ErrorKind::Target, format!("{command} on {coll}"), &e))?;
+        .map_err(|e| Error::from_driver(Origin::Target, format!("{command} on {coll}"), &e))?;
     check_write_reply(command, coll, &reply)
 }
 
-/// Turns `writeErrors` / `writeConcernError` of an acknowledged reply into an error.
+/// Turns `writeErrors` / `writeConcernError` of an acknowledged reply into an error: the first
+/// write error's code says what it is (duplicate key, path conflict, another refusal) and
+/// whether it is transient; a write concern error is always transient.
 pub fn check_write_reply(command: &str, coll: &str, reply: &Document) -> Result<()> {
+    let context = || format!("{command} on {coll}");
     if let Ok(errors) = reply.get_array("writeErrors") {
         if let Some(Bson::Document(first)) = errors.first() {
             let code = first.get_i32("code").unwrap_or(0);
-            let msg = first.get_str("errmsg").unwrap_or("write error").to_string();
-            let (kind, class) = if DUPLICATE_KEY_CODES.contains(&code) {
-                (ErrorKind::Conflict, Class::Fatal)
-            } else {
-                (
-                    ErrorKind::Target,
-                    crate::error::classify_parts(&crate::error::ServerFacts {
-                        network: false,
-                        fatal_kind: false,
-                        codes: vec![code],
-                        labels: &[],
-                    }),
-                )
-            };
-            let mut e = Error::new(
-                kind,
-                class,
-                format!("{command} on {coll}"),
-                crate::config::redact_text(&msg),
-            );
-            e.code = Some(code);
-            return Err(e);
+            let msg = first.get_str("errmsg").unwrap_or("write error");
+            let e = Error::new(write_error_kind(code), class_of_code(code), context(), msg);
+            return Err(e.at(Origin::Target).with_code(Some(code)));
         }
     }
     if let Ok(wce) = reply.get_document("writeConcernError") {
-        let msg = wce
-            .get_str("errmsg")
-            .unwrap_or("write concern error")
-            .to_string();
-        let mut e = Error::new(
-            ErrorKind::Target,
-            Class::Transient,
-            format!("{command} on {coll}"),
-            msg,
-        );
-        e.code = wce.get_i32("code").ok();
-        return Err(e);
+        let msg = wce.get_str("errmsg").unwrap_or("write concern error");
+        let e = Error::new(ErrorKind::Write, Class::Transient, context(), msg);
+        return Err(e.at(Origin::Target).with_code(wce.get_i32("code").ok()));
     }
     Ok(())
 }

@@ -7,12 +7,15 @@
 use crate::apply::ddl::{apply_ddl, clean_specs};
 use crate::bulk::id_order::after_id_filter;
 use crate::config::Config;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::codes::{is_duplicate_key_code, NAMESPACE_NOT_FOUND};
+use crate::error::retry::{backoff, cancelled, decide, Decision};
+use crate::error::{command_code, Error, Origin, Result};
 use crate::ops::Reporter;
 use crate::source::translate::DdlOp;
 use crate::state::checkpoint::CollectionCopy;
 use crate::state::checkpointer::Checkpointer;
 use crate::state::pending_indexes;
+use backon::BackoffBuilder;
 use bson::{doc, Bson, Document, RawDocumentBuf};
 use futures::{StreamExt, TryStreamExt};
 use mongodb::options::InsertManyOptions;
@@ -38,7 +41,7 @@ pub async fn source_collections(source: &Database, cfg: &Config) -> Result<Vec<S
         .list_collection_names()
         .filter(doc! {"type": "collection"})
         .await
-        .map_err(|e| Error::from_driver(ErrorKind::Source, "listing collections", &e))?
+        .map_err(|e| Error::from_driver(Origin::Source, "listing collections", &e))?
         .into_iter()
         .filter(|n| !n.starts_with("system."))
         .filter(|n| {
@@ -113,14 +116,17 @@ async fn copy_collection(
                 .collection::<Document>(&name)
                 .estimated_document_count()
                 .await
-                .map_err(|e| Error::from_driver(ErrorKind::Source, "counting documents", &e))
+                .map_err(|e| Error::from_driver(Origin::Source, "counting documents", &e))
         })
         .await?;
     let bar = display.collection(&name, total, progress.documents);
     let mut state = progress;
     let mut bytes = 0u64;
     let started_docs = state.documents;
-    // A cursor may die mid-way (network, step-down): resume after the last written `_id`.
+    // A cursor may die mid-way (network, step-down): resume after the last written `_id`,
+    // waiting per the shared backoff (restarted once a resumed copy made progress).
+    let mut waits = backoff().build();
+    let mut failed_at = None;
     loop {
         match copy_from(
             cfg,
@@ -136,12 +142,19 @@ async fn copy_collection(
         .await
         {
             Ok(()) => break,
-            Err(e) if e.is_transient() && !reporter.abort.is_cancelled() => {
+            Err(e) if decide(&e) == Decision::Backoff && !reporter.abort.is_cancelled() => {
                 reporter.retrying(
                     &format!("copy of {name} interrupted; resuming after the last copied _id"),
                     &e,
                 );
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                if failed_at.replace(state.documents) != Some(state.documents) {
+                    waits = backoff().build();
+                }
+                let wait = waits.next().unwrap_or(Duration::from_secs(5));
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = reporter.abort.cancelled() => return Err(cancelled(&format!("copy of {name}"))),
+                }
             }
             Err(e) => return Err(e),
         }
@@ -185,7 +198,7 @@ async fn copy_from(
         .map(after_id_filter)
         .unwrap_or_default();
     let read_err = |e: mongodb::error::Error| {
-        Error::from_driver(ErrorKind::Source, format!("reading {name}"), &e)
+        Error::from_driver(Origin::Source, format!("reading {name}"), &e)
     };
     let mut cursor = src
         .find(filter)
@@ -236,22 +249,13 @@ async fn copy_from(
 
 fn last_id_of(batch: &[RawDocumentBuf]) -> Result<Bson> {
     let last = batch.last().expect("non-empty batch");
-    let id = last.get("_id").ok().flatten().ok_or_else(|| {
-        Error::new(
-            ErrorKind::Source,
-            crate::error::Class::Fatal,
-            "copy",
-            "a document without _id",
-        )
-    })?;
-    Bson::try_from(id.to_raw_bson()).map_err(|e| {
-        Error::new(
-            ErrorKind::Source,
-            crate::error::Class::Fatal,
-            "copy",
-            e.to_string(),
-        )
-    })
+    let id = last
+        .get("_id")
+        .ok()
+        .flatten()
+        .ok_or_else(|| Error::malformed(Origin::Source, "copy", "a document without _id"))?;
+    Bson::try_from(id.to_raw_bson())
+        .map_err(|e| Error::malformed(Origin::Source, "copy", e.to_string()))
 }
 
 /// Inserts a batch; documents that already exist (a resumed copy, a resync over an existing
@@ -267,27 +271,21 @@ async fn write_batch(target: &Database, name: &str, batch: &[RawDocumentBuf]) ->
                     .write_errors
                     .as_ref()
                     .map(|errs| errs.iter().map(|w| (w.index, w.code)).collect::<Vec<_>>())
-                    .filter(|errs| errs.iter().all(|(_, code)| *code == 11000))
+                    .filter(|errs| errs.iter().all(|(_, code)| is_duplicate_key_code(*code)))
                     .map(|errs| errs.into_iter().map(|(i, _)| i).collect()),
                 _ => None,
             };
             let Some(indexes) = dup_indexes else {
                 return Err(Error::from_driver(
-                    ErrorKind::Target,
+                    Origin::Target,
                     format!("inserting into {name}"),
                     &e,
                 ));
             };
             let mut statements = Vec::with_capacity(indexes.len());
             for i in indexes {
-                let doc = Document::try_from(batch[i].as_ref()).map_err(|e| {
-                    Error::new(
-                        ErrorKind::Source,
-                        crate::error::Class::Fatal,
-                        "copy",
-                        e.to_string(),
-                    )
-                })?;
+                let doc = Document::try_from(batch[i].as_ref())
+                    .map_err(|e| Error::malformed(Origin::Source, "copy", e.to_string()))?;
                 let id = doc.get("_id").cloned().unwrap_or(Bson::Null);
                 statements.push(crate::apply::upsert_statement(doc! {"_id": id}, doc));
             }
@@ -301,12 +299,10 @@ pub async fn index_specs(db: &Database, coll: &str) -> Result<Vec<Document>> {
     let reply = db.run_command(doc! {"listIndexes": coll}).await;
     let reply = match reply {
         Ok(r) => r,
-        Err(e) if matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == 26) => {
-            return Ok(Vec::new())
-        }
+        Err(e) if command_code(&e) == Some(NAMESPACE_NOT_FOUND) => return Ok(Vec::new()),
         Err(e) => {
             return Err(Error::from_driver(
-                ErrorKind::Source,
+                Origin::Source,
                 format!("listing indexes of {coll}"),
                 &e,
             ))

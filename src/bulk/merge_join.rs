@@ -2,7 +2,7 @@
 //! one batch per side whatever the collection size. Used by `verify` and by the resync prune.
 
 use super::id_order::cmp_ids;
-use crate::error::{Class, Error, ErrorKind, Result};
+use crate::error::{Error, Origin, Result};
 use bson::{doc, Bson, RawDocumentBuf};
 use futures::TryStreamExt;
 use mongodb::{Cursor, Database};
@@ -23,7 +23,7 @@ pub struct MergeJoin {
 struct Side {
     cursor: Cursor<RawDocumentBuf>,
     head: Option<(Bson, RawDocumentBuf)>,
-    kind: ErrorKind,
+    origin: Origin,
 }
 
 /// An `_id`-ordered cursor over a collection (`ids_only` projects `{_id: 1}`).
@@ -32,7 +32,7 @@ pub async fn id_ordered(
     coll: &str,
     ids_only: bool,
     batch_size: u32,
-    kind: ErrorKind,
+    origin: Origin,
 ) -> Result<Cursor<RawDocumentBuf>> {
     let collection = db.collection::<RawDocumentBuf>(coll);
     let mut find = collection
@@ -43,12 +43,12 @@ pub async fn id_ordered(
         find = find.projection(doc! {"_id": 1});
     }
     find.await
-        .map_err(|e| Error::from_driver(kind, format!("reading {coll}"), &e))
+        .map_err(|e| Error::from_driver(origin, format!("reading {coll}"), &e))
 }
 
 /// The `_id` of a raw document.
 pub fn raw_id(doc: &RawDocumentBuf) -> Result<Bson> {
-    let bad = |m: String| Error::new(ErrorKind::Source, Class::Fatal, "reading _id", m);
+    let bad = |m: String| Error::malformed(Origin::Source, "reading _id", m);
     let id = doc
         .get("_id")
         .map_err(|e| bad(e.to_string()))?
@@ -62,7 +62,7 @@ impl Side {
             .cursor
             .try_next()
             .await
-            .map_err(|e| Error::from_driver(self.kind, "reading documents", &e))?;
+            .map_err(|e| Error::from_driver(self.origin, "reading documents", &e))?;
         self.head = match next {
             Some(d) => Some((raw_id(&d)?, d)),
             None => None,
@@ -79,12 +79,12 @@ impl MergeJoin {
         let mut s = Side {
             cursor: source,
             head: None,
-            kind: ErrorKind::Source,
+            origin: Origin::Source,
         };
         let mut t = Side {
             cursor: target,
             head: None,
-            kind: ErrorKind::Target,
+            origin: Origin::Target,
         };
         s.advance().await?;
         t.advance().await?;

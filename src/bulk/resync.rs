@@ -5,7 +5,7 @@ use crate::apply::run_statements;
 use crate::bulk::copy::source_collections;
 use crate::bulk::merge_join::{id_ordered, raw_id, MergeJoin, Pair};
 use crate::config::Config;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Origin, Result};
 use crate::ops::Reporter;
 use bson::doc;
 use mongodb::Database;
@@ -28,7 +28,7 @@ pub async fn prune_extras(
                     .drop()
                     .await
                     .map_err(|e| {
-                        Error::from_driver(ErrorKind::Target, format!("dropping {name}"), &e)
+                        Error::from_driver(Origin::Target, format!("dropping {name}"), &e)
                     })?;
                 tracing::info!(collection = %name, "resync dropped a collection the source no longer has");
             }
@@ -47,8 +47,8 @@ pub async fn prune_extras(
 }
 
 async fn prune_collection(source: &Database, target: &Database, name: &str) -> Result<u64> {
-    let s = id_ordered(source, name, true, 10_000, ErrorKind::Source).await?;
-    let t = id_ordered(target, name, true, 10_000, ErrorKind::Target).await?;
+    let s = id_ordered(source, name, true, 10_000, Origin::Source).await?;
+    let t = id_ordered(target, name, true, 10_000, Origin::Target).await?;
     let mut join = MergeJoin::new(s, t).await?;
     let mut deletes = Vec::new();
     let mut total = 0u64;

@@ -6,7 +6,7 @@ use crate::apply::ddl::clean_specs;
 use crate::bulk::copy::{index_specs, source_collections};
 use crate::bulk::merge_join::{id_ordered, raw_id, MergeJoin, Pair};
 use crate::config::Config;
-use crate::error::{ErrorKind, Result};
+use crate::error::{Origin, Result};
 use crate::ops::Reporter;
 use crate::source::Sides;
 use bson::Document;
@@ -124,8 +124,8 @@ async fn compare_collection(
         name: name.to_string(),
         ..Default::default()
     };
-    let s = id_ordered(source, name, false, 2000, ErrorKind::Source).await?;
-    let t = id_ordered(target, name, false, 2000, ErrorKind::Target).await?;
+    let s = id_ordered(source, name, false, 2000, Origin::Source).await?;
+    let t = id_ordered(target, name, false, 2000, Origin::Target).await?;
     let mut join = MergeJoin::new(s, t).await?;
     while let Some(pair) = join.next().await? {
         match pair {

@@ -5,7 +5,7 @@
 use crate::bulk::copy::{copy_all, CollectionSummary};
 use crate::bulk::resync::prune_extras;
 use crate::config::Config;
-use crate::error::{Class, Error, ErrorKind, Result};
+use crate::error::{Class, Error, ErrorKind, Origin, Result};
 use crate::ops::{Http, Phase, ProgressBars, Reporter, Service};
 use crate::source::{open_stream, token_of, Sides, StartAt};
 use crate::state::start::{decide, Job};
@@ -26,11 +26,12 @@ async fn record_start_point(
             let stream = open_stream(source, &StartAt::Now, cfg.apply.update_mode, 1).await?;
             token_of(&stream).ok_or_else(|| {
                 Error::new(
-                    ErrorKind::Source,
+                    ErrorKind::Server,
                     Class::Fatal,
                     "recording the start point",
                     "the server sent no resume token",
                 )
+                .at(Origin::Source)
             })
         })
         .await

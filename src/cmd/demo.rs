@@ -8,7 +8,7 @@ use crate::bulk::verify::verify_databases;
 use crate::cmd::cli::DemoArgs;
 use crate::cmd::run::run_job;
 use crate::config::{Config, ConnectionString, UpdateMode};
-use crate::error::{Class, Error, ErrorKind, Result};
+use crate::error::{Class, Error, ErrorKind, Origin, Result};
 use crate::ops::progress_bars::ProgressBars;
 use crate::ops::service::Service;
 use mongo_testbed::{Testbed, TestbedOptions};
@@ -62,11 +62,11 @@ pub async fn demo(args: DemoArgs) -> Result<bool> {
     println!("demo: embedded MongoDB-compatible testbed at {uri}");
     let client = mongodb::Client::with_uri_str(&uri)
         .await
-        .map_err(|e| Error::from_driver(ErrorKind::Source, "connecting to the testbed", &e))?;
+        .map_err(|e| Error::from_driver(Origin::Source, "connecting to the testbed", &e))?;
     let db = client.database(&cfg.source.database);
     traffic::seed(&db, args.seed_orders, 1)
         .await
-        .map_err(|e| Error::from_driver(ErrorKind::Source, "seeding orders", &e))?;
+        .map_err(|e| Error::from_driver(Origin::Source, "seeding orders", &e))?;
     println!(
         "demo: seeded {} orders into {}.orders",
         args.seed_orders, cfg.source.database
@@ -98,7 +98,7 @@ pub async fn demo(args: DemoArgs) -> Result<bool> {
     let stats = traffic
         .await
         .map_err(|e| Error::new(ErrorKind::Internal, Class::Fatal, "traffic", e.to_string()))?
-        .map_err(|e| Error::from_driver(ErrorKind::Source, "generating traffic", &e))?;
+        .map_err(|e| Error::from_driver(Origin::Source, "generating traffic", &e))?;
     println!("demo: traffic stopped ({} inserts, {} updates, {} deletes); waiting for the backup to catch up", stats.inserts, stats.updates, stats.deletes);
     wait_caught_up(&service, Duration::from_secs(30)).await;
     service.stop.cancel();

@@ -1,7 +1,8 @@
-//! The tables behind the retry decision: server codes and error labels as real servers send
-//! them (SDAM / retryable reads and writes / change streams specs).
+//! Every server error code the replicator looks at, named here and nowhere else, and the
+//! tables behind the transient/fatal class: codes and labels as real servers send them (SDAM /
+//! retryable reads and writes / change streams specs).
 
-use super::Class;
+use super::{Class, ErrorKind};
 
 /// Labels servers and drivers attach to errors worth retrying.
 pub const TRANSIENT_LABELS: [&str; 5] = [
@@ -12,8 +13,24 @@ pub const TRANSIENT_LABELS: [&str; 5] = [
     "SystemOverloadedError",
 ];
 
-pub(crate) const CHANGE_STREAM_HISTORY_LOST: i32 = 286;
+/// Unauthorized: the user lacks a privilege.
+const UNAUTHORIZED: i32 = 13;
+/// AuthenticationFailed: wrong user, password or authSource.
+pub(crate) const AUTHENTICATION_FAILED: i32 = 18;
+/// NamespaceNotFound: the collection (or database) does not exist.
+pub(crate) const NAMESPACE_NOT_FOUND: i32 = 26;
+/// IndexNotFound: `dropIndexes` of an index that is not there.
+pub(crate) const INDEX_NOT_FOUND: i32 = 27;
+/// NamespaceExists: `create` of a collection that is already there.
+pub(crate) const NAMESPACE_EXISTS: i32 = 48;
+/// ChangeStreamFatalError: on servers before 4.4 also sent when the history is lost.
 pub(crate) const CHANGE_STREAM_FATAL: i32 = 280;
+/// ChangeStreamHistoryLost: the resume point fell off the oplog.
+pub(crate) const CHANGE_STREAM_HISTORY_LOST: i32 = 286;
+/// Unrecognized pipeline stage name (a server too old for `$changeStreamSplitLargeEvent`).
+pub(crate) const UNRECOGNIZED_PIPELINE_STAGE: i32 = 40324;
+/// DuplicateKey (11000) and its legacy twins (11001 DuplicateKeyValue, 12582 from old
+/// `insert` paths).
 pub(crate) const DUPLICATE_KEY: [i32; 3] = [11000, 11001, 12582];
 
 /// Network, step-down, shutdown, timeout, and transient-conflict codes.
@@ -50,13 +67,13 @@ const TRANSIENT_CODES: &[i32] = &[
 /// Codes that stay fatal whatever label comes with them: authentication, lost history,
 /// duplicate keys (the caller decides what a conflict means).
 const NEVER_RETRIED: &[i32] = &[
-    13, // Unauthorized
-    18, // AuthenticationFailed
+    UNAUTHORIZED,
+    AUTHENTICATION_FAILED,
     CHANGE_STREAM_FATAL,
     CHANGE_STREAM_HISTORY_LOST,
-    11000,
-    11001,
-    12582,
+    DUPLICATE_KEY[0],
+    DUPLICATE_KEY[1],
+    DUPLICATE_KEY[2],
 ];
 
 /// Codes a `$set`/`$unset`/`$push {$slice}` gets when the target document's shape differs from
@@ -100,7 +117,30 @@ pub(crate) fn is_never_retried(code: i32) -> bool {
     NEVER_RETRIED.contains(&code)
 }
 
-/// See [`super::is_path_conflict`].
+/// True for a code a shape mismatch gets (see [`super::is_path_conflict`]).
 pub fn is_path_conflict_code(code: i32) -> bool {
     PATH_CONFLICT_CODES.contains(&code)
+}
+
+pub(crate) fn is_duplicate_key_code(code: i32) -> bool {
+    DUPLICATE_KEY.contains(&code)
+}
+
+/// What a write error with `code` is: a duplicate key, a path conflict, or another refusal.
+pub(crate) fn write_error_kind(code: i32) -> ErrorKind {
+    if is_duplicate_key_code(code) {
+        ErrorKind::DuplicateKey
+    } else if is_path_conflict_code(code) {
+        ErrorKind::PathConflict
+    } else {
+        ErrorKind::Write
+    }
+}
+
+/// The class of a bare server code (no labels, no connection failure).
+pub(crate) fn class_of_code(code: i32) -> Class {
+    classify_parts(&ServerFacts {
+        codes: vec![code],
+        ..Default::default()
+    })
 }

@@ -1,28 +1,103 @@
-//! One error type with a kind, and one function deciding retry policy.
+//! One error type: what happened ([`ErrorKind`]), where ([`Origin`]), whether a retry can help
+//! ([`Class`]); the retry decision built on it is [`retry::decide`].
 
-mod codes;
+pub(crate) mod codes;
+mod driver;
 pub mod retry;
 
 pub use codes::{classify_parts, is_path_conflict_code, ServerFacts};
+pub(crate) use driver::command_code;
+pub use driver::{classify, is_duplicate_key, is_history_lost, is_path_conflict};
 
-use mongodb::error::{ErrorKind as DriverKind, WriteFailure};
+use crate::ops::labels::Side;
 
-/// Where an error came from and what it means.
+/// What happened. Where it happened is [`Error::origin`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorKind {
+    /// Settings or a deployment the replicator cannot work with (bad URI, credentials, standalone).
     Config,
-    Source,
-    Target,
+    /// The connection failed: I/O, pool cleared, server selection, DNS.
+    Network,
+    /// A command the server (or the driver on its behalf) refused.
+    Server,
+    /// A write refused by the target: a write error or a write concern error.
+    Write,
+    /// A unique index refused a write (code 11000 and its legacy twins).
+    DuplicateKey,
+    /// A `$set`/`$unset`/`$push` that does not fit the target document's shape (a replay over a
+    /// newer version): re-reading the document fixes it.
+    PathConflict,
     /// The resume point is no longer in the source oplog (code 286).
     HistoryLost,
-    /// A write the target refuses even in stream order (e.g. a target-only unique index).
-    Conflict,
-    Checkpoint,
+    /// Data the replicator cannot read: a change event it cannot translate, a document without
+    /// `_id`, an unreadable checkpoint.
+    Malformed,
+    /// A local file (the checkpoint file) could not be read or written.
+    File,
+    /// The process is stopping: a retry loop gave up at the shutdown deadline.
+    Cancelled,
+    /// A bug or a broken invariant of the replicator itself.
     Internal,
 }
 
-/// Whether to retry.
+impl ErrorKind {
+    /// Every kind (tests check each one's metric label).
+    pub const ALL: [ErrorKind; 11] = [
+        ErrorKind::Config,
+        ErrorKind::Network,
+        ErrorKind::Server,
+        ErrorKind::Write,
+        ErrorKind::DuplicateKey,
+        ErrorKind::PathConflict,
+        ErrorKind::HistoryLost,
+        ErrorKind::Malformed,
+        ErrorKind::File,
+        ErrorKind::Cancelled,
+        ErrorKind::Internal,
+    ];
+}
+
+/// Where an error happened: one of the deployments, or the checkpoint store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Source,
+    Target,
+    /// The checkpoint store (on the target or in a file); its failures do not mark a side down.
+    Checkpoint,
+}
+
+impl Origin {
+    pub const ALL: [Origin; 3] = [Origin::Source, Origin::Target, Origin::Checkpoint];
+
+    /// The deployment whose `up{side}` this origin's transient failures clear.
+    pub fn side(self) -> Option<Side> {
+        match self {
+            Origin::Source => Some(Side::Source),
+            Origin::Target => Some(Side::Target),
+            Origin::Checkpoint => None,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Origin::Source => "source",
+            Origin::Target => "target",
+            Origin::Checkpoint => "checkpoint",
+        }
+    }
+}
+
+impl From<Side> for Origin {
+    fn from(side: Side) -> Self {
+        match side {
+            Side::Source => Origin::Source,
+            Side::Target => Origin::Target,
+        }
+    }
+}
+
+/// Whether a retry can help.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Class {
     Transient,
@@ -33,6 +108,7 @@ pub enum Class {
 #[error("{context}: {message}")]
 pub struct Error {
     pub kind: ErrorKind,
+    pub origin: Option<Origin>,
     pub class: Class,
     pub context: String,
     /// Redacted message.
@@ -44,7 +120,8 @@ pub struct Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
-    /// A new error; `message` is redacted here, so callers may pass driver text as is.
+    /// A new error of no origin (see [`Error::at`]); `message` is redacted here, so callers may
+    /// pass driver text as is.
     pub fn new(
         kind: ErrorKind,
         class: Class,
@@ -53,6 +130,7 @@ impl Error {
     ) -> Self {
         Error {
             kind,
+            origin: None,
             class,
             context: crate::config::redact_text(&context.into()),
             message: crate::config::redact_text(&message.into()),
@@ -60,136 +138,86 @@ impl Error {
         }
     }
 
-    /// Wraps a driver error: classified by code and labels as real servers send them
-    /// (RetryableWriteError, ResumableChangeStreamError, network, step-down codes; 286 -> HistoryLost;
-    /// 11000 -> Conflict; auth -> Fatal).
+    /// Data from `origin` the replicator cannot read; no retry makes it readable.
+    pub fn malformed(
+        origin: Origin,
+        context: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Error::new(ErrorKind::Malformed, Class::Fatal, context, message).at(origin)
+    }
+
+    /// The same error, happened at `origin`.
+    pub fn at(mut self, origin: Origin) -> Self {
+        self.origin = Some(origin);
+        self
+    }
+
+    /// The same error, carrying the server code `code`.
+    pub fn with_code(mut self, code: Option<i32>) -> Self {
+        self.code = code;
+        self
+    }
+
+    /// Wraps a driver error from `origin`: kind, class and code come from the error's codes and
+    /// labels as real servers send them (see [`driver`]).
     pub fn from_driver(
-        kind: ErrorKind,
+        origin: Origin,
         context: impl Into<String>,
         err: &mongodb::error::Error,
     ) -> Self {
-        let kind = if is_history_lost(err) {
-            ErrorKind::HistoryLost
-        } else if is_duplicate_key(err) {
-            ErrorKind::Conflict
-        } else {
-            kind
-        };
-        let mut e = Error::new(kind, classify(err), context, err.kind.to_string());
-        e.code = server_codes(err).first().copied();
-        e
+        Error::new(
+            driver::kind_of(err),
+            classify(err),
+            context,
+            err.kind.to_string(),
+        )
+        .at(origin)
+        .with_code(driver::server_codes(err).first().copied())
     }
 
     pub fn is_transient(&self) -> bool {
         self.class == Class::Transient
     }
 
-    /// Low-cardinality label for `errors_total{kind}`.
+    /// The deployment this error counts against: `errors_total{kind="source"|"target"}`, and
+    /// `up{side}` goes to 0 while it is transient.
+    pub fn side(&self) -> Option<Side> {
+        if self.origin_counts() {
+            self.origin.and_then(Origin::side)
+        } else {
+            None
+        }
+    }
+
+    /// Low-cardinality label for `errors_total{kind}` (one of [`crate::ops::labels::ERROR_KINDS`]):
+    /// conflicts, lost history, config and internal errors have their own label; the rest count
+    /// against where they happened.
     pub fn metric_kind(&self) -> &'static str {
         match self.kind {
             ErrorKind::Config => "config",
-            ErrorKind::Source => "source",
-            ErrorKind::Target => "target",
             ErrorKind::HistoryLost => "history_lost",
-            ErrorKind::Conflict => "conflict",
-            ErrorKind::Checkpoint => "checkpoint",
-            ErrorKind::Internal => "internal",
+            ErrorKind::DuplicateKey => "conflict",
+            _ if self.origin_counts() => self.origin.map_or("internal", Origin::label),
+            _ => "internal",
         }
+    }
+
+    /// True for the kinds labelled by their origin in [`Error::metric_kind`].
+    fn origin_counts(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::Network
+                | ErrorKind::Server
+                | ErrorKind::Write
+                | ErrorKind::PathConflict
+                | ErrorKind::Malformed
+                | ErrorKind::File
+        )
     }
 }
 
-/// The retry decision for a driver error.
-pub fn classify(err: &mongodb::error::Error) -> Class {
-    // `contains_label` also looks at wrapped source errors.
-    let labels: Vec<&str> = codes::TRANSIENT_LABELS
-        .iter()
-        .copied()
-        .filter(|l| err.contains_label(l))
-        .collect();
-    classify_parts(&ServerFacts {
-        network: is_network_kind(&err.kind),
-        fatal_kind: is_fatal_kind(&err.kind),
-        codes: server_codes(err),
-        labels: &labels,
-    })
-}
-
-/// True for a duplicate-key error (11000/11001/12582, or a write error with that code).
-pub fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
-    server_codes(err)
-        .iter()
-        .any(|c| codes::DUPLICATE_KEY.contains(c))
-}
-
-/// True for code 286 ChangeStreamHistoryLost (or 280 with the history-lost message on old servers).
-pub fn is_history_lost(err: &mongodb::error::Error) -> bool {
-    match err.kind.as_ref() {
-        DriverKind::Command(c) => {
-            c.code == codes::CHANGE_STREAM_HISTORY_LOST
-                || (c.code == codes::CHANGE_STREAM_FATAL && mentions_history_lost(&c.message))
-        }
-        _ => false,
-    }
-}
-
-/// True when the target refused a `$set`/`$unset`/`$push` because the document's shape differs from
-/// the one the event was computed on (replay over a newer state): the writer re-reads that key.
-pub fn is_path_conflict(err: &mongodb::error::Error) -> bool {
-    server_codes(err).iter().any(|c| is_path_conflict_code(*c))
-}
-
-fn mentions_history_lost(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    m.contains("resume point may no longer be in the oplog") || m.contains("history")
-}
-
-/// Every server code carried by the error, the command / first write error first.
-fn server_codes(err: &mongodb::error::Error) -> Vec<i32> {
-    match err.kind.as_ref() {
-        DriverKind::Command(c) => vec![c.code],
-        DriverKind::Write(WriteFailure::WriteError(w)) => vec![w.code],
-        DriverKind::Write(WriteFailure::WriteConcernError(w)) => vec![w.code],
-        DriverKind::InsertMany(im) => {
-            let mut codes: Vec<i32> = im.write_errors.iter().flatten().map(|w| w.code).collect();
-            codes.extend(im.write_concern_error.iter().map(|w| w.code));
-            codes
-        }
-        DriverKind::BulkWrite(bw) => {
-            let mut indexed: Vec<_> = bw.write_errors.iter().collect();
-            indexed.sort_by_key(|(i, _)| **i);
-            let mut codes: Vec<i32> = indexed.into_iter().map(|(_, w)| w.code).collect();
-            codes.extend(bw.write_concern_errors.iter().map(|w| w.code));
-            codes
-        }
-        _ => Vec::new(),
-    }
-}
-
-/// Errors of the connection itself: always worth another attempt.
-fn is_network_kind(kind: &DriverKind) -> bool {
-    matches!(
-        kind,
-        DriverKind::Io(_)
-            | DriverKind::ConnectionPoolCleared { .. }
-            | DriverKind::ServerSelection { .. }
-            | DriverKind::DnsResolve { .. }
-            | DriverKind::InvalidResponse { .. }
-    )
-}
-
-/// Errors no retry can fix: credentials, TLS setup, bad arguments, an unsupported server.
-fn is_fatal_kind(kind: &DriverKind) -> bool {
-    matches!(
-        kind,
-        DriverKind::Authentication { .. }
-            | DriverKind::InvalidArgument { .. }
-            | DriverKind::InvalidTlsConfig { .. }
-            | DriverKind::IncompatibleServer { .. }
-            | DriverKind::SessionsNotSupported
-            | DriverKind::MissingResumeToken
-            | DriverKind::Shutdown
-    )
-}
-
+#[cfg(test)]
+mod reply_tests;
 #[cfg(test)]
 mod tests;

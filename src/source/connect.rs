@@ -4,7 +4,8 @@
 use crate::config::redact_text;
 use crate::config::Config;
 use crate::config::ConnectionString;
-use crate::error::{Class, Error, ErrorKind, Result};
+use crate::error::codes::AUTHENTICATION_FAILED;
+use crate::error::{command_code, Class, Error, ErrorKind, Origin, Result};
 use crate::ops::{Reporter, Side};
 use crate::source::translate::ClusterTime;
 use bson::doc;
@@ -40,7 +41,8 @@ pub async fn client(uri: &ConnectionString, key: &str) -> Result<Client> {
 }
 
 /// Pings a side; transient when unreachable.
-pub async fn ping(client: &Client, kind: ErrorKind, side: &str) -> Result<()> {
+pub async fn ping(client: &Client, side: Side) -> Result<()> {
+    let side_name = side.as_str();
     client
         .database("admin")
         .run_command(doc! {"ping": 1})
@@ -51,22 +53,21 @@ pub async fn ping(client: &Client, kind: ErrorKind, side: &str) -> Result<()> {
                 Error::new(
                     ErrorKind::Config,
                     Class::Fatal,
-                    format!("{side}.uri"),
-                    format!("authentication failed on the {side}: check the user, password and authSource ({})", redact_text(&e.to_string())),
+                    format!("{side_name}.uri"),
+                    format!("authentication failed on the {side_name}: check the user, password and authSource ({})", redact_text(&e.to_string())),
                 )
             } else {
-                Error::from_driver(kind, format!("connecting to the {side}"), &e)
+                Error::from_driver(side.into(), format!("connecting to the {side_name}"), &e)
             }
         })
 }
 
 /// Wrong credentials: a configuration problem no retry fixes.
 fn is_auth_failure(e: &mongodb::error::Error) -> bool {
-    match e.kind.as_ref() {
-        mongodb::error::ErrorKind::Authentication { .. } => true,
-        mongodb::error::ErrorKind::Command(c) => c.code == 18,
-        _ => false,
-    }
+    matches!(
+        e.kind.as_ref(),
+        mongodb::error::ErrorKind::Authentication { .. }
+    ) || command_code(e) == Some(AUTHENTICATION_FAILED)
 }
 
 /// Change streams need a replica set (or sharded cluster): refuse a standalone with a clear reason.
@@ -75,7 +76,7 @@ pub async fn require_replica_set(client: &Client) -> Result<()> {
         .database("admin")
         .run_command(doc! {"hello": 1})
         .await
-        .map_err(|e| Error::from_driver(ErrorKind::Source, "checking the source topology", &e))?;
+        .map_err(|e| Error::from_driver(Origin::Source, "checking the source topology", &e))?;
     if hello.contains_key("setName") || hello.get_str("msg") == Ok("isdbgrid") {
         Ok(())
     } else {
@@ -92,7 +93,7 @@ pub async fn require_replica_set(client: &Client) -> Result<()> {
 /// documents the target got by reading the source (copy, fetch).
 pub async fn operation_time(db: &mongodb::Database) -> Result<Option<ClusterTime>> {
     let err = |e: mongodb::error::Error| {
-        Error::from_driver(ErrorKind::Source, "reading the source operation time", &e)
+        Error::from_driver(Origin::Source, "reading the source operation time", &e)
     };
     let mut session = db.client().start_session().await.map_err(err)?;
     db.run_command(doc! {"ping": 1})
@@ -114,15 +115,13 @@ impl Sides {
     pub async fn connect(cfg: &Config, reporter: &Reporter) -> Result<Sides> {
         let source_client = client(&cfg.source.uri, "source.uri").await?;
         let target_client = client(&cfg.target.uri, "target.uri").await?;
-        for (client, kind, side) in [
-            (&source_client, ErrorKind::Source, Side::Source),
-            (&target_client, ErrorKind::Target, Side::Target),
+        for (client, side) in [
+            (&source_client, Side::Source),
+            (&target_client, Side::Target),
         ] {
             let name = side.as_str();
             reporter
-                .retry(&format!("connecting to the {name}"), || {
-                    ping(client, kind, name)
-                })
+                .retry(&format!("connecting to the {name}"), || ping(client, side))
                 .await?;
             reporter.set_up(side, true);
         }

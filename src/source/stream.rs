@@ -3,7 +3,8 @@
 //! are stored and handed back as documents, never parsed.
 
 use crate::config::UpdateMode;
-use crate::error::{Class, Error, ErrorKind, Result};
+use crate::error::codes::UNRECOGNIZED_PIPELINE_STAGE;
+use crate::error::{command_code, Class, Error, ErrorKind, Origin, Result};
 use bson::{doc, Document};
 use mongodb::change_stream::event::ResumeToken;
 use mongodb::change_stream::ChangeStream;
@@ -52,7 +53,7 @@ pub async fn open_stream(
             Box::pin(open_stream(source, start, mode, batch_size)).await
         }
         Err(e) => Err(Error::from_driver(
-            ErrorKind::Source,
+            Origin::Source,
             "opening the change stream",
             &e,
         )),
@@ -63,7 +64,8 @@ pub async fn open_stream(
 static SPLIT_UNSUPPORTED: AtomicBool = AtomicBool::new(false);
 
 fn is_unknown_stage(e: &mongodb::error::Error) -> bool {
-    matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.code == 40324 || c.message.contains("$changeStreamSplitLargeEvent"))
+    command_code(e) == Some(UNRECOGNIZED_PIPELINE_STAGE)
+        || matches!(e.kind.as_ref(), mongodb::error::ErrorKind::Command(c) if c.message.contains("$changeStreamSplitLargeEvent"))
 }
 
 fn to_token(d: &Document) -> Result<ResumeToken> {

@@ -145,7 +145,7 @@ impl Watcher {
                 Ok(()) => {}
                 // Duplicates on the target: either not caught up after all (try again later)
                 // or a real divergence; visible either way, never fatal.
-                Err(e) if e.kind == ErrorKind::Conflict => {
+                Err(e) if e.kind == ErrorKind::DuplicateKey => {
                     tracing::warn!(error = %e, "a deferred unique index cannot be built yet; will retry");
                     self.reporter.record_error(&e);
                     return Ok(());

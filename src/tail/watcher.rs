@@ -4,8 +4,8 @@
 //! handed back, never parsed. Reopens with `resumeAfter` on transient errors, `startAfter`
 //! after `invalidate`; history lost (286) ends the tail for the caller to decide.
 
-use crate::error::retry::backoff;
-use crate::error::{Class, Error, ErrorKind, Result};
+use crate::error::retry::{backoff, decide, Decision};
+use crate::error::{Class, Error, ErrorKind, Origin, Result};
 use crate::ops::{Op, Reporter, Side};
 use crate::source::translate::ClusterTime;
 use crate::source::translate::{
@@ -94,12 +94,7 @@ impl Watcher {
                         self.position.set_stream_idle(false);
                         failures = backoff().build();
                         let event = fragments.feed(event).map_err(|m| {
-                            Error::new(
-                                ErrorKind::Source,
-                                Class::Fatal,
-                                "reassembling a split event",
-                                m,
-                            )
+                            Error::malformed(Origin::Source, "reassembling a split event", m)
                         })?;
                         let Some(event) = event else { continue };
                         if let Some(invalidated) = self.handle_event(event, &mut state).await? {
@@ -125,8 +120,9 @@ impl Watcher {
                     }
                     Err(e) => {
                         let err =
-                            Error::from_driver(ErrorKind::Source, "reading the change stream", &e);
-                        if err.kind == ErrorKind::HistoryLost || !err.is_transient() {
+                            Error::from_driver(Origin::Source, "reading the change stream", &e);
+                        // Lost history and fatal errors end the tail (for the caller to decide).
+                        if decide(&err) != Decision::Backoff {
                             return Err(err);
                         }
                         self.reporter.set_stream_open(false);
@@ -163,12 +159,7 @@ impl Watcher {
         state: &mut StreamState,
     ) -> Result<Option<Document>> {
         let bad = |e: crate::source::translate::TranslateError| {
-            Error::new(
-                ErrorKind::Source,
-                Class::Fatal,
-                "translating a change event",
-                e.to_string(),
-            )
+            Error::malformed(Origin::Source, "translating a change event", e.to_string())
         };
         let meta = event_meta(&event).map_err(bad)?;
         self.reporter.event_received();

@@ -13,7 +13,7 @@ use super::fences::Fences;
 use super::router::{Item, WriterMsg};
 use crate::apply::batch::BatchBuilder;
 use crate::apply::{apply_plan, is_shape_conflict};
-use crate::error::retry::cancelled;
+use crate::error::retry::{cancelled, conflict_backoff, decide, Decision};
 use crate::error::{ErrorKind, Result};
 use crate::ops::{Op, Reporter};
 use crate::source::translate::WriteKind;
@@ -123,7 +123,7 @@ impl Writer {
                 let gone = self.left_with_collection(&items, outcome.gone).await;
                 self.settle_fetches(&items, gone);
             }
-            Err(e) if e.kind == ErrorKind::Conflict || is_shape_conflict(&e) => {
+            Err(e) if e.kind == ErrorKind::DuplicateKey || is_shape_conflict(&e) => {
                 self.apply_in_order(&items, fences).await?
             }
             Err(e) => return Err(e),
@@ -144,7 +144,7 @@ impl Writer {
             single.push(item.op.clone());
             let mut plan = single.take_plan();
             let since = Instant::now();
-            let mut wait = Duration::from_millis(20);
+            let mut waits = conflict_backoff();
             let mut reported = false;
             loop {
                 match self
@@ -170,7 +170,7 @@ impl Writer {
                         });
                         plan = fetch.take_plan();
                     }
-                    Err(e) if e.kind == ErrorKind::Conflict => {
+                    Err(e) if decide(&e) == Decision::SlowRetry => {
                         let earlier_all_applied = self.position.seq() + 1 >= item.seq;
                         if earlier_all_applied
                             && since.elapsed() >= CONFLICT_REPORT_AFTER
@@ -181,11 +181,11 @@ impl Writer {
                             self.reporter.record_error(&e);
                             reported = true;
                         }
+                        let wait = waits.next().unwrap_or(CONFLICT_MAX_WAIT);
                         tokio::select! {
                             _ = tokio::time::sleep(wait) => {}
                             _ = self.reporter.abort.cancelled() => return Err(cancelled("applying an op")),
                         }
-                        wait = (wait * 2).min(CONFLICT_MAX_WAIT);
                     }
                     Err(e) => return Err(e),
                 }

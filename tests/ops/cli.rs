@@ -3,8 +3,8 @@
 
 use crate::support::procs::ReplicatorProcess;
 use crate::support::{config, db_names, run_binary, wait_until, write_config, Deployment};
-use std::time::Duration;
 use bson::doc;
+use std::time::Duration;
 
 #[test]
 fn unknown_key_in_file_is_exit_2_naming_the_key() {

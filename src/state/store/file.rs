@@ -2,7 +2,7 @@
 //! one, so a crash mid-write leaves the previous checkpoint.
 
 use super::{decode, encode, CheckpointStore};
-use crate::error::{Class, Error, ErrorKind, Result};
+use crate::error::{Class, Error, ErrorKind, Origin, Result};
 use crate::state::Checkpoint;
 use bson::Document;
 use futures::future::BoxFuture;
@@ -60,12 +60,7 @@ impl CheckpointStore for FileStore {
 }
 
 fn file_error(msg: String) -> Error {
-    Error::new(
-        ErrorKind::Checkpoint,
-        Class::Transient,
-        "checkpoint file",
-        msg,
-    )
+    Error::new(ErrorKind::File, Class::Transient, "checkpoint file", msg).at(Origin::Checkpoint)
 }
 
 #[cfg(test)]

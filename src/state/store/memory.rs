@@ -2,7 +2,7 @@
 //! of every successful save and a way to make saves fail.
 
 use super::{decode, encode, CheckpointStore};
-use crate::error::{Class, Error, ErrorKind, Result};
+use crate::error::{Class, Error, ErrorKind, Origin, Result};
 use crate::state::Checkpoint;
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -57,11 +57,12 @@ impl CheckpointStore for MemoryStore {
         let outcome = if inner.failing > 0 {
             inner.failing -= 1;
             Err(Error::new(
-                ErrorKind::Checkpoint,
+                ErrorKind::File,
                 Class::Transient,
                 "writing checkpoint",
                 "memory store told to fail",
-            ))
+            )
+            .at(Origin::Checkpoint))
         } else {
             stored.map(|cp| inner.saves.push(cp))
         };

@@ -11,7 +11,7 @@ pub use memory::MemoryStore;
 pub use target::TargetStore;
 
 use crate::config::{CheckpointStoreKind, Config};
-use crate::error::{Class, Error, ErrorKind, Result};
+use crate::error::{Class, Error, ErrorKind, Origin, Result};
 use crate::state::Checkpoint;
 use bson::{DateTime, Document};
 use futures::future::BoxFuture;
@@ -77,9 +77,8 @@ fn encode(cp: &Checkpoint) -> Result<Document> {
 fn decode(mut d: Document) -> Result<Checkpoint> {
     d.remove("_id");
     bson::from_document(d).map_err(|e| {
-        Error::new(
-            ErrorKind::Checkpoint,
-            Class::Fatal,
+        Error::malformed(
+            Origin::Checkpoint,
             "reading checkpoint",
             format!("unreadable checkpoint ({e}); delete it to start over"),
         )

@@ -2,7 +2,7 @@
 //! one document per pair, `_id = "<source_db>-><target_db>"`, the checkpoint's fields beside it.
 
 use super::{decode, encode, CheckpointStore};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Origin, Result};
 use crate::state::Checkpoint;
 use bson::{doc, Document};
 use futures::future::BoxFuture;
@@ -39,7 +39,7 @@ impl CheckpointStore for TargetStore {
                 .collection()
                 .find_one(doc! {"_id": self.id.as_str()})
                 .await
-                .map_err(|e| Error::from_driver(ErrorKind::Checkpoint, "reading checkpoint", &e))?;
+                .map_err(|e| Error::from_driver(Origin::Checkpoint, "reading checkpoint", &e))?;
             found.map(decode).transpose()
         }
         .boxed()
@@ -53,7 +53,7 @@ impl CheckpointStore for TargetStore {
                 .replace_one(doc! {"_id": self.id.as_str()}, stored)
                 .upsert(true)
                 .await
-                .map_err(|e| Error::from_driver(ErrorKind::Checkpoint, "writing checkpoint", &e))?;
+                .map_err(|e| Error::from_driver(Origin::Checkpoint, "writing checkpoint", &e))?;
             Ok(())
         }
         .boxed()
