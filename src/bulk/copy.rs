@@ -6,10 +6,11 @@
 
 use crate::apply::ddl::{apply_ddl, clean_specs};
 use crate::bulk::id_order::after_id_filter;
+use crate::bulk::index_specs::index_specs;
 use crate::config::Config;
-use crate::error::codes::{is_duplicate_key_code, NAMESPACE_NOT_FOUND};
+use crate::error::codes::is_duplicate_key_code;
 use crate::error::retry::{backoff, cancelled, decide, Decision};
-use crate::error::{command_code, Error, Origin, Result};
+use crate::error::{Error, Origin, Result};
 use crate::ops::Reporter;
 use crate::source::translate::DdlOp;
 use crate::state::checkpoint::CollectionCopy;
@@ -294,29 +295,6 @@ async fn write_batch(target: &Database, name: &str, batch: &[RawDocumentBuf]) ->
     }
 }
 
-/// Index specs of a collection (raw `listIndexes`, `_id_` excluded).
-pub async fn index_specs(db: &Database, coll: &str) -> Result<Vec<Document>> {
-    let reply = db.run_command(doc! {"listIndexes": coll}).await;
-    let reply = match reply {
-        Ok(r) => r,
-        Err(e) if command_code(&e) == Some(NAMESPACE_NOT_FOUND) => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(Error::from_driver(
-                Origin::Source,
-                format!("listing indexes of {coll}"),
-                &e,
-            ))
-        }
-    };
-    let mut specs: Vec<Document> = reply
-        .get_document("cursor")
-        .and_then(|c| c.get_array("firstBatch"))
-        .map(|a| a.iter().filter_map(|b| b.as_document().cloned()).collect())
-        .unwrap_or_default();
-    specs.retain(|s| s.get_str("name").map(|n| n != "_id_").unwrap_or(true));
-    Ok(specs)
-}
-
 /// Builds non-unique indexes now; defers unique ones (recorded in the checkpoint).
 async fn copy_indexes(
     source: &Database,
@@ -326,7 +304,9 @@ async fn copy_indexes(
     reporter: &Reporter,
 ) -> Result<()> {
     let specs = reporter
-        .retry("listing source indexes", || index_specs(source, name))
+        .retry("listing source indexes", || {
+            index_specs(source, name, Origin::Source)
+        })
         .await?;
     let (unique, plain): (Vec<Document>, Vec<Document>) = specs
         .into_iter()

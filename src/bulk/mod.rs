@@ -3,6 +3,7 @@
 
 pub mod copy;
 pub mod id_order;
+pub mod index_specs;
 pub mod merge_join;
 pub mod resync;
 pub mod verify;

@@ -2,14 +2,13 @@
 //! order: counts, exact documents (byte-equal BSON: same values, types and field order), and
 //! index definitions. Memory is bounded by one batch per side.
 
-use crate::apply::ddl::clean_specs;
-use crate::bulk::copy::{index_specs, source_collections};
+use crate::bulk::copy::source_collections;
+use crate::bulk::index_specs;
 use crate::bulk::merge_join::{id_ordered, raw_id, MergeJoin, Pair};
 use crate::config::Config;
 use crate::error::{Origin, Result};
 use crate::ops::Reporter;
 use crate::source::Sides;
-use bson::Document;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -160,41 +159,14 @@ fn note(list: &mut Vec<String>, d: &bson::RawDocumentBuf) -> Result<()> {
     Ok(())
 }
 
-/// Index definitions by name, compared without server-specific fields (`v`, `ns`).
+/// The index differences of collection `name` between both sides.
 async fn compare_indexes(
     source: &mongodb::Database,
     target: &mongodb::Database,
     name: &str,
 ) -> Result<Vec<String>> {
-    let normalize = |specs: Vec<Document>| -> Vec<(String, Document)> {
-        let mut v: Vec<(String, Document)> = clean_specs(&specs)
-            .into_iter()
-            .map(|s| (s.get_str("name").unwrap_or("").to_string(), s))
-            .collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        v
-    };
-    let s = normalize(index_specs(source, name).await?);
-    let t = normalize(index_specs(target, name).await?);
-    let mut diffs = Vec::new();
-    for (n, spec) in &s {
-        match t.iter().find(|(m, _)| m == n) {
-            None => diffs.push(format!("{n} missing on target")),
-            Some((_, other)) if !same_spec(spec, other) => {
-                diffs.push(format!("{n} differs: source {spec} target {other}"))
-            }
-            _ => {}
-        }
-    }
-    for (n, _) in &t {
-        if !s.iter().any(|(m, _)| m == n) {
-            diffs.push(format!("{n} only on target"));
-        }
-    }
-    Ok(diffs)
-}
-
-/// Same definition: equal as documents regardless of option order.
-fn same_spec(a: &Document, b: &Document) -> bool {
-    a.len() == b.len() && a.iter().all(|(k, v)| b.get(k) == Some(v))
+    Ok(index_specs::differences(
+        index_specs::index_specs(source, name, Origin::Source).await?,
+        index_specs::index_specs(target, name, Origin::Target).await?,
+    ))
 }

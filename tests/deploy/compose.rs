@@ -176,6 +176,20 @@ fn dockerfile_builds_a_non_root_image_with_a_healthcheck() {
         repo_path("deploy/docker/stub-targets.sh").is_file(),
         "the dependency-layer helper is in the context"
     );
+    // The production image does not link the embedded testbed (the `demo` feature).
+    let builds: Vec<&str> = instructions
+        .iter()
+        .filter(|l| l.contains("cargo build"))
+        .copied()
+        .collect();
+    assert_eq!(
+        builds.len(),
+        2,
+        "dependency layer and real build: {builds:?}"
+    );
+    for b in builds {
+        assert!(b.contains("--no-default-features"), "{b}");
+    }
 
     // ENV lines (with continuations) are real configuration keys and values.
     let mut env = BTreeMap::new();
