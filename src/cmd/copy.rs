@@ -51,17 +51,21 @@ pub(crate) async fn copy_phase(
     } else {
         Phase::Copying
     });
-    {
-        let mut state = cp.state.lock().await;
-        if !state.copying || state.resume_token.is_none() {
-            let start = record_start_point(cfg, &sides.source, reporter).await?;
-            *state = Checkpoint {
-                resume_token: Some(start),
-                copying: true,
-                resync,
-                ..Default::default()
-            };
-        }
+    let resuming = {
+        let state = cp.state.lock().await;
+        state.copying && state.resume_token.is_some()
+    };
+    if !resuming {
+        // A new start point: after a history-lost resync the position still holds the old
+        // tail's watermark, which must never be written over it.
+        let start = record_start_point(cfg, &sides.source, reporter).await?;
+        cp.start_over(Checkpoint {
+            resume_token: Some(start),
+            copying: true,
+            resync,
+            ..Default::default()
+        })
+        .await;
     }
     reporter
         .retry("writing the checkpoint", || cp.save_state())

@@ -102,7 +102,7 @@ pub async fn run_job(
                     }
                     OnHistoryLost::Resync => {
                         tracing::warn!("change stream history lost: resyncing (the backup keeps its data while the copy runs)");
-                        *cp.state.lock().await = Checkpoint { resync: true, ..Default::default() };
+                        cp.start_over(Checkpoint { resync: true, ..Default::default() }).await;
                         need_copy = true;
                         resync = true;
                     }

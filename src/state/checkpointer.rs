@@ -9,7 +9,6 @@ use crate::state::checkpoint::Checkpoint;
 use crate::state::store::CheckpointStore;
 use crate::state::GoneKeys;
 use crate::state::Position;
-use bson::Document;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -23,11 +22,17 @@ pub struct Checkpointer {
     /// Shared with the writers (which record and resolve) and the watcher (renames, drops);
     /// copied into the state at every save.
     pub unresolved: Arc<parking_lot::Mutex<GoneKeys>>,
-    saved: parking_lot::Mutex<SavedMark>,
+    marks: parking_lot::Mutex<Marks>,
 }
 
-struct SavedMark {
-    seq: u64,
+/// Which watermark position the state's token and the stored token cover. Changed only under the
+/// state lock, so every save reads the position and writes in one critical section.
+struct Marks {
+    /// The state's `resume_token` covers every event up to this watermark seq: the watermark's
+    /// own token at that seq, or a start point recorded after it ([`Checkpointer::start_over`]).
+    state_seq: u64,
+    /// `state_seq` at the last successful save.
+    saved_seq: u64,
     at: Instant,
 }
 
@@ -39,62 +44,81 @@ impl Checkpointer {
         reporter: Reporter,
     ) -> Arc<Self> {
         let unresolved = GoneKeys::from_docs(&state.unresolved_fetches);
+        let seq = position.seq();
         Arc::new(Checkpointer {
             store,
             unresolved: Arc::new(parking_lot::Mutex::new(unresolved)),
             state: Mutex::new(state),
             position,
             reporter,
-            saved: parking_lot::Mutex::new(SavedMark {
-                seq: 0,
+            marks: parking_lot::Mutex::new(Marks {
+                state_seq: seq,
+                saved_seq: seq,
                 at: Instant::now(),
             }),
         })
     }
 
-    /// Saves the current watermark if it moved since the last save.
+    /// Replaces the state with `fresh`, whose token is a new start point (a copy or resync
+    /// starting): everything the watermark holds so far is older than it and never replaces it.
+    pub async fn start_over(&self, fresh: Checkpoint) {
+        let mut state = self.state.lock().await;
+        *state = fresh;
+        let mut marks = self.marks.lock();
+        marks.state_seq = self.position.seq();
+        // Not saved yet: the next save writes it whatever the watermark does.
+        marks.saved_seq = u64::MAX;
+    }
+
+    /// Saves the current watermark if it moved since the last save (the ticks, and the saves
+    /// exactly before and after a DDL: on return, every acknowledged event is stored).
     pub async fn save_now(&self) -> Result<()> {
-        let (token, seq, _) = self.position.snapshot();
-        let Some(token) = token else { return Ok(()) };
-        if seq == self.saved.lock().seq {
+        let mut state = self.state.lock().await;
+        let seq = self.advance(&mut state);
+        if seq == self.marks.lock().saved_seq {
             return Ok(());
         }
-        self.save_token(token, seq).await
+        state.clean = false;
+        self.write(&mut state, seq).await
     }
 
     /// The last save of a tail: `clean` when every writer drained without error.
     pub async fn save_final(&self, clean: bool) -> Result<()> {
-        let (token, seq, _) = self.position.snapshot();
         let mut state = self.state.lock().await;
-        if let Some(token) = token {
-            state.resume_token = Some(token);
-        }
+        let seq = self.advance(&mut state);
         state.clean = clean && !state.copying;
         self.write(&mut state, seq).await
     }
 
-    async fn save_token(&self, token: Document, seq: u64) -> Result<()> {
+    /// Saves the whole state as it is (copy position, pending indexes), with the watermark.
+    pub async fn save_state(&self) -> Result<()> {
         let mut state = self.state.lock().await;
-        state.resume_token = Some(token);
+        let seq = self.advance(&mut state);
         state.clean = false;
         self.write(&mut state, seq).await
     }
 
-    /// Saves the whole state as it is (copy position, pending indexes).
-    pub async fn save_state(&self) -> Result<()> {
-        let mut state = self.state.lock().await;
-        state.clean = false;
-        self.write(&mut state, self.position.seq()).await
+    /// Under the state lock: moves the state's token to the watermark when the watermark is past
+    /// what the token covers (never back); returns the seq the state's token now covers.
+    fn advance(&self, state: &mut Checkpoint) -> u64 {
+        let (token, seq, _) = self.position.snapshot();
+        let mut marks = self.marks.lock();
+        if let Some(token) = token.filter(|_| seq > marks.state_seq) {
+            state.resume_token = Some(token);
+            marks.state_seq = seq;
+        }
+        marks.state_seq
     }
 
-    /// Every save: the gone keys as they are now, the store write, and the saved mark (`seq`).
+    /// Every save: the gone keys as they are now, the store write, and the saved mark (`seq`,
+    /// what the written token covers).
     async fn write(&self, state: &mut Checkpoint, seq: u64) -> Result<()> {
         state.unresolved_fetches = self.unresolved.lock().to_docs();
         self.store.save(state).await?;
-        *self.saved.lock() = SavedMark {
-            seq,
-            at: Instant::now(),
-        };
+        let mut marks = self.marks.lock();
+        marks.saved_seq = seq;
+        marks.at = Instant::now();
+        drop(marks);
         self.reporter.checkpoint_saved();
         Ok(())
     }
@@ -116,7 +140,7 @@ impl Checkpointer {
                     self.reporter.record_error(&e);
                 }
             }
-            let saved_at = self.saved.lock().at;
+            let saved_at = self.marks.lock().at;
             health::refresh(
                 &self.reporter,
                 &self.position,

@@ -5,7 +5,7 @@ use super::*;
 use crate::ops::metrics::Metrics;
 use crate::ops::Status;
 use crate::state::store::MemoryStore;
-use bson::doc;
+use bson::{doc, Document};
 use proptest::prelude::*;
 
 fn reporter() -> Reporter {
@@ -183,6 +183,12 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
+/// Whether a step must leave the stored token at the watermark.
+enum Kind {
+    Covering,
+    Other,
+}
+
 proptest! {
     #[test]
     fn the_stored_token_never_moves_back_nor_passes_an_unacknowledged_event(
@@ -194,6 +200,7 @@ proptest! {
             let mut next = 1u64;
             let mut last_stored = 0u64;
             for s in steps {
+                let s_kind = if matches!(s, Step::SaveNow | Step::SaveFinal(_)) { Kind::Covering } else { Kind::Other };
                 match s {
                     Step::Register => {
                         let seq = position.register(tok(next), None);
@@ -216,6 +223,11 @@ proptest! {
                 }
                 let Some(stored) = store.load().await.unwrap() else { continue };
                 let seq = stored_seq(&stored);
+                // The pre-DDL guarantee: a save_now (or the final save) leaves everything
+                // acknowledged so far in the stored token, whatever saves came before it.
+                if matches!(s_kind, Kind::Covering) {
+                    prop_assert_eq!(seq, position.seq(), "a save_now left the acknowledged watermark unsaved");
+                }
                 prop_assert!(seq >= last_stored, "moved back from {} to {}", last_stored, seq);
                 prop_assert!(
                     unacked.iter().all(|&u| u > seq),
@@ -226,4 +238,110 @@ proptest! {
             Ok(())
         })?;
     }
+}
+
+/// History lost: the resync's copy records a new start point while the reused position still
+/// holds the old tail's watermark. No later save (copy progress, ticks, the final save) may write
+/// that stale token over the new start point; the first event of the new tail moves it on.
+#[tokio::test]
+async fn after_a_resync_the_old_tails_token_never_replaces_the_new_start_point() {
+    let (cp, store, position) = checkpointer(Checkpoint::default());
+    position.register_applied(tok(5));
+    cp.save_now().await.unwrap();
+    let start = doc! {"_data": "start"};
+    cp.start_over(Checkpoint {
+        resume_token: Some(start.clone()),
+        copying: true,
+        resync: true,
+        ..Default::default()
+    })
+    .await;
+    cp.save_state().await.unwrap();
+    cp.save_now().await.unwrap();
+    cp.state.lock().await.copying = false;
+    cp.save_state().await.unwrap();
+    cp.save_now().await.unwrap();
+    cp.save_final(true).await.unwrap();
+    let saves = store.saves();
+    assert!(saves.len() >= 3, "{saves:?}");
+    for s in &saves[1..] {
+        assert_eq!(s.resume_token.as_ref(), Some(&start), "{saves:?}");
+    }
+    let seq = position.register(tok(6), None);
+    position.ack([seq], None, None);
+    cp.save_now().await.unwrap();
+    assert_eq!(
+        store.saves().last().unwrap().resume_token,
+        Some(tok(6)),
+        "the new tail's first event moves the token on"
+    );
+}
+
+/// Saves from several tasks at once (the ticker's save_now, the watcher's pre-DDL save_now and
+/// save_state, the final save) while events are acknowledged: every stored token is at least the
+/// one before it. The position is read under the state lock, so no save writes an older one.
+#[test]
+fn concurrent_saves_never_store_an_older_token() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .build()
+        .expect("runtime");
+    for _round in 0..20 {
+        let (cp, store, position) = checkpointer(Checkpoint::default());
+        rt.block_on(async {
+            let acker = {
+                let position = position.clone();
+                tokio::spawn(async move {
+                    for i in 1..=2_000u64 {
+                        position.register_applied(tok(i));
+                        if i % 8 == 0 {
+                            tokio::task::yield_now().await;
+                        }
+                    }
+                })
+            };
+            let mut savers = Vec::new();
+            for kind in 0..4 {
+                let cp = cp.clone();
+                savers.push(tokio::spawn(async move {
+                    for _ in 0..500 {
+                        match kind {
+                            0 | 1 => cp.save_now().await.unwrap(),
+                            2 => cp.save_state().await.unwrap(),
+                            _ => cp.save_final(false).await.unwrap(),
+                        }
+                    }
+                }));
+            }
+            acker.await.unwrap();
+            for s in savers {
+                s.await.unwrap();
+            }
+        });
+        cp_final_check(&rt, &cp, &store, &position);
+    }
+}
+
+/// The stored sequence never moved back, and a last save_now stores the whole watermark.
+fn cp_final_check(
+    rt: &tokio::runtime::Runtime,
+    cp: &Arc<Checkpointer>,
+    store: &MemoryStore,
+    position: &Position,
+) {
+    let seqs: Vec<u64> = store.saves().iter().map(stored_seq).collect();
+    for w in seqs.windows(2) {
+        assert!(
+            w[0] <= w[1],
+            "stored token moved back: {} then {}",
+            w[0],
+            w[1]
+        );
+    }
+    rt.block_on(cp.save_now()).unwrap();
+    assert_eq!(
+        stored_seq(&store.saves().pop().unwrap()),
+        position.seq(),
+        "the last save_now covers the watermark"
+    );
 }
