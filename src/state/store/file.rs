@@ -1,5 +1,6 @@
-//! The checkpoint in a local file, as BSON: written to `<path>.tmp`, then renamed over the old
-//! one, so a crash mid-write leaves the previous checkpoint.
+//! The checkpoint in a local file, as BSON: written to `<path>.tmp` (mode 0600), fsync'd, renamed
+//! over the old one and the directory fsync'd, so a crash or power loss leaves the previous
+//! checkpoint or the new one, and a save counts only once it is on disk.
 
 use super::{decode, encode, CheckpointStore};
 use crate::error::{Class, Error, ErrorKind, Origin, Result};
@@ -7,7 +8,8 @@ use crate::state::Checkpoint;
 use bson::Document;
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 pub struct FileStore {
     path: PathBuf,
@@ -46,17 +48,46 @@ impl CheckpointStore for FileStore {
             encode(cp)?
                 .to_writer(&mut bytes)
                 .map_err(|e| file_error(e.to_string()))?;
-            let tmp = self.path.with_extension("tmp");
-            tokio::fs::write(&tmp, &bytes)
+            let path = self.path.clone();
+            tokio::task::spawn_blocking(move || write_durably(&path, &bytes))
                 .await
-                .map_err(|e| file_error(format!("writing {}: {e}", tmp.display())))?;
-            tokio::fs::rename(&tmp, &self.path)
-                .await
-                .map_err(|e| file_error(format!("renaming to {}: {e}", self.path.display())))?;
-            Ok(())
+                .map_err(|e| file_error(format!("checkpoint write task: {e}")))?
         }
         .boxed()
     }
+}
+
+/// Writes `bytes` to `<path>.tmp` (owner-only: it holds `_id`s), fsyncs it, renames it over
+/// `path` and fsyncs the directory: only then does the save count, so a power loss leaves either
+/// the previous checkpoint or this one.
+fn write_durably(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let err = |what: &str, p: &Path, e: std::io::Error| {
+        file_error(format!("{what} {}: {e}", p.display()))
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&tmp).map_err(|e| err("writing", &tmp, e))?;
+    // `mode` applies only when the file is created: a leftover temp file keeps its own.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| err("restricting", &tmp, e))?;
+    }
+    file.write_all(bytes).map_err(|e| err("writing", &tmp, e))?;
+    file.sync_all().map_err(|e| err("syncing", &tmp, e))?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(|e| err("renaming to", path, e))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| err("syncing directory", dir, e))
 }
 
 fn file_error(msg: String) -> Error {
@@ -92,6 +123,29 @@ mod tests {
             !dir.path().join("cp.tmp").exists(),
             "the temp file is renamed over the checkpoint"
         );
+    }
+
+    /// The checkpoint holds `_id`s: only its owner may read it, whatever the umask.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_checkpoint_file_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cp.bson");
+        let store = FileStore::new(path.clone());
+        store.save(&Checkpoint::default()).await.unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "mode {mode:o}");
+        // A leftover temp file of an older version (0644) does not keep its mode either.
+        std::fs::write(dir.path().join("cp.tmp"), b"x").unwrap();
+        std::fs::set_permissions(
+            dir.path().join("cp.tmp"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        store.save(&Checkpoint::default()).await.unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "mode {mode:o} after a leftover temp file");
     }
 
     #[tokio::test]
