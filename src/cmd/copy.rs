@@ -7,9 +7,10 @@ use crate::bulk::resync::prune_extras;
 use crate::config::Config;
 use crate::error::{Class, Error, ErrorKind, Origin, Result};
 use crate::ops::{Http, Phase, ProgressBars, Reporter, Service};
+use crate::source::connect::source_identity;
 use crate::source::{open_stream, token_of, Sides, StartAt};
 use crate::state::start::{decide, Job};
-use crate::state::{store, Checkpoint, CheckpointStore, Checkpointer, Position};
+use crate::state::{store, Checkpoint, CheckpointStore, Checkpointer, Position, SourceIdentity};
 use bson::Document;
 use mongodb::Database;
 use std::process::ExitCode;
@@ -91,17 +92,46 @@ pub(crate) async fn copy_phase(
     Ok(summaries)
 }
 
-/// The checkpoint store of this source -> target pair and what it holds, if anything.
+/// The checkpoint store of this source -> target pair, what it holds, if anything, and the
+/// source's identity. Refused (configuration errors): a place no save can write, and a
+/// checkpoint of another source (its token means nothing here: the user deletes it to copy this
+/// source from scratch, or points `source.uri` back).
 pub(crate) async fn load_checkpoint(
     cfg: &Config,
     sides: &Sides,
     reporter: &Reporter,
-) -> Result<(Arc<dyn CheckpointStore>, Option<Checkpoint>)> {
+) -> Result<(Arc<dyn CheckpointStore>, Option<Checkpoint>, SourceIdentity)> {
     let store = store::open(cfg, &sides.target_client)?;
     let existing = reporter
         .retry("reading the checkpoint", || store.load())
         .await?;
-    Ok((store, existing))
+    reporter
+        .retry("checking the checkpoint can be written", || {
+            store.check_writable()
+        })
+        .await?;
+    let identity = reporter
+        .retry("reading the source's identity", || {
+            source_identity(&sides.source_client)
+        })
+        .await?;
+    let foreign = existing
+        .as_ref()
+        .and_then(|cp| cp.source.as_ref())
+        .and_then(|stored| stored.mismatch(&identity));
+    if let Some(why) = foreign {
+        return Err(Error::new(
+            ErrorKind::Config,
+            Class::Fatal,
+            "source.uri",
+            format!(
+                "the checkpoint {} was {why}; delete the checkpoint to copy this source from scratch, or point source.uri back at the source it was written for",
+                store.location()
+            ),
+        )
+        .at(Origin::Checkpoint));
+    }
+    Ok((store, existing, identity))
 }
 
 /// The `copy` command: serves metrics when `http.addr` is free (a running `run` may hold it),
@@ -123,9 +153,10 @@ pub async fn copy_job(
 ) -> Result<Vec<CollectionSummary>> {
     let sides = Sides::connect(cfg, reporter).await?;
     let position = Position::new();
-    let (store, existing) = load_checkpoint(cfg, &sides, reporter).await?;
+    let (store, existing, identity) = load_checkpoint(cfg, &sides, reporter).await?;
     let start = decide(existing, cfg.copy.mode, Job::Copy);
     let cp = Checkpointer::new(store, start.checkpoint, position, reporter.clone());
+    cp.set_source(identity);
     let summaries = copy_phase(cfg, &sides, &cp, reporter, display, start.resync).await?;
     reporter.set_phase(Phase::Stopped);
     Ok(summaries)

@@ -42,10 +42,10 @@ pub async fn run_job(
     // at once: nothing to drain, no checkpoint to write, no retry to wait out.
     let startup = async {
         let sides = Sides::connect(cfg, reporter).await?;
-        let (store, existing) = load_checkpoint(cfg, &sides, reporter).await?;
-        Ok::<_, Error>((sides, store, existing))
+        let (store, existing, identity) = load_checkpoint(cfg, &sides, reporter).await?;
+        Ok::<_, Error>((sides, store, existing, identity))
     };
-    let (sides, store, existing) = tokio::select! {
+    let (sides, store, existing, identity) = tokio::select! {
         r = startup => r?,
         _ = stop.cancelled() => {
             reporter.set_phase(Phase::Stopped);
@@ -56,6 +56,7 @@ pub async fn run_job(
     let start = decide(existing, cfg.copy.mode, Job::Run);
     let (mut need_copy, mut resync, mut replay) = (start.copy, start.resync, start.replay);
     let cp = Checkpointer::new(store, start.checkpoint, position.clone(), reporter.clone());
+    cp.set_source(identity);
     loop {
         if need_copy {
             tokio::select! {

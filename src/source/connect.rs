@@ -8,6 +8,7 @@ use crate::error::codes::AUTHENTICATION_FAILED;
 use crate::error::{command_code, Class, Error, ErrorKind, Origin, Result};
 use crate::ops::{Reporter, Side};
 use crate::source::translate::ClusterTime;
+use crate::state::SourceIdentity;
 use bson::doc;
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Database};
@@ -87,6 +88,19 @@ pub async fn require_replica_set(client: &Client) -> Result<()> {
             "the source is a standalone server; change streams need a replica set (start mongod with --replSet and run rs.initiate())",
         ))
     }
+}
+
+/// Who the source is, for the checkpoint: a resume token means something only on the
+/// deployment that issued it. A sharded source (mongos) has no replica set name.
+pub async fn source_identity(client: &Client) -> Result<SourceIdentity> {
+    let hello = client
+        .database("admin")
+        .run_command(doc! {"hello": 1})
+        .await
+        .map_err(|e| Error::from_driver(Origin::Source, "reading the source's identity", &e))?;
+    Ok(SourceIdentity {
+        set_name: hello.get_str("setName").ok().map(str::to_string),
+    })
 }
 
 /// The source's current operation time: events at or before it may already be reflected in

@@ -6,6 +6,32 @@ use crate::state::pending_indexes::PendingIndex;
 use bson::{Bson, DateTime, Document};
 use serde::{Deserialize, Serialize};
 
+/// The schema this version writes (`schema_version` beside the fields); a checkpoint without one
+/// is version 1, from before the version and the source identity were stored. A newer version
+/// is refused at start, never rewritten.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// Which source a checkpoint belongs to: a resume token means something only on the deployment
+/// that issued it. `None` fields are unknown (a version-1 checkpoint, a sharded source).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct SourceIdentity {
+    /// `setName` of the source replica set, from `hello`.
+    pub set_name: Option<String>,
+}
+
+impl SourceIdentity {
+    /// Why a checkpoint of `self` cannot resume against `current`, if it cannot: both replica
+    /// set names known and different.
+    pub fn mismatch(&self, current: &SourceIdentity) -> Option<String> {
+        match (&self.set_name, &current.set_name) {
+            (Some(stored), Some(now)) if stored != now => Some(format!(
+                "written for the source replica set \"{stored}\", but source.uri points at \"{now}\": its resume token means nothing there"
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// Copy progress of one collection.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct CollectionCopy {
@@ -39,5 +65,8 @@ pub struct Checkpoint {
     /// ([`crate::state::GoneKeys`]): `[{collection, key}]`.
     #[serde(default)]
     pub unresolved_fetches: Vec<Document>,
+    /// The source this checkpoint follows (stamped by every save; `None` before version 2).
+    #[serde(default)]
+    pub source: Option<SourceIdentity>,
     pub updated_at: Option<DateTime>,
 }

@@ -9,6 +9,7 @@ use crate::state::checkpoint::Checkpoint;
 use crate::state::store::CheckpointStore;
 use crate::state::GoneKeys;
 use crate::state::Position;
+use crate::state::SourceIdentity;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -23,6 +24,8 @@ pub struct Checkpointer {
     /// copied into the state at every save.
     pub unresolved: Arc<parking_lot::Mutex<GoneKeys>>,
     marks: parking_lot::Mutex<Marks>,
+    /// The source being followed, stamped on every save (adopted by a version-1 checkpoint).
+    source: parking_lot::Mutex<Option<SourceIdentity>>,
 }
 
 /// Which watermark position the state's token and the stored token cover. Changed only under the
@@ -56,7 +59,13 @@ impl Checkpointer {
                 saved_seq: seq,
                 at: Instant::now(),
             }),
+            source: parking_lot::Mutex::new(None),
         })
+    }
+
+    /// The source this run follows: every later save records it in the checkpoint.
+    pub fn set_source(&self, identity: SourceIdentity) {
+        *self.source.lock() = Some(identity);
     }
 
     /// Replaces the state with `fresh`, whose token is a new start point (a copy or resync
@@ -114,6 +123,9 @@ impl Checkpointer {
     /// what the written token covers).
     async fn write(&self, state: &mut Checkpoint, seq: u64) -> Result<()> {
         state.unresolved_fetches = self.unresolved.lock().to_docs();
+        if let Some(source) = self.source.lock().clone() {
+            state.source = Some(source);
+        }
         self.store.save(state).await?;
         let mut marks = self.marks.lock();
         marks.saved_seq = seq;

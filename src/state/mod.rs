@@ -11,7 +11,7 @@ pub mod start;
 pub mod store;
 pub mod watermark;
 
-pub use checkpoint::{Checkpoint, CollectionCopy};
+pub use checkpoint::{Checkpoint, CollectionCopy, SourceIdentity};
 pub use checkpointer::Checkpointer;
 pub use gone_keys::GoneKeys;
 pub use position::Position;

@@ -50,6 +50,8 @@ pub enum Needs {
     /// replicators of every test running in parallel (and mongod has `configureFailPoint` only
     /// with `enableTestCommands`).
     FailPoints,
+    /// A source replica set of a name of the test's own.
+    NamedReplicaSet,
 }
 
 impl Needs {
@@ -61,6 +63,7 @@ impl Needs {
             Needs::TinyOplog => "a testbed with a tiny oplog",
             Needs::Standalone => "a standalone testbed",
             Needs::FailPoints => "fail points on a server of its own",
+            Needs::NamedReplicaSet => "a testbed with a replica set name of its own",
         }
     }
 }

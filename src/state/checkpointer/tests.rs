@@ -345,3 +345,20 @@ fn cp_final_check(
         "the last save_now covers the watermark"
     );
 }
+
+/// The source identity set for the run is in every save, also over a version-1 checkpoint
+/// (which had none) and across a new start point.
+#[tokio::test]
+async fn every_save_records_the_source_identity() {
+    let (cp, store, _) = checkpointer(Checkpoint::default());
+    let id = crate::state::SourceIdentity {
+        set_name: Some("rs0".into()),
+    };
+    cp.set_source(id.clone());
+    cp.save_state().await.unwrap();
+    cp.start_over(Checkpoint::default()).await;
+    cp.save_state().await.unwrap();
+    for s in store.saves() {
+        assert_eq!(s.source.as_ref(), Some(&id));
+    }
+}

@@ -1,7 +1,7 @@
 //! The checkpoint in memory, for tests: the same contract as the durable stores, plus a record
 //! of every successful save and a way to make saves fail.
 
-use super::{decode, encode, CheckpointStore};
+use super::{decode, encode, CheckpointStore, Place};
 use crate::error::{Class, Error, ErrorKind, Origin, Result};
 use crate::state::Checkpoint;
 use futures::future::BoxFuture;
@@ -52,7 +52,11 @@ impl CheckpointStore for MemoryStore {
 
     fn save<'a>(&'a self, cp: &'a Checkpoint) -> BoxFuture<'a, Result<()>> {
         // Through the stored form, so what cannot be stored fails here too.
-        let stored = encode(cp).and_then(decode);
+        let place = Place {
+            key: "checkpoint",
+            name: "in memory",
+        };
+        let stored = encode(cp).and_then(|d| decode(d, &place));
         let mut inner = self.inner.lock();
         let outcome = if inner.failing > 0 {
             inner.failing -= 1;
@@ -67,5 +71,9 @@ impl CheckpointStore for MemoryStore {
             stored.map(|cp| inner.saves.push(cp))
         };
         async move { outcome }.boxed()
+    }
+
+    fn location(&self) -> String {
+        "in memory".to_string()
     }
 }

@@ -12,9 +12,11 @@ pub use target::TargetStore;
 
 use crate::config::{CheckpointStoreKind, Config};
 use crate::error::{Class, Error, ErrorKind, Origin, Result};
+use crate::state::checkpoint::SCHEMA_VERSION;
 use crate::state::Checkpoint;
-use bson::{DateTime, Document};
+use bson::{Bson, DateTime, Document};
 use futures::future::BoxFuture;
+use futures::FutureExt;
 use mongodb::Client;
 use std::sync::Arc;
 
@@ -35,6 +37,28 @@ pub trait CheckpointStore: Send + Sync {
 
     /// Replaces the stored checkpoint with `cp`, stamped with the time of the save.
     fn save<'a>(&'a self, cp: &'a Checkpoint) -> BoxFuture<'a, Result<()>>;
+
+    /// Where the checkpoint is, for messages (a path, a collection and `_id`).
+    fn location(&self) -> String;
+
+    /// Fails (a configuration error naming the place) when a save could never succeed, so a
+    /// start with an unusable place stops at once instead of failing at the first save.
+    fn check_writable(&self) -> BoxFuture<'_, Result<()>> {
+        async { Ok(()) }.boxed()
+    }
+}
+
+/// Where a store keeps its checkpoint, for its errors: the config key and a description.
+pub(crate) struct Place<'a> {
+    pub key: &'static str,
+    pub name: &'a str,
+}
+
+impl Place<'_> {
+    /// A configuration error about this checkpoint: no retry fixes it.
+    pub fn error(&self, message: String) -> Error {
+        Error::new(ErrorKind::Config, Class::Fatal, self.key, message).at(Origin::Checkpoint)
+    }
 }
 
 /// The store `checkpoint.store` names, for this config's source -> target pair.
@@ -59,28 +83,48 @@ pub fn open(cfg: &Config, target: &Client) -> Result<Arc<dyn CheckpointStore>> {
     })
 }
 
-/// `cp` as stored, stamped with the time of this save.
+/// `cp` as stored, stamped with the time of this save and the schema version.
 fn encode(cp: &Checkpoint) -> Result<Document> {
     let mut cp = cp.clone();
     cp.updated_at = Some(DateTime::now());
-    bson::to_document(&cp).map_err(|e| {
+    let mut d = bson::to_document(&cp).map_err(|e| {
         Error::new(
             ErrorKind::Internal,
             Class::Fatal,
             "encoding checkpoint",
             e.to_string(),
         )
-    })
+    })?;
+    d.insert("schema_version", SCHEMA_VERSION);
+    Ok(d)
 }
 
-/// A stored document back into a checkpoint (the target store's `_id` is not part of it).
-fn decode(mut d: Document) -> Result<Checkpoint> {
+/// A stored document back into a checkpoint (the target store's `_id` is not part of it): no
+/// version is 1; a newer version than [`SCHEMA_VERSION`] or an unreadable document is a
+/// configuration error naming `place`.
+fn decode(mut d: Document, place: &Place<'_>) -> Result<Checkpoint> {
     d.remove("_id");
+    let version = match d.remove("schema_version") {
+        None => 1,
+        Some(Bson::Int32(v)) => i64::from(v),
+        Some(Bson::Int64(v)) => v,
+        Some(_) => {
+            return Err(place.error(format!(
+                "the checkpoint {} has a schema_version that is not a number; delete it to start over with a copy",
+                place.name
+            )))
+        }
+    };
+    if version > SCHEMA_VERSION {
+        return Err(place.error(format!(
+            "the checkpoint {} has schema version {version}, newer than this mongo-replicator reads ({SCHEMA_VERSION}); run the newer version that wrote it, or delete the checkpoint to start over with a copy",
+            place.name
+        )));
+    }
     bson::from_document(d).map_err(|e| {
-        Error::malformed(
-            Origin::Checkpoint,
-            "reading checkpoint",
-            format!("unreadable checkpoint ({e}); delete it to start over"),
-        )
+        place.error(format!(
+            "the checkpoint {} is unreadable ({e}); delete it to start over with a copy",
+            place.name
+        ))
     })
 }

@@ -1,7 +1,7 @@
 //! The checkpoint in the target deployment: collection `checkpoints` of `checkpoint.database`,
 //! one document per pair, `_id = "<source_db>-><target_db>"`, the checkpoint's fields beside it.
 
-use super::{decode, encode, CheckpointStore};
+use super::{decode, encode, CheckpointStore, Place};
 use crate::error::{Error, Origin, Result};
 use crate::state::Checkpoint;
 use bson::{doc, Document};
@@ -40,7 +40,12 @@ impl CheckpointStore for TargetStore {
                 .find_one(doc! {"_id": self.id.as_str()})
                 .await
                 .map_err(|e| Error::from_driver(Origin::Checkpoint, "reading checkpoint", &e))?;
-            found.map(decode).transpose()
+            let name = self.location();
+            let place = Place {
+                key: "checkpoint.database",
+                name: &name,
+            };
+            found.map(|d| decode(d, &place)).transpose()
         }
         .boxed()
     }
@@ -57,5 +62,9 @@ impl CheckpointStore for TargetStore {
             Ok(())
         }
         .boxed()
+    }
+
+    fn location(&self) -> String {
+        format!("{}.{COLLECTION} _id \"{}\"", self.database, self.id)
     }
 }
