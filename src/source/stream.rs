@@ -3,7 +3,7 @@
 //! are stored and handed back as documents, never parsed.
 
 use crate::config::UpdateMode;
-use crate::error::codes::UNRECOGNIZED_PIPELINE_STAGE;
+use crate::error::codes::{INVALID_RESUME_TOKEN, UNRECOGNIZED_PIPELINE_STAGE};
 use crate::error::{command_code, Class, Error, ErrorKind, Origin, Result};
 use bson::{doc, Document};
 use mongodb::change_stream::event::ResumeToken;
@@ -21,7 +21,10 @@ pub enum StartAt {
     StartAfter(Document),
 }
 
-/// Opens the change stream on `source` at `start`.
+/// Opens the change stream on `source` at `start`. A token `resumeAfter` refuses with 260 (the
+/// token of an `invalidate`, e.g. after a `dropDatabase`, saved as the checkpoint) is opened
+/// again with `startAfter`, which accepts it as mongod documents; any other bad token is
+/// refused by `startAfter` too.
 pub async fn open_stream(
     source: &Database,
     start: &StartAt,
@@ -52,6 +55,20 @@ pub async fn open_stream(
             SPLIT_UNSUPPORTED.store(true, Ordering::Relaxed);
             Box::pin(open_stream(source, start, mode, batch_size)).await
         }
+        Err(e) if command_code(&e) == Some(INVALID_RESUME_TOKEN) => match start {
+            StartAt::ResumeAfter(t) => {
+                tracing::info!(
+                    "resumeAfter refused the resume token (an invalidate's): starting after it"
+                );
+                let after = StartAt::StartAfter(t.clone());
+                Box::pin(open_stream(source, &after, mode, batch_size)).await
+            }
+            _ => Err(Error::from_driver(
+                Origin::Source,
+                "opening the change stream",
+                &e,
+            )),
+        },
         Err(e) => Err(Error::from_driver(
             Origin::Source,
             "opening the change stream",
