@@ -68,6 +68,8 @@ impl Writer {
                             // Already in the target through a later fetch of this document.
                             self.position.ack([item.seq], None, None);
                         } else {
+                            let mut item = item;
+                            fences.refetch_below_floor(&mut item);
                             builder.push(item.op.clone());
                             items.push(item);
                         }
