@@ -23,6 +23,8 @@ pub(crate) const NAMESPACE_NOT_FOUND: i32 = 26;
 pub(crate) const INDEX_NOT_FOUND: i32 = 27;
 /// NamespaceExists: `create` of a collection that is already there.
 pub(crate) const NAMESPACE_EXISTS: i32 = 48;
+/// InvalidResumeToken: among others, `resumeAfter` the token of an `invalidate`.
+pub(crate) const INVALID_RESUME_TOKEN: i32 = 260;
 /// ChangeStreamFatalError: on servers before 4.4 also sent when the history is lost.
 pub(crate) const CHANGE_STREAM_FATAL: i32 = 280;
 /// ChangeStreamHistoryLost: the resume point fell off the oplog.

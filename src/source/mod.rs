@@ -7,4 +7,4 @@ pub mod stream;
 pub mod translate;
 
 pub use connect::Sides;
-pub use stream::{open_stream, token_of, StartAt};
+pub use stream::{open_stream, open_stream_with, token_of, StartAt, StreamOptions};

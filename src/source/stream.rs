@@ -3,7 +3,7 @@
 //! are stored and handed back as documents, never parsed.
 
 use crate::config::UpdateMode;
-use crate::error::codes::UNRECOGNIZED_PIPELINE_STAGE;
+use crate::error::codes::{INVALID_RESUME_TOKEN, UNRECOGNIZED_PIPELINE_STAGE};
 use crate::error::{command_code, Class, Error, ErrorKind, Origin, Result};
 use bson::{doc, Document};
 use mongodb::change_stream::event::ResumeToken;
@@ -21,17 +21,67 @@ pub enum StartAt {
     StartAfter(Document),
 }
 
-/// Opens the change stream on `source` at `start`.
+/// What the stream reads besides where: update mode, batch size, the collection filter.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamOptions<'a> {
+    pub mode: UpdateMode,
+    pub batch_size: u32,
+    /// `source.collections`: document events of other collections are filtered on the server.
+    pub collections: Option<&'a [String]>,
+}
+
+/// Document events: the only ones a collection filter drops.
+const DOCUMENT_EVENTS: [&str; 4] = ["insert", "update", "replace", "delete"];
+
+/// The stream's pipeline. With `collections`, a `$match` keeps the document events of those
+/// collections and every other event (DDL such as a rename into a listed collection,
+/// `dropDatabase`, `invalidate`), so filtered events never reach the replicator. Splitting
+/// large events must be the last stage.
+pub fn pipeline(collections: Option<&[String]>, split: bool) -> Vec<Document> {
+    let mut stages = Vec::new();
+    if let Some(list) = collections {
+        stages.push(doc! {"$match": {"$or": [
+            {"operationType": {"$nin": DOCUMENT_EVENTS.to_vec()}},
+            {"ns.coll": {"$in": list.to_vec()}},
+        ]}});
+    }
+    if split {
+        stages.push(doc! {"$changeStreamSplitLargeEvent": {}});
+    }
+    stages
+}
+
+/// Opens the change stream on `source` at `start`, every collection (the copy's start point).
 pub async fn open_stream(
     source: &Database,
     start: &StartAt,
     mode: UpdateMode,
     batch_size: u32,
 ) -> Result<ChangeStream<Document>> {
+    let opts = StreamOptions {
+        mode,
+        batch_size,
+        collections: None,
+    };
+    open_stream_with(source, start, opts).await
+}
+
+/// Opens the change stream on `source` at `start` with `opts`. A token `resumeAfter` refuses
+/// with 260 (the token of an `invalidate`, e.g. after a `dropDatabase`, saved as the
+/// checkpoint) is opened again with `startAfter`, which accepts it as mongod documents; any
+/// other bad token is refused by `startAfter` too.
+pub async fn open_stream_with(
+    source: &Database,
+    start: &StartAt,
+    opts: StreamOptions<'_>,
+) -> Result<ChangeStream<Document>> {
+    let StreamOptions {
+        mode, batch_size, ..
+    } = opts;
     let split = !SPLIT_UNSUPPORTED.load(Ordering::Relaxed);
     let mut w = source
         .watch()
-        .pipeline(split.then(|| doc! {"$changeStreamSplitLargeEvent": {}}))
+        .pipeline(pipeline(opts.collections, split))
         .show_expanded_events(true)
         .max_await_time(Duration::from_millis(500))
         .batch_size(batch_size);
@@ -50,8 +100,22 @@ pub async fn open_stream(
             // fail the stream, as on every tool; everything else works the same.
             tracing::warn!("the source does not support $changeStreamSplitLargeEvent; events over 16 MiB cannot be replicated");
             SPLIT_UNSUPPORTED.store(true, Ordering::Relaxed);
-            Box::pin(open_stream(source, start, mode, batch_size)).await
+            Box::pin(open_stream_with(source, start, opts)).await
         }
+        Err(e) if command_code(&e) == Some(INVALID_RESUME_TOKEN) => match start {
+            StartAt::ResumeAfter(t) => {
+                tracing::info!(
+                    "resumeAfter refused the resume token (an invalidate's): starting after it"
+                );
+                let after = StartAt::StartAfter(t.clone());
+                Box::pin(open_stream_with(source, &after, opts)).await
+            }
+            _ => Err(Error::from_driver(
+                Origin::Source,
+                "opening the change stream",
+                &e,
+            )),
+        },
         Err(e) => Err(Error::from_driver(
             Origin::Source,
             "opening the change stream",
@@ -87,3 +151,7 @@ pub fn token_of(stream: &ChangeStream<Document>) -> Option<Document> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod tests;

@@ -4,18 +4,36 @@
 use bson::Document;
 use std::collections::VecDeque;
 
-/// Sequence numbers are contiguous (`register*` hands out `next`, `next + 1`, ...), so the events
-/// not yet covered sit in a deque indexed by `seq - front_seq`: `ack` is O(1) and advancing is
-/// amortized O(1) per event.
+/// Sequence numbers are contiguous (`register*` hands out `next`, `next + 1`, ...). The positions
+/// not yet covered sit in a deque of entries sorted by first seq: `ack` is a binary search
+/// (O(log n)) and advancing is amortized O(1) per entry.
+///
+/// Consecutive applied positions (skipped events, `postBatchResumeToken`s while the target is
+/// stuck) share one entry holding the newest token: only it can ever become the covered token,
+/// since the watermark passes a run of applied positions in one step. So a stall costs one entry
+/// per unapplied event, however many positions are skipped in between (issue 11 item 18).
 #[derive(Debug)]
 pub struct Watermark {
-    /// Registered events not covered yet, oldest first: (token, applied).
-    window: VecDeque<(Document, bool)>,
-    /// Sequence number of `window[0]`.
-    front_seq: u64,
+    /// Registered positions not covered yet, oldest first.
+    window: VecDeque<Entry>,
+    /// The seq the next registration gets.
+    next_seq: u64,
+    /// Positions registered and not covered yet (a run counts each of its positions).
+    pending: usize,
     /// The covered position: every event with seq <= `seq` is applied.
     token: Option<Document>,
     seq: u64,
+}
+
+/// One event waiting to be applied, or a run of applied positions.
+#[derive(Debug)]
+struct Entry {
+    first_seq: u64,
+    /// Seqs this entry stands for, from `first_seq` (more than 1 only for an applied run).
+    positions: u64,
+    /// The resume token (for a run, its newest).
+    token: Document,
+    applied: bool,
 }
 
 impl Default for Watermark {
@@ -28,7 +46,8 @@ impl Watermark {
     pub fn new() -> Self {
         Watermark {
             window: VecDeque::new(),
-            front_seq: 1,
+            next_seq: 1,
+            pending: 0,
             token: None,
             seq: 0,
         }
@@ -40,8 +59,16 @@ impl Watermark {
     }
 
     /// Registers a position with nothing to apply (skipped event, `postBatchResumeToken`): it counts as
-    /// applied at once.
+    /// applied at once. Right after another applied position it joins that one's entry.
     pub fn register_applied(&mut self, token: Document) -> u64 {
+        if let Some(back) = self.window.back_mut().filter(|e| e.applied) {
+            back.token = token;
+            back.positions += 1;
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            self.pending += 1;
+            return seq;
+        }
         let seq = self.push(token, true);
         self.advance();
         seq
@@ -49,14 +76,13 @@ impl Watermark {
 
     /// Marks `seq` applied (any order; unknown or repeated seqs are ignored).
     pub fn ack(&mut self, seq: u64) {
-        let Some(index) = seq.checked_sub(self.front_seq) else {
+        let after = self.window.partition_point(|e| e.first_seq <= seq);
+        let Some(entry) = after.checked_sub(1).and_then(|i| self.window.get_mut(i)) else {
             return;
         };
-        if let Some(entry) = usize::try_from(index)
-            .ok()
-            .and_then(|i| self.window.get_mut(i))
-        {
-            entry.1 = true;
+        // Only a single event is ever unapplied; a seq inside a run is applied already.
+        if entry.first_seq == seq && !entry.applied {
+            entry.applied = true;
             self.advance();
         }
     }
@@ -71,24 +97,36 @@ impl Watermark {
         self.seq
     }
 
-    /// Registered events not yet covered by the watermark.
+    /// Registered positions not yet covered by the watermark.
     pub fn pending(&self) -> usize {
+        self.pending
+    }
+
+    /// Entries held for the positions not yet covered (what a stall costs in memory).
+    pub fn window_len(&self) -> usize {
         self.window.len()
     }
 
     fn push(&mut self, token: Document, applied: bool) -> u64 {
-        let seq = self.front_seq + self.window.len() as u64;
-        self.window.push_back((token, applied));
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.window.push_back(Entry {
+            first_seq: seq,
+            positions: 1,
+            token,
+            applied,
+        });
+        self.pending += 1;
         seq
     }
 
     /// Moves the covered position over the applied prefix of the window.
     fn advance(&mut self) {
-        while self.window.front().is_some_and(|(_, applied)| *applied) {
-            let (token, _) = self.window.pop_front().expect("front checked");
-            self.seq = self.front_seq;
-            self.front_seq += 1;
-            self.token = Some(token);
+        while self.window.front().is_some_and(|e| e.applied) {
+            let entry = self.window.pop_front().expect("front checked");
+            self.seq = entry.first_seq + entry.positions - 1;
+            self.pending -= entry.positions as usize;
+            self.token = Some(entry.token);
         }
     }
 }
@@ -128,6 +166,35 @@ mod tests {
         assert_eq!(w.token(), Some(&tok(2)));
         let s = w.register_applied(tok(3));
         assert_eq!((w.token(), w.seq()), (Some(&tok(3)), s));
+    }
+
+    /// Item 18 of issue 11: while the target is stuck on one event, N skipped positions cost one
+    /// entry, and the covered token is still exactly the newest of them once the event applies.
+    #[test]
+    fn consecutive_applied_positions_cost_one_entry_and_keep_the_newest_token() {
+        let mut w = Watermark::new();
+        let stuck = w.register(tok(0));
+        for n in 1..=10_000 {
+            w.register_applied(tok(n));
+        }
+        assert_eq!((w.window_len(), w.pending()), (2, 10_001));
+        assert_eq!(w.token(), None, "nothing passes the stuck event");
+        let next = w.register(tok(10_001));
+        w.register_applied(tok(10_002));
+        w.register_applied(tok(10_003));
+        assert_eq!((w.window_len(), w.pending()), (4, 10_004));
+        w.ack(stuck + 5);
+        assert_eq!(w.token(), None, "a seq inside the run is applied already");
+        w.ack(stuck);
+        assert_eq!((w.token(), w.pending()), (Some(&tok(10_000)), 3));
+        assert_eq!(w.seq() + 1, next, "the event after the run is next");
+        w.ack(next);
+        assert_eq!(
+            (w.token(), w.window_len(), w.pending()),
+            (Some(&tok(10_003)), 0, 0)
+        );
+        let after = w.register_applied(tok(10_004));
+        assert_eq!((w.token(), w.seq()), (Some(&tok(10_004)), after));
     }
 
     #[test]

@@ -1,19 +1,34 @@
 //! Per-document fences: after a fetch read a document at source time T, its events up to T are
 //! already in the target; applying them again (a delta over a newer version) could reorder
 //! fields. Entries are dropped once the stream has passed them. Pure: no I/O.
+//!
+//! Bounded and indexed (issue 11 item 20): fences are also kept by time, so pruning what the
+//! stream passed costs only the fences removed, on every batch; and at most [`MAX_FENCES`] are
+//! kept. Past that the oldest are evicted and their time becomes a floor: a delta at or before
+//! the floor is re-read from the source instead of applied (as during a replay), which is exact
+//! whether or not its document had a fence.
 
 use super::router::Item;
-use crate::source::translate::{ClusterTime, DocKey};
-use std::collections::HashMap;
+use crate::source::translate::{ClusterTime, DocKey, WriteKind};
+use std::collections::{BTreeMap, HashMap};
 
-/// The fences of one writer, by (collection, canonical key bytes).
+type Key = (String, DocKey);
+
+/// The fences of one writer, by (collection, canonical key bytes) and by time.
 #[derive(Default)]
 pub struct Fences {
-    by_key: HashMap<(String, DocKey), ClusterTime>,
+    by_key: HashMap<Key, ClusterTime>,
+    /// The keys fenced at each time. A key fenced again stays under its older time too (a
+    /// stale entry, skipped when popped), so re-fencing costs O(log n), not a bucket scan.
+    by_time: BTreeMap<ClusterTime, Vec<Key>>,
+    /// Entries in `by_time`, stale ones included.
+    indexed: usize,
+    /// The newest evicted fence: deltas up to it are re-read.
+    floor: Option<ClusterTime>,
 }
 
-/// Fences kept before pruning is attempted.
-const FENCES_SOFT_LIMIT: usize = 10_000;
+/// Fences kept at most (a long replay fetches every document it touches).
+pub const MAX_FENCES: usize = 100_000;
 
 impl Fences {
     pub fn covers(&self, item: &Item) -> bool {
@@ -30,118 +45,69 @@ impl Fences {
         ct <= *fence
     }
 
-    /// Fences the documents a fetch found (a key the source no longer has is not fenced: the
-    /// event that removed it must still apply).
-    pub fn record(&mut self, fetched: Vec<crate::apply::Fetched>) {
-        for f in fetched {
-            self.by_key.insert((f.coll, DocKey::of(&f.key)), f.at);
+    /// Turns a delta at or before the floor into a re-read: its document's fence may have been
+    /// evicted, and a delta over a newer version is not exact.
+    pub fn refetch_below_floor(&self, item: &mut Item) {
+        if let (Some(floor), Some(ct), WriteKind::Delta { .. }) =
+            (self.floor, item.cluster_time, &item.op.kind)
+        {
+            if ct <= floor {
+                item.op.kind = WriteKind::Fetch;
+            }
         }
     }
 
-    /// Forgets fences the stream has passed (`seen` is the newest cluster time applied).
+    /// Fences the documents a fetch found (a key the source no longer has is not fenced: the
+    /// event that removed it must still apply). Past [`MAX_FENCES`] the oldest are evicted.
+    pub fn record(&mut self, fetched: Vec<crate::apply::Fetched>) {
+        for f in fetched {
+            let key = (f.coll, DocKey::of(&f.key));
+            self.by_key.insert(key.clone(), f.at);
+            self.by_time.entry(f.at).or_default().push(key);
+            self.indexed += 1;
+        }
+        while self.by_key.len() > MAX_FENCES || self.indexed > 2 * MAX_FENCES {
+            match self.pop_oldest() {
+                Some((at, removed)) if removed > 0 => self.floor = self.floor.max(Some(at)),
+                Some(_) => {}
+                None => break,
+            }
+        }
+    }
+
+    /// Forgets fences the stream has passed (`seen` is the newest cluster time applied): only
+    /// the entries removed are visited.
     pub fn prune(&mut self, seen: Option<ClusterTime>) {
-        if self.by_key.len() < FENCES_SOFT_LIMIT {
-            return;
+        let Some(seen) = seen else { return };
+        while self
+            .by_time
+            .first_key_value()
+            .is_some_and(|(at, _)| *at <= seen)
+        {
+            self.pop_oldest();
         }
-        if let Some(seen) = seen {
-            self.by_key.retain(|_, fence| *fence > seen);
+    }
+
+    /// Fences held.
+    pub fn held(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// Drops the oldest time's entries: `(time, fences removed)` (stale entries remove none).
+    fn pop_oldest(&mut self) -> Option<(ClusterTime, usize)> {
+        let (at, keys) = self.by_time.pop_first()?;
+        self.indexed -= keys.len();
+        let mut removed = 0;
+        for key in keys {
+            if self.by_key.get(&key) == Some(&at) {
+                self.by_key.remove(&key);
+                removed += 1;
+            }
         }
+        Some((at, removed))
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::apply::Fetched;
-    use crate::ops::Op;
-    use crate::source::translate::{WriteKind, WriteOp};
-    use bson::{doc, Timestamp};
-
-    fn at(time: u32) -> ClusterTime {
-        ClusterTime(Timestamp { time, increment: 1 })
-    }
-
-    fn item(coll: &str, id: i32, ct: Option<ClusterTime>) -> Item {
-        Item {
-            seq: 1,
-            op: WriteOp {
-                coll: coll.into(),
-                key: doc! {"_id": id},
-                kind: WriteKind::Delete,
-            },
-            op_label: Op::Delete,
-            wall_ms: None,
-            cluster_time: ct,
-            coll_uuid: None,
-        }
-    }
-
-    fn fetched(coll: &str, id: i32, time: u32) -> Fetched {
-        Fetched {
-            coll: coll.into(),
-            key: doc! {"_id": id},
-            at: at(time),
-        }
-    }
-
-    #[test]
-    fn covers_only_events_up_to_the_fence_of_that_key_and_collection() {
-        let mut f = Fences::default();
-        assert!(!f.covers(&item("c", 1, Some(at(5)))), "no fence yet");
-        f.record(vec![fetched("c", 1, 10)]);
-        assert!(f.covers(&item("c", 1, Some(at(9)))));
-        assert!(
-            f.covers(&item("c", 1, Some(at(10)))),
-            "the read saw the event at its own time"
-        );
-        assert!(
-            !f.covers(&item("c", 1, Some(at(11)))),
-            "later than the read"
-        );
-        assert!(!f.covers(&item("c", 2, Some(at(9)))), "other key");
-        assert!(!f.covers(&item("d", 1, Some(at(9)))), "other collection");
-        assert!(
-            !f.covers(&item("c", 1, None)),
-            "no cluster time: never covered"
-        );
-    }
-
-    #[test]
-    fn a_later_fetch_moves_the_fence() {
-        let mut f = Fences::default();
-        f.record(vec![fetched("c", 1, 10)]);
-        f.record(vec![fetched("c", 1, 20)]);
-        assert!(f.covers(&item("c", 1, Some(at(15)))));
-    }
-
-    #[test]
-    fn prune_waits_for_the_soft_limit_then_keeps_fences_newer_than_seen() {
-        let mut f = Fences::default();
-        f.record(vec![fetched("c", 1, 10)]);
-        f.prune(Some(at(50)));
-        assert!(
-            f.covers(&item("c", 1, Some(at(9)))),
-            "under the limit nothing is pruned"
-        );
-
-        let many = (0..FENCES_SOFT_LIMIT as i32).map(|i| fetched("c", i + 2, 100));
-        f.record(many.collect());
-        f.record(vec![fetched("c", -1, 200)]);
-        f.prune(None);
-        assert!(
-            f.covers(&item("c", 1, Some(at(9)))),
-            "nothing seen: nothing pruned"
-        );
-        f.prune(Some(at(100)));
-        assert!(
-            !f.covers(&item("c", 1, Some(at(9)))),
-            "passed by the stream"
-        );
-        assert!(!f.covers(&item("c", 2, Some(at(99)))), "at `seen`: passed");
-        assert!(
-            f.covers(&item("c", -1, Some(at(150)))),
-            "newer than seen: kept"
-        );
-        assert_eq!(f.by_key.len(), 1);
-    }
-}
+#[path = "fences_tests.rs"]
+mod tests;

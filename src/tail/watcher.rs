@@ -11,7 +11,7 @@ use crate::source::translate::ClusterTime;
 use crate::source::translate::{
     event_meta, translate, DdlOp, TranslateOptions, Translated, WriteKind,
 };
-use crate::source::{open_stream, token_of, StartAt};
+use crate::source::{open_stream_with, token_of, StartAt, StreamOptions};
 use crate::state::checkpointer::Checkpointer;
 use crate::state::Position;
 use crate::tail::drop_hold::{DropHold, Verdict};
@@ -61,6 +61,12 @@ impl Watcher {
         stop: &CancellationToken,
     ) -> Result<()> {
         let mode = self.translate.update_mode;
+        // Document events of collections outside `source.collections` stay on the server.
+        let opts = StreamOptions {
+            mode,
+            batch_size: self.batch_size,
+            collections: self.translate.collections.as_deref(),
+        };
         let replay_until = if replay {
             self.reporter
                 .retry("reading the source operation time", || {
@@ -78,7 +84,7 @@ impl Watcher {
         let mut fragments = crate::source::split::Reassembler::default();
         loop {
             let mut stream = tokio::select! {
-                s = self.reporter.retry("opening the change stream", || open_stream(&self.source, &start, mode, self.batch_size)) => s?,
+                s = self.reporter.retry("opening the change stream", || open_stream_with(&self.source, &start, opts)) => s?,
                 _ = stop.cancelled() => return Ok(()),
             };
             self.reporter.set_stream_open(true);

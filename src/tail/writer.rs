@@ -68,6 +68,8 @@ impl Writer {
                             // Already in the target through a later fetch of this document.
                             self.position.ack([item.seq], None, None);
                         } else {
+                            let mut item = item;
+                            fences.refetch_below_floor(&mut item);
                             builder.push(item.op.clone());
                             items.push(item);
                         }
@@ -111,6 +113,7 @@ impl Writer {
     ) -> Result<()> {
         let started = Instant::now();
         let plan = builder.take_plan();
+        let mut acked = false;
         let result = self
             .reporter
             .retry("applying a batch to the target", || {
@@ -124,20 +127,26 @@ impl Writer {
                 self.settle_fetches(&items, gone);
             }
             Err(e) if e.kind == ErrorKind::DuplicateKey || is_shape_conflict(&e) => {
-                self.apply_in_order(&items, fences).await?
+                // Acknowledges each op as it is written.
+                self.apply_in_order(&items, fences).await?;
+                acked = true;
             }
             Err(e) => return Err(e),
         }
         fences.prune(items.iter().filter_map(|i| i.cluster_time).max());
-        self.record(&items, plan.ops_in, started.elapsed().as_secs_f64());
+        self.record(&items, plan.ops_in, started.elapsed().as_secs_f64(), acked);
         Ok(())
     }
 
     /// Replays ops one by one in stream order; each conflicting op waits until every earlier
-    /// event is applied, then is reported as a real conflict and retried slowly.
+    /// event is applied, then is reported as a real conflict and retried slowly. Each op is
+    /// acknowledged once written (never before), so the watermark shows this batch's own
+    /// applied prefix: an op's earlier events are all applied exactly when the watermark
+    /// reaches the seq before it.
     async fn apply_in_order(&self, items: &[Item], fences: &mut Fences) -> Result<()> {
         for item in items {
             if fences.covers(item) {
+                self.position.ack([item.seq], None, None);
                 continue;
             }
             let mut single = BatchBuilder::new();
@@ -159,6 +168,8 @@ impl Writer {
                         let items = std::slice::from_ref(item);
                         let gone = self.left_with_collection(items, outcome.gone).await;
                         self.settle_fetches(items, gone);
+                        self.position
+                            .ack([item.seq], item.wall_ms, item.cluster_time);
                         break;
                     }
                     Err(e) if is_shape_conflict(&e) => {
@@ -249,7 +260,8 @@ impl Writer {
         }
     }
 
-    fn record(&self, items: &[Item], ops_in: usize, seconds: f64) {
+    /// Metrics of an applied batch, and its acknowledgement unless `acked` already.
+    fn record(&self, items: &[Item], ops_in: usize, seconds: f64, acked: bool) {
         let mut per_op: Vec<(Op, u64)> = Vec::with_capacity(4);
         for it in items {
             match per_op.iter_mut().find(|(l, _)| *l == it.op_label) {
@@ -259,7 +271,9 @@ impl Writer {
         }
         let wall = items.iter().filter_map(|i| i.wall_ms).max();
         let ct = items.iter().filter_map(|i| i.cluster_time).max();
-        self.position.ack(items.iter().map(|i| i.seq), wall, ct);
+        if !acked {
+            self.position.ack(items.iter().map(|i| i.seq), wall, ct);
+        }
         self.reporter.batch_applied(
             &per_op,
             ops_in,

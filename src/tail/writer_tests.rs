@@ -179,6 +179,34 @@ fn conflicts_reported(metrics: &Metrics) -> Option<f64> {
         .find_map(|l| l.strip_prefix(&series).map(|v| v.parse().unwrap()))
 }
 
+/// Waits until the conflict is reported once (metric), a few seconds after the report delay.
+async fn reported_once(reporter: &Reporter) {
+    let reported_by = Instant::now() + CONFLICT_REPORT_AFTER + Duration::from_secs(4);
+    while conflicts_reported(&reporter.metrics) != Some(1.0) {
+        assert!(
+            Instant::now() < reported_by,
+            "the conflict is reported once: {:?}",
+            conflicts_reported(&reporter.metrics)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Still retrying the one conflicting op: only the abort ends it, with an error (never a skip).
+async fn still_retrying_until_aborted(
+    reporter: &Reporter,
+    task: tokio::task::JoinHandle<Result<()>>,
+    position: &Position,
+) {
+    reporter.abort.cancel();
+    let result = tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("the writer stops on abort")
+        .unwrap();
+    assert!(result.is_err(), "never skipped");
+    assert_eq!(position.pending(), 1);
+}
+
 #[tokio::test]
 async fn a_batch_is_applied_and_every_seq_acknowledged() {
     let bed = bed().await;
@@ -299,25 +327,47 @@ async fn a_target_only_conflict_is_retried_and_reported_never_skipped() {
         (0, 1, Some(0.0)),
         "not acknowledged, not reported yet"
     );
-    let reported_by = Instant::now() + CONFLICT_REPORT_AFTER + Duration::from_secs(3);
-    while conflicts_reported(&reporter.metrics) != Some(1.0) {
-        assert!(
-            Instant::now() < reported_by,
-            "the conflict is reported once"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    reported_once(&reporter).await;
     assert_eq!(watched(), (0, 1, Some(1.0)), "still not acknowledged");
     assert_eq!(
         contents(&bed.target).await,
         vec![doc! {"_id": "stray", "email": "x"}]
     );
-    // Still retrying: only the abort ends it, with an error (never a skip).
-    reporter.abort.cancel();
-    let result = tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .expect("the writer stops on abort")
-        .unwrap();
-    assert!(result.is_err());
-    assert_eq!(position.pending(), 1);
+    still_retrying_until_aborted(&reporter, task, &position).await;
+}
+
+/// Item 15: the conflicting op is the third of its batch. The two before it are applied by the
+/// in-order replay; the conflict must still be reported (it used to wait for the batch's own
+/// earlier ops to be acknowledged, which happened only after the whole batch).
+#[tokio::test]
+async fn a_target_only_conflict_later_in_its_batch_is_reported_too() {
+    let (bed, running) = x_held_by("stray").await;
+    let Running {
+        position,
+        reporter,
+        tx,
+        task,
+    } = running;
+    let p = &position;
+    let c = op("c", WriteKind::Upsert(doc! {"_id": "c", "email": "c"}));
+    let d = op("d", WriteKind::Upsert(doc! {"_id": "d", "email": "d"}));
+    let batch = vec![item(p, c, Op::Insert), item(p, d, Op::Insert), b_takes_x(p)];
+    for it in batch {
+        tx.send(WriterMsg::Op(it)).await.unwrap();
+    }
+    reported_once(&reporter).await;
+    assert_eq!(
+        (position.seq(), position.pending()),
+        (2, 1),
+        "the two ops before it are written and acknowledged, the conflicting one is not"
+    );
+    assert_eq!(
+        contents(&bed.target).await,
+        vec![
+            doc! {"_id": "c", "email": "c"},
+            doc! {"_id": "d", "email": "d"},
+            doc! {"_id": "stray", "email": "x"},
+        ]
+    );
+    still_retrying_until_aborted(&reporter, task, &position).await;
 }

@@ -33,6 +33,9 @@ proptest! {
             }
             seqs.push(seq);
         }
+        // Runs of applied positions share an entry: memory follows the unapplied events only.
+        let unapplied = events.iter().filter(|e| **e).count();
+        prop_assert!(w.window_len() <= 2 * unapplied + 1, "{} entries", w.window_len());
         let mut last_seq = w.seq();
         for i in order {
             if !events[i] {
