@@ -4,3 +4,4 @@
 mod data;
 mod history;
 mod mixed_workload;
+mod target_writes;
