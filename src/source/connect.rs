@@ -10,7 +10,7 @@ use crate::ops::{Reporter, Side};
 use crate::source::translate::ClusterTime;
 use bson::doc;
 use mongodb::options::{
-    Acknowledgment, ClientOptions, ReadConcern, ReadPreference, SelectionCriteria, WriteConcern,
+    Acknowledgment, ClientOptions, ReadPreference, SelectionCriteria, WriteConcern,
 };
 use mongodb::{Client, Database};
 use std::time::Duration;
@@ -20,13 +20,13 @@ pub async fn client(uri: &ConnectionString, key: &str) -> Result<Client> {
     client_with(uri, key, |_| {}).await
 }
 
-/// The source client: every read goes to the primary with read concern majority whatever the
-/// URI's `readPreference` / `readConcernLevel` (a lagging secondary would return a version
-/// older than an event already received, and the event would count as applied without it).
+/// The source client: every read goes to the primary whatever the URI's `readPreference` (a
+/// lagging secondary would return a version older than an event already received, and the
+/// event would count as applied without it); the copy, fetches and verify reads also state
+/// read concern majority per operation.
 pub async fn source_client(cfg: &Config) -> Result<Client> {
     client_with(&cfg.source.uri, "source.uri", |opts| {
         opts.selection_criteria = Some(primary());
-        opts.read_concern = Some(ReadConcern::majority());
     })
     .await
 }
