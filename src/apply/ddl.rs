@@ -1,6 +1,8 @@
 //! DDL on the target, made idempotent: replaying an already applied drop, rename, create or
-//! index change is a no-op instead of an error.
+//! index change is a no-op instead of an error. Every command states the target's write concern
+//! (`target.write_concern`), and a `writeConcernError` in a reply is an error, not a success.
 
+use super::target::{with_write_concern, write_concern_error};
 use crate::error::codes::{INDEX_NOT_FOUND, NAMESPACE_EXISTS, NAMESPACE_NOT_FOUND};
 use crate::error::{command_code, Error, Origin, Result};
 use crate::source::translate::DdlOp;
@@ -9,31 +11,22 @@ use mongodb::Database;
 
 /// Applies one DDL op to the target database.
 pub async fn apply_ddl(target: &Database, op: &DdlOp) -> Result<()> {
-    let db = target.name().to_string();
-    let outcome = match op {
-        DdlOp::Drop { coll } => target.run_command(doc! {"drop": coll}).await,
-        DdlOp::DropDatabase => target.run_command(doc! {"dropDatabase": 1}).await,
-        DdlOp::Rename { from, to } => {
-            target
-                .client()
-                .database("admin")
-                .run_command(doc! {"renameCollection": format!("{db}.{from}"), "to": format!("{db}.{to}"), "dropTarget": true})
-                .await
-        }
-        DdlOp::Create { coll, options } => {
-            let mut cmd = doc! {"create": coll};
-            for (k, v) in options {
-                cmd.insert(k.clone(), v.clone());
-            }
-            target.run_command(cmd).await
-        }
-        DdlOp::CreateIndexes { coll, indexes } => {
-            target.run_command(doc! {"createIndexes": coll, "indexes": clean_specs(indexes)}).await
-        }
-        DdlOp::DropIndexes { coll, names } => target.run_command(doc! {"dropIndexes": coll, "index": names.clone()}).await,
+    let (on_admin, cmd) = ddl_command(target.name(), op);
+    let cmd = with_write_concern(target, cmd);
+    let outcome = if on_admin {
+        target.client().database("admin").run_command(cmd).await
+    } else {
+        target.run_command(cmd).await
     };
     match outcome {
-        Ok(_) => Ok(()),
+        Ok(reply) => match reply.get_document("writeConcernError") {
+            Ok(wce) => Err(write_concern_error(
+                &format!("applying {}", describe(op)),
+                wce.get_i32("code").ok(),
+                wce.get_str("errmsg").unwrap_or("write concern error"),
+            )),
+            Err(_) => Ok(()),
+        },
         Err(e) => match command_code(&e) {
             Some(NAMESPACE_NOT_FOUND | INDEX_NOT_FOUND | NAMESPACE_EXISTS) => Ok(()),
             _ => Err(Error::from_driver(
@@ -45,6 +38,29 @@ pub async fn apply_ddl(target: &Database, op: &DdlOp) -> Result<()> {
     }
 }
 
+/// The command of `op` on database `db`, and whether it runs on `admin` (pure; no write concern).
+fn ddl_command(db: &str, op: &DdlOp) -> (bool, Document) {
+    let cmd = match op {
+        DdlOp::Drop { coll } => doc! {"drop": coll},
+        DdlOp::DropDatabase => doc! {"dropDatabase": 1},
+        DdlOp::Rename { from, to } => {
+            let cmd = doc! {"renameCollection": format!("{db}.{from}"), "to": format!("{db}.{to}"), "dropTarget": true};
+            return (true, cmd);
+        }
+        DdlOp::Create { coll, options } => {
+            let mut cmd = doc! {"create": coll};
+            for (k, v) in options {
+                cmd.insert(k.clone(), v.clone());
+            }
+            cmd
+        }
+        DdlOp::CreateIndexes { coll, indexes } => {
+            doc! {"createIndexes": coll, "indexes": clean_specs(indexes)}
+        }
+        DdlOp::DropIndexes { coll, names } => doc! {"dropIndexes": coll, "index": names.clone()},
+    };
+    (false, cmd)
+}
 /// Index specs as `createIndexes` accepts them (no `v`, `ns`, or build-state fields).
 pub fn clean_specs(indexes: &[Document]) -> Vec<Document> {
     indexes
@@ -67,5 +83,55 @@ fn describe(op: &DdlOp) -> String {
         DdlOp::Create { coll, .. } => format!("create of {coll}"),
         DdlOp::CreateIndexes { coll, .. } => format!("createIndexes on {coll}"),
         DdlOp::DropIndexes { coll, .. } => format!("dropIndexes on {coll}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mongodb::options::{Acknowledgment, ClientOptions, ServerAddress, WriteConcern};
+
+    #[tokio::test]
+    async fn every_ddl_command_states_the_write_concern() {
+        let opts = ClientOptions::builder()
+            .hosts(vec![ServerAddress::parse("127.0.0.1:1").unwrap()])
+            .write_concern(WriteConcern::builder().w(Acknowledgment::Nodes(3)).build())
+            .build();
+        let target = mongodb::Client::with_options(opts).unwrap().database("b");
+        let ops = [
+            DdlOp::Drop { coll: "c".into() },
+            DdlOp::DropDatabase,
+            DdlOp::Rename {
+                from: "c".into(),
+                to: "d".into(),
+            },
+            DdlOp::Create {
+                coll: "c".into(),
+                options: doc! {"capped": true, "size": 4096},
+            },
+            DdlOp::CreateIndexes {
+                coll: "c".into(),
+                indexes: vec![doc! {"key": {"a": 1}, "name": "a_1", "v": 2}],
+            },
+            DdlOp::DropIndexes {
+                coll: "c".into(),
+                names: vec!["a_1".into()],
+            },
+        ];
+        for op in &ops {
+            let (on_admin, cmd) = ddl_command("b", op);
+            assert_eq!(on_admin, matches!(op, DdlOp::Rename { .. }), "{cmd}");
+            let cmd = with_write_concern(&target, cmd);
+            assert_eq!(
+                cmd.get_document("writeConcern").ok(),
+                Some(&doc! {"w": 3}),
+                "{cmd}"
+            );
+        }
+        let (_, rename) = ddl_command("b", &ops[2]);
+        assert_eq!(
+            rename,
+            doc! {"renameCollection": "b.c", "to": "b.d", "dropTarget": true}
+        );
     }
 }

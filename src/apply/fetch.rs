@@ -6,6 +6,7 @@ use crate::error::{Class, Error, ErrorKind, Origin, Result};
 use crate::source::translate::{ClusterTime, DocKey};
 use bson::{doc, Bson, Document};
 use futures::TryStreamExt;
+use mongodb::options::ReadConcern;
 use mongodb::Database;
 use std::collections::HashMap;
 
@@ -29,7 +30,9 @@ pub struct FetchOutcome {
 
 /// Reads the current source version of `keys` in one query, with the read's operation time
 /// (every event of a found key up to it is in what was read). Which keys were found and what
-/// that means for the target is [`super::plan::order`]'s.
+/// that means for the target is [`super::plan::order`]'s. The read goes to the primary with read
+/// concern majority whatever the source URI says: a lagging secondary would return a version
+/// older than the event being applied, and the event would count as applied without it.
 pub(super) async fn fetch_current(
     source: &Database,
     coll: &str,
@@ -43,6 +46,8 @@ pub(super) async fn fetch_current(
     let mut cursor = source
         .collection::<Document>(coll)
         .find(filter)
+        .selection_criteria(crate::source::connect::primary())
+        .read_concern(ReadConcern::majority())
         .session(&mut session)
         .await
         .map_err(err)?;

@@ -5,10 +5,12 @@
 //! wait until the tail has caught up (the copied set is not one instant of the source).
 
 use crate::apply::ddl::{apply_ddl, clean_specs};
+use crate::apply::{refused_context, write_concern_error};
 use crate::bulk::id_order::after_id_filter;
 use crate::bulk::index_specs::index_specs;
+use crate::bulk::merge_join::raw_id;
 use crate::config::Config;
-use crate::error::codes::is_duplicate_key_code;
+use crate::error::codes::{class_of_code, is_duplicate_key_code, write_error_kind};
 use crate::error::retry::{backoff, cancelled, decide, Decision};
 use crate::error::{Error, Origin, Result};
 use crate::ops::Reporter;
@@ -19,7 +21,7 @@ use crate::state::pending_indexes;
 use backon::BackoffBuilder;
 use bson::{doc, Bson, Document, RawDocumentBuf};
 use futures::{StreamExt, TryStreamExt};
-use mongodb::options::InsertManyOptions;
+use mongodb::options::{InsertManyOptions, ReadConcern};
 use mongodb::Database;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -205,6 +207,8 @@ async fn copy_from(
         .find(filter)
         .sort(doc! {"_id": 1})
         .batch_size(cfg.copy.batch_size)
+        .selection_criteria(crate::source::connect::primary())
+        .read_concern(ReadConcern::majority())
         .await
         .map_err(read_err)?;
     let mut batch: Vec<RawDocumentBuf> = Vec::with_capacity(cfg.copy.batch_size as usize);
@@ -259,14 +263,25 @@ fn last_id_of(batch: &[RawDocumentBuf]) -> Result<Bson> {
         .map_err(|e| Error::malformed(Origin::Source, "copy", e.to_string()))
 }
 
-/// Inserts a batch; documents that already exist (a resumed copy, a resync over an existing
-/// target) are replaced instead, so the copy is idempotent.
+/// Inserts a batch (bypassing the backup's validators: the source validated it, with the
+/// target's write concern, inherited from the target client); documents that already exist (a
+/// resumed copy, a resync over an existing target) are replaced instead, so the copy is
+/// idempotent. A refused insert names the collection and the document's `_id`.
 async fn write_batch(target: &Database, name: &str, batch: &[RawDocumentBuf]) -> Result<()> {
     let coll = target.collection::<RawDocumentBuf>(name);
-    let opts = InsertManyOptions::builder().ordered(false).build();
+    let opts = InsertManyOptions::builder()
+        .ordered(false)
+        .bypass_document_validation(true)
+        .build();
     match coll.insert_many(batch).with_options(opts).await {
         Ok(_) => Ok(()),
         Err(e) => {
+            if let mongodb::error::ErrorKind::InsertMany(im) = e.kind.as_ref() {
+                if let Some(wce) = &im.write_concern_error {
+                    let context = format!("inserting into {name}");
+                    return Err(write_concern_error(&context, Some(wce.code), &wce.message));
+                }
+            }
             let dup_indexes: Option<Vec<usize>> = match e.kind.as_ref() {
                 mongodb::error::ErrorKind::InsertMany(im) if im.write_concern_error.is_none() => im
                     .write_errors
@@ -277,11 +292,7 @@ async fn write_batch(target: &Database, name: &str, batch: &[RawDocumentBuf]) ->
                 _ => None,
             };
             let Some(indexes) = dup_indexes else {
-                return Err(Error::from_driver(
-                    Origin::Target,
-                    format!("inserting into {name}"),
-                    &e,
-                ));
+                return Err(refused_insert(&e, name, batch));
             };
             let mut statements = Vec::with_capacity(indexes.len());
             for i in indexes {
@@ -293,6 +304,31 @@ async fn write_batch(target: &Database, name: &str, batch: &[RawDocumentBuf]) ->
             crate::apply::run_statements(target, "update", name, "updates", statements).await
         }
     }
+}
+
+/// The error of a refused `insert_many`: the first refused document's code and server message
+/// (not the driver's text, whose `errInfo` carries field values), the collection and its `_id`.
+fn refused_insert(e: &mongodb::error::Error, name: &str, batch: &[RawDocumentBuf]) -> Error {
+    let first = match e.kind.as_ref() {
+        mongodb::error::ErrorKind::InsertMany(im) => im
+            .write_errors
+            .as_ref()
+            .and_then(|errs| errs.iter().min_by_key(|w| w.index)),
+        _ => None,
+    };
+    let Some(w) = first else {
+        return Error::from_driver(Origin::Target, format!("inserting into {name}"), e);
+    };
+    let id = batch.get(w.index).and_then(|d| raw_id(d).ok());
+    let context = refused_context("insert", name, id.as_ref());
+    Error::new(
+        write_error_kind(w.code),
+        class_of_code(w.code),
+        context,
+        &w.message,
+    )
+    .at(Origin::Target)
+    .with_code(Some(w.code))
 }
 
 /// Builds non-unique indexes now; defers unique ones (recorded in the checkpoint).

@@ -5,6 +5,7 @@ use super::id_order::cmp_ids;
 use crate::error::{Error, Origin, Result};
 use bson::{doc, Bson, RawDocumentBuf};
 use futures::TryStreamExt;
+use mongodb::options::ReadConcern;
 use mongodb::{Cursor, Database};
 use std::cmp::Ordering;
 
@@ -26,7 +27,8 @@ struct Side {
     origin: Origin,
 }
 
-/// An `_id`-ordered cursor over a collection (`ids_only` projects `{_id: 1}`).
+/// An `_id`-ordered cursor over a collection (`ids_only` projects `{_id: 1}`); the source is
+/// read on its primary with read concern majority, whatever its URI says.
 pub async fn id_ordered(
     db: &Database,
     coll: &str,
@@ -41,6 +43,11 @@ pub async fn id_ordered(
         .batch_size(batch_size);
     if ids_only {
         find = find.projection(doc! {"_id": 1});
+    }
+    if origin == Origin::Source {
+        find = find
+            .selection_criteria(crate::source::connect::primary())
+            .read_concern(ReadConcern::majority());
     }
     find.await
         .map_err(|e| Error::from_driver(origin, format!("reading {coll}"), &e))

@@ -6,6 +6,8 @@ pub const SOURCE_URI: &str = "mongodb://localhost:27017/?replicaSet=rs0";
 pub const SOURCE_DATABASE: &str = "ordersDB";
 pub const TARGET_URI: &str = SOURCE_URI;
 pub const TARGET_DATABASE: &str = "ordersDB_backup";
+/// Writes to the backup are acknowledged by a majority of its members.
+pub const TARGET_WRITE_CONCERN: &str = "majority";
 pub const CHECKPOINT_STORE: CheckpointStoreKind = CheckpointStoreKind::Target;
 pub const CHECKPOINT_DATABASE: &str = "mongo_replicator";
 pub const CHECKPOINT_INTERVAL_MS: u64 = 1000;
@@ -34,6 +36,7 @@ impl Default for Config {
             target: TargetConfig {
                 uri: ConnectionString::new(TARGET_URI),
                 database: TARGET_DATABASE.into(),
+                write_concern: WriteConcernSetting::Mode(TARGET_WRITE_CONCERN.into()),
             },
             checkpoint: CheckpointConfig {
                 store: CHECKPOINT_STORE,

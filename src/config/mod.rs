@@ -42,6 +42,25 @@ pub struct SourceConfig {
 pub struct TargetConfig {
     pub uri: ConnectionString,
     pub database: String,
+    /// `w` of every write to the target (whatever the URI says).
+    pub write_concern: WriteConcernSetting,
+}
+
+/// `target.write_concern`: `"majority"` or a number of members that must acknowledge a write.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum WriteConcernSetting {
+    Nodes(u32),
+    Mode(String),
+}
+
+impl std::fmt::Display for WriteConcernSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteConcernSetting::Nodes(n) => write!(f, "{n}"),
+            WriteConcernSetting::Mode(m) => write!(f, "{m:?}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

@@ -1,12 +1,17 @@
 //! Value checks after deserialization; every message names the key and its (redacted) value.
 
-use super::{CheckpointStoreKind, Config, ConfigError};
+use super::{CheckpointStoreKind, Config, ConfigError, WriteConcernSetting};
 use std::fmt::Display;
 
 pub const MAX_WORKERS: usize = 256;
 pub const MAX_BATCH_SIZE: usize = 100_000;
 pub const MAX_PARALLEL_COLLECTIONS: usize = 256;
 pub const MAX_BATCH_DELAY_MS: u64 = 60_000;
+/// A replica set has at most 50 members.
+pub const MAX_WRITE_CONCERN_NODES: u32 = 50;
+/// The database a replica set does not replicate: a checkpoint there is lost with the member
+/// that holds it (a failover resumes from nothing or from a stale token).
+const UNREPLICATED_DATABASE: &str = "local";
 /// MongoDB database names are shorter than 64 bytes.
 const MAX_DB_NAME_BYTES: usize = 63;
 const DB_NAME_FORBIDDEN: &[char] = &['/', '\\', '.', ' ', '"', '$', '\0'];
@@ -44,6 +49,11 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
         &quoted(&c.checkpoint.database),
         db_name_problem(&c.checkpoint.database),
     );
+    check(
+        "target.write_concern",
+        &c.target.write_concern,
+        write_concern_problem(&c.target.write_concern),
+    );
     if let Some(list) = &c.source.collections {
         let shown = format!("{list:?}");
         if list.is_empty() {
@@ -73,7 +83,13 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
         ),
         CheckpointStoreKind::Target => {
             let db = &c.checkpoint.database;
-            if *db == c.target.database || (same_uri && *db == c.source.database) {
+            if db == UNREPLICATED_DATABASE {
+                check(
+                    "checkpoint.database",
+                    &quoted(db),
+                    Some("must be a replicated database (\"local\" is not replicated)".into()),
+                );
+            } else if *db == c.target.database || (same_uri && *db == c.source.database) {
                 check(
                     "checkpoint.database",
                     &quoted(db),
@@ -193,6 +209,16 @@ fn collection_problem(name: &str) -> Option<String> {
         Some(format!("collection name {name:?} must not contain $"))
     } else {
         None
+    }
+}
+
+fn write_concern_problem(wc: &WriteConcernSetting) -> Option<String> {
+    match wc {
+        WriteConcernSetting::Mode(m) if m == "majority" => None,
+        WriteConcernSetting::Nodes(n) if (1..=MAX_WRITE_CONCERN_NODES).contains(n) => None,
+        _ => Some(format!(
+            "must be \"majority\" or a number of members between 1 and {MAX_WRITE_CONCERN_NODES}"
+        )),
     }
 }
 

@@ -2,20 +2,67 @@
 //! used here and nowhere else; what is logged or reported names only hosts and databases.
 
 use crate::config::redact_text;
-use crate::config::Config;
 use crate::config::ConnectionString;
+use crate::config::{Config, WriteConcernSetting};
 use crate::error::codes::AUTHENTICATION_FAILED;
 use crate::error::{command_code, Class, Error, ErrorKind, Origin, Result};
 use crate::ops::{Reporter, Side};
 use crate::source::translate::ClusterTime;
 use crate::state::SourceIdentity;
 use bson::doc;
-use mongodb::options::ClientOptions;
+use mongodb::options::{
+    Acknowledgment, ClientOptions, ReadPreference, SelectionCriteria, WriteConcern,
+};
 use mongodb::{Client, Database};
 use std::time::Duration;
 
 /// Builds a client; a malformed URI is a configuration error naming `key`.
 pub async fn client(uri: &ConnectionString, key: &str) -> Result<Client> {
+    client_with(uri, key, |_| {}).await
+}
+
+/// The source client: every read goes to the primary whatever the URI's `readPreference` (a
+/// lagging secondary would return a version older than an event already received, and the
+/// event would count as applied without it); the copy, fetches and verify reads also state
+/// read concern majority per operation.
+pub async fn source_client(cfg: &Config) -> Result<Client> {
+    client_with(&cfg.source.uri, "source.uri", |opts| {
+        opts.selection_criteria = Some(primary());
+    })
+    .await
+}
+
+/// The target client: every write states `target.write_concern` whatever the URI's `w` (the
+/// database handles and collections made from it inherit it; commands sent with `run_command`
+/// take it from [`crate::apply::with_write_concern`]).
+pub async fn target_client(cfg: &Config) -> Result<Client> {
+    let wc = write_concern(&cfg.target.write_concern);
+    client_with(&cfg.target.uri, "target.uri", |opts| {
+        opts.write_concern = Some(wc);
+    })
+    .await
+}
+
+/// The driver's write concern for `target.write_concern`.
+pub fn write_concern(setting: &WriteConcernSetting) -> WriteConcern {
+    let w = match setting {
+        WriteConcernSetting::Nodes(n) => Acknowledgment::Nodes(*n),
+        WriteConcernSetting::Mode(m) if m == "majority" => Acknowledgment::Majority,
+        WriteConcernSetting::Mode(m) => Acknowledgment::Custom(m.clone()),
+    };
+    WriteConcern::builder().w(w).build()
+}
+
+/// Reads of the source: from the primary (see [`source_client`]).
+pub fn primary() -> SelectionCriteria {
+    SelectionCriteria::ReadPreference(ReadPreference::Primary)
+}
+
+async fn client_with(
+    uri: &ConnectionString,
+    key: &str,
+    adjust: impl FnOnce(&mut ClientOptions),
+) -> Result<Client> {
     let mut opts = ClientOptions::parse(uri.expose()).await.map_err(|e| {
         Error::new(
             ErrorKind::Config,
@@ -31,6 +78,7 @@ pub async fn client(uri: &ConnectionString, key: &str) -> Result<Client> {
         .get_or_insert_with(|| "mongo-replicator".to_string());
     opts.server_selection_timeout
         .get_or_insert(Duration::from_secs(10));
+    adjust(&mut opts);
     Client::with_options(opts).map_err(|e| {
         Error::new(
             ErrorKind::Config,
@@ -127,8 +175,8 @@ pub struct Sides {
 
 impl Sides {
     pub async fn connect(cfg: &Config, reporter: &Reporter) -> Result<Sides> {
-        let source_client = client(&cfg.source.uri, "source.uri").await?;
-        let target_client = client(&cfg.target.uri, "target.uri").await?;
+        let source_client = source_client(cfg).await?;
+        let target_client = target_client(cfg).await?;
         for (client, side) in [
             (&source_client, Side::Source),
             (&target_client, Side::Target),

@@ -186,6 +186,19 @@ fn checkpoint_store_rules() {
     );
 }
 
+/// `local` is not replicated: a checkpoint there is lost with the member (a failover resumes
+/// from nothing or a stale token). Refused at start, exit 2, naming the key.
+#[test]
+fn a_checkpoint_in_the_unreplicated_local_database_is_refused() {
+    let msg = invalid(|c| c.checkpoint.database = "local".into());
+    assert!(msg.contains("checkpoint.database = \"local\""), "{msg}");
+    assert!(msg.contains("not replicated"), "{msg}");
+    let (code, _, err) =
+        crate::support::run_binary(&["run"], &[("REPLICATOR_CHECKPOINT__DATABASE", "local")]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("checkpoint.database"), "{err}");
+}
+
 #[test]
 fn uris_and_collections_and_log_level() {
     let msg = invalid(|c| c.source.uri = ConnectionString::new("localhost:27017"));

@@ -46,7 +46,7 @@ pub fn str_of<'a>(v: &'a serde_yaml::Value, what: &str) -> &'a str {
 fn complete_config() -> Value {
     json!({
         "source": { "uri": "mongodb://localhost:27017/?replicaSet=rs0", "database": "ordersDB", "collections": null },
-        "target": { "uri": "mongodb://localhost:27017/?replicaSet=rs0", "database": "ordersDB_backup" },
+        "target": { "uri": "mongodb://localhost:27017/?replicaSet=rs0", "database": "ordersDB_backup", "write_concern": "majority" },
         "checkpoint": { "store": "target", "database": "mongo_replicator", "path": null, "interval_ms": 1000 },
         "copy": { "mode": "auto", "batch_size": 1000, "parallel_collections": 4 },
         "apply": {

@@ -5,3 +5,4 @@ mod collection_filter;
 mod data;
 mod history;
 mod mixed_workload;
+mod target_writes;

@@ -9,6 +9,7 @@ mod handshake;
 mod merge;
 mod read;
 mod write;
+mod write_concern;
 
 use crate::error::{CmdError, CmdResult};
 use crate::server::{Connection, ServerState};
@@ -68,7 +69,11 @@ pub(crate) async fn execute(
     } else {
         dispatch(state, conn, db, &name, &cmd).await
     };
+    let applied = result.is_ok();
     let mut reply = finish(state, result);
+    if applied && write_concern_error.is_none() {
+        write_concern_error = write_concern::unsatisfiable(&name, &cmd);
+    }
     if let Some(wce) = write_concern_error {
         reply.insert("writeConcernError", wce);
     }

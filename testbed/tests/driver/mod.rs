@@ -10,3 +10,4 @@ mod get_more_failpoint;
 mod handshake;
 mod persistence;
 mod validation_views;
+mod write_concern;
