@@ -56,12 +56,13 @@ impl GoneKeys {
         self.by_coll.clear();
     }
 
-    /// The collection was renamed: its gone keys, to be re-read under the new name. They leave
-    /// the registry; what the re-read does not find is recorded again under the new name.
-    pub fn take(&mut self, coll: &str) -> Vec<Document> {
+    /// The collection was renamed: its gone keys, to be re-read under the new name. They stay
+    /// in the registry until the re-read succeeded (then [`GoneKeys::drop_collection`]), so a
+    /// failed re-read loses none of them.
+    pub fn keys_of(&self, coll: &str) -> Vec<Document> {
         self.by_coll
-            .remove(coll)
-            .map(|keys| keys.into_values().collect())
+            .get(coll)
+            .map(|keys| keys.values().cloned().collect())
             .unwrap_or_default()
     }
 
@@ -117,12 +118,14 @@ mod tests {
     }
 
     #[test]
-    fn take_moves_a_renamed_collection_out_and_drop_forgets_it() {
+    fn keys_of_a_renamed_collection_stay_until_dropped() {
         let mut u = GoneKeys::default();
         u.record("a", doc! {"_id": 1});
         u.record("b", doc! {"_id": 2});
-        assert_eq!(u.take("a"), vec![doc! {"_id": 1}]);
-        assert!(u.take("a").is_empty());
+        assert_eq!(u.keys_of("a"), vec![doc! {"_id": 1}]);
+        assert_eq!(u.keys_of("a"), vec![doc! {"_id": 1}], "reading keeps them");
+        assert!(u.keys_of("c").is_empty());
+        u.drop_collection("a");
         u.drop_collection("b");
         assert!(u.is_empty());
     }

@@ -64,8 +64,12 @@ impl Watcher {
     /// Keys fetches found gone ([`crate::state::gone_keys`]) after a DDL: a drop explains them; a
     /// rename carried their older versions to the new name, so they are re-read there (what is
     /// still not found waits under the new name). Returns the time of that read, if any.
+    ///
+    /// The keys stay in the registry under the old name until the re-read succeeded: the
+    /// checkpoint is before the rename until then, so a failed re-read (a refusing target, a
+    /// stop while a side is down) leaves them where the replayed rename finds them again.
     pub(super) async fn settle_gone_keys(&self, op: &DdlOp) -> Result<Option<ClusterTime>> {
-        let (to, keys) = {
+        let (from, to, keys) = {
             let mut unresolved = self.checkpointer.unresolved.lock();
             match op {
                 DdlOp::Drop { coll } => {
@@ -77,16 +81,17 @@ impl Watcher {
                     return Ok(None);
                 }
                 DdlOp::Rename { from, to } => {
-                    // With dropTarget, the old `to` and whatever waited under it are gone.
-                    unresolved.drop_collection(to);
-                    (to, unresolved.take(from))
+                    let keys = unresolved.keys_of(from);
+                    if keys.is_empty() {
+                        // With dropTarget, the old `to` and whatever waited under it are gone.
+                        unresolved.drop_collection(to);
+                        return Ok(None);
+                    }
+                    (from, to, keys)
                 }
                 _ => return Ok(None),
             }
         };
-        if keys.is_empty() {
-            return Ok(None);
-        }
         let count = keys.len();
         let mut builder = crate::apply::batch::BatchBuilder::new();
         for key in keys {
@@ -111,6 +116,8 @@ impl Watcher {
         );
         let read_at = outcome.found.iter().map(|f| f.at).max();
         let mut unresolved = self.checkpointer.unresolved.lock();
+        unresolved.drop_collection(to);
+        unresolved.drop_collection(from);
         for (coll, key) in outcome.gone {
             unresolved.record(&coll, key);
         }

@@ -5,3 +5,4 @@ mod env;
 mod failpoints;
 mod network;
 mod outage;
+mod renamed_reread;
