@@ -147,12 +147,24 @@ fn fetch_filter(keys: &[Document]) -> Document {
 }
 
 /// The canonical bytes of the key of `doc` with the fields of `shape`, when it has them all.
+/// A dotted field of a key is a path (`customer.id` of a sharded source's `documentKey`: shard
+/// key fields are paths, never literal dotted names).
 fn key_of(shape: &[&str], doc: &Document) -> Option<DocKey> {
     let mut k = Document::new();
     for f in shape {
-        k.insert(*f, doc.get(f)?.clone());
+        k.insert(*f, at_path(doc, f)?.clone());
     }
     Some(DocKey::of(&k))
+}
+
+/// The value at the dotted `path` of `doc` (through embedded documents only, as shard keys).
+fn at_path<'a>(doc: &'a Document, path: &str) -> Option<&'a Bson> {
+    let mut parts = path.split('.');
+    let mut value = doc.get(parts.next()?)?;
+    for part in parts {
+        value = value.as_document()?.get(part)?;
+    }
+    Some(value)
 }
 
 #[cfg(test)]
@@ -193,6 +205,37 @@ mod tests {
         );
         assert_eq!(key_of(&["_id"], &d), Some(DocKey::of(&doc! {"_id": 1})));
         assert_eq!(key_of(&["_id", "zone"], &d), None, "a missing field");
+    }
+
+    /// A sharded source with a dotted shard key sends `documentKey: {"customer.id": 5, _id}`:
+    /// the field is a path into the document (shard keys are paths), so the read document
+    /// `{_id, customer: {id: 5}}` is that key's.
+    #[test]
+    fn a_dotted_shard_key_field_is_a_path_into_the_document() {
+        let keys = vec![
+            doc! {"customer.id": 5, "_id": 1},
+            doc! {"customer.id": 6, "_id": 2},
+        ];
+        let read = vec![
+            doc! {"_id": 1, "customer": {"id": 5, "name": "n"}, "v": 1},
+            // Same `_id`, another shard key value: not key 2.
+            doc! {"_id": 2, "customer": {"id": 7}},
+        ];
+        let (found, gone) = match_found(&keys, read);
+        assert_eq!(
+            found.len(),
+            1,
+            "the document of the dotted key was not matched"
+        );
+        assert_eq!(found[0].0, keys[0]);
+        assert_eq!(gone, vec![keys[1].clone()]);
+        // Deeper paths, and a path through a non-document, which matches nothing.
+        let d = doc! {"_id": 1, "a": {"b": {"c": 3}}, "s": "x"};
+        assert_eq!(
+            key_of(&["a.b.c", "_id"], &d),
+            Some(DocKey::of(&doc! {"a.b.c": 3, "_id": 1}))
+        );
+        assert_eq!(key_of(&["s.t"], &d), None);
     }
 
     #[test]

@@ -5,4 +5,5 @@ mod collection_filter;
 mod data;
 mod history;
 mod mixed_workload;
+mod shard_key;
 mod target_writes;
