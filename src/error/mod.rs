@@ -3,6 +3,7 @@
 
 pub(crate) mod codes;
 mod driver;
+pub mod redact;
 pub mod retry;
 
 pub use codes::{classify_parts, is_path_conflict_code, ServerFacts};
@@ -120,8 +121,9 @@ pub struct Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
-    /// A new error of no origin (see [`Error::at`]); `message` is redacted here, so callers may
-    /// pass driver text as is.
+    /// A new error of no origin (see [`Error::at`]); `message` is redacted here (credentials,
+    /// and the document values server messages quote: [`redact::redact_values`]), so callers
+    /// may pass driver and server text as is.
     pub fn new(
         kind: ErrorKind,
         class: Class,
@@ -133,7 +135,7 @@ impl Error {
             origin: None,
             class,
             context: crate::config::redact_text(&context.into()),
-            message: crate::config::redact_text(&message.into()),
+            message: redact::redact_values(&crate::config::redact_text(&message.into())),
             code: None,
         }
     }

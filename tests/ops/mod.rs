@@ -5,4 +5,5 @@ mod cli;
 mod demo;
 mod http;
 mod observability;
+mod redaction;
 mod secrets;

@@ -99,7 +99,8 @@ impl Status {
     pub fn set_error(&self, kind: &str, message: &str) {
         let error = LastError {
             kind: kind.to_string(),
-            message: message.to_string(),
+            // Errors are redacted when made; again here, for any text passed in directly.
+            message: crate::error::redact::redact_values(message),
             at: SystemTime::now(),
         };
         self.lock().last_error = Some(error);
