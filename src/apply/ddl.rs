@@ -41,7 +41,8 @@ pub async fn apply_ddl(target: &Database, op: &DdlOp) -> Result<()> {
 /// The command of `op` on database `db`, and whether it runs on `admin` (pure; no write concern).
 fn ddl_command(db: &str, op: &DdlOp) -> (bool, Document) {
     let cmd = match op {
-        DdlOp::Drop { coll } => doc! {"drop": coll},
+        // The renamed-in collection's documents are copied after it (see `tail::renamed_in`).
+        DdlOp::Drop { coll } | DdlOp::RenameIn { coll } => doc! {"drop": coll},
         DdlOp::DropDatabase => doc! {"dropDatabase": 1},
         DdlOp::Rename { from, to } => {
             let cmd = doc! {"renameCollection": format!("{db}.{from}"), "to": format!("{db}.{to}"), "dropTarget": true};
@@ -80,6 +81,7 @@ fn describe(op: &DdlOp) -> String {
         DdlOp::Drop { coll } => format!("drop of {coll}"),
         DdlOp::DropDatabase => "dropDatabase".into(),
         DdlOp::Rename { from, to } => format!("rename {from} -> {to}"),
+        DdlOp::RenameIn { coll } => format!("rename into {coll}"),
         DdlOp::Create { coll, .. } => format!("create of {coll}"),
         DdlOp::CreateIndexes { coll, .. } => format!("createIndexes on {coll}"),
         DdlOp::DropIndexes { coll, .. } => format!("dropIndexes on {coll}"),

@@ -39,7 +39,11 @@ impl Watcher {
         self.reporter
             .retry("applying DDL to the target", || apply_ddl(&self.target, op))
             .await?;
-        if let Some(read_at) = self.settle_gone_keys(op).await? {
+        let mut read_at = self.settle_gone_keys(op).await?;
+        if let DdlOp::RenameIn { coll } = op {
+            read_at = read_at.max(self.copy_renamed_in(coll).await?);
+        }
+        if let Some(read_at) = read_at {
             // Documents were just re-read at `read_at`: deltas up to then are in them
             // already, so those events are applied by re-reading too (as in a replay).
             if state.replay_until.is_none_or(|t| t < read_at) {
@@ -72,7 +76,7 @@ impl Watcher {
         let (from, to, keys) = {
             let mut unresolved = self.checkpointer.unresolved.lock();
             match op {
-                DdlOp::Drop { coll } => {
+                DdlOp::Drop { coll } | DdlOp::RenameIn { coll } => {
                     unresolved.drop_collection(coll);
                     return Ok(None);
                 }

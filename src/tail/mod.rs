@@ -5,6 +5,7 @@
 mod ddl_barrier;
 pub mod drop_hold;
 pub mod fences;
+mod renamed_in;
 pub mod router;
 pub mod watcher;
 pub mod writer;

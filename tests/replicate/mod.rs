@@ -5,5 +5,6 @@ mod collection_filter;
 mod data;
 mod history;
 mod mixed_workload;
+mod renamed_in;
 mod shard_key;
 mod target_writes;

@@ -9,7 +9,11 @@ pub(super) fn translate_ddl(
     event: &Document,
     opts: &TranslateOptions,
 ) -> Result<Translated, TranslateError> {
-    let Some(coll) = opts.in_scope(&namespace(event, "ns")?) else {
+    let ns = namespace(event, "ns")?;
+    let Some(coll) = opts.in_scope(&ns) else {
+        if op_type == "rename" && ns.db == opts.source_db && opts.ddl.rename {
+            return rename_in(event, opts);
+        }
         return Ok(Translated::Skip);
     };
     let ddl = &opts.ddl;
@@ -50,11 +54,7 @@ fn rename(
     opts: &TranslateOptions,
     from: String,
 ) -> Result<Option<DdlOp>, TranslateError> {
-    // `to` at the top level; servers with showExpandedEvents also repeat it in operationDescription.
-    let to = match event.get_document("operationDescription") {
-        Ok(desc) if !event.contains_key("to") => namespace(desc, "to")?,
-        _ => namespace(event, "to")?,
-    };
+    let to = rename_target(event)?;
     if !opts.ddl.rename {
         return Ok(None);
     }
@@ -62,6 +62,23 @@ fn rename(
         Some(to) => Some(DdlOp::Rename { from, to }),
         None => opts.ddl.drop.then_some(DdlOp::Drop { coll: from }),
     })
+}
+
+/// A rename from outside the scope into it: the target collection is copied again.
+fn rename_in(event: &Document, opts: &TranslateOptions) -> Result<Translated, TranslateError> {
+    Ok(match opts.in_scope(&rename_target(event)?) {
+        Some(coll) => Translated::Ddl(DdlOp::RenameIn { coll }),
+        None => Translated::Skip,
+    })
+}
+
+/// The `to` namespace of a rename event.
+fn rename_target(event: &Document) -> Result<super::Namespace, TranslateError> {
+    // `to` at the top level; servers with showExpandedEvents also repeat it in operationDescription.
+    match event.get_document("operationDescription") {
+        Ok(desc) if !event.contains_key("to") => namespace(desc, "to"),
+        _ => namespace(event, "to"),
+    }
 }
 
 /// `operationDescription.indexes`: the index specs as `createIndexes` takes them.

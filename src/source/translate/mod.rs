@@ -61,6 +61,12 @@ pub enum DdlOp {
         from: String,
         to: String,
     },
+    /// A collection outside the replicated scope (not in `source.collections`, or the temporary
+    /// collection of `$out`) renamed over `coll`: the backup has none of its documents, so
+    /// `coll` is emptied and copied again from the source ([`crate::tail`]).
+    RenameIn {
+        coll: String,
+    },
     DropDatabase,
     Create {
         coll: String,

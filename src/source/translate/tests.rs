@@ -295,6 +295,51 @@ fn renames_inside_scope_rename_and_leaving_scope_drop() {
     assert_eq!(translate(&inside, &no_rename).unwrap(), Translated::Skip);
 }
 
+/// Issue 11 item 4: a rename from a collection outside `source.collections` (or `$out`'s
+/// temporary collection) into a listed one is a [`DdlOp::RenameIn`] of the listed one.
+#[test]
+fn renames_into_the_scope_from_outside_it_copy_the_target() {
+    let listed = TranslateOptions {
+        collections: Some(vec!["archive".into()]),
+        ..opts()
+    };
+    let into = event(
+        "rename",
+        doc! { "to": { "db": "ordersDB", "coll": "archive" }, "operationDescription": { "dropTarget": true } },
+    );
+    assert_eq!(
+        translate(&into, &listed).unwrap(),
+        Translated::Ddl(DdlOp::RenameIn {
+            coll: "archive".into()
+        })
+    );
+    let mut out_tmp = into.clone();
+    out_tmp.insert("ns", doc! { "db": "ordersDB", "coll": "tmp.agg_out.1" });
+    assert_eq!(
+        translate(&out_tmp, &listed).unwrap(),
+        Translated::Ddl(DdlOp::RenameIn {
+            coll: "archive".into()
+        })
+    );
+    // Outside to outside, another database, or renames switched off: nothing to do.
+    let elsewhere = event(
+        "rename",
+        doc! { "to": { "db": "ordersDB", "coll": "staging2" } },
+    );
+    assert_eq!(translate(&elsewhere, &listed).unwrap(), Translated::Skip);
+    let mut other_db = into.clone();
+    other_db.insert("ns", doc! { "db": "other", "coll": "orders" });
+    assert_eq!(translate(&other_db, &listed).unwrap(), Translated::Skip);
+    let no_rename = TranslateOptions {
+        ddl: DdlConfig {
+            rename: false,
+            ..listed.ddl.clone()
+        },
+        ..listed
+    };
+    assert_eq!(translate(&into, &no_rename).unwrap(), Translated::Skip);
+}
+
 #[test]
 fn invalidate_and_unknown_types() {
     let inv = doc! { "_id": { "_data": "1" }, "operationType": "invalidate" };

@@ -1,0 +1,120 @@
+//! A collection renamed into the replicated scope from outside it (a collection
+//! `source.collections` does not list, or the temporary collection `$out` writes and renames
+//! over its target): the backup never received its documents, so the rename cannot be replayed
+//! as a rename. The target collection is emptied (the DDL op drops it) and copied again from
+//! the source, with its indexes: a resync of that one collection, inside the DDL barrier. The
+//! copy is not one instant of the source, so deltas of the events up to the end of the copy are
+//! applied by re-reading (the caller sets `replay_until`), and unique indexes wait until the
+//! tail caught up, as after the initial copy. A crash during it replays the DDL, which starts
+//! the copy over.
+
+use super::watcher::Watcher;
+use crate::apply::ddl::{apply_ddl, clean_specs};
+use crate::bulk::index_specs::index_specs;
+use crate::error::{Error, Origin, Result};
+use crate::source::translate::{ClusterTime, DdlOp};
+use crate::state::pending_indexes;
+use bson::{doc, RawDocumentBuf};
+use futures::TryStreamExt;
+use mongodb::options::{InsertManyOptions, ReadConcern};
+use mongodb::Database;
+
+/// Documents per insert of the copy.
+const BATCH_DOCS: usize = 1000;
+/// Bytes per insert of the copy (well under the 48 MB message limit).
+const BATCH_BYTES: usize = 16 * 1024 * 1024;
+
+impl Watcher {
+    /// Copies `coll` from the source after it was renamed into scope; returns the source time
+    /// the copy is complete at.
+    pub(super) async fn copy_renamed_in(&self, coll: &str) -> Result<Option<ClusterTime>> {
+        let documents = self
+            .reporter
+            .retry("copying a collection renamed into scope", || {
+                copy_collection(&self.source, &self.target, coll)
+            })
+            .await?;
+        let specs = self
+            .reporter
+            .retry("listing source indexes", || {
+                index_specs(&self.source, coll, Origin::Source)
+            })
+            .await?;
+        let (unique, plain): (Vec<_>, Vec<_>) = specs
+            .into_iter()
+            .partition(|s| s.get_bool("unique").unwrap_or(false));
+        if !plain.is_empty() {
+            let op = DdlOp::CreateIndexes {
+                coll: coll.to_string(),
+                indexes: clean_specs(&plain),
+            };
+            self.reporter
+                .retry("building indexes", || apply_ddl(&self.target, &op))
+                .await?;
+        }
+        if !unique.is_empty() {
+            let mut state = self.checkpointer.state.lock().await;
+            pending_indexes::defer(&mut state.pending_indexes, coll, clean_specs(&unique));
+            self.reporter
+                .pending_indexes(pending_indexes::labels(&state.pending_indexes));
+        }
+        let read_at = self
+            .reporter
+            .retry("reading the source operation time", || {
+                crate::source::connect::operation_time(&self.source)
+            })
+            .await?;
+        tracing::info!(collection = %coll, documents, "copied a collection renamed into the replicated scope");
+        Ok(read_at)
+    }
+}
+
+/// Empties `coll` on the target and copies every source document of it (primary, majority),
+/// bypassing the backup's validators (the source validated them). Starts over on each call.
+async fn copy_collection(source: &Database, target: &Database, coll: &str) -> Result<u64> {
+    apply_ddl(
+        target,
+        &DdlOp::Drop {
+            coll: coll.to_string(),
+        },
+    )
+    .await?;
+    let read_err = |e: mongodb::error::Error| {
+        Error::from_driver(Origin::Source, format!("reading {coll}"), &e)
+    };
+    let mut cursor = source
+        .collection::<RawDocumentBuf>(coll)
+        .find(doc! {})
+        .sort(doc! {"_id": 1})
+        .selection_criteria(crate::source::connect::primary())
+        .read_concern(ReadConcern::majority())
+        .await
+        .map_err(read_err)?;
+    let dst = target.collection::<RawDocumentBuf>(coll);
+    let opts = InsertManyOptions::builder()
+        .ordered(false)
+        .bypass_document_validation(true)
+        .build();
+    let mut batch = Vec::new();
+    let mut bytes = 0usize;
+    let mut total = 0u64;
+    loop {
+        let next = cursor.try_next().await.map_err(read_err)?;
+        let end = next.is_none();
+        if let Some(d) = next {
+            bytes += d.as_bytes().len();
+            batch.push(d);
+        }
+        if (end || batch.len() >= BATCH_DOCS || bytes >= BATCH_BYTES) && !batch.is_empty() {
+            total += batch.len() as u64;
+            dst.insert_many(std::mem::take(&mut batch))
+                .with_options(opts.clone())
+                .await
+                .map_err(|e| Error::from_driver(Origin::Target, format!("copying {coll}"), &e))?;
+            bytes = 0;
+        }
+        if end {
+            return Ok(total);
+        }
+    }
+}
