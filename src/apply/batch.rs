@@ -128,8 +128,9 @@ impl BatchBuilder {
     }
 }
 
-/// Approximate encoded size: the key plus the document or delta carried.
-fn op_size(op: &WriteOp) -> usize {
+/// Approximate encoded size: the key plus the document or delta carried (the batch and queue
+/// byte bounds).
+pub fn op_size(op: &WriteOp) -> usize {
     let doc_size = |d: &Document| bson::to_vec(d).map_or(0, |v| v.len());
     let body = match &op.kind {
         WriteKind::Upsert(d) => doc_size(d),

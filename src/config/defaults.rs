@@ -17,6 +17,8 @@ pub const COPY_PARALLEL_COLLECTIONS: usize = 4;
 pub const APPLY_WORKERS: usize = 4;
 pub const APPLY_BATCH_SIZE: usize = 1000;
 pub const APPLY_MAX_BATCH_DELAY_MS: u64 = 50;
+/// Bytes of write ops queued between the change stream and the writers (64 MiB).
+pub const APPLY_MAX_QUEUED_BYTES: usize = 64 * 1024 * 1024;
 pub const APPLY_UPDATE_MODE: UpdateMode = UpdateMode::Delta;
 /// Every DDL event is propagated unless switched off.
 pub const DDL_ENABLED: bool = true;
@@ -53,6 +55,7 @@ impl Default for Config {
                 workers: APPLY_WORKERS,
                 batch_size: APPLY_BATCH_SIZE,
                 max_batch_delay_ms: APPLY_MAX_BATCH_DELAY_MS,
+                max_queued_bytes: APPLY_MAX_QUEUED_BYTES,
                 update_mode: APPLY_UPDATE_MODE,
                 ddl: DdlConfig::default(),
             },

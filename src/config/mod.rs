@@ -122,6 +122,9 @@ pub struct ApplyConfig {
     pub workers: usize,
     pub batch_size: usize,
     pub max_batch_delay_ms: u64,
+    /// Bytes of write ops in flight between the change stream and the writers: reading stops
+    /// while that many wait (large documents would otherwise pile up in the queues).
+    pub max_queued_bytes: usize,
     pub update_mode: UpdateMode,
     pub ddl: DdlConfig,
 }

@@ -7,6 +7,9 @@ pub const MAX_WORKERS: usize = 256;
 pub const MAX_BATCH_SIZE: usize = 100_000;
 pub const MAX_PARALLEL_COLLECTIONS: usize = 256;
 pub const MAX_BATCH_DELAY_MS: u64 = 60_000;
+/// `apply.max_queued_bytes` bounds: 1 MiB (one large document must fit) to 64 GiB.
+pub const MIN_QUEUED_BYTES: usize = 1024 * 1024;
+pub const MAX_QUEUED_BYTES: usize = 64 * 1024 * 1024 * 1024;
 /// A replica set has at most 50 members.
 pub const MAX_WRITE_CONCERN_NODES: u32 = 50;
 /// The database a replica set does not replicate: a checkpoint there is lost with the member
@@ -132,6 +135,11 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
             0,
             MAX_BATCH_DELAY_MS as usize,
         ),
+    );
+    check(
+        "apply.max_queued_bytes",
+        &c.apply.max_queued_bytes,
+        range(c.apply.max_queued_bytes, MIN_QUEUED_BYTES, MAX_QUEUED_BYTES),
     );
     check(
         "log.level",

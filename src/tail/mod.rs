@@ -2,6 +2,7 @@
 //! watcher in front. Shutdown order keeps the promise "nothing acknowledged before written":
 //! stop reading, let writers drain what they hold, then write the final checkpoint.
 
+pub mod byte_gate;
 mod ddl_barrier;
 pub mod drop_hold;
 pub mod fences;
@@ -88,7 +89,8 @@ pub async fn run_tail(
         position: position.clone(),
         reporter: reporter.clone(),
         checkpointer: checkpointer.clone(),
-        router: Router::new(senders),
+        router: Router::new(senders)
+            .with_byte_gate(byte_gate::ByteGate::new(cfg.apply.max_queued_bytes)),
         index_attempt: Default::default(),
     };
     reporter.set_phase(crate::ops::status::Phase::Tailing);

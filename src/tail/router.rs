@@ -2,9 +2,11 @@
 //! always go to the same writer, in stream order. Channels are bounded: a slow target blocks
 //! the router, which blocks the change-stream reader (back-pressure, no unbounded buffering).
 
+use super::byte_gate::{ByteGate, Grant};
 use crate::ops::Op;
 use crate::source::translate::{ClusterTime, DocKey, WriteOp};
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// One event routed to a writer.
@@ -19,6 +21,9 @@ pub struct Item {
     /// The event's `collectionUUID` (servers 6.0+ with expanded events): tells a document
     /// deleted in place from one that left with its collection.
     pub coll_uuid: Option<bson::Bson>,
+    /// The op's bytes in `apply.max_queued_bytes`, given back when the item is dropped (after
+    /// its batch was applied); set by the router.
+    pub grant: Option<Grant>,
 }
 
 // The op variant is the hot one (one per event); boxing it would cost an allocation per event.
@@ -32,6 +37,8 @@ pub enum WriterMsg {
 /// Sends each write op to the writer of its partition.
 pub struct Router {
     writers: Vec<mpsc::Sender<WriterMsg>>,
+    /// Bytes in flight to the writers (`apply.max_queued_bytes`), when bounded.
+    gate: Option<Arc<ByteGate>>,
 }
 
 /// The writer index of a key: stable for the life of the process.
@@ -44,11 +51,24 @@ pub fn partition(coll: &str, key: &bson::Document, partitions: usize) -> usize {
 
 impl Router {
     pub fn new(writers: Vec<mpsc::Sender<WriterMsg>>) -> Self {
-        Router { writers }
+        Router {
+            writers,
+            gate: None,
+        }
     }
 
-    /// Sends `item` to its writer; `false` when that writer has stopped (it failed).
-    pub async fn route(&self, item: Item) -> bool {
+    /// Bounds the bytes in flight by `gate` as well as the event count by the channels.
+    pub fn with_byte_gate(mut self, gate: Arc<ByteGate>) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    /// Sends `item` to its writer, once its bytes fit the byte gate; `false` when that writer
+    /// has stopped (it failed).
+    pub async fn route(&self, mut item: Item) -> bool {
+        if let Some(gate) = &self.gate {
+            item.grant = Some(gate.acquire(crate::apply::batch::op_size(&item.op)).await);
+        }
         let i = partition(&item.op.coll, &item.op.key, self.writers.len());
         self.writers[i].send(WriterMsg::Op(item)).await.is_ok()
     }

@@ -206,6 +206,7 @@ impl Watcher {
                     wall_ms: meta.wall_time_ms,
                     cluster_time: meta.cluster_time,
                     coll_uuid: event.get("collectionUUID").cloned(),
+                    grant: None,
                 };
                 if !self.router.route(item).await {
                     return Err(Error::new(

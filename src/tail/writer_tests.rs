@@ -99,6 +99,7 @@ fn item(position: &Position, op: WriteOp, op_label: Op) -> Item {
         wall_ms: None,
         cluster_time: None,
         coll_uuid: None,
+        grant: None,
     }
 }
 

@@ -119,6 +119,8 @@ fn ranges_name_key_value_and_bounds() {
     assert!(invalid(|c| c.copy.parallel_collections = 0).contains("copy.parallel_collections = 0"));
     assert!(invalid(|c| c.apply.max_batch_delay_ms = 600_000)
         .contains("apply.max_batch_delay_ms = 600000"));
+    assert!(invalid(|c| c.apply.max_queued_bytes = 1000)
+        .contains("apply.max_queued_bytes = 1000: must be between 1048576 and"));
     assert!(invalid(|c| c.checkpoint.interval_ms = 0)
         .contains("checkpoint.interval_ms = 0: must be greater than 0"));
 }

@@ -5,4 +5,5 @@ mod env;
 mod failpoints;
 mod network;
 mod outage;
+mod queued_bytes;
 mod renamed_reread;

@@ -169,6 +169,7 @@ fn item(op: WriteOp, event: &Document) -> Item {
         wall_ms: None,
         cluster_time: Some(ClusterTime(event.get_timestamp("clusterTime").unwrap())),
         coll_uuid: None,
+        grant: None,
     }
 }
 
