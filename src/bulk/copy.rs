@@ -332,7 +332,7 @@ fn refused_insert(e: &mongodb::error::Error, name: &str, batch: &[RawDocumentBuf
 }
 
 /// Builds non-unique indexes now; defers unique ones (recorded in the checkpoint).
-async fn copy_indexes(
+pub(crate) async fn copy_indexes(
     source: &Database,
     target: &Database,
     name: &str,

@@ -9,11 +9,9 @@
 //! the copy over.
 
 use super::watcher::Watcher;
-use crate::apply::ddl::{apply_ddl, clean_specs};
-use crate::bulk::index_specs::index_specs;
+use crate::apply::ddl::apply_ddl;
 use crate::error::{Error, Origin, Result};
 use crate::source::translate::{ClusterTime, DdlOp};
-use crate::state::pending_indexes;
 use bson::{doc, RawDocumentBuf};
 use futures::TryStreamExt;
 use mongodb::options::{InsertManyOptions, ReadConcern};
@@ -34,30 +32,14 @@ impl Watcher {
                 copy_collection(&self.source, &self.target, coll)
             })
             .await?;
-        let specs = self
-            .reporter
-            .retry("listing source indexes", || {
-                index_specs(&self.source, coll, Origin::Source)
-            })
-            .await?;
-        let (unique, plain): (Vec<_>, Vec<_>) = specs
-            .into_iter()
-            .partition(|s| s.get_bool("unique").unwrap_or(false));
-        if !plain.is_empty() {
-            let op = DdlOp::CreateIndexes {
-                coll: coll.to_string(),
-                indexes: clean_specs(&plain),
-            };
-            self.reporter
-                .retry("building indexes", || apply_ddl(&self.target, &op))
-                .await?;
-        }
-        if !unique.is_empty() {
-            let mut state = self.checkpointer.state.lock().await;
-            pending_indexes::defer(&mut state.pending_indexes, coll, clean_specs(&unique));
-            self.reporter
-                .pending_indexes(pending_indexes::labels(&state.pending_indexes));
-        }
+        crate::bulk::copy::copy_indexes(
+            &self.source,
+            &self.target,
+            coll,
+            &self.checkpointer,
+            &self.reporter,
+        )
+        .await?;
         let read_at = self
             .reporter
             .retry("reading the source operation time", || {

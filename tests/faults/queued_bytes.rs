@@ -3,7 +3,9 @@
 //! would put GiBs in flight; `apply.max_queued_bytes` (default 64 MiB) bounds the bytes, so the
 //! watcher stops reading once that many bytes wait for the writers.
 
-use crate::support::{config, converge, db_names, skip_on_real_server, Deployment};
+use crate::support::{
+    config, converge, db_names, fail_commands, fail_commands_off, skip_on_real_server, Deployment,
+};
 use crate::support::{Needs, Replicator};
 use bson::{doc, Document};
 use mongo_replicator::ops::metrics::names;
@@ -25,15 +27,7 @@ async fn a_backlog_of_large_documents_stays_within_the_queued_bytes_bound() {
     r.caught_up(Duration::from_secs(30)).await;
 
     // The target refuses every write of the replicator (transiently): nothing drains.
-    let admin = dep.client.database("admin");
-    admin
-        .run_command(doc! {
-            "configureFailPoint": "failCommand", "mode": "alwaysOn",
-            "data": {"failCommands": ["insert", "update", "delete"],
-                     "appName": "mongo-replicator", "errorCode": 91}
-        })
-        .await
-        .unwrap();
+    fail_commands(&dep, &["insert", "update", "delete"], 91).await;
     let received = r.metric(names::EVENTS_RECEIVED_TOTAL).await;
     let payload = "x".repeat(DOC_BYTES);
     for i in 0..DOCS {
@@ -63,10 +57,7 @@ async fn a_backlog_of_large_documents_stays_within_the_queued_bytes_bound() {
         "{in_flight} documents of {DOC_BYTES} bytes in flight: over the 64 MiB bound ({bound})"
     );
 
-    admin
-        .run_command(doc! {"configureFailPoint": "failCommand", "mode": "off"})
-        .await
-        .unwrap();
+    fail_commands_off(&dep).await;
     converge(&dep, &cfg, Duration::from_secs(90)).await;
     r.shutdown().await.unwrap();
 }

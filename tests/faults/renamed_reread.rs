@@ -5,8 +5,8 @@
 //! re-reads the document instead of keeping the older version the rename carried over.
 
 use crate::support::{
-    config, create_index, db_names, rename_collection, replicate_once, skip_on_real_server,
-    wait_until, Deployment, Needs, Replicator,
+    config, create_index, db_names, fail_commands, fail_commands_off, rename_collection,
+    replicate_once, skip_on_real_server, wait_until, Deployment, Needs, Replicator,
 };
 use bson::{doc, Document};
 use mongo_replicator::config::CheckpointStoreKind;
@@ -89,14 +89,7 @@ async fn a_stop_while_the_target_is_down_at_the_reread_keeps_the_missed_document
         .unwrap();
     rename_collection(&dep, &src, "a", "b", false).await;
     // The target refuses the re-read's writes as a server shutting down would (transient).
-    let admin = dep.client.database("admin");
-    admin
-        .run_command(doc! {
-            "configureFailPoint": "failCommand", "mode": "alwaysOn",
-            "data": {"failCommands": ["update"], "appName": "mongo-replicator", "errorCode": 91}
-        })
-        .await
-        .unwrap();
+    fail_commands(&dep, &["update"], 91).await;
     let r = Replicator::start(&cfg).await;
     let target = dep.db(&dst);
     wait_until("the rename is applied", Duration::from_secs(30), || async {
@@ -109,10 +102,7 @@ async fn a_stop_while_the_target_is_down_at_the_reread_keeps_the_missed_document
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let _ = r.shutdown().await;
-    admin
-        .run_command(doc! {"configureFailPoint": "failCommand", "mode": "off"})
-        .await
-        .unwrap();
+    fail_commands_off(&dep).await;
 
     let r = Replicator::start(&cfg).await;
     r.caught_up(Duration::from_secs(30)).await;

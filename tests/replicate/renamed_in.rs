@@ -3,36 +3,12 @@
 //! it over the target), must leave the listed collection on the backup with the renamed-in
 //! documents and indexes, and later changes to them must apply.
 
-use crate::support::{config, create_index, db_names, rename_collection, Deployment, Replicator};
+use crate::support::{
+    config, create_index, db_names, documents as docs, index_names, rename_collection, Deployment,
+    Replicator,
+};
 use bson::{doc, Document};
-use mongodb::Database;
 use std::time::Duration;
-
-/// Every document of `coll`, in `_id` order.
-async fn docs(db: &Database, coll: &str) -> Vec<Document> {
-    let mut cursor = db
-        .collection::<Document>(coll)
-        .find(doc! {})
-        .sort(doc! {"_id": 1})
-        .await
-        .unwrap();
-    let mut out = Vec::new();
-    while cursor.advance().await.unwrap() {
-        out.push(cursor.deserialize_current().unwrap());
-    }
-    out
-}
-
-/// The index names of `coll`, sorted.
-async fn index_names(db: &Database, coll: &str) -> Vec<String> {
-    let mut names = db
-        .collection::<Document>(coll)
-        .list_index_names()
-        .await
-        .unwrap();
-    names.sort();
-    names
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rename_or_out_from_an_unlisted_collection_fills_the_listed_one() {

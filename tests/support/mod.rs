@@ -481,3 +481,50 @@ pub async fn replicate_once(cfg: &Config) {
     r.caught_up(Duration::from_secs(30)).await;
     r.shutdown().await.unwrap();
 }
+
+/// Every document of `db.coll`, in `_id` order.
+pub async fn documents(db: &Database, coll: &str) -> Vec<bson::Document> {
+    let mut cursor = db
+        .collection::<bson::Document>(coll)
+        .find(bson::doc! {})
+        .sort(bson::doc! {"_id": 1})
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    while cursor.advance().await.unwrap() {
+        out.push(cursor.deserialize_current().unwrap());
+    }
+    out
+}
+
+/// The index names of `db.coll`, sorted.
+pub async fn index_names(db: &Database, coll: &str) -> Vec<String> {
+    let mut names = db
+        .collection::<bson::Document>(coll)
+        .list_index_names()
+        .await
+        .unwrap();
+    names.sort();
+    names
+}
+
+/// `failCommand` on `dep`'s server for the replicator's connections: `commands` fail with
+/// `code` until [`fail_commands_off`] (testbed only: `Needs::FailPoints`).
+pub async fn fail_commands(dep: &Deployment, commands: &[&str], code: i32) {
+    dep.client
+        .database("admin")
+        .run_command(bson::doc! {
+            "configureFailPoint": "failCommand", "mode": "alwaysOn",
+            "data": {"failCommands": commands, "appName": "mongo-replicator", "errorCode": code}
+        })
+        .await
+        .unwrap();
+}
+
+pub async fn fail_commands_off(dep: &Deployment) {
+    dep.client
+        .database("admin")
+        .run_command(bson::doc! {"configureFailPoint": "failCommand", "mode": "off"})
+        .await
+        .unwrap();
+}
