@@ -50,7 +50,8 @@ fn complete_config() -> Value {
         "checkpoint": { "store": "target", "database": "mongo_replicator", "path": null, "interval_ms": 1000 },
         "copy": { "mode": "auto", "batch_size": 1000, "parallel_collections": 4 },
         "apply": {
-            "workers": 4, "batch_size": 500, "max_batch_delay_ms": 50, "update_mode": "delta",
+            "workers": 4, "batch_size": 500, "max_batch_delay_ms": 50, "max_queued_bytes": 67108864,
+            "update_mode": "delta",
             "ddl": { "drop": true, "rename": true, "drop_database": false, "create": true,
                      "create_indexes": true, "drop_indexes": true }
         },
