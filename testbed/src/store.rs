@@ -80,6 +80,8 @@ pub struct UpdateStatement {
     pub multi: bool,
     /// Optional `sort` (replaceOne/updateOne with sort, 8.0+); `None` for natural order.
     pub sort: Option<Document>,
+    /// The statement's `collation`; `None`: the collection's default.
+    pub collation: Option<Document>,
 }
 
 /// One statement of a `delete` command (`limit: 1` → `limit_one`).
@@ -87,6 +89,8 @@ pub struct UpdateStatement {
 pub struct DeleteStatement {
     pub filter: Document,
     pub limit_one: bool,
+    /// The statement's `collation`; `None`: the collection's default.
+    pub collation: Option<Document>,
 }
 
 /// Result of a multi-statement write command.
@@ -118,6 +122,8 @@ pub struct FindAndModify {
     pub return_new: bool,
     pub upsert: bool,
     pub fields: Option<Document>,
+    /// The command's `collation`; `None`: the collection's default.
+    pub collation: Option<Document>,
 }
 
 #[derive(Debug, Clone)]

@@ -72,6 +72,11 @@ pub(super) fn list_collections(
         info.options.remove("idIndex");
         let is_view = info.options.contains_key("viewOn");
         let kind = if is_view { "view" } else { "collection" };
+        // The `_id` index takes the collection's default collation, as on mongod.
+        let mut id_index = doc! { "v": 2, "key": { "_id": 1 }, "name": "_id_" };
+        if let Ok(c) = info.options.get_document("collation") {
+            id_index.insert("collation", c.clone());
+        }
         let full = if is_view {
             doc! { "name": &info.name, "type": kind, "options": info.options, "info": { "readOnly": true } }
         } else {
@@ -80,7 +85,7 @@ pub(super) fn list_collections(
                 "type": kind,
                 "options": info.options,
                 "info": { "readOnly": false, "uuid": info.uuid },
-                "idIndex": { "v": 2, "key": { "_id": 1 }, "name": "_id_" },
+                "idIndex": id_index,
             }
         };
         if !matches(filter, &full)? {

@@ -19,6 +19,8 @@ pub(crate) struct Stored {
 pub(crate) struct Collection {
     pub uuid: Binary,
     pub options: Document,
+    /// The default collation (`options.collation`); `None`: binary.
+    pub collation: Option<crate::collation::Collation>,
     pub docs: BTreeMap<IdKey, Stored>,
     /// `_id_` first, then in creation order.
     pub indexes: Vec<Index>,
@@ -36,11 +38,13 @@ pub(crate) fn new_uuid() -> Binary {
 
 impl Collection {
     pub fn new(uuid: Binary, options: Document) -> Collection {
+        let collation = crate::collation::from_options(&options);
         Collection {
             uuid,
+            indexes: vec![Index::id_index(collation.as_ref())],
+            collation,
             options,
             docs: BTreeMap::new(),
-            indexes: vec![Index::id_index()],
             data_size: 0,
         }
     }
@@ -59,7 +63,7 @@ impl Collection {
     ) -> CmdResult<()> {
         for idx in self.indexes.iter().filter(|i| i.unique) {
             for k in idx.keys_of(doc) {
-                if let Some(owner) = idx.entries.get(&k) {
+                if let Some(owner) = idx.entries.get(&idx.entry_key(&k)) {
                     if Some(owner) != except {
                         return Err(CmdError::duplicate_key(
                             &ns.to_string(),
@@ -86,7 +90,7 @@ impl Collection {
         let id = IdKey(doc.get("_id").cloned().unwrap_or(Bson::Null));
         self.remove(&id);
         for idx in self.indexes.iter_mut().filter(|i| i.unique) {
-            for k in idx.keys_of(&doc) {
+            for k in idx.entry_keys(&doc) {
                 idx.entries.insert(k, id.clone());
             }
         }
@@ -98,7 +102,7 @@ impl Collection {
     pub fn remove(&mut self, id: &IdKey) -> Option<Stored> {
         let old = self.docs.remove(id)?;
         for idx in self.indexes.iter_mut().filter(|i| i.unique) {
-            for k in idx.keys_of(&old.doc) {
+            for k in idx.entry_keys(&old.doc) {
                 if idx.entries.get(&k) == Some(id) {
                     idx.entries.remove(&k);
                 }
@@ -118,7 +122,8 @@ impl Collection {
             let mut entries: BTreeMap<IndexKey, IdKey> = BTreeMap::new();
             for (id, s) in &self.docs {
                 for k in idx.keys_of(&s.doc) {
-                    if entries.contains_key(&k) {
+                    let entry = idx.entry_key(&k);
+                    if entries.contains_key(&entry) {
                         return Err(CmdError::duplicate_key(
                             ns,
                             &idx.name,
@@ -126,7 +131,7 @@ impl Collection {
                             idx.key_value(&k),
                         ));
                     }
-                    entries.insert(k, id.clone());
+                    entries.insert(entry, id.clone());
                 }
             }
             idx.entries = entries;

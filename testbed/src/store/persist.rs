@@ -114,7 +114,7 @@ fn load_snapshot(bytes: &[u8], r: &mut Recovered) -> io::Result<()> {
                     let Some(spec) = spec.as_document() else {
                         continue;
                     };
-                    let idx = Index::from_spec(spec).map_err(|e| bad(e.errmsg))?;
+                    let idx = Index::from_spec(spec, None).map_err(|e| bad(e.errmsg))?;
                     if c.find_index(&idx.name).is_none() {
                         let idx = c
                             .build_index(&ns.to_string(), idx)

@@ -1,9 +1,10 @@
 //! The testbed through the official Rust driver over TCP: CRUD, aggregation, change streams,
-//! authentication, fail points, the handshake, persistence, validation and views.
+//! authentication, fail points, the handshake, persistence, validation and views, collations.
 
 mod aggregate_out;
 mod auth;
 mod change_streams;
+mod collation;
 mod crud;
 mod failpoints;
 mod get_more_failpoint;

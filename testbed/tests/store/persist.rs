@@ -45,6 +45,7 @@ async fn data_indexes_oplog_and_tokens_survive_reopen() {
             &[DeleteStatement {
                 filter: doc! {"_id": 2},
                 limit_one: true,
+                collation: None,
             }],
             true,
         );
