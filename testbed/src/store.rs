@@ -4,6 +4,7 @@
 // `CmdError` is large by design (whole mongod error replies); results carry it unboxed.
 #![allow(clippy::result_large_err)]
 
+mod capped;
 mod collection;
 mod data;
 mod ddl;
@@ -294,7 +295,13 @@ impl Store {
             }
             return;
         }
-        for s in c.docs.values() {
+        // Natural order: insertion order for a capped collection, `_id` order otherwise.
+        let docs: Box<dyn Iterator<Item = &collection::Stored>> = if c.capped.is_some() {
+            Box::new(c.order.iter().filter_map(|k| c.docs.get(k)))
+        } else {
+            Box::new(c.docs.values())
+        };
+        for s in docs {
             if filter.matches(&s.doc) && !visit(&s.doc) {
                 return;
             }

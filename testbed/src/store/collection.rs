@@ -5,7 +5,7 @@ use super::index::{Index, ID_INDEX};
 use super::keys::{IdKey, IndexKey};
 use crate::error::{code, CmdError, CmdResult};
 use bson::{Binary, Bson, Document};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 /// A stored document and its BSON size (kept for `listDatabases` sizes without re-encoding).
@@ -19,6 +19,10 @@ pub(crate) struct Stored {
 pub(crate) struct Collection {
     pub uuid: Binary,
     pub options: Document,
+    /// Capped collections: the limits (`options.capped/size/max`).
+    pub capped: Option<super::capped::Capped>,
+    /// Capped collections only: `_id`s in insertion order (the order removals follow).
+    pub order: VecDeque<IdKey>,
     /// The default collation (`options.collation`); `None`: binary.
     pub collation: Option<crate::collation::Collation>,
     pub docs: BTreeMap<IdKey, Stored>,
@@ -41,6 +45,8 @@ impl Collection {
         let collation = crate::collation::from_options(&options);
         Collection {
             uuid,
+            capped: super::capped::from_options(&options),
+            order: VecDeque::new(),
             indexes: vec![Index::id_index(collation.as_ref())],
             collation,
             options,
@@ -88,7 +94,9 @@ impl Collection {
     /// Stores (inserts or replaces) a document that passed the checks, maintaining indexes.
     pub fn put(&mut self, doc: Arc<Document>, size: u32) {
         let id = IdKey(doc.get("_id").cloned().unwrap_or(Bson::Null));
-        self.remove(&id);
+        if self.detach(&id).is_none() && self.capped.is_some() {
+            self.order.push_back(id.clone());
+        }
         for idx in self.indexes.iter_mut().filter(|i| i.unique) {
             for k in idx.entry_keys(&doc) {
                 idx.entries.insert(k, id.clone());
@@ -100,6 +108,15 @@ impl Collection {
 
     /// Removes a document and its index entries; returns it.
     pub fn remove(&mut self, id: &IdKey) -> Option<Stored> {
+        let old = self.detach(id)?;
+        if let Some(i) = self.order.iter().position(|k| k == id) {
+            self.order.remove(i);
+        }
+        Some(old)
+    }
+
+    /// Removes a document and its index entries, keeping its place in insertion order.
+    fn detach(&mut self, id: &IdKey) -> Option<Stored> {
         let old = self.docs.remove(id)?;
         for idx in self.indexes.iter_mut().filter(|i| i.unique) {
             for k in idx.entry_keys(&old.doc) {

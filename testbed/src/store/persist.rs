@@ -164,7 +164,13 @@ pub(crate) fn write_snapshot(dir: &Path, data: &Data, oplog: &Oplog) -> io::Resu
                 .collect();
             let h = doc! {"kind": "coll", "db": db, "coll": name, "ui": c.uuid.clone(), "options": c.options.clone(), "indexes": specs, "n": c.docs.len() as i64};
             write_frame(&mut buf, |b| encode_doc(b, &h));
-            for s in c.docs.values() {
+            // Capped collections keep insertion order (the order their removals follow).
+            let docs: Box<dyn Iterator<Item = &super::collection::Stored>> = if c.capped.is_some() {
+                Box::new(c.order.iter().filter_map(|k| c.docs.get(k)))
+            } else {
+                Box::new(c.docs.values())
+            };
+            for s in docs {
                 write_frame(&mut buf, |b| encode_doc(b, &s.doc));
                 spill(&mut buf, false)?;
             }

@@ -154,7 +154,12 @@ impl Txn<'_> {
         let doc = Arc::new(doc);
         c.put(doc.clone(), size);
         let uuid = c.uuid.clone();
+        let over = c.over_cap();
         self.log(ns, Some(uuid), Op::Insert(doc));
+        // Capped: the oldest documents make room, each an explicit delete (mongod 5.0+).
+        for old in over {
+            self.delete_doc(ns, &IdKey(old));
+        }
         Ok(id)
     }
 

@@ -1,8 +1,9 @@
 //! The testbed through the official Rust driver over TCP: CRUD, aggregation, change streams,
-//! authentication, fail points, the handshake, persistence, validation and views, collations.
+//! authentication, fail points, the handshake, persistence, validation and views, collations, capped collections.
 
 mod aggregate_out;
 mod auth;
+mod capped;
 mod change_streams;
 mod collation;
 mod crud;
