@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)]
 
 mod eval;
+mod json_schema;
 mod parse;
 
 use crate::error::CmdResult;
@@ -37,6 +38,8 @@ pub(crate) enum Expr {
     Field(String, Pred),
     /// `$expr`: an aggregation expression evaluated on the whole document.
     Aggregate(Bson),
+    /// `$jsonSchema`: the whole document against a schema.
+    JsonSchema(Box<json_schema::Schema>),
 }
 
 impl Matcher {
@@ -84,6 +87,14 @@ impl Matcher {
     pub fn id_in(&self) -> Option<&[bson::Bson]> {
         self.id_in.as_deref()
     }
+}
+
+/// The rules of a `$jsonSchema` that `doc` breaks, as mongod's `errInfo` lists them under
+/// `schemaRulesNotSatisfied` (empty when the schema does not parse or `doc` satisfies it).
+pub(crate) fn json_schema_failures(schema: &Document, doc: &Document) -> Vec<Document> {
+    json_schema::Schema::parse(schema)
+        .map(|s| s.failures_doc(doc))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub(super) fn eval_expr(expr: &Expr, doc: &Document, c: Option<&Collation>) -> b
             collect_doc(doc, &parts, &mut values);
             eval_pred(pred, &values, c)
         }
+        Expr::JsonSchema(s) => s.matches_doc(doc),
         Expr::Aggregate(e) => crate::pipeline::expr::eval(e, doc)
             .map(|v| crate::pipeline::expr::truthy(&v))
             .unwrap_or(false),

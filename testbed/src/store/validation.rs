@@ -62,7 +62,14 @@ fn details(validator: &Document, doc: &Document, collation: Option<&Collation>) 
                 "specifiedAs": { k.as_str(): v.clone() },
                 "reason": "the clause was not satisfied",
             };
-            if let Some(value) = crate::path::get_path(doc, k) {
+            if let (true, Bson::Document(schema)) = (k == "$jsonSchema", v) {
+                d.remove("reason");
+                d.remove("specifiedAs");
+                d.insert(
+                    "schemaRulesNotSatisfied",
+                    crate::matcher::json_schema_failures(schema, doc),
+                );
+            } else if let Some(value) = crate::path::get_path(doc, k) {
                 d.insert("consideredValue", value.clone());
             } else if !k.starts_with('$') {
                 d.insert("reason", "field was missing");

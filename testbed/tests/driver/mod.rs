@@ -1,5 +1,5 @@
 //! The testbed through the official Rust driver over TCP: CRUD, aggregation, change streams,
-//! authentication, fail points, the handshake, persistence, validation and views, collations, capped collections.
+//! authentication, fail points, the handshake, persistence, validation and views, collations, capped collections, $jsonSchema.
 
 mod aggregate_out;
 mod auth;
@@ -10,6 +10,7 @@ mod crud;
 mod failpoints;
 mod get_more_failpoint;
 mod handshake;
+mod json_schema;
 mod persistence;
 mod validation_views;
 mod write_concern;
