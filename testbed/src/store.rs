@@ -5,6 +5,7 @@
 #![allow(clippy::result_large_err)]
 
 mod capped;
+mod clustered;
 mod collection;
 mod data;
 mod ddl;

@@ -77,16 +77,21 @@ pub(super) fn list_collections(
         if let Ok(c) = info.options.get_document("collation") {
             id_index.insert("collation", c.clone());
         }
+        // A clustered collection has no separate `_id` index to list.
+        let clustered = info.options.contains_key("clusteredIndex");
         let full = if is_view {
             doc! { "name": &info.name, "type": kind, "options": info.options, "info": { "readOnly": true } }
         } else {
-            doc! {
+            let mut d = doc! {
                 "name": &info.name,
                 "type": kind,
                 "options": info.options,
                 "info": { "readOnly": false, "uuid": info.uuid },
-                "idIndex": id_index,
+            };
+            if !clustered {
+                d.insert("idIndex", id_index);
             }
+            d
         };
         if !matches(filter, &full)? {
             continue;

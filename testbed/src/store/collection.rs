@@ -43,11 +43,13 @@ pub(crate) fn new_uuid() -> Binary {
 impl Collection {
     pub fn new(uuid: Binary, options: Document) -> Collection {
         let collation = crate::collation::from_options(&options);
+        let mut id_index = Index::id_index(collation.as_ref());
+        id_index.spec = super::clustered::clustered_id_spec(&options, id_index.spec);
         Collection {
             uuid,
             capped: super::capped::from_options(&options),
             order: VecDeque::new(),
-            indexes: vec![Index::id_index(collation.as_ref())],
+            indexes: vec![id_index],
             collation,
             options,
             docs: BTreeMap::new(),

@@ -53,6 +53,7 @@ impl Store {
         super::views::check_view_options(&options)?;
         super::validation::check_options(&options)?;
         let options = normalize_collation(options)?;
+        let options = super::clustered::normalize(options)?;
         let options = super::capped::normalize(options)?;
         let mut txn = Txn::begin(self);
         if txn.data.coll(ns).is_some() {

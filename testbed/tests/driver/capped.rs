@@ -15,16 +15,7 @@ fn code_of(err: &mongodb::error::Error) -> Option<i32> {
 }
 
 async fn options_of(db: &mongodb::Database, name: &str) -> Document {
-    let reply = db
-        .run_command(doc! {"listCollections": 1, "filter": {"name": name}})
-        .await
-        .unwrap();
-    let batch = reply
-        .get_document("cursor")
-        .unwrap()
-        .get_array("firstBatch")
-        .unwrap();
-    let info = batch[0].as_document().unwrap();
+    let info = crate::support::collection_info(db, name).await;
     info.get_document("options").unwrap().clone()
 }
 
@@ -63,13 +54,7 @@ async fn create_validates_capped_options_as_mongod() {
         options_of(&db, "z").await,
         doc! {"capped": true, "size": 5000, "max": 0x7fff_ffff}
     );
-    let specs: Vec<_> = db
-        .list_collections()
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let specs = crate::support::collection_specs(&db).await;
     let c = specs.iter().find(|s| s.name == "c").unwrap();
     assert_eq!(c.options.capped, Some(true));
     assert_eq!(c.options.max, Some(3));

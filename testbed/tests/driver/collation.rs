@@ -37,18 +37,7 @@ async fn create_with_collation_lists_the_full_document_and_applies_it() {
         "numericOrdering": false, "alternate": "non-ignorable", "maxVariable": "punct",
         "normalization": false, "backwards": false, "version": "57.1",
     };
-    let listed = db
-        .run_command(doc! {"listCollections": 1, "filter": {"name": "ci"}})
-        .await
-        .unwrap();
-    let info = listed
-        .get_document("cursor")
-        .unwrap()
-        .get_array("firstBatch")
-        .unwrap()[0]
-        .as_document()
-        .unwrap()
-        .clone();
+    let info = crate::support::collection_info(&db, "ci").await;
     assert_eq!(
         info.get_document("options")
             .unwrap()
@@ -247,13 +236,7 @@ async fn unsupported_or_invalid_collations_are_refused() {
     db.run_command(doc! {"create": "s", "collation": {"locale": "simple"}})
         .await
         .unwrap();
-    let specs: Vec<_> = db
-        .list_collections()
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let specs = crate::support::collection_specs(&db).await;
     assert!(specs[0].options.collation.is_none());
     let find = db
         .run_command(doc! {"find": "s", "collation": {"locale": "en", "alternate": "sideways"}})

@@ -1,10 +1,12 @@
 //! The testbed through the official Rust driver over TCP: CRUD, aggregation, change streams,
-//! authentication, fail points, the handshake, persistence, validation and views, collations, capped collections, $jsonSchema.
+//! authentication, fail points, the handshake, persistence, validation and views, collations,
+//! capped and clustered collections, `$jsonSchema`.
 
 mod aggregate_out;
 mod auth;
 mod capped;
 mod change_streams;
+mod clustered;
 mod collation;
 mod crud;
 mod failpoints;
