@@ -5,4 +5,5 @@ mod collection_filter;
 mod data;
 mod history;
 mod mixed_workload;
+mod resync_unique;
 mod target_writes;
