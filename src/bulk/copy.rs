@@ -65,10 +65,19 @@ pub async fn copy_all(
     for m in follow::moves(&progress, &listed) {
         move_copy(target, checkpointer, reporter, &m).await?;
     }
-    let collections: Vec<Listed> = listed
-        .into_iter()
-        .filter(|l| l.kind == Kind::Collection)
-        .collect();
+    let mut collections = Vec::new();
+    for l in listed {
+        match l.kind {
+            Kind::Collection => collections.push(l),
+            Kind::View => create_like(target, reporter, &l).await?,
+            // mongod's change streams carry no events of time series collections: a copy could
+            // never be kept up to date, so none is made (and the operator is told which).
+            Kind::Timeseries => tracing::warn!(
+                collection = %l.name,
+                "time series collections cannot be replicated (change streams do not report their writes); skipped"
+            ),
+        }
+    }
     reporter.copy_started(
         &collections
             .iter()
@@ -94,6 +103,19 @@ async fn list_source(cfg: &Config, source: &Database, reporter: &Reporter) -> Re
         .retry("listing source collections", || {
             listing::list(source, cfg, Origin::Source)
         })
+        .await
+}
+
+/// Creates `l` on the target as the source has it: a collection with its options (capped,
+/// validator, collation, clustered...), a view as a view. An existing one is left as it is
+/// (`verify` reports differing options).
+async fn create_like(target: &Database, reporter: &Reporter, l: &Listed) -> Result<()> {
+    let op = DdlOp::Create {
+        coll: l.name.clone(),
+        options: listing::create_options(l),
+    };
+    reporter
+        .retry(&format!("creating {}", l.name), || apply_ddl(target, &op))
         .await
 }
 
@@ -161,6 +183,7 @@ async fn copy_collection(
             seconds: 0.0,
         });
     }
+    create_like(target, reporter, &listed).await?;
     let total = reporter
         .retry("counting source documents", || async {
             source

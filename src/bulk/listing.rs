@@ -99,6 +99,56 @@ pub fn name_of<'a>(listed: &'a [Listed], uuid: &str) -> Option<&'a str> {
         .map(|l| l.name.as_str())
 }
 
+/// `options` as `create` takes them: the `v` that `listCollections` shows in `clusteredIndex`
+/// is not an argument.
+pub fn create_options(l: &Listed) -> Document {
+    let mut options = l.options.clone();
+    if let Ok(clustered) = options.get_document_mut("clusteredIndex") {
+        clustered.remove("v");
+    }
+    options
+}
+
+/// How the options of one namespace differ between the sides (pure), one line per option by
+/// name only (a validator is compared, never printed); nothing when either side lacks it.
+pub fn option_differences(source: Option<&Listed>, target: Option<&Listed>) -> Vec<String> {
+    let (Some(s), Some(t)) = (source, target) else {
+        return Vec::new();
+    };
+    if s.kind != t.kind {
+        return vec![format!(
+            "type: {:?} on the source, {:?} on the target",
+            s.kind, t.kind
+        )];
+    }
+    let mut out = Vec::new();
+    for (k, v) in &s.options {
+        match t.options.get(k) {
+            None => out.push(format!("option {k}: missing on the target")),
+            Some(tv) if !same_value(v, tv) => out.push(format!("option {k}: differs")),
+            _ => {}
+        }
+    }
+    for k in t.options.keys().filter(|k| !s.options.contains_key(*k)) {
+        out.push(format!("option {k}: only on the target"));
+    }
+    out
+}
+
+/// Equal as options: numbers by value (`size: 4096` and `size: 4096.0` are one size).
+fn same_value(a: &Bson, b: &Bson) -> bool {
+    let num = |v: &Bson| match v {
+        Bson::Int32(i) => Some(*i as f64),
+        Bson::Int64(i) => Some(*i as f64),
+        Bson::Double(d) => Some(*d),
+        _ => None,
+    };
+    match (num(a), num(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +173,49 @@ mod tests {
         assert_eq!(progress_key(&v), "v");
         assert_eq!(parse(&doc! {"name": "x", "type": "other"}), None);
         assert_eq!(name_of(&[c, v], "ab01"), Some("c"));
+    }
+
+    #[test]
+    fn option_differences_name_the_option_and_never_its_value() {
+        let l = |kind, options| Listed {
+            name: "c".into(),
+            kind,
+            uuid: None,
+            options,
+        };
+        let s = l(
+            Kind::Collection,
+            doc! {"capped": true, "size": 4096, "validator": {"a": "secret"}},
+        );
+        let same = l(
+            Kind::Collection,
+            doc! {"capped": true, "size": 4096.0, "validator": {"a": "secret"}},
+        );
+        assert!(option_differences(Some(&s), Some(&same)).is_empty());
+        let t = l(
+            Kind::Collection,
+            doc! {"size": 4096, "validator": {"a": "other"}, "max": 5},
+        );
+        let d = option_differences(Some(&s), Some(&t));
+        assert_eq!(
+            d,
+            vec![
+                "option capped: missing on the target",
+                "option validator: differs",
+                "option max: only on the target"
+            ]
+        );
+        assert!(!d.concat().contains("secret"));
+        let v = l(Kind::View, doc! {});
+        assert_eq!(option_differences(Some(&s), Some(&v)).len(), 1);
+        assert!(option_differences(Some(&s), None).is_empty());
+        let clustered = l(
+            Kind::Collection,
+            doc! {"clusteredIndex": {"key": {"_id": 1}, "unique": true, "v": 2}},
+        );
+        assert_eq!(
+            create_options(&clustered),
+            doc! {"clusteredIndex": {"key": {"_id": 1}, "unique": true}}
+        );
     }
 }

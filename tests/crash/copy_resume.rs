@@ -5,7 +5,7 @@
 use crate::support::faults;
 use crate::support::procs::ReplicatorProcess;
 use crate::support::{
-    config, converge, db_names, skip_on_real_server, write_config, Deployment, Needs,
+    all_documents, config, converge, db_names, skip_on_real_server, write_config, Deployment, Needs,
 };
 use bson::{doc, Bson, Document};
 use std::time::Duration;
@@ -37,17 +37,7 @@ async fn a_copy_interrupted_after_a_nan_id_resumes_with_every_later_id() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_config(dir.path(), &cfg);
     faults::interrupted_copy(&dep, &path, 1).await;
-    let copied: Vec<Document> = {
-        use futures::TryStreamExt;
-        let target = dep.db(&dst).collection::<Document>("c");
-        target
-            .find(doc! {})
-            .await
-            .unwrap()
-            .try_collect()
-            .await
-            .unwrap()
-    };
+    let copied = all_documents(&dep.db(&dst).collection::<Document>("c")).await;
     assert_eq!(copied.len(), 1, "only the NaN document copied: {copied:?}");
     assert!(copied[0].get_f64("_id").is_ok_and(f64::is_nan));
 

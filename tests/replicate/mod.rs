@@ -2,6 +2,7 @@
 //! document shape, and lost change-stream history.
 
 mod collection_filter;
+mod collection_options;
 mod data;
 mod history;
 mod mixed_workload;

@@ -481,3 +481,14 @@ pub async fn replicate_once(cfg: &Config) {
     r.caught_up(Duration::from_secs(30)).await;
     r.shutdown().await.unwrap();
 }
+
+/// Every document of `coll`, in natural order.
+pub async fn all_documents(coll: &mongodb::Collection<bson::Document>) -> Vec<bson::Document> {
+    use futures::TryStreamExt;
+    coll.find(bson::doc! {})
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap()
+}
