@@ -5,7 +5,7 @@
 //! Map of the crate:
 //! - `wire`, `server`, `commands`, `cursor`, `failpoint`: the network face (OP_MSG/OP_QUERY, command dispatch).
 //! - `store`, `changestream`: the data, the oplog and change streams (and `--dbpath` persistence).
-//! - `compare`, `path`, `matcher`, `update`, `projection`, `sort`, `pipeline`, `numeric`: the query engine (pure).
+//! - `compare`, `collation`, `path`, `matcher`, `update`, `projection`, `sort`, `pipeline`, `numeric`: the query engine (pure).
 //! - `error`: command errors as mongod renders them.
 
 // `CmdError` carries the reply fields mongod sends (labels, extra document): large by design,
@@ -14,6 +14,7 @@
 
 mod auth;
 pub mod changestream;
+pub mod collation;
 mod commands;
 pub mod compare;
 mod cursor;

@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)]
 
 mod eval;
+mod json_schema;
 mod parse;
 
 use crate::error::CmdResult;
@@ -20,6 +21,9 @@ pub(crate) use parse::{parse_value_pred, type_name_of, Pred};
 #[derive(Debug, Clone)]
 pub struct Matcher {
     root: Expr,
+    /// Strings compare with this collation (`None`: binary).
+    /// Boxed: most filters have none, and `Matcher` is embedded in other enums.
+    collation: Option<Box<crate::collation::Collation>>,
     id_eq: Option<Bson>,
     id_in: Option<Vec<Bson>>,
 }
@@ -34,20 +38,42 @@ pub(crate) enum Expr {
     Field(String, Pred),
     /// `$expr`: an aggregation expression evaluated on the whole document.
     Aggregate(Bson),
+    /// `$jsonSchema`: the whole document against a schema.
+    JsonSchema(Box<json_schema::Schema>),
 }
 
 impl Matcher {
     /// Parses a filter; unknown `$` operators are `BadValue` as on mongod.
     pub fn new(filter: &Document) -> CmdResult<Self> {
+        Self::with_collation(filter, None)
+    }
+
+    /// A filter whose string comparisons (`$eq`, `$in`, ranges) use `collation`; regexes stay
+    /// binary, as on mongod. The `_id` fast paths are off when a collated string is involved
+    /// (the store's map is in binary order).
+    pub fn with_collation(
+        filter: &Document,
+        collation: Option<&crate::collation::Collation>,
+    ) -> CmdResult<Self> {
         let root = parse::parse_filter(filter)?;
-        let id_eq = parse::id_equality(filter);
-        let id_in = parse::id_in(filter);
-        Ok(Matcher { root, id_eq, id_in })
+        let mut id_eq = parse::id_equality(filter);
+        let mut id_in = parse::id_in(filter);
+        if collation.is_some() {
+            let collated = crate::collation::has_string;
+            id_eq = id_eq.filter(|v| !collated(v));
+            id_in = id_in.filter(|vs| !vs.iter().any(collated));
+        }
+        Ok(Matcher {
+            root,
+            collation: collation.cloned().map(Box::new),
+            id_eq,
+            id_in,
+        })
     }
 
     /// True when `doc` satisfies the filter.
     pub fn matches(&self, doc: &Document) -> bool {
-        eval::eval_expr(&self.root, doc)
+        eval::eval_expr(&self.root, doc, self.collation.as_deref())
     }
 
     /// When the filter pins `_id` to a single value by equality, that value (fast path for
@@ -61,6 +87,14 @@ impl Matcher {
     pub fn id_in(&self) -> Option<&[bson::Bson]> {
         self.id_in.as_deref()
     }
+}
+
+/// The rules of a `$jsonSchema` that `doc` breaks, as mongod's `errInfo` lists them under
+/// `schemaRulesNotSatisfied` (empty when the schema does not parse or `doc` satisfies it).
+pub(crate) fn json_schema_failures(schema: &Document, doc: &Document) -> Vec<Document> {
+    json_schema::Schema::parse(schema)
+        .map(|s| s.failures_doc(doc))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

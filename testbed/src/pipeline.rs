@@ -21,9 +21,18 @@ pub struct Pipeline {
 impl Pipeline {
     /// Parses stages; an unsupported stage is an error naming it (40324).
     pub fn new(stages: &[Document]) -> CmdResult<Self> {
+        Self::with_collation(stages, None)
+    }
+
+    /// A pipeline whose `$match` and `$sort` stages compare strings with `collation`
+    /// (`$group` keys and expressions stay binary in the testbed).
+    pub fn with_collation(
+        stages: &[Document],
+        collation: Option<&crate::collation::Collation>,
+    ) -> CmdResult<Self> {
         let stages = stages
             .iter()
-            .map(Stage::parse)
+            .map(|s| Stage::parse(s, collation))
             .collect::<CmdResult<Vec<_>>>()?;
         Ok(Pipeline { stages })
     }

@@ -6,7 +6,7 @@
 // `CmdError` (error.rs) is large by design: it carries the whole mongod error reply.
 #![allow(clippy::result_large_err)]
 
-use crate::compare::cmp_bson;
+use crate::collation::{cmp_with, Collation};
 use crate::error::{CmdError, CmdResult};
 use crate::matcher::path_values;
 use bson::{Bson, Document};
@@ -15,6 +15,8 @@ use std::cmp::Ordering;
 #[derive(Debug, Clone)]
 pub struct SortSpec {
     keys: Vec<(String, bool)>,
+    /// Strings sort with this collation (`None`: binary).
+    collation: Option<Collation>,
 }
 
 impl SortSpec {
@@ -42,7 +44,16 @@ impl SortSpec {
             };
             keys.push((k.clone(), asc));
         }
-        Ok(SortSpec { keys })
+        Ok(SortSpec {
+            keys,
+            collation: None,
+        })
+    }
+
+    /// The same spec sorting strings with `collation`.
+    pub fn with_collation(mut self, collation: Option<&Collation>) -> Self {
+        self.collation = collation.cloned();
+        self
     }
 
     /// True when the spec has no keys (natural order).
@@ -52,9 +63,10 @@ impl SortSpec {
 
     pub fn compare(&self, a: &Document, b: &Document) -> Ordering {
         for (path, asc) in &self.keys {
-            let ka = sort_key(a, path, *asc);
-            let kb = sort_key(b, path, *asc);
-            let o = cmp_bson(&ka, &kb);
+            let c = self.collation.as_ref();
+            let ka = sort_key(a, path, *asc, c);
+            let kb = sort_key(b, path, *asc, c);
+            let o = cmp_with(c, &ka, &kb);
             let o = if *asc { o } else { o.reverse() };
             if o != Ordering::Equal {
                 return o;
@@ -65,7 +77,7 @@ impl SortSpec {
 }
 
 /// The value a document sorts by for one key: min (ascending) or max (descending) of what the path reaches.
-fn sort_key(doc: &Document, path: &str, asc: bool) -> Bson {
+fn sort_key(doc: &Document, path: &str, asc: bool, c: Option<&Collation>) -> Bson {
     let mut candidates: Vec<Bson> = Vec::new();
     for v in path_values(doc, path) {
         match v {
@@ -82,7 +94,13 @@ fn sort_key(doc: &Document, path: &str, asc: bool) -> Bson {
     };
     candidates
         .into_iter()
-        .reduce(|best, c| if cmp_bson(&c, &best) == pick { c } else { best })
+        .reduce(|best, v| {
+            if cmp_with(c, &v, &best) == pick {
+                v
+            } else {
+                best
+            }
+        })
         .unwrap_or(Bson::Null)
 }
 

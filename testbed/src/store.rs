@@ -4,6 +4,8 @@
 // `CmdError` is large by design (whole mongod error replies); results carry it unboxed.
 #![allow(clippy::result_large_err)]
 
+mod capped;
+mod clustered;
 mod collection;
 mod data;
 mod ddl;
@@ -80,6 +82,8 @@ pub struct UpdateStatement {
     pub multi: bool,
     /// Optional `sort` (replaceOne/updateOne with sort, 8.0+); `None` for natural order.
     pub sort: Option<Document>,
+    /// The statement's `collation`; `None`: the collection's default.
+    pub collation: Option<Document>,
 }
 
 /// One statement of a `delete` command (`limit: 1` → `limit_one`).
@@ -87,6 +91,8 @@ pub struct UpdateStatement {
 pub struct DeleteStatement {
     pub filter: Document,
     pub limit_one: bool,
+    /// The statement's `collation`; `None`: the collection's default.
+    pub collation: Option<Document>,
 }
 
 /// Result of a multi-statement write command.
@@ -118,6 +124,8 @@ pub struct FindAndModify {
     pub return_new: bool,
     pub upsert: bool,
     pub fields: Option<Document>,
+    /// The command's `collation`; `None`: the collection's default.
+    pub collation: Option<Document>,
 }
 
 #[derive(Debug, Clone)]
@@ -288,7 +296,13 @@ impl Store {
             }
             return;
         }
-        for s in c.docs.values() {
+        // Natural order: insertion order for a capped collection, `_id` order otherwise.
+        let docs: Box<dyn Iterator<Item = &collection::Stored>> = if c.capped.is_some() {
+            Box::new(c.order.iter().filter_map(|k| c.docs.get(k)))
+        } else {
+            Box::new(c.docs.values())
+        };
+        for s in docs {
             if filter.matches(&s.doc) && !visit(&s.doc) {
                 return;
             }

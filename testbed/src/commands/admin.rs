@@ -72,16 +72,26 @@ pub(super) fn list_collections(
         info.options.remove("idIndex");
         let is_view = info.options.contains_key("viewOn");
         let kind = if is_view { "view" } else { "collection" };
+        // The `_id` index takes the collection's default collation, as on mongod.
+        let mut id_index = doc! { "v": 2, "key": { "_id": 1 }, "name": "_id_" };
+        if let Ok(c) = info.options.get_document("collation") {
+            id_index.insert("collation", c.clone());
+        }
+        // A clustered collection has no separate `_id` index to list.
+        let clustered = info.options.contains_key("clusteredIndex");
         let full = if is_view {
             doc! { "name": &info.name, "type": kind, "options": info.options, "info": { "readOnly": true } }
         } else {
-            doc! {
+            let mut d = doc! {
                 "name": &info.name,
                 "type": kind,
                 "options": info.options,
                 "info": { "readOnly": false, "uuid": info.uuid },
-                "idIndex": { "v": 2, "key": { "_id": 1 }, "name": "_id_" },
+            };
+            if !clustered {
+                d.insert("idIndex", id_index);
             }
+            d
         };
         if !matches(filter, &full)? {
             continue;

@@ -99,9 +99,10 @@ pub(super) async fn aggregate(
     let (ns, docs) = match cmd.get("aggregate") {
         Some(Bson::String(_)) => {
             let ns = args::namespace(db, cmd, "aggregate")?;
-            let pipeline = Pipeline::new(&stages)?;
+            let collation = read::collation(state, &ns, cmd)?;
+            let pipeline = Pipeline::with_collation(&stages, collation.as_ref())?;
             let filter = pipeline.leading_match().cloned().unwrap_or_default();
-            let docs = read::collect(state, &ns, &filter, None)?;
+            let docs = read::collect(state, &ns, &filter, None, collation.as_ref())?;
             (ns.to_string(), pipeline.run(docs)?)
         }
         Some(Bson::Int32(1)) | Some(Bson::Int64(1)) | Some(Bson::Double(1.0)) => {

@@ -251,6 +251,7 @@ impl Merge {
                         upsert: false,
                         multi: false,
                         sort: None,
+                        collation: None,
                     };
                     first_error(store.update_with(&self.into, &[st], true, opts))?;
                 }

@@ -3,7 +3,7 @@
 //! by default, then up to 16 MiB per `getMore`).
 
 use super::{args, change_stream};
-use crate::compare::values_equal;
+use crate::collation::{cmp_with, Collation};
 use crate::cursor::{self, Cursor, Source};
 use crate::error::{CmdError, CmdResult};
 use crate::matcher::Matcher;
@@ -46,6 +46,19 @@ pub(super) fn open_cursor(
     cursor_reply(&ns, id, batch, true)
 }
 
+/// The collation a read compares with: the command's `collation`, else the collection's
+/// default (`None`: binary).
+pub(super) fn collation(
+    state: &ServerState,
+    ns: &Namespace,
+    cmd: &Document,
+) -> CmdResult<Option<Collation>> {
+    match args::opt_doc(cmd, "collation")? {
+        Some(spec) => Collation::parse(spec),
+        None => Ok(state.store.default_collation(ns)),
+    }
+}
+
 /// Matching documents in `_id` order; stops early once `stop_after` are collected. On a view,
 /// the view's pipeline runs over its source first (views of views included).
 pub(super) fn collect(
@@ -53,8 +66,9 @@ pub(super) fn collect(
     ns: &Namespace,
     filter: &Document,
     stop_after: Option<usize>,
+    collation: Option<&Collation>,
 ) -> CmdResult<Vec<Document>> {
-    let matcher = Matcher::new(filter)?;
+    let matcher = Matcher::with_collation(filter, collation)?;
     let mut out = Vec::new();
     if let Some((source, stages)) = state.store.resolve_view(ns) {
         let mut all = Vec::new();
@@ -83,9 +97,10 @@ pub(super) fn collect(
 pub(super) fn find(state: &ServerState, db: &str, cmd: &Document) -> CmdResult<Document> {
     let ns = args::namespace(db, cmd, "find")?;
     let filter = args::opt_doc(cmd, "filter")?.cloned().unwrap_or_default();
+    let coll = collation(state, &ns, cmd)?;
     let sort = args::opt_doc(cmd, "sort")?
         .filter(|s| !s.is_empty())
-        .map(SortSpec::new)
+        .map(|s| Ok::<_, CmdError>(SortSpec::new(s)?.with_collation(coll.as_ref())))
         .transpose()?;
     let projection = args::opt_doc(cmd, "projection")?
         .filter(|p| !p.is_empty())
@@ -106,7 +121,7 @@ pub(super) fn find(state: &ServerState, db: &str, cmd: &Document) -> CmdResult<D
     } else {
         limit.map(|l| l + skip)
     };
-    let mut docs = collect(state, &ns, &filter, stop_after)?;
+    let mut docs = collect(state, &ns, &filter, stop_after, coll.as_ref())?;
     if let Some(sort) = &sort {
         docs.sort_by(|a, b| sort.compare(a, b));
     }
@@ -225,10 +240,11 @@ pub(super) fn count(state: &ServerState, db: &str, cmd: &Document) -> CmdResult<
     let limit = args::opt_i64(cmd, "limit")?
         .map(|l| l.unsigned_abs() as usize)
         .filter(|&l| l > 0);
+    let coll = collation(state, &ns, cmd)?;
     let n = if query.is_empty() && state.store.view_of(&ns).is_none() {
         state.store.count(&ns) as usize
     } else {
-        collect(state, &ns, &query, None)?.len()
+        collect(state, &ns, &query, None, coll.as_ref())?.len()
     };
     let n = n.saturating_sub(skip).min(limit.unwrap_or(usize::MAX));
     Ok(doc! { "n": n as i64 })
@@ -240,19 +256,25 @@ pub(super) fn distinct(state: &ServerState, db: &str, cmd: &Document) -> CmdResu
         .get_str("key")
         .map_err(|_| CmdError::failed_to_parse("BSON field 'key' is missing or not a string"))?;
     let query = args::opt_doc(cmd, "query")?.cloned().unwrap_or_default();
+    let coll = collation(state, &ns, cmd)?;
+    let c = coll.as_ref();
     let mut values: Vec<Bson> = Vec::new();
+    // Under a collation, values equal by it ("abc", "ABC" at strength 2) are one value.
     let add = |v: &Bson, values: &mut Vec<Bson>| {
-        if !values.iter().any(|x| values_equal(x, v)) {
+        if !values
+            .iter()
+            .any(|x| cmp_with(c, x, v) == std::cmp::Ordering::Equal)
+        {
             values.push(v.clone());
         }
     };
-    for d in collect(state, &ns, &query, None)? {
+    for d in collect(state, &ns, &query, None, c)? {
         match crate::path::get_path(&d, key) {
             Some(Bson::Array(items)) => items.iter().for_each(|v| add(v, &mut values)),
             Some(v) => add(v, &mut values),
             None => {}
         }
     }
-    values.sort_by(crate::compare::cmp_bson);
+    values.sort_by(|a, b| cmp_with(c, a, b));
     Ok(doc! { "values": values })
 }

@@ -149,6 +149,7 @@ fn parse_update_statement(u: &Document) -> CmdResult<UpdateStatement> {
         upsert: args::flag(u, "upsert"),
         multi,
         sort: args::opt_doc(u, "sort")?.cloned(),
+        collation: args::opt_doc(u, "collation")?.cloned(),
     })
 }
 
@@ -193,7 +194,11 @@ fn parse_delete_statement(d: &Document) -> CmdResult<DeleteStatement> {
             )))
         }
     };
-    Ok(DeleteStatement { filter, limit_one })
+    Ok(DeleteStatement {
+        filter,
+        limit_one,
+        collation: args::opt_doc(d, "collation")?.cloned(),
+    })
 }
 
 pub(super) fn delete(state: &ServerState, db: &str, cmd: &Document) -> CmdResult<Document> {
@@ -275,6 +280,7 @@ pub(super) fn find_and_modify(
         return_new,
         upsert,
         fields: args::opt_doc(cmd, "fields")?.cloned(),
+        collation: args::opt_doc(cmd, "collation")?.cloned(),
     };
     not_a_view(state, &ns)?;
     let out = state

@@ -2,22 +2,25 @@
 
 use super::parse::{type_code, Pred, TypeSel};
 use super::Expr;
-use crate::compare::{as_num, cmp_bson, type_rank, values_equal, Num};
+use crate::collation::Collation;
+use crate::compare::{as_num, type_rank, values_equal, Num};
 use crate::path::array_index;
 use bson::{Bson, Document};
 use std::cmp::Ordering;
 
-pub(super) fn eval_expr(expr: &Expr, doc: &Document) -> bool {
+/// `c`: the collation strings compare with (`None`: binary).
+pub(super) fn eval_expr(expr: &Expr, doc: &Document, c: Option<&Collation>) -> bool {
     match expr {
-        Expr::And(xs) => xs.iter().all(|x| eval_expr(x, doc)),
-        Expr::Or(xs) => xs.iter().any(|x| eval_expr(x, doc)),
-        Expr::Nor(xs) => !xs.iter().any(|x| eval_expr(x, doc)),
+        Expr::And(xs) => xs.iter().all(|x| eval_expr(x, doc, c)),
+        Expr::Or(xs) => xs.iter().any(|x| eval_expr(x, doc, c)),
+        Expr::Nor(xs) => !xs.iter().any(|x| eval_expr(x, doc, c)),
         Expr::Field(path, pred) => {
             let parts: Vec<&str> = path.split('.').collect();
             let mut values = Vec::new();
             collect_doc(doc, &parts, &mut values);
-            eval_pred(pred, &values)
+            eval_pred(pred, &values, c)
         }
+        Expr::JsonSchema(s) => s.matches_doc(doc),
         Expr::Aggregate(e) => crate::pipeline::expr::eval(e, doc)
             .map(|v| crate::pipeline::expr::truthy(&v))
             .unwrap_or(false),
@@ -65,10 +68,10 @@ fn collect<'a>(v: &'a Bson, parts: &[&str], out: &mut Vec<Option<&'a Bson>>) {
 }
 
 /// Evaluates a predicate over all values found at its path.
-fn eval_pred(pred: &Pred, values: &[Option<&Bson>]) -> bool {
+fn eval_pred(pred: &Pred, values: &[Option<&Bson>], c: Option<&Collation>) -> bool {
     match pred {
-        Pred::AllOf(ps) => ps.iter().all(|p| eval_pred(p, values)),
-        Pred::Not(p) => !eval_pred(p, values),
+        Pred::AllOf(ps) => ps.iter().all(|p| eval_pred(p, values, c)),
+        Pred::Not(p) => !eval_pred(p, values, c),
         Pred::Exists(want) => values.iter().any(Option::is_some) == *want,
         Pred::Size(n) => values
             .iter()
@@ -76,26 +79,26 @@ fn eval_pred(pred: &Pred, values: &[Option<&Bson>]) -> bool {
         Pred::ElemMatchDoc(_) | Pred::ElemMatchValue(_) => values
             .iter()
             .flatten()
-            .any(|v| matches!(v, Bson::Array(a) if a.iter().any(|e| elem_match(pred, e)))),
-        Pred::All(ps) => !ps.is_empty() && ps.iter().all(|p| eval_pred(p, values)),
+            .any(|v| matches!(v, Bson::Array(a) if a.iter().any(|e| elem_match(pred, e, c)))),
+        Pred::All(ps) => !ps.is_empty() && ps.iter().all(|p| eval_pred(p, values, c)),
         Pred::Type(sels) => values.iter().flatten().any(|v| {
             type_matches(sels, v)
                 || matches!(v, Bson::Array(a) if a.iter().any(|e| type_matches(sels, e)))
         }),
         _ => values.iter().any(|v| match v {
             None => matches_missing(pred),
-            Some(v) => pred_matches_value(pred, v),
+            Some(v) => value_matches(pred, v, c),
         }),
     }
 }
 
-fn elem_match(pred: &Pred, elem: &Bson) -> bool {
+fn elem_match(pred: &Pred, elem: &Bson, c: Option<&Collation>) -> bool {
     match pred {
         Pred::ElemMatchDoc(expr) => match elem {
-            Bson::Document(d) => eval_expr(expr, d),
+            Bson::Document(d) => eval_expr(expr, d, c),
             _ => false,
         },
-        Pred::ElemMatchValue(p) => eval_pred(p, &[Some(elem)]),
+        Pred::ElemMatchValue(p) => eval_pred(p, &[Some(elem)], c),
         _ => false,
     }
 }
@@ -111,24 +114,28 @@ fn matches_missing(pred: &Pred) -> bool {
 
 /// A leaf predicate on one present value: tried on the value, then on each element of an array.
 pub(crate) fn pred_matches_value(pred: &Pred, v: &Bson) -> bool {
-    if leaf(pred, v) {
+    value_matches(pred, v, None)
+}
+
+fn value_matches(pred: &Pred, v: &Bson, c: Option<&Collation>) -> bool {
+    if leaf(pred, v, c) {
         return true;
     }
     match v {
-        Bson::Array(items) => items.iter().any(|e| leaf(pred, e)),
+        Bson::Array(items) => items.iter().any(|e| leaf(pred, e, c)),
         _ => false,
     }
 }
 
-fn leaf(pred: &Pred, v: &Bson) -> bool {
+fn leaf(pred: &Pred, v: &Bson, c: Option<&Collation>) -> bool {
     match pred {
-        Pred::Eq(x) => eq_leaf(x, v),
-        Pred::Gt(x) => cmp_leaf(x, v, |o| o == Ordering::Greater),
-        Pred::Gte(x) => cmp_leaf(x, v, |o| o != Ordering::Less),
-        Pred::Lt(x) => cmp_leaf(x, v, |o| o == Ordering::Less),
-        Pred::Lte(x) => cmp_leaf(x, v, |o| o != Ordering::Greater),
+        Pred::Eq(x) => eq_leaf(x, v, c),
+        Pred::Gt(x) => cmp_leaf(x, v, c, |o| o == Ordering::Greater),
+        Pred::Gte(x) => cmp_leaf(x, v, c, |o| o != Ordering::Less),
+        Pred::Lt(x) => cmp_leaf(x, v, c, |o| o == Ordering::Less),
+        Pred::Lte(x) => cmp_leaf(x, v, c, |o| o != Ordering::Greater),
         Pred::In(vals, regexes) => {
-            vals.iter().any(|x| eq_leaf(x, v)) || regexes.iter().any(|r| regex_leaf(r, v))
+            vals.iter().any(|x| eq_leaf(x, v, c)) || regexes.iter().any(|r| regex_leaf(r, v))
         }
         Pred::Regex(r) => regex_leaf(r, v),
         Pred::Mod(d, r) => match as_num(v) {
@@ -137,20 +144,24 @@ fn leaf(pred: &Pred, v: &Bson) -> bool {
             _ => false,
         },
         // Field-level operators evaluated by `eval_pred` (used here via `$elemMatch` values).
-        other => eval_pred(other, &[Some(v)]),
+        other => eval_pred(other, &[Some(v)], c),
     }
 }
 
-fn eq_leaf(x: &Bson, v: &Bson) -> bool {
+fn eq_leaf(x: &Bson, v: &Bson, c: Option<&Collation>) -> bool {
     if matches!(x, Bson::Null) {
         return matches!(v, Bson::Null | Bson::Undefined);
     }
-    type_rank(x) == type_rank(v) && values_equal(x, v)
+    type_rank(x) == type_rank(v)
+        && match c {
+            Some(c) => c.cmp(x, v) == Ordering::Equal,
+            None => values_equal(x, v),
+        }
 }
 
 /// Ordering operators only compare values of the same canonical type (type bracketing),
 /// except that MinKey/MaxKey operands compare with everything.
-fn cmp_leaf(x: &Bson, v: &Bson, ok: impl Fn(Ordering) -> bool) -> bool {
+fn cmp_leaf(x: &Bson, v: &Bson, c: Option<&Collation>, ok: impl Fn(Ordering) -> bool) -> bool {
     let bracketed = matches!(x, Bson::MinKey | Bson::MaxKey) || type_rank(x) == type_rank(v);
     if !bracketed {
         return false;
@@ -161,7 +172,7 @@ fn cmp_leaf(x: &Bson, v: &Bson, ok: impl Fn(Ordering) -> bool) -> bool {
             return a.is_nan() && b.is_nan() && ok(Ordering::Equal);
         }
     }
-    ok(cmp_bson(v, x))
+    ok(crate::collation::cmp_with(c, v, x))
 }
 
 fn regex_leaf(r: &regex::Regex, v: &Bson) -> bool {

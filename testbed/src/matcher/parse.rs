@@ -49,6 +49,12 @@ pub(super) fn parse_filter(filter: &Document) -> CmdResult<Expr> {
             }
             "$comment" => {}
             "$expr" => parts.push(Expr::Aggregate(v.clone())),
+            "$jsonSchema" => match v {
+                Bson::Document(d) => parts.push(Expr::JsonSchema(Box::new(
+                    super::json_schema::Schema::parse(d)?,
+                ))),
+                _ => return Err(CmdError::type_mismatch("$jsonSchema must be an object")),
+            },
             _ if k.starts_with('$') => {
                 return Err(CmdError::bad_value(format!("unknown top level operator: {k}. If you have a field name that starts with a '$' symbol, consider using $getField or $setField.")));
             }

@@ -3,6 +3,7 @@
 use super::add_fields;
 use super::expr;
 use super::group::Group;
+use crate::collation::Collation;
 use crate::error::{code, CmdError, CmdResult};
 use crate::matcher::{type_name_of, Matcher};
 use crate::projection::Projection;
@@ -71,7 +72,7 @@ fn need_doc<'a>(stage: &str, v: &'a Bson) -> CmdResult<&'a Document> {
 }
 
 impl Stage {
-    pub(super) fn parse(spec: &Document) -> CmdResult<Stage> {
+    pub(super) fn parse(spec: &Document, collation: Option<&Collation>) -> CmdResult<Stage> {
         if spec.len() != 1 {
             return Err(CmdError::new(
                 40323,
@@ -83,7 +84,10 @@ impl Stage {
         Ok(match name.as_str() {
             "$match" => {
                 let filter = need_doc(name, arg)?;
-                Stage::Match(Box::new(Matcher::new(filter)?), filter.clone())
+                Stage::Match(
+                    Box::new(Matcher::with_collation(filter, collation)?),
+                    filter.clone(),
+                )
             }
             "$project" => {
                 let d = need_doc(name, arg)?;
@@ -121,7 +125,7 @@ impl Stage {
                         "$sort stage must have at least one sort key",
                     ));
                 }
-                Stage::Sort(SortSpec::new(d)?)
+                Stage::Sort(SortSpec::new(d)?.with_collation(collation))
             }
             "$limit" => Stage::Limit(positive(name, arg, false)?),
             "$skip" => Stage::Skip(positive(name, arg, true)?),

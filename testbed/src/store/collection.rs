@@ -5,7 +5,7 @@ use super::index::{Index, ID_INDEX};
 use super::keys::{IdKey, IndexKey};
 use crate::error::{code, CmdError, CmdResult};
 use bson::{Binary, Bson, Document};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 /// A stored document and its BSON size (kept for `listDatabases` sizes without re-encoding).
@@ -19,6 +19,12 @@ pub(crate) struct Stored {
 pub(crate) struct Collection {
     pub uuid: Binary,
     pub options: Document,
+    /// Capped collections: the limits (`options.capped/size/max`).
+    pub capped: Option<super::capped::Capped>,
+    /// Capped collections only: `_id`s in insertion order (the order removals follow).
+    pub order: VecDeque<IdKey>,
+    /// The default collation (`options.collation`); `None`: binary.
+    pub collation: Option<crate::collation::Collation>,
     pub docs: BTreeMap<IdKey, Stored>,
     /// `_id_` first, then in creation order.
     pub indexes: Vec<Index>,
@@ -36,11 +42,17 @@ pub(crate) fn new_uuid() -> Binary {
 
 impl Collection {
     pub fn new(uuid: Binary, options: Document) -> Collection {
+        let collation = crate::collation::from_options(&options);
+        let mut id_index = Index::id_index(collation.as_ref());
+        id_index.spec = super::clustered::clustered_id_spec(&options, id_index.spec);
         Collection {
             uuid,
+            capped: super::capped::from_options(&options),
+            order: VecDeque::new(),
+            indexes: vec![id_index],
+            collation,
             options,
             docs: BTreeMap::new(),
-            indexes: vec![Index::id_index()],
             data_size: 0,
         }
     }
@@ -59,7 +71,7 @@ impl Collection {
     ) -> CmdResult<()> {
         for idx in self.indexes.iter().filter(|i| i.unique) {
             for k in idx.keys_of(doc) {
-                if let Some(owner) = idx.entries.get(&k) {
+                if let Some(owner) = idx.entries.get(&idx.entry_key(&k)) {
                     if Some(owner) != except {
                         return Err(CmdError::duplicate_key(
                             &ns.to_string(),
@@ -84,9 +96,11 @@ impl Collection {
     /// Stores (inserts or replaces) a document that passed the checks, maintaining indexes.
     pub fn put(&mut self, doc: Arc<Document>, size: u32) {
         let id = IdKey(doc.get("_id").cloned().unwrap_or(Bson::Null));
-        self.remove(&id);
+        if self.detach(&id).is_none() && self.capped.is_some() {
+            self.order.push_back(id.clone());
+        }
         for idx in self.indexes.iter_mut().filter(|i| i.unique) {
-            for k in idx.keys_of(&doc) {
+            for k in idx.entry_keys(&doc) {
                 idx.entries.insert(k, id.clone());
             }
         }
@@ -96,9 +110,18 @@ impl Collection {
 
     /// Removes a document and its index entries; returns it.
     pub fn remove(&mut self, id: &IdKey) -> Option<Stored> {
+        let old = self.detach(id)?;
+        if let Some(i) = self.order.iter().position(|k| k == id) {
+            self.order.remove(i);
+        }
+        Some(old)
+    }
+
+    /// Removes a document and its index entries, keeping its place in insertion order.
+    fn detach(&mut self, id: &IdKey) -> Option<Stored> {
         let old = self.docs.remove(id)?;
         for idx in self.indexes.iter_mut().filter(|i| i.unique) {
-            for k in idx.keys_of(&old.doc) {
+            for k in idx.entry_keys(&old.doc) {
                 if idx.entries.get(&k) == Some(id) {
                     idx.entries.remove(&k);
                 }
@@ -118,7 +141,8 @@ impl Collection {
             let mut entries: BTreeMap<IndexKey, IdKey> = BTreeMap::new();
             for (id, s) in &self.docs {
                 for k in idx.keys_of(&s.doc) {
-                    if entries.contains_key(&k) {
+                    let entry = idx.entry_key(&k);
+                    if entries.contains_key(&entry) {
                         return Err(CmdError::duplicate_key(
                             ns,
                             &idx.name,
@@ -126,7 +150,7 @@ impl Collection {
                             idx.key_value(&k),
                         ));
                     }
-                    entries.insert(k, id.clone());
+                    entries.insert(entry, id.clone());
                 }
             }
             idx.entries = entries;

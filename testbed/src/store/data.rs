@@ -73,7 +73,7 @@ impl Data {
             Op::CreateIndex { spec } => {
                 let ns = e.ns.to_string();
                 let c = self.coll_or_create(&e.ns, &e.uuid);
-                if let Ok(idx) = Index::from_spec(spec).and_then(|i| c.build_index(&ns, i)) {
+                if let Ok(idx) = Index::from_spec(spec, None).and_then(|i| c.build_index(&ns, i)) {
                     if c.find_index(&idx.name).is_none() {
                         c.indexes.push(idx);
                     }

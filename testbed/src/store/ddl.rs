@@ -19,7 +19,32 @@ fn cannot_drop_id() -> CmdError {
     )
 }
 
+/// Stores `collation` as mongod lists it (every field filled in); `{locale: "simple"}` is the
+/// default and is not stored.
+fn normalize_collation(mut options: Document) -> CmdResult<Document> {
+    let Some(v) = options.get("collation") else {
+        return Ok(options);
+    };
+    if options.contains_key("viewOn") {
+        return Err(CmdError::new(
+            code::INVALID_OPTIONS,
+            "InvalidOptions",
+            "a collation on a view is not supported by mongo-testbed",
+        ));
+    }
+    match crate::collation::normalize_option(v)? {
+        Some(full) => options.insert("collation", full),
+        None => options.remove("collation"),
+    };
+    Ok(options)
+}
+
 impl Store {
+    /// The collation `ns` compares strings with by default (`None`: binary or no collection).
+    pub fn default_collation(&self, ns: &Namespace) -> Option<crate::collation::Collation> {
+        self.data.read().coll(ns).and_then(|c| c.collation.clone())
+    }
+
     pub(super) fn create_collection_impl(
         &self,
         ns: &Namespace,
@@ -27,6 +52,9 @@ impl Store {
     ) -> CmdResult<()> {
         super::views::check_view_options(&options)?;
         super::validation::check_options(&options)?;
+        let options = normalize_collation(options)?;
+        let options = super::clustered::normalize(options)?;
+        let options = super::capped::normalize(options)?;
         let mut txn = Txn::begin(self);
         if txn.data.coll(ns).is_some() {
             return Err(CmdError::new(
@@ -114,10 +142,11 @@ impl Store {
         ns: &Namespace,
         specs: Vec<Document>,
     ) -> CmdResult<(i32, i32, bool)> {
-        let parsed = specs
-            .iter()
-            .map(Index::from_spec)
-            .collect::<CmdResult<Vec<_>>>()?;
+        // Index specs are checked before the collection is touched; the collection's default
+        // collation (for specs without one) is known once it is locked.
+        for spec in &specs {
+            Index::from_spec(spec, None)?;
+        }
         let mut txn = Txn::begin(self);
         if txn
             .data
@@ -127,6 +156,11 @@ impl Store {
             return Err(super::views::not_on_view(ns));
         }
         let created = txn.ensure_coll(ns, Document::new())?;
+        let default = txn.data.coll(ns).expect("ensured").collation.clone();
+        let parsed = specs
+            .iter()
+            .map(|s| Index::from_spec(s, default.as_ref()))
+            .collect::<CmdResult<Vec<_>>>()?;
         let before = txn.data.coll(ns).expect("ensured").indexes.len() as i32;
         for idx in parsed {
             let c = txn.data.coll_mut(ns).expect("ensured");

@@ -2,6 +2,7 @@
 //! entries of unique indexes (the only ones the testbed has to enforce).
 
 use super::keys::{IdKey, IndexKey};
+use crate::collation::Collation;
 use crate::error::{CmdError, CmdResult};
 use crate::matcher::Matcher;
 use bson::{doc, Bson, Document};
@@ -21,6 +22,8 @@ pub(crate) struct Index {
     pub unique: bool,
     sparse: bool,
     partial: Option<Matcher>,
+    /// Entries compare strings with this collation (`None`: binary).
+    pub collation: Option<Collation>,
     /// The normalised spec (`{v, key, name, ...options}`) as `listIndexes` returns it.
     pub spec: Document,
     /// Unique indexes only: entry -> the `_id` of the document holding it.
@@ -28,21 +31,29 @@ pub(crate) struct Index {
 }
 
 impl Index {
-    /// The `_id_` index (uniqueness of `_id` is the document map itself, so no entries).
-    pub fn id_index() -> Index {
+    /// The `_id_` index. Binary uniqueness of `_id` is the document map itself (no entries);
+    /// under a collection collation ("abc" and "ABC" the same key at strength 2) the index
+    /// keeps collated entries like any unique index.
+    pub fn id_index(collation: Option<&Collation>) -> Index {
+        let mut spec = id_index_spec();
+        if let Some(c) = collation {
+            spec.insert("collation", c.to_document());
+        }
         Index {
             name: ID_INDEX.into(),
             key: doc! {"_id": 1},
-            unique: false,
+            unique: collation.is_some(),
             sparse: false,
             partial: None,
-            spec: id_index_spec(),
+            collation: collation.cloned(),
+            spec,
             entries: BTreeMap::new(),
         }
     }
 
-    /// Parses and normalises a `createIndexes` spec.
-    pub fn from_spec(spec: &Document) -> CmdResult<Index> {
+    /// Parses and normalises a `createIndexes` spec; without a `collation` field the index takes
+    /// `default` (the collection's), and `{locale: "simple"}` makes it binary.
+    pub fn from_spec(spec: &Document, default: Option<&Collation>) -> CmdResult<Index> {
         let key = match spec.get("key") {
             Some(Bson::Document(k)) if !k.is_empty() => k.clone(),
             Some(Bson::Document(_)) => {
@@ -71,9 +82,20 @@ impl Index {
         let mut unique = false;
         let mut sparse = false;
         let mut partial = None;
+        let mut index_collation = default.cloned();
         for (k, v) in spec {
             match k.as_str() {
                 "key" | "name" | "v" | "ns" => {}
+                "collation" => {
+                    index_collation = match v {
+                        Bson::Document(d) => Collation::parse(d)?,
+                        _ => {
+                            return Err(CmdError::type_mismatch(
+                                "The field 'collation' must be an object",
+                            ))
+                        }
+                    };
+                }
                 "unique" => {
                     unique = bool_option(v);
                     if unique {
@@ -104,7 +126,10 @@ impl Index {
                     "The index name '_id_' is reserved for the _id index",
                 ));
             }
-            return Ok(Index::id_index());
+            return Ok(Index::id_index(index_collation.as_ref()));
+        }
+        if let Some(c) = &index_collation {
+            norm.insert("collation", c.to_document());
         }
         Ok(Index {
             name,
@@ -112,6 +137,7 @@ impl Index {
             unique,
             sparse,
             partial,
+            collation: index_collation,
             spec: norm,
             entries: BTreeMap::new(),
         })
@@ -163,6 +189,28 @@ impl Index {
             out = next;
         }
         let mut keys: Vec<IndexKey> = out.into_iter().map(IndexKey).collect();
+        if keys.len() > 1 {
+            keys.sort();
+            keys.dedup();
+        }
+        keys
+    }
+
+    /// An entry as stored: strings replaced by their collation keys when the index has one.
+    pub fn entry_key(&self, raw: &IndexKey) -> IndexKey {
+        match &self.collation {
+            Some(c) => IndexKey(raw.0.iter().map(|v| c.key_bson(v)).collect()),
+            None => raw.clone(),
+        }
+    }
+
+    /// The stored entries `doc` contributes (collated, deduplicated).
+    pub fn entry_keys(&self, doc: &Document) -> Vec<IndexKey> {
+        let mut keys: Vec<IndexKey> = self
+            .keys_of(doc)
+            .iter()
+            .map(|k| self.entry_key(k))
+            .collect();
         if keys.len() > 1 {
             keys.sort();
             keys.dedup();

@@ -114,7 +114,7 @@ fn load_snapshot(bytes: &[u8], r: &mut Recovered) -> io::Result<()> {
                     let Some(spec) = spec.as_document() else {
                         continue;
                     };
-                    let idx = Index::from_spec(spec).map_err(|e| bad(e.errmsg))?;
+                    let idx = Index::from_spec(spec, None).map_err(|e| bad(e.errmsg))?;
                     if c.find_index(&idx.name).is_none() {
                         let idx = c
                             .build_index(&ns.to_string(), idx)
@@ -164,7 +164,13 @@ pub(crate) fn write_snapshot(dir: &Path, data: &Data, oplog: &Oplog) -> io::Resu
                 .collect();
             let h = doc! {"kind": "coll", "db": db, "coll": name, "ui": c.uuid.clone(), "options": c.options.clone(), "indexes": specs, "n": c.docs.len() as i64};
             write_frame(&mut buf, |b| encode_doc(b, &h));
-            for s in c.docs.values() {
+            // Capped collections keep insertion order (the order their removals follow).
+            let docs: Box<dyn Iterator<Item = &super::collection::Stored>> = if c.capped.is_some() {
+                Box::new(c.order.iter().filter_map(|k| c.docs.get(k)))
+            } else {
+                Box::new(c.docs.values())
+            };
+            for s in docs {
                 write_frame(&mut buf, |b| encode_doc(b, &s.doc));
                 spill(&mut buf, false)?;
             }

@@ -5,6 +5,7 @@
 use super::oplog::Op;
 use super::txn::Txn;
 use super::{Namespace, Store};
+use crate::collation::Collation;
 use crate::error::{code, CmdError, CmdResult};
 use crate::matcher::Matcher;
 use bson::{doc, Bson, Document};
@@ -38,12 +39,12 @@ pub(crate) fn check_options(options: &Document) -> CmdResult<()> {
 }
 
 /// Why `doc` fails `validator`: each top-level clause it does not satisfy.
-fn details(validator: &Document, doc: &Document) -> Document {
+fn details(validator: &Document, doc: &Document, collation: Option<&Collation>) -> Document {
     let failing: Vec<Document> = validator
         .iter()
         .filter(|(k, v)| {
             let clause = doc! { k.as_str(): (*v).clone() };
-            !Matcher::new(&clause).is_ok_and(|m| m.matches(doc))
+            !Matcher::with_collation(&clause, collation).is_ok_and(|m| m.matches(doc))
         })
         .map(|(k, v)| {
             let operator = match v {
@@ -61,7 +62,14 @@ fn details(validator: &Document, doc: &Document) -> Document {
                 "specifiedAs": { k.as_str(): v.clone() },
                 "reason": "the clause was not satisfied",
             };
-            if let Some(value) = crate::path::get_path(doc, k) {
+            if let (true, Bson::Document(schema)) = (k == "$jsonSchema", v) {
+                d.remove("reason");
+                d.remove("specifiedAs");
+                d.insert(
+                    "schemaRulesNotSatisfied",
+                    crate::matcher::json_schema_failures(schema, doc),
+                );
+            } else if let Some(value) = crate::path::get_path(doc, k) {
                 d.insert("consideredValue", value.clone());
             } else if !k.starts_with('$') {
                 d.insert("reason", "field was missing");
@@ -93,7 +101,9 @@ pub(crate) fn check(options: &Document, new: &Document, old: Option<&Document>) 
     if validator.is_empty() || level == "off" || action == "warn" {
         return Ok(());
     }
-    let m = Matcher::new(validator)?;
+    // Validators compare strings with the collection's default collation, as on mongod.
+    let collation = crate::collation::from_options(options);
+    let m = Matcher::with_collation(validator, collation.as_ref())?;
     if m.matches(new) || (level == "moderate" && old.is_some_and(|o| !m.matches(o))) {
         return Ok(());
     }
@@ -106,7 +116,7 @@ pub(crate) fn check(options: &Document, new: &Document, old: Option<&Document>) 
         "errInfo",
         doc! {
             "failingDocumentId": new.get("_id").cloned().unwrap_or(Bson::Null),
-            "details": details(validator, new),
+            "details": details(validator, new, collation.as_ref()),
         },
     );
     Err(e)
@@ -197,6 +207,7 @@ mod tests {
         let d = details(
             &doc! {"a": 1, "b": {"$gt": 2}, "c": 3},
             &doc! {"a": 2, "c": 3},
+            None,
         );
         assert_eq!(d.get_str("operatorName"), Ok("$and"));
         assert_eq!(d.get_array("clausesNotSatisfied").unwrap().len(), 2);

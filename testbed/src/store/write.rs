@@ -10,6 +10,7 @@ use super::{
     DeleteStatement, FindAndModify, FindAndModifyOutcome, Namespace, Store, UpdateStatement,
     WriteOptions, WriteOutcome,
 };
+use crate::collation::Collation;
 use crate::compare::values_equal;
 use crate::error::{code, CmdError, CmdResult};
 use crate::matcher::Matcher;
@@ -153,7 +154,12 @@ impl Txn<'_> {
         let doc = Arc::new(doc);
         c.put(doc.clone(), size);
         let uuid = c.uuid.clone();
+        let over = c.over_cap();
         self.log(ns, Some(uuid), Op::Insert(doc));
+        // Capped: the oldest documents make room, each an explicit delete (mongod 5.0+).
+        for old in over {
+            self.delete_doc(ns, &IdKey(old));
+        }
         Ok(id)
     }
 
@@ -216,19 +222,36 @@ impl Txn<'_> {
             .unwrap_or_default()
     }
 
+    /// The collation a statement compares with: its own, else the collection's default.
+    fn collation_for(
+        &self,
+        ns: &Namespace,
+        spec: Option<&Document>,
+    ) -> CmdResult<Option<Collation>> {
+        match spec {
+            Some(d) => Collation::parse(d),
+            None => Ok(self.data.coll(ns).and_then(|c| c.collation.clone())),
+        }
+    }
+
     /// One update statement: `(n, nModified, upserted _id)`.
     fn update_stmt(
         &mut self,
         ns: &Namespace,
         st: &UpdateStatement,
     ) -> CmdResult<(u64, u64, Option<Bson>)> {
-        let m = Matcher::new(&st.filter)?;
+        let collation = self.collation_for(ns, st.collation.as_ref())?;
+        let m = Matcher::with_collation(&st.filter, collation.as_ref())?;
         if st.multi && st.update.is_replacement() {
             return Err(CmdError::failed_to_parse(
                 "multi update is not supported for replacement-style update",
             ));
         }
-        let sort = st.sort.as_ref().map(SortSpec::new).transpose()?;
+        let sort = st
+            .sort
+            .as_ref()
+            .map(|s| Ok::<_, CmdError>(SortSpec::new(s)?.with_collation(collation.as_ref())))
+            .transpose()?;
         let ids = self.matching(ns, &m, !st.multi, sort.as_ref());
         if ids.is_empty() {
             if !st.upsert {
@@ -332,7 +355,10 @@ impl Store {
         let mut out = WriteOutcome::default();
         let mut txn = Txn::begin(self);
         for (i, st) in stmts.iter().enumerate() {
-            let m = match Matcher::new(&st.filter) {
+            let m = match txn
+                .collation_for(ns, st.collation.as_ref())
+                .and_then(|c| Matcher::with_collation(&st.filter, c.as_ref()))
+            {
                 Ok(m) => m,
                 Err(e) => {
                     out.write_errors.push((i, e));
@@ -356,8 +382,15 @@ impl Store {
         args: &FindAndModify,
         opts: &WriteOptions,
     ) -> CmdResult<FindAndModifyOutcome> {
-        let m = Matcher::new(&args.filter)?;
-        let sort = args.sort.as_ref().map(SortSpec::new).transpose()?;
+        let mut txn = Txn::begin(self);
+        txn.bypass_validation = opts.bypass_validation;
+        let collation = txn.collation_for(ns, args.collation.as_ref())?;
+        let m = Matcher::with_collation(&args.filter, collation.as_ref())?;
+        let sort = args
+            .sort
+            .as_ref()
+            .map(|s| Ok::<_, CmdError>(SortSpec::new(s)?.with_collation(collation.as_ref())))
+            .transpose()?;
         let proj = args.fields.as_ref().map(Projection::new).transpose()?;
         let project = |d: Option<Document>| -> CmdResult<Option<Document>> {
             match (d, &proj) {
@@ -365,8 +398,6 @@ impl Store {
                 (d, _) => Ok(d),
             }
         };
-        let mut txn = Txn::begin(self);
-        txn.bypass_validation = opts.bypass_validation;
         let target = txn.matching(ns, &m, true, sort.as_ref()).into_iter().next();
         if args.remove {
             let old = target.and_then(|id| txn.delete_doc(ns, &id));

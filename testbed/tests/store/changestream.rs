@@ -35,6 +35,7 @@ fn set(s: &Store, id: i32, u: Document) {
         upsert: false,
         multi: false,
         sort: None,
+        collation: None,
     };
     assert!(s.update(&ns(), &[st], true).write_errors.is_empty());
 }
@@ -55,6 +56,7 @@ async fn crud_events_have_documented_shapes() {
         &[DeleteStatement {
             filter: doc! {"_id": 1},
             limit_one: true,
+            collation: None,
         }],
         true,
     );
@@ -155,6 +157,7 @@ async fn update_lookup_returns_current_version_or_null() {
         &[DeleteStatement {
             filter: doc! {},
             limit_one: false,
+            collation: None,
         }],
         true,
     );

@@ -29,6 +29,7 @@ fn upd(filter: Document, u: Document, upsert: bool, multi: bool) -> UpdateStatem
         upsert,
         multi,
         sort: None,
+        collation: None,
     }
 }
 
@@ -179,6 +180,7 @@ fn unique_index_is_enforced_with_key_pattern_and_value() {
         &[DeleteStatement {
             filter: doc! {"_id": 1},
             limit_one: true,
+            collation: None,
         }],
         true,
     );
@@ -342,6 +344,7 @@ fn deletes_one_or_many() {
         &[DeleteStatement {
             filter: doc! {"even": true},
             limit_one: true,
+            collation: None,
         }],
         true,
     );
@@ -352,6 +355,7 @@ fn deletes_one_or_many() {
         &[DeleteStatement {
             filter: doc! {"even": true},
             limit_one: false,
+            collation: None,
         }],
         true,
     );
@@ -377,6 +381,7 @@ fn find_and_modify_variants() {
                 return_new: new,
                 upsert,
                 fields: None,
+                collation: None,
             }
         };
     let o = s

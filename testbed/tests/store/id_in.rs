@@ -44,6 +44,7 @@ fn id_in_matches_a_scan_in_order_and_content() {
         &[DeleteStatement {
             filter,
             limit_one: false,
+            collation: None,
         }],
         true,
     );

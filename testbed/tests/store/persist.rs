@@ -45,6 +45,7 @@ async fn data_indexes_oplog_and_tokens_survive_reopen() {
             &[DeleteStatement {
                 filter: doc! {"_id": 2},
                 limit_one: true,
+                collation: None,
             }],
             true,
         );
@@ -146,8 +147,11 @@ fn ddl_survives_reopen() {
         s.drop_collection(&Namespace::new("db", "gone")).unwrap();
         s.rename_collection(&ns(), &Namespace::new("db2", "moved"), false)
             .unwrap();
-        s.create_collection(&Namespace::new("db", "empty"), doc! {"capped": false})
-            .unwrap();
+        s.create_collection(
+            &Namespace::new("db", "empty"),
+            doc! {"capped": true, "size": 4096},
+        )
+        .unwrap();
     }
     let s = open(dir.path());
     let names: Vec<String> = s
@@ -157,5 +161,33 @@ fn ddl_survives_reopen() {
         .collect();
     assert_eq!(names, ["empty"]);
     assert_eq!(s.count(&Namespace::new("db2", "moved")), 1);
-    assert_eq!(s.list_collections("db")[0].options, doc! {"capped": false});
+    assert_eq!(
+        s.list_collections("db")[0].options,
+        doc! {"capped": true, "size": 4096}
+    );
+}
+
+/// A capped collection keeps its insertion order across a restart: the next removal after
+/// reopening takes the oldest inserted document, not the smallest `_id`.
+#[test]
+fn capped_insertion_order_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let capped = Namespace::new("db", "capped");
+    {
+        let s = open(dir.path());
+        s.create_collection(&capped, doc! {"capped": true, "size": 1 << 20, "max": 2})
+            .unwrap();
+        for id in [3, 1, 2] {
+            s.insert(&capped, vec![doc! {"_id": id}], true);
+        }
+        assert!(s.find_by_id(&capped, &Bson::Int32(3)).is_none());
+    }
+    let s = open(dir.path());
+    s.insert(&capped, vec![doc! {"_id": 9}], true);
+    assert!(
+        s.find_by_id(&capped, &Bson::Int32(1)).is_none(),
+        "1 was older than 2"
+    );
+    assert!(s.find_by_id(&capped, &Bson::Int32(2)).is_some());
+    assert_eq!(s.count(&capped), 2);
 }

@@ -42,6 +42,7 @@ fn update(s: &Store, ns: &Namespace, filter: Document, u: Document, multi: bool)
         upsert: false,
         multi,
         sort: None,
+        collation: None,
     };
     s.update(ns, &[st], true);
 }
@@ -61,6 +62,7 @@ fn run(s: &Store, ns: &Namespace, st: &Step) {
                 &[DeleteStatement {
                     filter: doc! {"_id": i},
                     limit_one: true,
+                    collation: None,
                 }],
                 true,
             );

@@ -111,3 +111,29 @@ pub fn op_msg(request_id: i32, flags: u32, body: &Document) -> Vec<u8> {
     out[0..4].copy_from_slice(&len.to_le_bytes());
     out
 }
+
+/// The `listCollections` entry of `name` (`{name, type, options, info, idIndex?}`).
+pub async fn collection_info(db: &mongodb::Database, name: &str) -> Document {
+    let reply = db
+        .run_command(doc! {"listCollections": 1, "filter": {"name": name}})
+        .await
+        .expect("listCollections");
+    let batch = reply
+        .get_document("cursor")
+        .and_then(|c| c.get_array("firstBatch"))
+        .expect("a cursor reply");
+    batch
+        .first()
+        .and_then(|d| d.as_document())
+        .cloned()
+        .unwrap_or_else(|| panic!("no collection {name}"))
+}
+
+/// Every collection of `db` as the driver parses `listCollections`.
+pub async fn collection_specs(
+    db: &mongodb::Database,
+) -> Vec<mongodb::results::CollectionSpecification> {
+    use futures::TryStreamExt;
+    let cursor = db.list_collections().await.expect("listCollections");
+    cursor.try_collect().await.expect("listCollections batches")
+}
