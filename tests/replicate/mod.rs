@@ -1,6 +1,7 @@
 //! Replication end to end: mixed random workloads in both update modes, every BSON type and
 //! document shape, and lost change-stream history.
 
+mod collation_order;
 mod collection_filter;
 mod collection_options;
 mod data;
