@@ -14,7 +14,8 @@ pub use batch::{BatchBuilder, BatchPlan, CollectionPlan};
 pub use fetch::{collection_uuid, FetchOutcome, Fetched};
 pub use statements::{delete_statement, delta_statements, upsert_statement};
 pub use target::{
-    check_write_reply, refused_context, run_statements, with_write_concern, write_concern_error,
+    check_statements_reply, check_write_reply, refused_context, run_statements, with_write_concern,
+    write_command, write_concern_error,
 };
 
 use crate::error::{Error, ErrorKind, Result};

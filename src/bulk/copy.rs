@@ -5,12 +5,12 @@
 //! wait until the tail has caught up (the copied set is not one instant of the source).
 
 use crate::apply::ddl::{apply_ddl, clean_specs};
-use crate::apply::{refused_context, write_concern_error};
+use crate::bulk::copy_write::write_batch;
+use crate::bulk::follow;
 use crate::bulk::id_order::after_id_filter;
 use crate::bulk::index_specs::index_specs;
-use crate::bulk::merge_join::raw_id;
+use crate::bulk::listing::{self, Kind, Listed};
 use crate::config::Config;
-use crate::error::codes::{class_of_code, is_duplicate_key_code, write_error_kind};
 use crate::error::retry::{backoff, cancelled, decide, Decision};
 use crate::error::{Error, Origin, Result};
 use crate::ops::Reporter;
@@ -21,7 +21,7 @@ use crate::state::pending_indexes;
 use backon::BackoffBuilder;
 use bson::{doc, Bson, Document, RawDocumentBuf};
 use futures::{StreamExt, TryStreamExt};
-use mongodb::options::{InsertManyOptions, ReadConcern};
+use mongodb::options::ReadConcern;
 use mongodb::Database;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,6 +33,8 @@ const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct CollectionSummary {
     pub name: String,
+    /// The source collection's UUID (hex), when the server gives one.
+    pub uuid: Option<String>,
     pub documents: u64,
     pub bytes: u64,
     pub seconds: f64,
@@ -40,22 +42,12 @@ pub struct CollectionSummary {
 
 /// Collections of the source database to replicate (views and `system.*` excluded).
 pub async fn source_collections(source: &Database, cfg: &Config) -> Result<Vec<String>> {
-    let mut names: Vec<String> = source
-        .list_collection_names()
-        .filter(doc! {"type": "collection"})
-        .await
-        .map_err(|e| Error::from_driver(Origin::Source, "listing collections", &e))?
+    Ok(listing::list(source, cfg, Origin::Source)
+        .await?
         .into_iter()
-        .filter(|n| !n.starts_with("system."))
-        .filter(|n| {
-            cfg.source
-                .collections
-                .as_ref()
-                .is_none_or(|only| only.contains(n))
-        })
-        .collect();
-    names.sort();
-    Ok(names)
+        .filter(|l| l.kind == Kind::Collection)
+        .map(|l| l.name)
+        .collect())
 }
 
 /// Copies every collection not yet done in the checkpoint; progress is saved after each batch.
@@ -67,17 +59,36 @@ pub async fn copy_all(
     reporter: &Reporter,
     display: &crate::ops::progress_bars::ProgressBars,
 ) -> Result<Vec<CollectionSummary>> {
-    let names = reporter
-        .retry("listing source collections", || {
-            source_collections(source, cfg)
-        })
-        .await?;
-    reporter.copy_started(&names);
+    let listed = list_source(cfg, source, reporter).await?;
+    // Copies recorded under a name the source has since renamed continue under the new one.
+    let progress = checkpointer.state.lock().await.copy.clone();
+    for m in follow::moves(&progress, &listed) {
+        move_copy(target, checkpointer, reporter, &m).await?;
+    }
+    let mut collections = Vec::new();
+    for l in listed {
+        match l.kind {
+            Kind::Collection => collections.push(l),
+            Kind::View => create_like(target, reporter, &l).await?,
+            // mongod's change streams carry no events of time series collections: a copy could
+            // never be kept up to date, so none is made (and the operator is told which).
+            Kind::Timeseries => tracing::warn!(
+                collection = %l.name,
+                "time series collections cannot be replicated (change streams do not report their writes); skipped"
+            ),
+        }
+    }
+    reporter.copy_started(
+        &collections
+            .iter()
+            .map(|l| l.name.clone())
+            .collect::<Vec<_>>(),
+    );
     let jobs =
-        names.into_iter().map(|name| {
+        collections.into_iter().map(|l| {
             let display = display.clone();
             async move {
-                copy_collection(cfg, source, target, checkpointer, reporter, &display, name).await
+                copy_collection(cfg, source, target, checkpointer, reporter, &display, l).await
             }
         });
     let summaries: Vec<CollectionSummary> = futures::stream::iter(jobs)
@@ -87,6 +98,69 @@ pub async fn copy_all(
     Ok(summaries)
 }
 
+async fn list_source(cfg: &Config, source: &Database, reporter: &Reporter) -> Result<Vec<Listed>> {
+    reporter
+        .retry("listing source collections", || {
+            listing::list(source, cfg, Origin::Source)
+        })
+        .await
+}
+
+/// Creates `l` on the target as the source has it: a collection with its options (capped,
+/// validator, collation, clustered...), a view as a view. An existing one is left as it is
+/// (`verify` reports differing options).
+async fn create_like(target: &Database, reporter: &Reporter, l: &Listed) -> Result<()> {
+    let op = DdlOp::Create {
+        coll: l.name.clone(),
+        options: listing::create_options(l),
+    };
+    reporter
+        .retry(&format!("creating {}", l.name), || apply_ddl(target, &op))
+        .await
+}
+
+/// Moves the target copy of a renamed source collection to its new name (replacing what the
+/// new name holds: the source replaced it too) and records the name in the checkpoint.
+async fn move_copy(
+    target: &Database,
+    checkpointer: &Arc<Checkpointer>,
+    reporter: &Reporter,
+    m: &follow::Move,
+) -> Result<()> {
+    let op = DdlOp::Rename {
+        from: m.from.clone(),
+        to: m.to.clone(),
+    };
+    reporter
+        .retry("moving a renamed collection's copy", || {
+            apply_ddl(target, &op)
+        })
+        .await?;
+    tracing::info!(from = %m.from, to = %m.to, "the source renamed a collection being copied; its copy follows it");
+    if let Some(p) = checkpointer.state.lock().await.copy.get_mut(&m.key) {
+        p.name = Some(m.to.clone());
+    }
+    reporter
+        .retry("writing the checkpoint", || checkpointer.save_state())
+        .await
+}
+
+/// The progress of `l`: under its UUID, else (a checkpoint from before UUIDs) its name.
+async fn progress_of(checkpointer: &Checkpointer, l: &Listed) -> CollectionCopy {
+    let mut state = checkpointer.state.lock().await;
+    let key = listing::progress_key(l);
+    let legacy = state
+        .copy
+        .get(&l.name)
+        .is_some_and(|p| p.name.is_none())
+        .then(|| state.copy.remove(&l.name))
+        .flatten();
+    let mut p = state.copy.get(&key).cloned().or(legacy).unwrap_or_default();
+    p.name.get_or_insert_with(|| l.name.clone());
+    state.copy.insert(key, p.clone());
+    p
+}
+
 async fn copy_collection(
     cfg: &Config,
     source: &Database,
@@ -94,25 +168,22 @@ async fn copy_collection(
     checkpointer: &Arc<Checkpointer>,
     reporter: &Reporter,
     display: &crate::ops::progress_bars::ProgressBars,
-    name: String,
+    listed: Listed,
 ) -> Result<CollectionSummary> {
     let started = Instant::now();
-    let progress = checkpointer
-        .state
-        .lock()
-        .await
-        .copy
-        .get(&name)
-        .cloned()
-        .unwrap_or_default();
+    let key = listing::progress_key(&listed);
+    let progress = progress_of(checkpointer, &listed).await;
+    let mut name = listed.name.clone();
     if progress.done {
         return Ok(CollectionSummary {
             name,
+            uuid: listed.uuid,
             documents: progress.documents,
             bytes: 0,
             seconds: 0.0,
         });
     }
+    create_like(target, reporter, &listed).await?;
     let total = reporter
         .retry("counting source documents", || async {
             source
@@ -126,25 +197,41 @@ async fn copy_collection(
     let mut state = progress;
     let mut bytes = 0u64;
     let started_docs = state.documents;
-    // A cursor may die mid-way (network, step-down): resume after the last written `_id`,
-    // waiting per the shared backoff (restarted once a resumed copy made progress).
+    // A cursor may die mid-way (network, step-down, a rename): resume after the last written
+    // `_id`, waiting per the shared backoff (restarted once a resumed copy made progress).
     let mut waits = backoff().build();
     let mut failed_at = None;
     loop {
-        match copy_from(
+        let copy = CopyJob {
             cfg,
             source,
             target,
-            &name,
-            &mut state,
-            &mut bytes,
+            name: &name,
+            key: &key,
             checkpointer,
             reporter,
-            &bar,
-        )
-        .await
-        {
-            Ok(()) => break,
+            bar: &bar,
+        };
+        match copy.copy_from(&mut state, &mut bytes).await {
+            Ok(()) => {
+                // The end of the source's cursor: the end of the collection, unless it was
+                // renamed meanwhile (then its copy follows it and continues there).
+                let Some(uuid) = &listed.uuid else { break };
+                let now = list_source(cfg, source, reporter).await?;
+                match listing::name_of(&now, uuid) {
+                    Some(to) if to != name => {
+                        let m = follow::Move {
+                            key: key.clone(),
+                            from: name.clone(),
+                            to: to.to_string(),
+                        };
+                        move_copy(target, checkpointer, reporter, &m).await?;
+                        state.name = Some(m.to.clone());
+                        name = m.to;
+                    }
+                    _ => break,
+                }
+            }
             Err(e) if decide(&e) == Decision::Backoff && !reporter.abort.is_cancelled() => {
                 reporter.retrying(
                     &format!("copy of {name} interrupted; resuming after the last copied _id"),
@@ -169,85 +256,91 @@ async fn copy_collection(
         .lock()
         .await
         .copy
-        .insert(name.clone(), state.clone());
+        .insert(key, state.clone());
     reporter
         .retry("writing the checkpoint", || checkpointer.save_state())
         .await?;
     bar.finish();
     Ok(CollectionSummary {
         name,
+        uuid: listed.uuid,
         documents: state.documents - started_docs,
         bytes,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn copy_from(
-    cfg: &Config,
-    source: &Database,
-    target: &Database,
-    name: &str,
-    state: &mut CollectionCopy,
-    bytes: &mut u64,
-    checkpointer: &Arc<Checkpointer>,
-    reporter: &Reporter,
-    bar: &crate::ops::progress_bars::CollectionBar,
-) -> Result<()> {
-    let src = source.collection::<RawDocumentBuf>(name);
-    let filter = state
-        .last_id
-        .as_ref()
-        .map(after_id_filter)
-        .unwrap_or_default();
-    let read_err = |e: mongodb::error::Error| {
-        Error::from_driver(Origin::Source, format!("reading {name}"), &e)
-    };
-    let mut cursor = src
-        .find(filter)
-        .sort(doc! {"_id": 1})
-        .batch_size(cfg.copy.batch_size)
-        .selection_criteria(crate::source::connect::primary())
-        .read_concern(ReadConcern::majority())
-        .await
-        .map_err(read_err)?;
-    let mut batch: Vec<RawDocumentBuf> = Vec::with_capacity(cfg.copy.batch_size as usize);
-    let mut batch_bytes = 0usize;
-    loop {
-        let next = cursor.try_next().await.map_err(read_err)?;
-        let end = next.is_none();
-        if let Some(d) = next {
-            batch_bytes += d.as_bytes().len();
-            batch.push(d);
-        }
-        let full = batch.len() >= cfg.copy.batch_size as usize || batch_bytes >= MAX_BATCH_BYTES;
-        if (full || end) && !batch.is_empty() {
-            let last_id = last_id_of(&batch)?;
-            let n = batch.len() as u64;
-            let written = std::mem::take(&mut batch);
-            reporter
-                .retry(&format!("writing a copy batch of {name}"), || {
-                    write_batch(target, name, &written)
-                })
-                .await?;
-            *bytes += batch_bytes as u64;
-            batch_bytes = 0;
-            state.last_id = Some(last_id);
-            state.documents += n;
-            reporter.copy_batch_written(name, n);
-            bar.advance(n);
-            checkpointer
-                .state
-                .lock()
-                .await
-                .copy
-                .insert(name.to_string(), state.clone());
-            if let Err(e) = checkpointer.save_state().await {
-                tracing::warn!(error = %e, "saving copy progress failed; continuing");
+/// One collection's copy under its current name, its progress saved under `key`.
+struct CopyJob<'a> {
+    cfg: &'a Config,
+    source: &'a Database,
+    target: &'a Database,
+    name: &'a str,
+    key: &'a str,
+    checkpointer: &'a Arc<Checkpointer>,
+    reporter: &'a Reporter,
+    bar: &'a crate::ops::progress_bars::CollectionBar,
+}
+
+impl CopyJob<'_> {
+    async fn copy_from(&self, state: &mut CollectionCopy, bytes: &mut u64) -> Result<()> {
+        let (cfg, name, key) = (self.cfg, self.name, self.key);
+        let src = self.source.collection::<RawDocumentBuf>(name);
+        let filter = state
+            .last_id
+            .as_ref()
+            .map(after_id_filter)
+            .unwrap_or_default();
+        let read_err = |e: mongodb::error::Error| {
+            Error::from_driver(Origin::Source, format!("reading {name}"), &e)
+        };
+        let mut cursor = src
+            .find(filter)
+            .sort(doc! {"_id": 1})
+            .batch_size(cfg.copy.batch_size)
+            .selection_criteria(crate::source::connect::primary())
+            .read_concern(ReadConcern::majority())
+            .await
+            .map_err(read_err)?;
+        let mut batch: Vec<RawDocumentBuf> = Vec::with_capacity(cfg.copy.batch_size as usize);
+        let mut batch_bytes = 0usize;
+        loop {
+            let next = cursor.try_next().await.map_err(read_err)?;
+            let end = next.is_none();
+            if let Some(d) = next {
+                batch_bytes += d.as_bytes().len();
+                batch.push(d);
             }
-        }
-        if end {
-            return Ok(());
+            let full =
+                batch.len() >= cfg.copy.batch_size as usize || batch_bytes >= MAX_BATCH_BYTES;
+            if (full || end) && !batch.is_empty() {
+                let last_id = last_id_of(&batch)?;
+                let n = batch.len() as u64;
+                let written = std::mem::take(&mut batch);
+                self.reporter
+                    .retry(&format!("writing a copy batch of {name}"), || {
+                        write_batch(self.source, self.target, name, &written)
+                    })
+                    .await?;
+                *bytes += batch_bytes as u64;
+                batch_bytes = 0;
+                state.last_id = Some(last_id);
+                state.documents += n;
+                self.reporter.copy_batch_written(name, n);
+                self.bar.advance(n);
+                self.checkpointer
+                    .state
+                    .lock()
+                    .await
+                    .copy
+                    .insert(key.to_string(), state.clone());
+                if let Err(e) = self.checkpointer.save_state().await {
+                    tracing::warn!(error = %e, "saving copy progress failed; continuing");
+                }
+            }
+            if end {
+                return Ok(());
+            }
         }
     }
 }
@@ -261,74 +354,6 @@ fn last_id_of(batch: &[RawDocumentBuf]) -> Result<Bson> {
         .ok_or_else(|| Error::malformed(Origin::Source, "copy", "a document without _id"))?;
     Bson::try_from(id.to_raw_bson())
         .map_err(|e| Error::malformed(Origin::Source, "copy", e.to_string()))
-}
-
-/// Inserts a batch (bypassing the backup's validators: the source validated it, with the
-/// target's write concern, inherited from the target client); documents that already exist (a
-/// resumed copy, a resync over an existing target) are replaced instead, so the copy is
-/// idempotent. A refused insert names the collection and the document's `_id`.
-async fn write_batch(target: &Database, name: &str, batch: &[RawDocumentBuf]) -> Result<()> {
-    let coll = target.collection::<RawDocumentBuf>(name);
-    let opts = InsertManyOptions::builder()
-        .ordered(false)
-        .bypass_document_validation(true)
-        .build();
-    match coll.insert_many(batch).with_options(opts).await {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            if let mongodb::error::ErrorKind::InsertMany(im) = e.kind.as_ref() {
-                if let Some(wce) = &im.write_concern_error {
-                    let context = format!("inserting into {name}");
-                    return Err(write_concern_error(&context, Some(wce.code), &wce.message));
-                }
-            }
-            let dup_indexes: Option<Vec<usize>> = match e.kind.as_ref() {
-                mongodb::error::ErrorKind::InsertMany(im) if im.write_concern_error.is_none() => im
-                    .write_errors
-                    .as_ref()
-                    .map(|errs| errs.iter().map(|w| (w.index, w.code)).collect::<Vec<_>>())
-                    .filter(|errs| errs.iter().all(|(_, code)| is_duplicate_key_code(*code)))
-                    .map(|errs| errs.into_iter().map(|(i, _)| i).collect()),
-                _ => None,
-            };
-            let Some(indexes) = dup_indexes else {
-                return Err(refused_insert(&e, name, batch));
-            };
-            let mut statements = Vec::with_capacity(indexes.len());
-            for i in indexes {
-                let doc = Document::try_from(batch[i].as_ref())
-                    .map_err(|e| Error::malformed(Origin::Source, "copy", e.to_string()))?;
-                let id = doc.get("_id").cloned().unwrap_or(Bson::Null);
-                statements.push(crate::apply::upsert_statement(doc! {"_id": id}, doc));
-            }
-            crate::apply::run_statements(target, "update", name, "updates", statements).await
-        }
-    }
-}
-
-/// The error of a refused `insert_many`: the first refused document's code and server message
-/// (not the driver's text, whose `errInfo` carries field values), the collection and its `_id`.
-fn refused_insert(e: &mongodb::error::Error, name: &str, batch: &[RawDocumentBuf]) -> Error {
-    let first = match e.kind.as_ref() {
-        mongodb::error::ErrorKind::InsertMany(im) => im
-            .write_errors
-            .as_ref()
-            .and_then(|errs| errs.iter().min_by_key(|w| w.index)),
-        _ => None,
-    };
-    let Some(w) = first else {
-        return Error::from_driver(Origin::Target, format!("inserting into {name}"), e);
-    };
-    let id = batch.get(w.index).and_then(|d| raw_id(d).ok());
-    let context = refused_context("insert", name, id.as_ref());
-    Error::new(
-        write_error_kind(w.code),
-        class_of_code(w.code),
-        context,
-        &w.message,
-    )
-    .at(Origin::Target)
-    .with_code(Some(w.code))
 }
 
 /// Builds non-unique indexes now; defers unique ones (recorded in the checkpoint).

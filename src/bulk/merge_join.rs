@@ -5,7 +5,7 @@ use super::id_order::cmp_ids;
 use crate::error::{Error, Origin, Result};
 use bson::{doc, Bson, RawDocumentBuf};
 use futures::TryStreamExt;
-use mongodb::options::ReadConcern;
+use mongodb::options::{Collation, ReadConcern};
 use mongodb::{Cursor, Database};
 use std::cmp::Ordering;
 
@@ -28,7 +28,12 @@ struct Side {
 }
 
 /// An `_id`-ordered cursor over a collection (`ids_only` projects `{_id: 1}`); the source is
-/// read on its primary with read concern majority, whatever its URI says.
+/// read on its primary with read concern majority, whatever its URI says. Both sides sort with
+/// the simple collation whatever the collection's default: the join compares `_id`s in the
+/// server's binary order ([`crate::bulk::id_order::cmp_ids`]), and a collection collated
+/// otherwise would order string `_id`s by its collation (issue 11 item 10: the prune deleted
+/// documents the source still had). Such a sort cannot use the `_id` index, so it may spill to
+/// disk.
 pub async fn id_ordered(
     db: &Database,
     coll: &str,
@@ -40,6 +45,8 @@ pub async fn id_ordered(
     let mut find = collection
         .find(doc! {})
         .sort(doc! {"_id": 1})
+        .collation(Collation::builder().locale("simple").build())
+        .allow_disk_use(true)
         .batch_size(batch_size);
     if ids_only {
         find = find.projection(doc! {"_id": 1});

@@ -2,8 +2,11 @@
 //! share (the merge join of two `_id`-ordered scans, the server's `_id` order).
 
 pub mod copy;
+pub mod copy_write;
+pub mod follow;
 pub mod id_order;
 pub mod index_specs;
+pub mod listing;
 pub mod merge_join;
 pub mod resync;
 pub mod verify;

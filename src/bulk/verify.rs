@@ -2,8 +2,8 @@
 //! order: counts, exact documents (byte-equal BSON: same values, types and field order), and
 //! index definitions. Memory is bounded by one batch per side.
 
-use crate::bulk::copy::source_collections;
 use crate::bulk::index_specs;
+use crate::bulk::listing::{self, Kind, Listed};
 use crate::bulk::merge_join::{id_ordered, raw_id, MergeJoin, Pair};
 use crate::config::Config;
 use crate::error::{Origin, Result};
@@ -27,6 +27,8 @@ pub struct CollectionReport {
     pub first_extra: Vec<String>,
     pub first_different: Vec<String>,
     pub index_differences: Vec<String>,
+    /// Collection options (or the type) that differ, by option name.
+    pub option_differences: Vec<String>,
 }
 
 impl CollectionReport {
@@ -35,6 +37,7 @@ impl CollectionReport {
             && self.extra == 0
             && self.different == 0
             && self.index_differences.is_empty()
+            && self.option_differences.is_empty()
     }
 }
 
@@ -74,6 +77,9 @@ impl fmt::Display for VerifyReport {
             for d in &c.index_differences {
                 writeln!(f, "  index: {d}")?;
             }
+            for d in &c.option_differences {
+                writeln!(f, "  {d}")?;
+            }
         }
         let bad = self.collections.iter().filter(|c| !c.identical()).count();
         if bad == 0 {
@@ -103,13 +109,31 @@ pub async fn verify_databases(
     source: &mongodb::Database,
     target: &mongodb::Database,
 ) -> Result<VerifyReport> {
-    let mut names: BTreeSet<String> = source_collections(source, cfg).await?.into_iter().collect();
-    names.extend(source_collections(target, cfg).await?);
+    let (s, t) = (
+        listing::list(source, cfg, Origin::Source).await?,
+        listing::list(target, cfg, Origin::Target).await?,
+    );
+    // Time series are not replicated (see `copy`), so not compared.
+    let names: BTreeSet<&str> = s
+        .iter()
+        .chain(&t)
+        .filter(|l| l.kind != Kind::Timeseries)
+        .map(|l| l.name.as_str())
+        .collect();
     let mut report = VerifyReport::default();
     for name in names {
-        report
-            .collections
-            .push(compare_collection(source, target, &name).await?);
+        let (ls, lt) = (find(&s, name), find(&t, name));
+        let is_view = |l: Option<&Listed>| l.is_some_and(|l| l.kind == Kind::View);
+        let mut c = if is_view(ls) || is_view(lt) {
+            CollectionReport {
+                name: name.to_string(),
+                ..Default::default()
+            }
+        } else {
+            compare_collection(source, target, name).await?
+        };
+        c.option_differences = listing::option_differences(ls, lt);
+        report.collections.push(c);
     }
     Ok(report)
 }
@@ -150,6 +174,10 @@ async fn compare_collection(
     }
     r.index_differences = compare_indexes(source, target, name).await?;
     Ok(r)
+}
+
+fn find<'a>(side: &'a [Listed], name: &str) -> Option<&'a Listed> {
+    side.iter().find(|l| l.name == name)
 }
 
 fn note(list: &mut Vec<String>, d: &bson::RawDocumentBuf) -> Result<()> {

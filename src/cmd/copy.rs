@@ -9,6 +9,7 @@ use crate::error::{Class, Error, ErrorKind, Origin, Result};
 use crate::ops::{Http, Phase, ProgressBars, Reporter, Service};
 use crate::source::connect::source_identity;
 use crate::source::{open_stream, token_of, Sides, StartAt};
+use crate::state::checkpoint::CopiedCollections;
 use crate::state::start::{decide, Job};
 use crate::state::{store, Checkpoint, CheckpointStore, Checkpointer, Position, SourceIdentity};
 use bson::Document;
@@ -79,17 +80,38 @@ pub(crate) async fn copy_phase(
     if cp.state.lock().await.resync {
         prune_extras(cfg, &sides.source, &sides.target, reporter).await?;
     }
+    // What the copy holds, for the tail's replay of renames made while it ran.
+    let until = reporter
+        .retry("reading the source operation time", || {
+            crate::source::connect::operation_time(&sides.source)
+        })
+        .await?;
     {
         let mut state = cp.state.lock().await;
         state.copying = false;
         state.resync = false;
         state.copy.clear();
+        state.copied = Some(copied_collections(&summaries, until));
     }
     reporter
         .retry("writing the checkpoint", || cp.save_state())
         .await?;
     tracing::info!("initial copy finished; the tail replays changes made since its start point");
     Ok(summaries)
+}
+
+/// Target name -> source UUID of every collection the copy wrote, valid up to `until`.
+fn copied_collections(
+    summaries: &[CollectionSummary],
+    until: Option<crate::source::translate::ClusterTime>,
+) -> CopiedCollections {
+    CopiedCollections {
+        by_name: summaries
+            .iter()
+            .filter_map(|s| Some((s.name.clone(), s.uuid.clone()?)))
+            .collect(),
+        until: until.map(|t| t.0),
+    }
 }
 
 /// The checkpoint store of this source -> target pair, what it holds, if anything, and the

@@ -32,9 +32,14 @@ impl SourceIdentity {
     }
 }
 
-/// Copy progress of one collection.
+/// Copy progress of one collection, keyed in [`Checkpoint::copy`] by the source collection's
+/// UUID (a rename keeps it; the name where the server gives no UUID, and in checkpoints from
+/// before issue 11 item 1).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct CollectionCopy {
+    /// The name the copy is written under on the target (`None` in older checkpoints).
+    #[serde(default)]
+    pub name: Option<String>,
     /// `_id` of the last document known written to the target, in `_id` order.
     pub last_id: Option<Bson>,
     pub done: bool,
@@ -65,8 +70,21 @@ pub struct Checkpoint {
     /// ([`crate::state::GoneKeys`]): `[{collection, key}]`.
     #[serde(default)]
     pub unresolved_fetches: Vec<Document>,
+    /// What the last copy wrote, for the tail's replay of renames made while it ran
+    /// ([`crate::bulk::follow::replayed`]).
+    #[serde(default)]
+    pub copied: Option<CopiedCollections>,
     /// The source this checkpoint follows (stamped by every save; `None` before version 2).
     #[serde(default)]
     pub source: Option<SourceIdentity>,
     pub updated_at: Option<DateTime>,
+}
+
+/// The collections a finished copy wrote: target name -> source UUID (hex), and the source's
+/// operation time when it finished. A rename replayed from before `until` into a name the copy
+/// holds for the same UUID was already followed by the copy.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct CopiedCollections {
+    pub by_name: std::collections::BTreeMap<String, String>,
+    pub until: Option<bson::Timestamp>,
 }

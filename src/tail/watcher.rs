@@ -225,7 +225,30 @@ impl Watcher {
                     state.drops.hold(op, seq, std::time::Instant::now());
                     return Ok(None);
                 }
-                self.apply_ddl_event(&op, seq, state).await?;
+                // A rename the copy already followed by UUID (issue 11 item 1).
+                let copied = self.checkpointer.state.lock().await.copied.clone();
+                let uuid = crate::bulk::follow::event_uuid(&event);
+                let replayed = crate::bulk::follow::replayed(
+                    op,
+                    uuid.as_deref(),
+                    meta.cluster_time,
+                    copied.as_ref(),
+                );
+                use crate::bulk::follow::Replayed;
+                match replayed {
+                    Replayed::Apply(op) => self.apply_ddl_event(&op, seq, state).await?,
+                    Replayed::DropFirst { stale, op } => {
+                        self.barrier().await?;
+                        let drop = DdlOp::Drop { coll: stale };
+                        self.reporter
+                            .retry("dropping a stale copy", || {
+                                crate::apply::ddl::apply_ddl(&self.target, &drop)
+                            })
+                            .await?;
+                        self.apply_ddl_event(&op, seq, state).await?
+                    }
+                    Replayed::Skip => self.position.ack([seq], None, None),
+                }
             }
             Translated::Skip => {
                 self.position.register_applied(meta.token);

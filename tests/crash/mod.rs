@@ -3,4 +3,6 @@
 
 mod checkpoint_file;
 mod copy_and_tail;
+mod copy_rename;
+mod copy_resume;
 mod ddl_and_servers;

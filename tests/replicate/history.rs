@@ -23,21 +23,30 @@ async fn lose_history(dep: &Deployment, cfg: &mongo_replicator::config::Config) 
     w.run(&source, 1500).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn history_lost_with_resync_converges() {
-    skip_on_real_server!(Needs::TinyOplog);
-    // Source with a tiny oplog; the target on its own deployment so the copy's writes do not
-    // push the new start point out of that oplog too.
+/// A source with a tiny oplog (300 entries), the target on a deployment of its own (so the
+/// copy's writes do not push the new start point out of that oplog too), and a configuration
+/// from one to the other with `on_history_lost = "resync"`.
+pub(super) async fn resync_deployments(
+    tag: &str,
+) -> (Deployment, Deployment, mongo_replicator::config::Config) {
     let dep = Deployment::start_with(TestbedOptions {
         oplog_max_entries: 300,
         ..Default::default()
     })
     .await;
     let target = Deployment::start().await;
-    let (src, dst) = db_names("resync");
+    let (src, dst) = db_names(tag);
     let mut cfg = config(&dep.uri, &src, &dst);
     cfg.target.uri = mongo_replicator::config::ConnectionString::new(&target.uri);
     cfg.on_history_lost = OnHistoryLost::Resync;
+    (dep, target, cfg)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_lost_with_resync_converges() {
+    skip_on_real_server!(Needs::TinyOplog);
+    let (dep, target, cfg) = resync_deployments("resync").await;
+    let (src, dst) = (cfg.source.database.clone(), cfg.target.database.clone());
     lose_history(&dep, &cfg).await;
     let r = Replicator::start(&cfg).await;
     r.caught_up(Duration::from_secs(60)).await;

@@ -117,3 +117,23 @@ pub async fn ddl_step(db: &Database, rng: &mut impl rand::Rng) {
         }
     }
 }
+
+/// Runs `copy --config path` against `dep` with the replicator's `after`+1-th insert refused
+/// (fatal code 13): the copy stops after `after` batches, progress saved per batch, as a
+/// `kill -9` there would leave it. Panics unless the copy exited non-zero.
+pub async fn interrupted_copy(dep: &super::Deployment, path: &std::path::Path, after: i32) {
+    let admin = dep.client.database("admin");
+    admin
+        .run_command(
+            bson::doc! {"configureFailPoint": "failCommand", "mode": {"skip": after},
+            "data": {"failCommands": ["insert"], "appName": "mongo-replicator", "errorCode": 13}},
+        )
+        .await
+        .unwrap();
+    let (code, _, stderr) = super::run_binary(&["copy", "--config", path.to_str().unwrap()], &[]);
+    admin
+        .run_command(bson::doc! {"configureFailPoint": "failCommand", "mode": "off"})
+        .await
+        .unwrap();
+    assert_ne!(code, 0, "the copy must stop at the refused batch: {stderr}");
+}

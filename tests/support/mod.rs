@@ -528,3 +528,14 @@ pub async fn fail_commands_off(dep: &Deployment) {
         .await
         .unwrap();
 }
+
+/// Every document of `coll`, in natural order.
+pub async fn all_documents(coll: &mongodb::Collection<bson::Document>) -> Vec<bson::Document> {
+    use futures::TryStreamExt;
+    coll.find(bson::doc! {})
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap()
+}

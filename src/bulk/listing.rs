@@ -1,0 +1,221 @@
+//! The collections of a database as `listCollections` describes them: name, type (collection,
+//! view, time series), the UUID the copy follows a collection by (a rename keeps it), and the
+//! create options. `system.*` and collections outside `source.collections` are left out.
+
+use crate::config::Config;
+use crate::error::{Error, Origin, Result};
+use bson::{Bson, Document};
+use futures::TryStreamExt;
+use mongodb::Database;
+
+/// What `listCollections` says a namespace is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Collection,
+    View,
+    Timeseries,
+}
+
+/// One entry of `listCollections`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub name: String,
+    pub kind: Kind,
+    /// `info.uuid` as lowercase hex (a view has none).
+    pub uuid: Option<String>,
+    /// `options`, as `create` takes them.
+    pub options: Document,
+}
+
+/// Every collection, view and time series of `db` in scope, by name.
+pub async fn list(db: &Database, cfg: &Config, origin: Origin) -> Result<Vec<Listed>> {
+    let mut cursor = db
+        .list_collections()
+        .await
+        .map_err(|e| Error::from_driver(origin, "listing collections", &e))?;
+    let mut out = Vec::new();
+    while let Some(spec) = cursor
+        .try_next()
+        .await
+        .map_err(|e| Error::from_driver(origin, "listing collections", &e))?
+    {
+        let raw = bson::to_document(&spec)
+            .map_err(|e| Error::malformed(origin, "listing collections", e.to_string()))?;
+        if let Some(listed) = parse(&raw) {
+            out.push(listed);
+        }
+    }
+    out.retain(|l| in_scope(cfg, &l.name));
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+fn in_scope(cfg: &Config, name: &str) -> bool {
+    !name.starts_with("system.")
+        && cfg
+            .source
+            .collections
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|n| n == name))
+}
+
+/// One `listCollections` entry (pure); `None` for a type this version does not know.
+pub fn parse(spec: &Document) -> Option<Listed> {
+    let name = spec.get_str("name").ok()?.to_string();
+    let kind = match spec.get_str("type").unwrap_or("collection") {
+        "collection" => Kind::Collection,
+        "view" => Kind::View,
+        "timeseries" => Kind::Timeseries,
+        _ => return None,
+    };
+    let uuid = match spec.get_document("info").ok().and_then(|i| i.get("uuid")) {
+        Some(Bson::Binary(b)) => Some(hex(&b.bytes)),
+        _ => None,
+    };
+    let options = spec.get_document("options").cloned().unwrap_or_default();
+    Some(Listed {
+        name,
+        kind,
+        uuid,
+        options,
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The key of a collection's copy progress in the checkpoint: its UUID (a rename keeps it),
+/// else its name.
+pub fn progress_key(l: &Listed) -> String {
+    l.uuid.clone().unwrap_or_else(|| l.name.clone())
+}
+
+/// The current name of the collection with `uuid`, if the listing has it.
+pub fn name_of<'a>(listed: &'a [Listed], uuid: &str) -> Option<&'a str> {
+    listed
+        .iter()
+        .find(|l| l.uuid.as_deref() == Some(uuid))
+        .map(|l| l.name.as_str())
+}
+
+/// `options` as `create` takes them: the `v` that `listCollections` shows in `clusteredIndex`
+/// is not an argument.
+pub fn create_options(l: &Listed) -> Document {
+    let mut options = l.options.clone();
+    if let Ok(clustered) = options.get_document_mut("clusteredIndex") {
+        clustered.remove("v");
+    }
+    options
+}
+
+/// How the options of one namespace differ between the sides (pure), one line per option by
+/// name only (a validator is compared, never printed); nothing when either side lacks it.
+pub fn option_differences(source: Option<&Listed>, target: Option<&Listed>) -> Vec<String> {
+    let (Some(s), Some(t)) = (source, target) else {
+        return Vec::new();
+    };
+    if s.kind != t.kind {
+        return vec![format!(
+            "type: {:?} on the source, {:?} on the target",
+            s.kind, t.kind
+        )];
+    }
+    let mut out = Vec::new();
+    for (k, v) in &s.options {
+        match t.options.get(k) {
+            None => out.push(format!("option {k}: missing on the target")),
+            Some(tv) if !same_value(v, tv) => out.push(format!("option {k}: differs")),
+            _ => {}
+        }
+    }
+    for k in t.options.keys().filter(|k| !s.options.contains_key(*k)) {
+        out.push(format!("option {k}: only on the target"));
+    }
+    out
+}
+
+/// Equal as options: numbers by value (`size: 4096` and `size: 4096.0` are one size).
+fn same_value(a: &Bson, b: &Bson) -> bool {
+    let num = |v: &Bson| match v {
+        Bson::Int32(i) => Some(*i as f64),
+        Bson::Int64(i) => Some(*i as f64),
+        Bson::Double(d) => Some(*d),
+        _ => None,
+    };
+    match (num(a), num(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::spec::BinarySubtype;
+    use bson::{doc, Binary};
+
+    #[test]
+    fn parses_kind_uuid_and_options() {
+        let uuid = Binary {
+            subtype: BinarySubtype::Uuid,
+            bytes: vec![0xab, 0x01],
+        };
+        let c = parse(&doc! {"name": "c", "type": "collection", "options": {"capped": true, "size": 4096}, "info": {"uuid": uuid}}).unwrap();
+        assert_eq!(c.kind, Kind::Collection);
+        assert_eq!(c.uuid.as_deref(), Some("ab01"));
+        assert_eq!(c.options, doc! {"capped": true, "size": 4096});
+        assert_eq!(progress_key(&c), "ab01");
+        let v =
+            parse(&doc! {"name": "v", "type": "view", "options": {"viewOn": "c", "pipeline": []}})
+                .unwrap();
+        assert_eq!((v.kind, v.uuid.clone()), (Kind::View, None));
+        assert_eq!(progress_key(&v), "v");
+        assert_eq!(parse(&doc! {"name": "x", "type": "other"}), None);
+        assert_eq!(name_of(&[c, v], "ab01"), Some("c"));
+    }
+
+    #[test]
+    fn option_differences_name_the_option_and_never_its_value() {
+        let l = |kind, options| Listed {
+            name: "c".into(),
+            kind,
+            uuid: None,
+            options,
+        };
+        let s = l(
+            Kind::Collection,
+            doc! {"capped": true, "size": 4096, "validator": {"a": "secret"}},
+        );
+        let same = l(
+            Kind::Collection,
+            doc! {"capped": true, "size": 4096.0, "validator": {"a": "secret"}},
+        );
+        assert!(option_differences(Some(&s), Some(&same)).is_empty());
+        let t = l(
+            Kind::Collection,
+            doc! {"size": 4096, "validator": {"a": "other"}, "max": 5},
+        );
+        let d = option_differences(Some(&s), Some(&t));
+        assert_eq!(
+            d,
+            vec![
+                "option capped: missing on the target",
+                "option validator: differs",
+                "option max: only on the target"
+            ]
+        );
+        assert!(!d.concat().contains("secret"));
+        let v = l(Kind::View, doc! {});
+        assert_eq!(option_differences(Some(&s), Some(&v)).len(), 1);
+        assert!(option_differences(Some(&s), None).is_empty());
+        let clustered = l(
+            Kind::Collection,
+            doc! {"clusteredIndex": {"key": {"_id": 1}, "unique": true, "v": 2}},
+        );
+        assert_eq!(
+            create_options(&clustered),
+            doc! {"clusteredIndex": {"key": {"_id": 1}, "unique": true}}
+        );
+    }
+}
