@@ -4,6 +4,7 @@
 // `CmdError` is large by design (whole mongod error replies); results carry it unboxed.
 #![allow(clippy::result_large_err)]
 
+mod coll_mod;
 mod collection;
 mod data;
 mod ddl;
@@ -13,6 +14,7 @@ mod keys;
 pub(crate) mod oplog;
 mod persist;
 mod size;
+mod ttl;
 mod txn;
 mod validation;
 mod views;

@@ -1,5 +1,5 @@
 //! The testbed through the official Rust driver over TCP: CRUD, aggregation, change streams,
-//! authentication, fail points, the handshake, persistence, validation and views.
+//! authentication, fail points, the handshake, persistence, validation and views, TTL and `collMod`.
 
 mod aggregate_out;
 mod auth;
@@ -9,5 +9,6 @@ mod failpoints;
 mod get_more_failpoint;
 mod handshake;
 mod persistence;
+mod ttl_coll_mod;
 mod validation_views;
 mod write_concern;
