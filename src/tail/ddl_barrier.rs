@@ -39,6 +39,14 @@ impl Watcher {
         self.reporter
             .retry("applying DDL to the target", || apply_ddl(&self.target, op))
             .await?;
+        {
+            // Deferred unique indexes and recorded TTLs follow the source's DDL.
+            let mut state = self.checkpointer.state.lock().await;
+            crate::state::pending_indexes::after_ddl(&mut state.pending_indexes, op);
+            crate::state::ttl_indexes::after_ddl(&mut state.ttl_indexes, op);
+            let labels = crate::state::pending_indexes::labels(&state.pending_indexes);
+            self.reporter.pending_indexes(labels);
+        }
         if let Some(read_at) = self.settle_gone_keys(op).await? {
             // Documents were just re-read at `read_at`: deltas up to then are in them
             // already, so those events are applied by re-reading too (as in a replay).
