@@ -11,7 +11,9 @@ use mongodb::Database;
 
 /// Applies one DDL op to the target database.
 pub async fn apply_ddl(target: &Database, op: &DdlOp) -> Result<()> {
-    let (on_admin, cmd) = ddl_command(target.name(), op);
+    let Some((on_admin, cmd)) = ddl_command(target.name(), op) else {
+        return Ok(()); // nothing the backup applies (a TTL change is only recorded)
+    };
     let cmd = with_write_concern(target, cmd);
     let outcome = if on_admin {
         target.client().database("admin").run_command(cmd).await
@@ -38,15 +40,16 @@ pub async fn apply_ddl(target: &Database, op: &DdlOp) -> Result<()> {
     }
 }
 
-/// The command of `op` on database `db`, and whether it runs on `admin` (pure; no write concern).
-fn ddl_command(db: &str, op: &DdlOp) -> (bool, Document) {
+/// The command of `op` on database `db`, and whether it runs on `admin` (pure; no write concern);
+/// `None` when nothing is sent.
+fn ddl_command(db: &str, op: &DdlOp) -> Option<(bool, Document)> {
     let cmd = match op {
         // The renamed-in collection's documents are copied after it (see `tail::renamed_in`).
         DdlOp::Drop { coll } | DdlOp::RenameIn { coll } => doc! {"drop": coll},
         DdlOp::DropDatabase => doc! {"dropDatabase": 1},
         DdlOp::Rename { from, to } => {
             let cmd = doc! {"renameCollection": format!("{db}.{from}"), "to": format!("{db}.{to}"), "dropTarget": true};
-            return (true, cmd);
+            return Some((true, cmd));
         }
         DdlOp::Create { coll, options } => {
             let mut cmd = doc! {"create": coll};
@@ -59,16 +62,39 @@ fn ddl_command(db: &str, op: &DdlOp) -> (bool, Document) {
             doc! {"createIndexes": coll, "indexes": clean_specs(indexes)}
         }
         DdlOp::DropIndexes { coll, names } => doc! {"dropIndexes": coll, "index": names.clone()},
+        DdlOp::Modify { coll, changes } => {
+            let changes = backup_coll_mod(changes)?;
+            let mut cmd = doc! {"collMod": coll};
+            cmd.extend(changes);
+            cmd
+        }
     };
-    (false, cmd)
+    Some((false, cmd))
 }
-/// Index specs as `createIndexes` accepts them (no `v`, `ns`, or build-state fields).
+
+/// What of a source `collMod` the backup applies: everything but an index's
+/// `expireAfterSeconds` (the backup never expires documents on its own; the value is recorded,
+/// [`crate::state::ttl_indexes`]). `None` when nothing is left.
+fn backup_coll_mod(changes: &Document) -> Option<Document> {
+    let mut changes = changes.clone();
+    if let Ok(index) = changes.get_document_mut("index") {
+        index.remove("expireAfterSeconds");
+        if !index.contains_key("hidden") {
+            changes.remove("index");
+        }
+    }
+    (!changes.is_empty()).then_some(changes)
+}
+/// Index specs as the backup holds them: as `createIndexes` accepts them (no `v`, `ns`, or
+/// build-state fields) and without `expireAfterSeconds`, so the backup never expires documents
+/// on its own (the source's expiry deletes arrive as events; the value is recorded,
+/// [`crate::state::ttl_indexes`]).
 pub fn clean_specs(indexes: &[Document]) -> Vec<Document> {
     indexes
         .iter()
         .map(|spec| {
             let mut s = spec.clone();
-            for k in ["v", "ns", "background"] {
+            for k in ["v", "ns", "background", "expireAfterSeconds"] {
                 s.remove(k);
             }
             s
@@ -85,6 +111,7 @@ fn describe(op: &DdlOp) -> String {
         DdlOp::Create { coll, .. } => format!("create of {coll}"),
         DdlOp::CreateIndexes { coll, .. } => format!("createIndexes on {coll}"),
         DdlOp::DropIndexes { coll, .. } => format!("dropIndexes on {coll}"),
+        DdlOp::Modify { coll, .. } => format!("collMod of {coll}"),
     }
 }
 
@@ -92,6 +119,37 @@ fn describe(op: &DdlOp) -> String {
 mod tests {
     use super::*;
     use mongodb::options::{Acknowledgment, ClientOptions, ServerAddress, WriteConcern};
+
+    #[test]
+    fn coll_mod_reaches_the_backup_without_ttl_values() {
+        let modify = |changes| DdlOp::Modify {
+            coll: "c".into(),
+            changes,
+        };
+        let ttl_only = modify(doc! {"index": {"name": "at_1", "expireAfterSeconds": 60}});
+        assert_eq!(
+            ddl_command("b", &ttl_only),
+            None,
+            "a TTL change is only recorded"
+        );
+        let hidden =
+            modify(doc! {"index": {"name": "at_1", "expireAfterSeconds": 60, "hidden": true}});
+        assert_eq!(
+            ddl_command("b", &hidden),
+            Some((
+                false,
+                doc! {"collMod": "c", "index": {"name": "at_1", "hidden": true}}
+            ))
+        );
+        let validator = modify(doc! {"validator": {"a": 1}, "validationAction": "warn"});
+        assert_eq!(
+            ddl_command("b", &validator),
+            Some((
+                false,
+                doc! {"collMod": "c", "validator": {"a": 1}, "validationAction": "warn"}
+            ))
+        );
+    }
 
     #[tokio::test]
     async fn every_ddl_command_states_the_write_concern() {
@@ -119,9 +177,13 @@ mod tests {
                 coll: "c".into(),
                 names: vec!["a_1".into()],
             },
+            DdlOp::Modify {
+                coll: "c".into(),
+                changes: doc! {"validator": {"a": 1}},
+            },
         ];
         for op in &ops {
-            let (on_admin, cmd) = ddl_command("b", op);
+            let (on_admin, cmd) = ddl_command("b", op).unwrap();
             assert_eq!(on_admin, matches!(op, DdlOp::Rename { .. }), "{cmd}");
             let cmd = with_write_concern(&target, cmd);
             assert_eq!(
@@ -130,7 +192,7 @@ mod tests {
                 "{cmd}"
             );
         }
-        let (_, rename) = ddl_command("b", &ops[2]);
+        let (_, rename) = ddl_command("b", &ops[2]).unwrap();
         assert_eq!(
             rename,
             doc! {"renameCollection": "b.c", "to": "b.d", "dropTarget": true}

@@ -369,6 +369,11 @@ pub(crate) async fn copy_indexes(
             index_specs(source, name, Origin::Source)
         })
         .await?;
+    crate::state::ttl_indexes::record(
+        &mut checkpointer.state.lock().await.ttl_indexes,
+        name,
+        &specs,
+    );
     let (unique, plain): (Vec<Document>, Vec<Document>) = specs
         .into_iter()
         .partition(|s| s.get_bool("unique").unwrap_or(false));

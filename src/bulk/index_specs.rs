@@ -1,6 +1,7 @@
 //! Index definitions of a collection: listing them (`listIndexes`), and comparing two sides'
 //! definitions by name, without the fields a server adds (`v`, `ns`, `background`), regardless of
-//! option order. Used by the copy (which indexes to build) and `verify`.
+//! option order, and as the backup holds them (no `expireAfterSeconds`: see
+//! [`crate::state::ttl_indexes`]). Used by the copy (which indexes to build) and `verify`.
 
 use crate::apply::ddl::clean_specs;
 use crate::error::codes::NAMESPACE_NOT_FOUND;
@@ -78,6 +79,15 @@ mod tests {
         let s = vec![doc! {"v": 2, "key": {"a": 1}, "name": "a_1", "unique": true}];
         let t = vec![doc! {"name": "a_1", "unique": true, "key": {"a": 1}, "ns": "db.c"}];
         assert!(differences(s, t).is_empty());
+    }
+
+    #[test]
+    fn the_backup_holds_ttl_indexes_without_their_ttl() {
+        let s = vec![doc! {"key": {"at": 1}, "name": "at_1", "expireAfterSeconds": 60}];
+        let t = vec![doc! {"key": {"at": 1}, "name": "at_1"}];
+        assert!(differences(s.clone(), t).is_empty());
+        let other_key = vec![doc! {"key": {"at": -1}, "name": "at_1"}];
+        assert_eq!(differences(s, other_key).len(), 1);
     }
 
     #[test]

@@ -80,6 +80,7 @@ impl Default for DdlConfig {
             create: DDL_ENABLED,
             create_indexes: DDL_ENABLED,
             drop_indexes: DDL_ENABLED,
+            modify: DDL_ENABLED,
         }
     }
 }

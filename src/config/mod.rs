@@ -114,6 +114,9 @@ pub struct DdlConfig {
     pub create: bool,
     pub create_indexes: bool,
     pub drop_indexes: bool,
+    /// `collMod` (`modify` events): validator and validation level/action, an index's TTL or
+    /// `hidden`, `changeStreamPreAndPostImages` (TTL values are recorded, never applied).
+    pub modify: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

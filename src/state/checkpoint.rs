@@ -3,6 +3,7 @@
 //! contract of keeping it, is [`crate::state::store`].
 
 use crate::state::pending_indexes::PendingIndex;
+use crate::state::ttl_indexes::TtlIndex;
 use bson::{Bson, DateTime, Document};
 use serde::{Deserialize, Serialize};
 
@@ -59,6 +60,10 @@ pub struct Checkpoint {
     /// Unique indexes to build once the tail has caught up.
     #[serde(default)]
     pub pending_indexes: Vec<PendingIndex>,
+    /// The source's TTL values, which the backup's indexes do not carry
+    /// ([`crate::state::ttl_indexes`]): for a restore.
+    #[serde(default)]
+    pub ttl_indexes: Vec<TtlIndex>,
     /// The copy is a resync over an existing target: delete what the source no longer has.
     #[serde(default)]
     pub resync: bool,

@@ -9,6 +9,7 @@ pub mod pending_indexes;
 pub mod position;
 pub mod start;
 pub mod store;
+pub mod ttl_indexes;
 pub mod watermark;
 
 pub use checkpoint::{Checkpoint, CollectionCopy, SourceIdentity};

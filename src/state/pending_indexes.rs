@@ -1,8 +1,10 @@
 //! Unique indexes the copy deferred. A copy reads a moving collection, so the copied set is not
 //! one instant of the source and a unique index built during it could refuse a document that
 //! was valid at every instant of the source. They are kept in the checkpoint until the tail has
-//! caught up, then built (see `tail::ddl_barrier`). Pure: no I/O.
+//! caught up, then built (see `tail::ddl_barrier`), following the DDL the tail applies in
+//! between ([`after_ddl`]). Pure: no I/O.
 
+use crate::source::translate::DdlOp;
 use bson::Document;
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +40,49 @@ pub fn defer(pending: &mut Vec<PendingIndex>, collection: &str, specs: Vec<Docum
     }
 }
 
+/// Follows one DDL op of the source, so an index is never built where the source no longer has
+/// it: a dropped index or collection is forgotten, a renamed collection's indexes move to the
+/// new name (the replaced target's are gone), a `collMod` hiding or unhiding one is kept in its
+/// spec.
+pub fn after_ddl(pending: &mut Vec<PendingIndex>, op: &DdlOp) {
+    let name = |p: &PendingIndex| p.spec.get_str("name").unwrap_or("").to_string();
+    match op {
+        // A renamed-in collection is copied again, its indexes with it.
+        DdlOp::Drop { coll } | DdlOp::RenameIn { coll } => {
+            pending.retain(|p| p.collection != *coll)
+        }
+        DdlOp::DropDatabase => pending.clear(),
+        DdlOp::DropIndexes { coll, names } => {
+            pending.retain(|p| !(p.collection == *coll && names.contains(&name(p))))
+        }
+        DdlOp::Rename { from, to } => {
+            pending.retain(|p| p.collection != *to);
+            for p in pending.iter_mut().filter(|p| p.collection == *from) {
+                p.collection = to.clone();
+            }
+        }
+        DdlOp::Modify { coll, changes } => {
+            let Ok(index) = changes.get_document("index") else {
+                return;
+            };
+            let Ok(hidden) = index.get_bool("hidden") else {
+                return;
+            };
+            for p in pending.iter_mut().filter(|p| p.collection == *coll) {
+                let hit = index.get_str("name").is_ok_and(|n| n == name(p))
+                    || index.get_document("keyPattern").ok() == p.spec.get_document("key").ok();
+                if hit {
+                    match hidden {
+                        true => p.spec.insert("hidden", true),
+                        false => p.spec.remove("hidden"),
+                    };
+                }
+            }
+        }
+        DdlOp::Create { .. } | DdlOp::CreateIndexes { .. } => {}
+    }
+}
+
 /// The `/status` labels of `pending`.
 pub fn labels(pending: &[PendingIndex]) -> Vec<String> {
     pending.iter().map(PendingIndex::label).collect()
@@ -57,6 +102,38 @@ mod tests {
         defer(&mut pending, "orders", vec![spec]);
         assert_eq!(pending.len(), 2);
         assert_eq!(labels(&pending), vec!["users.email_1", "orders.email_1"]);
+    }
+
+    #[test]
+    fn later_ddl_drops_moves_and_hides_deferred_indexes() {
+        let spec = |n: &str| doc! {"key": {n: 1}, "name": format!("{n}_1"), "unique": true};
+        let mut pending = Vec::new();
+        for c in ["a", "b", "c", "d"] {
+            defer(&mut pending, c, vec![spec("e"), spec("f")]);
+        }
+        let ops = [
+            DdlOp::DropIndexes {
+                coll: "a".into(),
+                names: vec!["e_1".into()],
+            },
+            DdlOp::Drop { coll: "b".into() },
+            DdlOp::Rename {
+                from: "c".into(),
+                to: "d".into(),
+            },
+            DdlOp::Modify {
+                coll: "d".into(),
+                changes: doc! {"index": {"name": "f_1", "hidden": true}},
+            },
+        ];
+        for op in &ops {
+            after_ddl(&mut pending, op);
+        }
+        assert_eq!(labels(&pending), vec!["a.f_1", "d.e_1", "d.f_1"]);
+        assert_eq!(pending[2].spec.get_bool("hidden"), Ok(true));
+        assert!(!pending[1].spec.contains_key("hidden"));
+        after_ddl(&mut pending, &DdlOp::DropDatabase);
+        assert!(pending.is_empty());
     }
 
     #[test]

@@ -39,6 +39,14 @@ impl Watcher {
         self.reporter
             .retry("applying DDL to the target", || apply_ddl(&self.target, op))
             .await?;
+        {
+            // Deferred unique indexes and recorded TTLs follow the source's DDL.
+            let mut state = self.checkpointer.state.lock().await;
+            crate::state::pending_indexes::after_ddl(&mut state.pending_indexes, op);
+            crate::state::ttl_indexes::after_ddl(&mut state.ttl_indexes, op);
+            let labels = crate::state::pending_indexes::labels(&state.pending_indexes);
+            self.reporter.pending_indexes(labels);
+        }
         let mut read_at = self.settle_gone_keys(op).await?;
         if let DdlOp::RenameIn { coll } = op {
             read_at = read_at.max(self.copy_renamed_in(coll).await?);

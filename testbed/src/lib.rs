@@ -22,6 +22,8 @@ pub mod error;
 mod failpoint;
 pub mod matcher;
 pub mod numeric;
+mod params;
+pub use params::DEFAULT_TTL_MONITOR_SLEEP_SECS;
 pub mod path;
 pub mod pipeline;
 pub mod projection;
@@ -56,6 +58,11 @@ pub struct TestbedOptions {
     /// Answer `hello` as a standalone mongod (no `setName`/`hosts`); change streams then fail
     /// with 40573, as they do on a real standalone server.
     pub standalone: bool,
+    /// `ttlMonitorSleepSecs`: seconds between TTL monitor passes (mongod's default, 60).
+    pub ttl_monitor_sleep_secs: u64,
+    /// `NAME=VALUE` server parameters set at startup, as `--setParameter` (e.g.
+    /// `ttlMonitorEnabled=false`); an unknown name or bad value fails the start.
+    pub set_parameters: Vec<String>,
 }
 
 impl Default for TestbedOptions {
@@ -67,6 +74,8 @@ impl Default for TestbedOptions {
             oplog_max_entries: 10_000_000,
             users: Vec::new(),
             standalone: false,
+            ttl_monitor_sleep_secs: DEFAULT_TTL_MONITOR_SLEEP_SECS,
+            set_parameters: Vec::new(),
         }
     }
 }
@@ -109,8 +118,23 @@ impl Testbed {
             ServerState::new(store, options.replset.clone(), me.clone(), stopped.clone());
         state.users = users;
         state.standalone = options.standalone;
+        state.params = Arc::new(params::Parameters::new(options.ttl_monitor_sleep_secs));
+        for p in &options.set_parameters {
+            state
+                .params
+                .set_from_arg(p)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        }
         let state = Arc::new(state);
-        let task = tokio::spawn(server::serve(listener, state, stopped));
+        let monitor = tokio::spawn(params::ttl_monitor(
+            state.store.clone(),
+            state.params.clone(),
+            stopped.clone(),
+        ));
+        let task = tokio::spawn(async move {
+            server::serve(listener, state, stopped).await;
+            monitor.abort();
+        });
         Ok(Testbed {
             addr,
             me,

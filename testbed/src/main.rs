@@ -39,6 +39,10 @@ struct Args {
     /// Answer as a standalone mongod instead of a replica-set primary (change streams fail).
     #[arg(long)]
     standalone: bool,
+    /// A server parameter as NAME=VALUE (repeatable), as mongod's `--setParameter`:
+    /// `ttlMonitorSleepSecs=N` (seconds between TTL passes, default 60), `ttlMonitorEnabled=false`.
+    #[arg(long = "setParameter", value_name = "NAME=VALUE")]
+    set_parameters: Vec<String>,
 }
 
 /// `NAME:PASSWORD`, split at the first colon (passwords may contain colons).
@@ -67,6 +71,8 @@ async fn main() -> std::io::Result<()> {
         oplog_max_entries: args.oplog_max_entries,
         users: args.users,
         standalone: args.standalone,
+        set_parameters: args.set_parameters,
+        ..TestbedOptions::default()
     };
     let testbed = Testbed::start(options).await?;
     if args.standalone {

@@ -36,6 +36,8 @@ pub(crate) struct ServerState {
     pub shutdown: watch::Receiver<bool>,
     /// Configured users (auth): none means access control is off.
     pub users: crate::auth::Users,
+    /// `setParameter` / `getParameter` values (the TTL monitor reads them).
+    pub params: Arc<crate::params::Parameters>,
 }
 
 impl ServerState {
@@ -59,6 +61,9 @@ impl ServerState {
             next_request_id: AtomicI32::new(0),
             shutdown,
             users: Default::default(),
+            params: Arc::new(crate::params::Parameters::new(
+                crate::params::DEFAULT_TTL_MONITOR_SLEEP_SECS,
+            )),
         }
     }
 }

@@ -6,6 +6,7 @@
 
 mod capped;
 mod clustered;
+mod coll_mod;
 mod collection;
 mod data;
 mod ddl;
@@ -15,6 +16,7 @@ mod keys;
 pub(crate) mod oplog;
 mod persist;
 mod size;
+mod ttl;
 mod txn;
 mod validation;
 mod views;

@@ -53,7 +53,8 @@ fn complete_config() -> Value {
             "workers": 4, "batch_size": 500, "max_batch_delay_ms": 50, "max_queued_bytes": 67108864,
             "update_mode": "delta",
             "ddl": { "drop": true, "rename": true, "drop_database": false, "create": true,
-                     "create_indexes": true, "drop_indexes": true }
+                     "create_indexes": true, "drop_indexes": true,
+                     "modify": true }
         },
         "http": { "addr": "127.0.0.1:9464" },
         "log": { "format": "text", "level": "info" },

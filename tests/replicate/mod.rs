@@ -8,6 +8,6 @@ mod data;
 mod history;
 mod mixed_workload;
 mod renamed_in;
-mod shard_key;
 mod resync_unique;
+mod shard_key;
 mod target_writes;

@@ -41,6 +41,16 @@ pub(super) fn translate_ddl(
             }),
             false => None,
         },
+        // `collMod`: its `operationDescription` is the command's options (`index` as
+        // `{name | keyPattern, ...}`), applied as given but for TTL values (`apply::ddl`).
+        "modify" => event
+            .get_document("operationDescription")
+            .ok()
+            .filter(|changes| ddl.modify && !changes.is_empty())
+            .map(|changes| DdlOp::Modify {
+                coll,
+                changes: changes.clone(),
+            }),
         _ => None,
     };
     Ok(op.map_or(Translated::Skip, Translated::Ddl))

@@ -80,6 +80,12 @@ pub enum DdlOp {
         coll: String,
         names: Vec<String>,
     },
+    /// `collMod`: the `modify` event's `operationDescription` (collection options, and `index:
+    /// {name | keyPattern, hidden?, expireAfterSeconds?}`).
+    Modify {
+        coll: String,
+        changes: Document,
+    },
 }
 
 /// The outcome of translating one event.
@@ -162,11 +168,11 @@ pub fn translate(event: &Document, opts: &TranslateOptions) -> Result<Translated
             })
         }
         "insert" | "replace" | "update" | "delete" => write_event(op_type, event, opts),
-        "drop" | "rename" | "create" | "createIndexes" | "dropIndexes" => {
+        "drop" | "rename" | "create" | "createIndexes" | "dropIndexes" | "modify" => {
             ddl::translate_ddl(op_type, event, opts)
         }
-        // modify, shardCollection, reshardCollection, refineCollectionShardKey, ...: nothing to
-        // do on an unsharded backup.
+        // shardCollection, reshardCollection, refineCollectionShardKey, ...: nothing to do on
+        // an unsharded backup.
         _ => Ok(Translated::Skip),
     }
 }

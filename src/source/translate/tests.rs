@@ -12,6 +12,7 @@ fn opts() -> TranslateOptions {
             create: true,
             create_indexes: true,
             drop_indexes: true,
+            modify: true,
         },
         collections: None,
     }
@@ -370,4 +371,34 @@ fn malformed_events_are_errors() {
     assert!(translate(&no_desc, &opts()).is_err());
     let bad_indexes = event("createIndexes", doc! {});
     assert!(translate(&bad_indexes, &opts()).is_err());
+}
+
+#[test]
+fn modify_carries_the_coll_mod_options_unless_switched_off() {
+    let o = opts();
+    let desc = doc! {"index": {"name": "at_1", "expireAfterSeconds": 60}};
+    let e = event(
+        "modify",
+        doc! {"operationDescription": desc.clone(), "stateBeforeChange": {"indexOptions": {"expireAfterSeconds": 3600}}},
+    );
+    assert_eq!(
+        translate(&e, &o).unwrap(),
+        Translated::Ddl(DdlOp::Modify {
+            coll: "orders".into(),
+            changes: desc
+        })
+    );
+    let off = TranslateOptions {
+        ddl: DdlConfig {
+            modify: false,
+            ..o.ddl.clone()
+        },
+        ..o.clone()
+    };
+    assert_eq!(translate(&e, &off).unwrap(), Translated::Skip);
+    let other_db = event(
+        "modify",
+        doc! {"operationDescription": {"validator": {}}, "ns": {"db": "x", "coll": "orders"}},
+    );
+    assert_eq!(translate(&other_db, &o).unwrap(), Translated::Skip);
 }

@@ -173,8 +173,9 @@ fn event(e: &OplogEntry, pos: Position, opts: &Options, lookup: Lookup) -> CmdRe
         Op::CreateIndex { spec } | Op::DropIndex { spec } => {
             d.insert("operationDescription", doc! {"indexes": [spec.clone()]});
         }
-        Op::CollMod { options } => {
-            d.insert("operationDescription", options.clone());
+        Op::CollMod { desc, before, .. } => {
+            d.insert("operationDescription", desc.clone());
+            d.insert("stateBeforeChange", before.clone());
         }
         Op::Drop | Op::DropDatabase => {}
     }

@@ -126,8 +126,9 @@ pub(super) fn create(state: &ServerState, db: &str, cmd: &Document) -> CmdResult
     Ok(Document::new())
 }
 
-/// `collMod`: changes the validation options (`validator`, `validationLevel`,
-/// `validationAction`); replies `{ok: 1}` as mongod does.
+/// `collMod`: changes validation options, `changeStreamPreAndPostImages`, or an index's
+/// `expireAfterSeconds` / `hidden` (`store::coll_mod`); the reply carries the `_old`/`_new`
+/// values of an index change, as mongod's.
 pub(super) fn coll_mod(state: &ServerState, db: &str, cmd: &Document) -> CmdResult<Document> {
     let ns = args::namespace(db, cmd, "collMod")?;
     let changes: Document = cmd
@@ -136,8 +137,7 @@ pub(super) fn coll_mod(state: &ServerState, db: &str, cmd: &Document) -> CmdResu
         .filter(|(k, _)| !GENERIC_FIELDS.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    state.store.coll_mod(&ns, &changes)?;
-    Ok(Document::new())
+    state.store.coll_mod(&ns, &changes)
 }
 
 pub(super) fn drop(state: &ServerState, db: &str, cmd: &Document) -> CmdResult<Document> {

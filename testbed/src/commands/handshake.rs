@@ -126,13 +126,15 @@ pub(super) fn host_info() -> Document {
 }
 
 /// `getParameter`: a few well-known parameters; `{getParameter: "*"}` returns them all.
-pub(super) fn get_parameter(cmd: &Document) -> CmdResult<Document> {
-    let known = doc! {
+/// `settable` are the parameters `setParameter` changes, at their current values.
+pub(super) fn get_parameter(cmd: &Document, settable: &Document) -> CmdResult<Document> {
+    let mut known = doc! {
         "featureCompatibilityVersion": { "version": "8.0" },
         "authenticationMechanisms": [],
         "transactionLifetimeLimitSeconds": 60,
         "internalQueryMaxBlockingSortMemoryUsageBytes": 104_857_600,
     };
+    known.extend(settable.clone());
     let all = matches!(cmd.get("getParameter"), Some(Bson::String(s)) if s == "*");
     let mut reply = Document::new();
     for (k, v) in &known {

@@ -98,7 +98,8 @@ async fn dispatch(
         }
         "buildInfo" | "buildinfo" => Ok(handshake::build_info()),
         "hostInfo" => Ok(handshake::host_info()),
-        "getParameter" => handshake::get_parameter(cmd),
+        "getParameter" => handshake::get_parameter(cmd, &state.params.current()),
+        "setParameter" => crate::params::set_parameter(&state.params, db, cmd),
         "whatsmyuri" => Ok(doc! { "you": "127.0.0.1:0" }),
         "connectionStatus" => Ok(crate::auth::connection_status(&conn.auth)),
         "saslStart" => crate::auth::sasl_start(&state.users, &mut conn.auth, db, cmd),

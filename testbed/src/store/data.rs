@@ -100,9 +100,10 @@ impl Data {
             Op::DropDatabase => {
                 self.dbs.remove(&e.ns.db);
             }
-            Op::CollMod { options } => {
+            Op::CollMod { options, desc, .. } => {
                 if let Some(c) = self.coll_mut(&e.ns) {
                     c.options = options.clone();
+                    super::coll_mod::replay_index(&mut c.indexes, desc);
                 }
             }
         }

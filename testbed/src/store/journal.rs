@@ -110,8 +110,18 @@ pub(crate) fn encode_entry(out: &mut Vec<u8>, e: &OplogEntry) {
             h.insert("id", id.clone());
             None
         }
-        Op::Create { options } | Op::CollMod { options } => {
+        Op::Create { options } => {
             h.insert("o", options.clone());
+            None
+        }
+        Op::CollMod {
+            options,
+            desc,
+            before,
+        } => {
+            h.insert("o", options.clone());
+            h.insert("od", desc.clone());
+            h.insert("sb", before.clone());
             None
         }
         Op::CreateIndex { spec } | Op::DropIndex { spec } => {
@@ -206,6 +216,8 @@ pub(crate) fn decode_entry(payload: &[u8]) -> io::Result<OplogEntry> {
         "dropDb" => Op::DropDatabase,
         "cm" => Op::CollMod {
             options: h.get_document("o").cloned().unwrap_or_default(),
+            desc: h.get_document("od").cloned().unwrap_or_default(),
+            before: h.get_document("sb").cloned().unwrap_or_default(),
         },
         _ => return Err(bad("unknown op")),
     };

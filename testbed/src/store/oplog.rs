@@ -38,9 +38,13 @@ pub(crate) enum Op {
     },
     /// `ns.coll` is empty.
     DropDatabase,
-    /// `collMod`: the collection's options after the change.
+    /// `collMod`: the collection's options after the change, the change as the `modify` event's
+    /// `operationDescription` (`index: {name, ...new values}` for an index), and the
+    /// `stateBeforeChange` (`collectionOptions`, `indexOptions`).
     CollMod {
         options: Document,
+        desc: Document,
+        before: Document,
     },
 }
 

@@ -1,17 +1,13 @@
 //! Document validation (`validator`, `validationLevel`, `validationAction` collection options)
-//! and `collMod`, which changes those options. A rejected write fails with
+//! (`collMod`, in `coll_mod`, changes those options). A rejected write fails with
 //! DocumentValidationFailure (121) and an `errInfo` naming the failing document and clauses.
 
-use super::oplog::Op;
 use super::txn::Txn;
-use super::{Namespace, Store};
+use super::Namespace;
 use crate::collation::Collation;
 use crate::error::{code, CmdError, CmdResult};
 use crate::matcher::Matcher;
 use bson::{doc, Bson, Document};
-
-/// The options `collMod` may change.
-const MODIFIABLE: &[&str] = &["validator", "validationLevel", "validationAction"];
 
 /// Checks the options a collection is created or modified with (a validator must parse).
 pub(crate) fn check_options(options: &Document) -> CmdResult<()> {
@@ -134,39 +130,6 @@ impl Txn<'_> {
             Some(c) if !self.bypass_validation => check(&c.options, new, old),
             _ => Ok(()),
         }
-    }
-}
-
-impl Store {
-    /// `collMod`: sets the given validation options; returns the options before the change.
-    pub fn coll_mod(&self, ns: &Namespace, changes: &Document) -> CmdResult<Document> {
-        if let Some(k) = changes.keys().find(|k| !MODIFIABLE.contains(&k.as_str())) {
-            return Err(CmdError::new(
-                code::INVALID_OPTIONS,
-                "InvalidOptions",
-                format!("collMod option '{k}' is not supported by mongo-testbed"),
-            ));
-        }
-        check_options(changes)?;
-        let mut txn = Txn::begin(self);
-        let c = txn
-            .data
-            .coll_mut(ns)
-            .ok_or_else(|| CmdError::namespace_not_found(format!("ns does not exist: {ns}")))?;
-        if c.options.contains_key("viewOn") {
-            return Err(CmdError::new(
-                code::INVALID_OPTIONS,
-                "InvalidOptions",
-                "collMod of a view's validator is not allowed",
-            ));
-        }
-        let before = c.options.clone();
-        for (k, v) in changes {
-            c.options.insert(k.clone(), v.clone());
-        }
-        let (options, uuid) = (c.options.clone(), c.uuid.clone());
-        txn.log(ns, Some(uuid), Op::CollMod { options });
-        Ok(before)
     }
 }
 

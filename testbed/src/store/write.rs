@@ -452,7 +452,7 @@ impl Store {
 }
 
 impl Txn<'_> {
-    fn delete_doc(&mut self, ns: &Namespace, id: &IdKey) -> Option<Stored> {
+    pub(super) fn delete_doc(&mut self, ns: &Namespace, id: &IdKey) -> Option<Stored> {
         let c = self.data.coll_mut(ns)?;
         let old = c.remove(id)?;
         let uuid = c.uuid.clone();

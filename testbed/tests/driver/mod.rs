@@ -1,6 +1,6 @@
 //! The testbed through the official Rust driver over TCP: CRUD, aggregation, change streams,
 //! authentication, fail points, the handshake, persistence, validation and views, collations,
-//! capped and clustered collections, `$jsonSchema`.
+//! capped and clustered collections, `$jsonSchema`, TTL and `collMod`.
 
 mod aggregate_out;
 mod auth;
@@ -14,5 +14,6 @@ mod get_more_failpoint;
 mod handshake;
 mod json_schema;
 mod persistence;
+mod ttl_coll_mod;
 mod validation_views;
 mod write_concern;
