@@ -197,3 +197,43 @@ async fn pause_one_collection_holds_it_while_the_others_flow_then_catches_up_exa
     let shown = format!("{:?}", p.get("/metrics").await);
     assert!(!shown.contains("replaced"), "no field values in metrics");
 }
+
+/// kill -9 while one collection is paused with events held: the checkpoint had not passed the
+/// first held event, so the restarted process reads them again, holds them again (still
+/// paused, from the checkpoint) and applies them exactly on resume.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_events_of_a_paused_collection_survive_kill_9() {
+    let (dep, cfg) = setup("pause_crash").await;
+    let (src, dst) = (cfg.source.database.clone(), cfg.target.database.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = ReplicatorProcess::run(dir.path(), &cfg);
+    tailing(&p).await;
+    converge(&dep, &cfg, WAIT).await;
+    let reply = post_authed(p.http, "/api/v1/pause", Some(r#"{"collection": "orders"}"#)).await;
+    assert_eq!(json(&reply)["stored"], true, "{}", reply.body);
+    write(&dep, &src, "orders", 1, 10).await;
+    write(&dep, &src, "items", 1, 10).await;
+    wait_until("items applied", WAIT, || async {
+        count(&dep, &dst, "items").await == 11
+    })
+    .await;
+    // Let a few checkpoint ticks pass: none may move past the held orders events.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    p.kill9();
+    write(&dep, &src, "items", 100, 5).await;
+
+    let p = ReplicatorProcess::run(dir.path(), &cfg);
+    wait_until("orders held again after the restart", WAIT, || async {
+        p.get("/healthz").await.is_some()
+            && paused(&p).await["collections"]["orders"]["held_events"] == 30
+    })
+    .await;
+    wait_until("items flow after the restart", WAIT, || async {
+        count(&dep, &dst, "items").await == 16
+    })
+    .await;
+    assert_eq!(count(&dep, &dst, "orders").await, 1, "still paused");
+    let reply = post_authed(p.http, "/api/v1/resume", None).await;
+    assert_eq!(reply.code, 200, "{}", reply.body);
+    converge(&dep, &cfg, WAIT).await;
+}
