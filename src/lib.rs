@@ -6,6 +6,7 @@
 //!
 //! - [`cmd`]: one file per CLI command (`run`, `copy`, `verify`, `demo`) and the exit codes.
 //! - [`config`]: typed settings, layering (defaults < file < env < flags), validation, secrets.
+//! - [`control`]: operator control: the bearer token, the `/api/v1` handlers, pause/resume.
 //! - [`source`]: connecting to both sides, opening the change stream, split-event reassembly,
 //!   and `translate` (change event -> write or DDL op, pure).
 //! - [`tail`]: the live pipeline: watcher -> router -> writers, the DDL barrier, fences.
@@ -21,6 +22,7 @@ pub mod apply;
 pub mod bulk;
 pub mod cmd;
 pub mod config;
+pub mod control;
 pub mod error;
 pub mod ops;
 pub mod source;

@@ -24,7 +24,8 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Demo(_) => None,
+        // Control commands load their own (address and token only) and never log.
+        Command::Demo(_) | Command::Status(_) | Command::Pause(_) | Command::Resume(_) => None,
     };
     let log = cfg.as_ref().map(|c| c.log.clone()).unwrap_or(LogConfig {
         format: LogFormat::Text,

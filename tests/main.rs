@@ -5,6 +5,7 @@
 mod support;
 
 mod config;
+mod control;
 mod crash;
 mod ddl;
 mod deploy;

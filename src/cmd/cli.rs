@@ -28,6 +28,32 @@ pub enum Command {
     Verify(CommonArgs),
     /// Everything on an embedded testbed: seed, traffic, copy + tail, verify.
     Demo(DemoArgs),
+    /// Show a running replicator's state (phase, lag, paused, last error).
+    Status(ControlArgs),
+    /// Pause a running replicator: everything, or one collection (`--collection`).
+    Pause(ControlArgs),
+    /// Resume one collection (`--collection`), or end every pause.
+    Resume(ControlArgs),
+}
+
+/// Flags of the control commands (they talk to a running replicator's HTTP API).
+#[derive(Debug, Args, Default, Clone)]
+pub struct ControlArgs {
+    /// TOML configuration file: `http.addr` and `http.token` (or `http.token_file`) are read from it.
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+    /// `host:port` of the replicator's HTTP server (default: `http.addr`).
+    #[arg(long)]
+    pub addr: Option<String>,
+    /// Bearer token (default: `http.token`, `http.token_file` or `REPLICATOR_HTTP__TOKEN`).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// One replicated collection instead of everything.
+    #[arg(long)]
+    pub collection: Option<String>,
+    /// Print the server's JSON answer instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args, Default, Clone)]
@@ -190,6 +216,23 @@ mod tests {
                 "{cmd}"
             );
         }
+        let cli = Cli::try_parse_from([
+            "mongo-replicator",
+            "pause",
+            "--collection",
+            "orders",
+            "--addr",
+            "h:1",
+            "--json",
+        ])
+        .unwrap();
+        let Command::Pause(p) = cli.command else {
+            panic!("pause expected")
+        };
+        assert_eq!(
+            (p.collection.as_deref(), p.addr.as_deref(), p.json),
+            (Some("orders"), Some("h:1"), true)
+        );
         let cli = Cli::try_parse_from(["mongo-replicator", "demo", "--seconds", "5"]).unwrap();
         let Command::Demo(demo) = cli.command else {
             panic!("demo expected")

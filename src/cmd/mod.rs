@@ -2,9 +2,11 @@
 //! code; `main` stays thin.
 
 pub mod cli;
+pub mod control;
 pub mod copy;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod http_client;
 pub mod run;
 pub mod verify;
 
@@ -16,8 +18,9 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind};
 use std::process::ExitCode;
 
-/// Exit codes (contract): 0 success, 1 verify found differences, 2 bad usage or configuration,
-/// 3 any other fatal error.
+/// Exit codes (contract): 0 success, 1 verify found differences (or the server refused a
+/// control request), 2 bad usage or configuration, 3 any other fatal error (control: the
+/// replicator cannot be reached).
 pub const EXIT_DIFFERENT: u8 = 1;
 pub const EXIT_CONFIG: u8 = 2;
 pub const EXIT_FATAL: u8 = 3;
@@ -40,6 +43,9 @@ fn fail(err: &Error) -> ExitCode {
 pub async fn execute(command: Command, cfg: Option<Config>) -> ExitCode {
     let outcome = match (command, cfg) {
         (Command::Demo(args), _) => demo(args).await,
+        (Command::Status(args), _) => return control::command(control::Action::Status, args).await,
+        (Command::Pause(args), _) => return control::command(control::Action::Pause, args).await,
+        (Command::Resume(args), _) => return control::command(control::Action::Resume, args).await,
         (Command::Run(_), Some(cfg)) => run::command(&cfg).await,
         (Command::Copy(_), Some(cfg)) => copy::command(&cfg).await,
         (Command::Verify(_), Some(cfg)) => verify::command(&cfg).await,

@@ -57,6 +57,19 @@ pub async fn run_job(
     let (mut need_copy, mut resync, mut replay) = (start.copy, start.resync, start.replay);
     let cp = Checkpointer::new(store, start.checkpoint, position.clone(), reporter.clone());
     cp.set_source(identity);
+    let pauses = reporter.status.pauses().clone();
+    if cfg.source.collections.is_none() {
+        // Without `source.collections`, a single-collection pause may name any collection
+        // the source has now (listed once; the `paused` metric gets a series for each).
+        if let Ok(names) = sides.source.list_collection_names().await {
+            reporter
+                .metrics
+                .init_paused(names.iter().map(String::as_str));
+            pauses.set_known(names);
+        }
+    }
+    let _persisting =
+        crate::control::persist::attach(pauses.clone(), cp.clone(), reporter.metrics.clone()).await;
     loop {
         if need_copy {
             tokio::select! {
@@ -103,7 +116,7 @@ pub async fn run_job(
                     }
                     OnHistoryLost::Resync => {
                         tracing::warn!("change stream history lost: resyncing (the backup keeps its data while the copy runs)");
-                        cp.start_over(Checkpoint { resync: true, ..Default::default() }).await;
+                        cp.start_over(Checkpoint { resync: true, paused: pauses.snapshot(), ..Default::default() }).await;
                         need_copy = true;
                         resync = true;
                     }

@@ -23,6 +23,8 @@ pub const APPLY_UPDATE_MODE: UpdateMode = UpdateMode::Delta;
 /// Every DDL event is propagated unless switched off.
 pub const DDL_ENABLED: bool = true;
 pub const HTTP_ADDR: &str = "127.0.0.1:9464";
+/// A non-loopback bind needs a token unless this is set on purpose.
+pub const HTTP_ALLOW_UNAUTHENTICATED: bool = false;
 pub const LOG_FORMAT: LogFormat = LogFormat::Text;
 pub const LOG_LEVEL: &str = "info";
 pub const ON_HISTORY_LOST: OnHistoryLost = OnHistoryLost::Resync;
@@ -61,6 +63,9 @@ impl Default for Config {
             },
             http: HttpConfig {
                 addr: HTTP_ADDR.parse().expect("valid default address"),
+                token: None,
+                token_file: None,
+                allow_unauthenticated: HTTP_ALLOW_UNAUTHENTICATED,
             },
             log: LogConfig {
                 format: LOG_FORMAT,

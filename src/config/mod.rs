@@ -9,7 +9,7 @@ pub use env::{ENV_NESTING, ENV_PREFIX};
 mod secrets;
 mod validate;
 
-pub use secrets::{redact_text, redact_uri, ConnectionString};
+pub use secrets::{redact_json, redact_text, redact_uri, ConnectionString, Secret};
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -136,6 +136,39 @@ pub struct ApplyConfig {
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     pub addr: SocketAddr,
+    /// Bearer token required by `/status` and `/api/v1/*` (env `REPLICATOR_HTTP__TOKEN`).
+    pub token: Option<Secret>,
+    /// A file holding the token (a mounted secret); read at start, surrounding whitespace trimmed.
+    pub token_file: Option<PathBuf>,
+    /// Serve `/status` and `/api/v1/*` without a token on a non-loopback address.
+    #[serde(default)]
+    pub allow_unauthenticated: bool,
+}
+
+impl HttpConfig {
+    /// The token in force: `http.token`, else the content of `http.token_file`, else none.
+    pub fn resolve_token(&self) -> Result<Option<Secret>, ConfigError> {
+        if let Some(t) = &self.token {
+            return Ok(Some(t.clone()));
+        }
+        let Some(path) = &self.token_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError(format!(
+                "http.token_file = {}: cannot read it: {e}",
+                path.display()
+            ))
+        })?;
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(ConfigError(format!(
+                "http.token_file = {}: the file is empty",
+                path.display()
+            )));
+        }
+        Ok(Some(Secret::new(token)))
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

@@ -29,6 +29,59 @@ impl std::fmt::Display for ConnectionString {
     }
 }
 
+/// A secret value (the HTTP token): Debug/Display print [`MASK`]; `expose()` gives the real
+/// one. Serializes as itself, so a written configuration file keeps it.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(MASK)
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(MASK)
+    }
+}
+
+/// Keys whose values are secrets wherever they appear in a configuration rendered as JSON.
+const SECRET_KEYS: [&str; 2] = ["token", "secret"];
+
+/// A configuration (as JSON) with every secret masked: values of `token`/`secret` keys become
+/// [`MASK`], connection strings inside any string are redacted ([`redact_text`]).
+pub fn redact_json(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let shown = if SECRET_KEYS.contains(&k.as_str()) && !v.is_null() {
+                        Value::String(MASK.into())
+                    } else {
+                        redact_json(v)
+                    };
+                    (k.clone(), shown)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(redact_json).collect()),
+        Value::String(s) => Value::String(redact_text(s)),
+        other => other.clone(),
+    }
+}
+
 /// What a hidden secret is replaced with.
 pub const MASK: &str = "***";
 
@@ -145,6 +198,24 @@ fn is_uri_terminator(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_masks_tokens_and_uri_passwords_and_keeps_the_rest() {
+        let shown = redact_json(&serde_json::json!({
+            "source": {"uri": "mongodb://u:hunter2@h/?replicaSet=rs0", "database": "d"},
+            "http": {"token": "s3cr3t", "token_file": null, "addr": "0.0.0.0:1"},
+            "notify": {"webhooks": [{"secret": "w", "url": "http://x/"}]},
+        }));
+        let text = shown.to_string();
+        for leaked in ["hunter2", "s3cr3t", "\"w\""] {
+            assert!(!text.contains(leaked), "{leaked} leaked: {text}");
+        }
+        assert_eq!(shown["source"]["uri"], "mongodb://u:***@h/?replicaSet=rs0");
+        assert_eq!(shown["http"]["token"], MASK);
+        assert_eq!(shown["http"]["token_file"], serde_json::Value::Null);
+        assert_eq!(shown["http"]["addr"], "0.0.0.0:1");
+        assert_eq!(format!("{:?}", Secret::new("s3cr3t")), MASK);
+    }
 
     #[test]
     fn password_is_masked_user_kept() {

@@ -146,6 +146,9 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
         &quoted(&c.log.level),
         log_level_problem(&c.log.level),
     );
+    if let Some(problem) = http_problem(&c.http) {
+        problems.push(problem);
+    }
     if problems.is_empty() {
         Ok(())
     } else {
@@ -153,6 +156,28 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
             &problems.join("; "),
         )))
     }
+}
+
+/// The token rules: never empty, one source only, and required on a non-loopback address
+/// (anyone who reaches it could pause the replicator) unless `allow_unauthenticated`.
+fn http_problem(h: &crate::config::HttpConfig) -> Option<String> {
+    if h.token
+        .as_ref()
+        .is_some_and(|t| t.expose().trim().is_empty())
+    {
+        return Some("http.token is empty: set a token or remove the key".into());
+    }
+    if h.token.is_some() && h.token_file.is_some() {
+        return Some("http.token and http.token_file are both set: keep one".into());
+    }
+    let has_token = h.token.is_some() || h.token_file.is_some();
+    if !has_token && !h.addr.ip().is_loopback() && !h.allow_unauthenticated {
+        return Some(format!(
+            "http.token is required because http.addr = {} is not a loopback address: set http.token, http.token_file or REPLICATOR_HTTP__TOKEN (or http.allow_unauthenticated = true to serve the control API to anyone who can reach it)",
+            h.addr
+        ));
+    }
+    None
 }
 
 fn quoted(s: &str) -> String {

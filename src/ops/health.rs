@@ -43,6 +43,12 @@ pub(crate) fn refresh(
     let (_, seq, pending) = position.snapshot();
     let age = now.saturating_duration_since(saved_at).as_secs_f64();
     let lag = position.lag_seconds(bson::DateTime::now().timestamp_millis());
+    // A paused watermark is what the operator asked for, not a stall (the clock restarts).
+    let pending = if reporter.status.pauses().any() {
+        0
+    } else {
+        pending
+    };
     reporter.health(lag, age, watch.update(seq, pending, now));
 }
 

@@ -1,16 +1,21 @@
-//! The HTTP face: `/metrics`, `/healthz`, `/readyz`, `/status` (axum).
+//! The HTTP face (axum): open `/metrics`, `/healthz`, `/readyz` for Prometheus and probes;
+//! `/status` and the control API `/api/v1/*` behind the bearer token when one is set
+//! ([`crate::control::api`]).
 //!
 //! Liveness and readiness differ on purpose: `/healthz` only says the process is alive and not
 //! stopping (a restart would not help anything else), `/readyz` says the backup is being kept
-//! current (both sides reachable, stream open, not stalled).
+//! current (both sides reachable, stream open, not stalled; a pause is not a failure).
 
+use crate::config::Secret;
+use crate::control::api::Api;
+use crate::control::auth::Guard;
 use crate::ops::metrics::{Metrics, CONTENT_TYPE};
 use crate::ops::status::Status;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,8 +25,17 @@ use tokio_util::sync::CancellationToken;
 /// stopping state (`/healthz` 503) while the pipeline drains. The process usually exits first.
 pub const SHUTDOWN_LINGER: Duration = Duration::from_secs(5);
 
-/// Binds `addr` (port 0 allowed) and serves until `cancel`; returns the bound address.
-/// `/healthz` answers 503 once `cancel` is triggered.
+/// What the server serves: the shared state, the token in force and the redacted config.
+pub struct Endpoints {
+    pub metrics: Arc<Metrics>,
+    pub status: Status,
+    pub token: Option<Secret>,
+    /// `GET /api/v1/config` (already redacted).
+    pub config: serde_json::Value,
+}
+
+/// Binds `addr` (port 0 allowed) and serves until `cancel`, without a token; returns the
+/// bound address. `/healthz` answers 503 once `cancel` is triggered.
 pub async fn serve(
     addr: SocketAddr,
     metrics: Arc<Metrics>,
@@ -39,28 +53,44 @@ pub async fn serve_with_linger(
     cancel: CancellationToken,
     linger: Duration,
 ) -> std::io::Result<SocketAddr> {
+    let endpoints = Endpoints {
+        metrics,
+        status,
+        token: None,
+        config: serde_json::Value::Null,
+    };
+    serve_endpoints(addr, endpoints, cancel, linger).await
+}
+
+/// Serves `endpoints` on `addr` until `cancel` (+ `linger`); returns the bound address.
+pub async fn serve_endpoints(
+    addr: SocketAddr,
+    endpoints: Endpoints,
+    cancel: CancellationToken,
+    linger: Duration,
+) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         std::io::Error::new(e.kind(), format!("cannot listen for HTTP on {addr}: {e}"))
     })?;
     let bound = listener.local_addr()?;
-    let app = router(AppState {
-        metrics,
-        status,
-        cancel: cancel.clone(),
-    });
+    let protected = endpoints.token.is_some();
+    let app = router(endpoints, cancel.clone());
     let shutdown = async move {
         cancel.cancelled().await;
         tokio::time::sleep(linger).await;
     };
     tokio::spawn(async move {
-        if let Err(err) = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
+        if let Err(err) = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
         {
             tracing::error!(error = %err, addr = %bound, "HTTP server stopped");
         }
     });
-    tracing::info!(addr = %bound, "HTTP endpoints: /metrics /healthz /readyz /status");
+    tracing::info!(addr = %bound, token_required = protected, "HTTP endpoints: /metrics /healthz /readyz (open), /status /api/v1 (control)");
     Ok(bound)
 }
 
@@ -71,13 +101,27 @@ struct AppState {
     cancel: CancellationToken,
 }
 
-fn router(state: AppState) -> Router {
+fn router(endpoints: Endpoints, cancel: CancellationToken) -> Router {
+    let open = AppState {
+        metrics: endpoints.metrics.clone(),
+        status: endpoints.status.clone(),
+        cancel,
+    };
+    let guard = Guard {
+        token: endpoints.token,
+        metrics: endpoints.metrics.clone(),
+    };
+    let api = Api {
+        status: endpoints.status,
+        metrics: endpoints.metrics,
+        config: Arc::new(endpoints.config),
+    };
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/status", get(status))
-        .with_state(state)
+        .with_state(open)
+        .merge(crate::control::api::router(api, guard))
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
@@ -106,8 +150,4 @@ async fn readyz(State(state): State<AppState>) -> Response {
         None => (StatusCode::OK, "ready").into_response(),
         Some(line) => (StatusCode::SERVICE_UNAVAILABLE, line).into_response(),
     }
-}
-
-async fn status(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(state.status.to_json())
 }

@@ -45,16 +45,31 @@ impl Service {
     pub async fn start_with(cfg: &Config, http: Http) -> Result<Service> {
         let metrics = Metrics::new();
         let status = Status::new(&cfg.source.database, &cfg.target.database);
+        if let Some(collections) = &cfg.source.collections {
+            status.pauses().set_known(collections.iter().cloned());
+            metrics.init_paused(collections.iter().map(String::as_str));
+        }
         let stop = CancellationToken::new();
         let abort = CancellationToken::new();
         let http_addr = match http {
             Http::None => None,
             Http::Required | Http::IfFree => {
-                match crate::ops::http::serve(
+                let token = cfg.http.resolve_token().map_err(|e| {
+                    Error::new(ErrorKind::Config, Class::Fatal, "http.token_file", e.0)
+                })?;
+                let endpoints = crate::ops::http::Endpoints {
+                    metrics: metrics.clone(),
+                    status: status.clone(),
+                    token,
+                    config: crate::config::redact_json(
+                        &serde_json::to_value(cfg).unwrap_or_default(),
+                    ),
+                };
+                match crate::ops::http::serve_endpoints(
                     cfg.http.addr,
-                    metrics.clone(),
-                    status.clone(),
+                    endpoints,
                     stop.clone(),
+                    crate::ops::http::SHUTDOWN_LINGER,
                 )
                 .await
                 {

@@ -82,6 +82,9 @@ pub struct Checkpoint {
     /// The source this checkpoint follows (stamped by every save; `None` before version 2).
     #[serde(default)]
     pub source: Option<SourceIdentity>,
+    /// What an operator paused ([`crate::control::Pauses`]): survives restarts.
+    #[serde(default)]
+    pub paused: crate::control::PauseState,
     pub updated_at: Option<DateTime>,
 }
 

@@ -59,6 +59,15 @@ impl Position {
         ((now_ms - since).max(0) as f64) / 1000.0
     }
 
+    /// An event was read but is not handed on yet (replication paused): lag counts from its
+    /// source write time, as it would once registered, and the stream is not idle.
+    pub fn hold_lag_from(&self, wall_ms: Option<i64>) {
+        self.stream_idle.store(false, Ordering::Relaxed);
+        if let (Some(w), 0) = (wall_ms, self.pending()) {
+            self.first_pending_wall_ms.store(w, Ordering::Relaxed);
+        }
+    }
+
     /// Whether the last change-stream read came back empty.
     pub fn set_stream_idle(&self, idle: bool) {
         self.stream_idle.store(idle, Ordering::Relaxed);

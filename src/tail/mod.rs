@@ -6,6 +6,7 @@ pub mod byte_gate;
 mod ddl_barrier;
 pub mod drop_hold;
 pub mod fences;
+mod pause_gate;
 mod renamed_in;
 pub mod router;
 pub mod watcher;
@@ -92,6 +93,8 @@ pub async fn run_tail(
         router: Router::new(senders)
             .with_byte_gate(byte_gate::ByteGate::new(cfg.apply.max_queued_bytes)),
         index_attempt: Default::default(),
+        pauses: reporter.status.pauses().clone(),
+        held: Default::default(),
     };
     reporter.set_phase(crate::ops::status::Phase::Tailing);
     // A writer failing fatally stops the watcher too.
@@ -109,10 +112,12 @@ pub async fn run_tail(
             }
         }
     };
+    // Events held for a paused collection were never applied: the stop is not clean.
+    let held_back = !watcher.held.lock().is_empty();
     drop(watcher); // closes the writer channels: writers drain and exit
     let mut first_err = outcome.err();
     // Clean: the watcher stopped normally and every writer applied all it held.
-    let mut drained = first_err.is_none();
+    let mut drained = first_err.is_none() && !held_back;
     while let Some(joined) = writers.join_next().await {
         if let Err(e) = flatten(joined) {
             drained = false;

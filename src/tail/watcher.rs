@@ -5,7 +5,7 @@
 //! after `invalidate`; history lost (286) ends the tail for the caller to decide.
 
 use crate::error::retry::{backoff, decide, Decision};
-use crate::error::{Class, Error, ErrorKind, Origin, Result};
+use crate::error::{Error, Origin, Result};
 use crate::ops::{Op, Reporter, Side};
 use crate::source::translate::ClusterTime;
 use crate::source::translate::{
@@ -35,6 +35,9 @@ pub struct Watcher {
     pub router: Router,
     /// When deferred unique indexes were last attempted (attempts are spaced out).
     pub index_attempt: parking_lot::Mutex<Option<std::time::Instant>>,
+    /// What an operator paused, and the events held for paused collections ([`super::pause_gate`]).
+    pub pauses: Arc<crate::control::Pauses>,
+    pub held: super::pause_gate::HeldItems,
 }
 
 /// What the watcher carries from one event to the next.
@@ -103,12 +106,18 @@ impl Watcher {
                             Error::malformed(Origin::Source, "reassembling a split event", m)
                         })?;
                         let Some(event) = event else { continue };
-                        if let Some(invalidated) = self.handle_event(event, &mut state).await? {
+                        if !self.pause_gate(&event, stop).await? {
+                            return Ok(());
+                        }
+                        if let Some(invalidated) =
+                            self.handle_event(event, &mut state, stop).await?
+                        {
                             break StartAt::StartAfter(invalidated);
                         }
                         last_token = token_of(&stream);
                     }
                     Ok(None) => {
+                        self.release_held().await?;
                         if state.drops.expired(std::time::Instant::now()) {
                             // No `dropDatabase` came: they were ordinary collection drops.
                             self.release_drops(&mut state).await?;
@@ -163,6 +172,7 @@ impl Watcher {
         &self,
         event: Document,
         state: &mut StreamState,
+        stop: &CancellationToken,
     ) -> Result<Option<Document>> {
         let bad = |e: crate::source::translate::TranslateError| {
             Error::malformed(Origin::Source, "translating a change event", e.to_string())
@@ -208,18 +218,12 @@ impl Watcher {
                     coll_uuid: event.get("collectionUUID").cloned(),
                     grant: None,
                 };
-                if !self.router.route(item).await {
-                    return Err(Error::new(
-                        ErrorKind::Internal,
-                        Class::Fatal,
-                        "routing",
-                        "a writer stopped",
-                    ));
-                }
+                self.hold_or_route(item, stop).await?;
             }
             Translated::Ddl(op) => {
                 // Pending in the watermark until applied (or discarded, for a held drop).
                 let seq = self.position.register(meta.token, meta.wall_time_ms);
+                self.before_ddl(stop).await?;
                 let ddl = &self.translate.ddl;
                 if matches!(op, DdlOp::Drop { .. }) && ddl.drop && !ddl.drop_database {
                     state.drops.hold(op, seq, std::time::Instant::now());

@@ -108,7 +108,10 @@ fn env_nesting_reaches_every_level_and_keeps_strings_raw() {
     env.set("REPLICATOR_CHECKPOINT__PATH", "/tmp/cp.json");
     env.set("REPLICATOR_ON_HISTORY_LOST", "fail");
     env.set("REPLICATOR_HTTP__ADDR", "0.0.0.0:9000");
+    // A non-loopback bind needs the token; the env sets it.
+    env.set("REPLICATOR_HTTP__TOKEN", "t0ken");
     let c = Config::load(None, json!({})).unwrap();
+    assert_eq!(c.http.token.as_ref().map(|t| t.expose()), Some("t0ken"));
     assert_eq!(c.source.uri.expose(), "mongodb://src:27017/?replicaSet=a");
     assert_eq!(
         c.source.database, "2024",

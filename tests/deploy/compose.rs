@@ -120,6 +120,28 @@ fn compose_runs_a_replica_set_the_replicator_and_monitoring() {
         "0.0.0.0:9464",
         "reachable from Prometheus"
     );
+    // Bound to every interface, so the control API needs a token: a compose secret, mounted
+    // where http.token_file points.
+    config
+        .validate()
+        .expect("the compose settings pass validation");
+    let token_file = config.http.token_file.as_ref().expect("http.token_file");
+    let secret = token_file
+        .strip_prefix("/run/secrets")
+        .expect("a compose secret")
+        .to_str()
+        .unwrap();
+    let mounted: Vec<&str> = replicator["secrets"]
+        .as_sequence()
+        .expect("service secrets")
+        .iter()
+        .map(|s| str_of(s, "secret"))
+        .collect();
+    assert_eq!(mounted, [secret]);
+    assert!(
+        compose["secrets"][secret]["file"].is_string(),
+        "top-level secret {secret}"
+    );
 
     let prometheus_mounts = services["prometheus"]["volumes"].as_sequence().unwrap();
     assert!(prometheus_mounts

@@ -110,6 +110,10 @@ fn statefulset_runs_mongod_with_the_replicator_sidecar_probed_and_scraped() {
     assert!(
         env.contains_key("REPLICATOR_SOURCE__URI") && env.contains_key("REPLICATOR_TARGET__URI")
     );
+    assert!(
+        env.contains_key("REPLICATOR_HTTP__TOKEN"),
+        "the control API token comes from the Secret"
+    );
 
     let config_map = &all["ConfigMap"];
     let volume = pod["volumes"]
@@ -152,6 +156,9 @@ fn statefulset_runs_mongod_with_the_replicator_sidecar_probed_and_scraped() {
         config.http.addr.ip().is_unspecified(),
         "probes reach the pod IP"
     );
+    config
+        .validate()
+        .expect("a pod-wide bind with the Secret's token passes validation");
 }
 
 #[test]
@@ -183,6 +190,10 @@ fn systemd_unit_is_hardened_and_restarts() {
     assert!(
         value("EnvironmentFile").is_some(),
         "secrets by EnvironmentFile"
+    );
+    assert!(
+        unit.contains("REPLICATOR_HTTP__TOKEN="),
+        "the control API token goes into the EnvironmentFile"
     );
     assert_eq!(
         value("RestartPreventExitStatus"),

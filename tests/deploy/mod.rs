@@ -56,7 +56,7 @@ fn complete_config() -> Value {
                      "create_indexes": true, "drop_indexes": true,
                      "modify": true }
         },
-        "http": { "addr": "127.0.0.1:9464" },
+        "http": { "addr": "127.0.0.1:9464", "token": null, "token_file": null, "allow_unauthenticated": false },
         "log": { "format": "text", "level": "info" },
         "on_history_lost": "resync"
     })

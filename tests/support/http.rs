@@ -26,8 +26,48 @@ impl Reply {
 /// `GET path` with `Connection: close`, read to the end (10 s at most); an error when nothing
 /// listens (yet) or the connection breaks.
 pub async fn try_get(addr: SocketAddr, path: &str) -> std::io::Result<Reply> {
+    request(addr, "GET", path, &[], None).await
+}
+
+/// `GET path` with `Authorization: Bearer <token>`.
+pub async fn get_with_token(addr: SocketAddr, path: &str, token: &str) -> std::io::Result<Reply> {
+    let auth = format!("Bearer {token}");
+    request(addr, "GET", path, &[("Authorization", &auth)], None).await
+}
+
+/// `POST path` with a JSON `body` (none: empty) and, when given, a bearer token.
+pub async fn post(
+    addr: SocketAddr,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> std::io::Result<Reply> {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(a) = &auth {
+        headers.push(("Authorization", a));
+    }
+    request(addr, "POST", path, &headers, Some(body.unwrap_or(""))).await
+}
+
+/// One HTTP/1.1 request with `Connection: close`, read to the end (10 s at most).
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> std::io::Result<Reply> {
     let mut stream = TcpStream::connect(addr).await?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if let Some(b) = body {
+        request.push_str(&format!("Content-Length: {}\r\n", b.len()));
+    }
+    request.push_str("\r\n");
+    request.push_str(body.unwrap_or(""));
     stream.write_all(request.as_bytes()).await?;
     let mut raw = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw)).await??;

@@ -31,6 +31,8 @@ pub mod names {
     pub const STALLED: &str = "mongo_replicator_stalled";
     pub const STREAM_OPEN: &str = "mongo_replicator_stream_open";
     pub const PHASE: &str = "mongo_replicator_phase";
+    pub const PAUSED: &str = "mongo_replicator_paused";
+    pub const CONTROL_REQUESTS_TOTAL: &str = "mongo_replicator_control_requests_total";
 }
 
 /// Buckets of `apply_batch_seconds`: 1 ms to 30 s (a bulk write slower than that is an incident).
@@ -58,6 +60,8 @@ pub struct Metrics {
     stalled: IntGauge,
     stream_open: IntGauge,
     phase: IntGaugeVec,
+    paused: IntGaugeVec,
+    control_requests: IntCounterVec,
 }
 
 impl Metrics {
@@ -85,6 +89,11 @@ impl Metrics {
             stalled: register(&registry, IntGauge::new(names::STALLED, "1 while events arrive but the checkpoint watermark has not advanced for the stall threshold.")),
             stream_open: register(&registry, IntGauge::new(names::STREAM_OPEN, "1 while the source change stream is open.")),
             phase: gauge_vec(&registry, names::PHASE, "1 for the current phase (starting, copying, tailing, resyncing, stopped).", "phase"),
+            paused: gauge_vec(&registry, names::PAUSED, "1 while replication is paused by an operator: collection=\"all\" for everything, else one configured collection.", "collection"),
+            control_requests: register(
+                &registry,
+                IntCounterVec::new(Opts::new(names::CONTROL_REQUESTS_TOTAL, "Requests to /status and the control API, by route and result."), &["route", "result"]),
+            ),
             registry,
         };
         for op in Op::ALL {
@@ -97,6 +106,12 @@ impl Metrics {
             m.up.with_label_values(&[side.as_str()]).set(0);
         }
         m.set_phase(Phase::Starting);
+        m.paused.with_label_values(&[crate::control::ALL]).set(0);
+        for route in crate::control::ROUTES {
+            for result in crate::control::RESULTS {
+                m.control_requests.with_label_values(&[route.path, result]);
+            }
+        }
         let build_info = gauge_vec(
             &m.registry,
             names::BUILD_INFO,
@@ -175,6 +190,42 @@ impl Metrics {
     /// 1 while the source change stream is open (0 during reconnects and before tailing starts).
     pub fn set_stream_open(&self, open: bool) {
         self.stream_open.set(i64::from(open));
+    }
+
+    /// Registers `paused{collection}` at 0 for each of `collections` (the known label set:
+    /// `all` is always there), so every series shows from the first scrape.
+    pub fn init_paused<'a>(&self, collections: impl IntoIterator<Item = &'a str>) {
+        for c in collections {
+            self.paused.with_label_values(&[c]);
+        }
+    }
+
+    /// `paused{collection}`: only for a label already registered by [`Metrics::init_paused`]
+    /// (the set stays bounded whatever a caller passes).
+    pub fn set_paused(&self, collection: &str, paused: bool) {
+        if self.paused_labels().iter().any(|l| l == collection) {
+            self.paused
+                .with_label_values(&[collection])
+                .set(i64::from(paused));
+        }
+    }
+
+    /// Every `paused{collection}` label registered, `all` included.
+    pub fn paused_labels(&self) -> Vec<String> {
+        use prometheus::core::Collector;
+        self.paused
+            .collect()
+            .iter()
+            .flat_map(|family| family.get_metric().iter())
+            .flat_map(|m| m.get_label().iter().map(|l| l.value().to_string()))
+            .collect()
+    }
+
+    /// One request to a protected route: `route` is a [`crate::control::ROUTES`] path.
+    pub fn control_request(&self, route: &str, result: &str) {
+        self.control_requests
+            .with_label_values(&[route, result])
+            .inc();
     }
 
     /// Sets the one-hot `phase{phase}` gauge (the same words as `/status`).

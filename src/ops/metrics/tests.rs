@@ -88,8 +88,8 @@ fn every_rendered_name_carries_the_prefix_and_help() {
     let text = Metrics::new().render();
     let helps = text.lines().filter(|l| l.starts_with("# HELP ")).count();
     let types = text.lines().filter(|l| l.starts_with("# TYPE ")).count();
-    // 13 families: copy_documents_total has no series until a collection is named.
-    assert_eq!(helps, 13, "one HELP per metric family:\n{text}");
+    // 15 families: copy_documents_total has no series until a collection is named.
+    assert_eq!(helps, 15, "one HELP per metric family:\n{text}");
     assert_eq!(types, helps);
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         assert!(line.starts_with(names::PREFIX), "{line}");
@@ -227,7 +227,8 @@ fn gauges_hold_the_last_value_set() {
 fn copy_collection_shows_at_zero_once_registered() {
     let m = Metrics::new();
     assert!(
-        !m.render().contains("collection="),
+        !m.render()
+            .contains(&format!("{}{{collection=", names::COPY_DOCUMENTS_TOTAL)),
         "no collection is known before the copy names it"
     );
     m.init_copy_collection("customers");
@@ -271,10 +272,40 @@ fn the_metric_catalogue_documents_every_family_and_label_value() {
         .chain(Side::ALL.map(Side::as_str))
         .chain(crate::ops::labels::ERROR_KINDS.iter().copied())
         .chain(Phase::ALL.map(Phase::as_str))
+        .chain([crate::control::ALL])
+        .chain(crate::control::RESULTS)
+        .chain(crate::control::ROUTES.map(|r| r.path))
     {
         assert!(
             catalogue.contains(&format!("`{value}`")),
             "docs/METRICS.md does not name the label value {value}"
         );
     }
+}
+
+/// `paused{collection}`: `all` from the first scrape, configured collections once registered,
+/// and never a label nobody registered (the set stays bounded).
+#[test]
+fn paused_has_a_bounded_label_set_present_from_the_first_scrape() {
+    let m = Metrics::new();
+    assert_eq!(
+        value(&m.render(), &series(names::PAUSED, "collection", "all")),
+        Some(0.0)
+    );
+    m.init_paused(["orders"]);
+    m.set_paused("orders", true);
+    m.set_paused("unconfigured", true);
+    let text = m.render();
+    assert_eq!(
+        value(&text, &series(names::PAUSED, "collection", "orders")),
+        Some(1.0)
+    );
+    assert!(!text.contains("unconfigured"), "{text}");
+    let route = format!(
+        "{}{{result=\"ok\",route=\"/api/v1/pause\"}}",
+        names::CONTROL_REQUESTS_TOTAL
+    );
+    assert_eq!(value(&text, &route), Some(0.0));
+    m.control_request("/api/v1/pause", "ok");
+    assert_eq!(value(&m.render(), &route), Some(1.0));
 }

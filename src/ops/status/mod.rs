@@ -14,6 +14,8 @@ use std::time::SystemTime;
 #[derive(Clone)]
 pub struct Status {
     inner: Arc<Mutex<Inner>>,
+    /// What an operator paused (shared with the watcher and the control API).
+    pauses: Arc<crate::control::Pauses>,
 }
 
 struct Inner {
@@ -60,7 +62,13 @@ impl Status {
         };
         Status {
             inner: Arc::new(Mutex::new(inner)),
+            pauses: Arc::default(),
         }
+    }
+
+    /// The pause state the watcher obeys and the control API changes.
+    pub fn pauses(&self) -> &Arc<crate::control::Pauses> {
+        &self.pauses
     }
 
     /// A panic elsewhere must not take `/status` down with it: the data stays usable.
@@ -186,6 +194,11 @@ impl Inner {
             self.phase.as_str()
         ))
     }
+}
+
+/// [`rfc3339`] of a system time (the control API's `since` fields).
+pub fn rfc3339_of(at: SystemTime) -> Value {
+    rfc3339(bson::DateTime::from_system_time(at))
 }
 
 /// RFC 3339 in UTC with milliseconds; falls back to the raw milliseconds for dates outside the

@@ -1,0 +1,62 @@
+//! Operator control end to end through the binary: the bearer token in front of `/status` and
+//! `/api/v1`, pause and resume (everything, one collection) under traffic, and the control CLI.
+
+mod auth;
+mod cli;
+mod pause;
+
+use crate::support::http::{get_with_token, post, try_get, Reply};
+use crate::support::procs::ReplicatorProcess;
+use crate::support::{config, db_names, wait_until, Deployment};
+use mongo_replicator::config::{Config, Secret};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The token the tests configure (never expected in any log).
+pub const TOKEN: &str = "tok-3f9a1c7e-control-test";
+
+/// `GET path` with [`TOKEN`].
+pub async fn get_authed(addr: SocketAddr, path: &str) -> Reply {
+    get_with_token(addr, path, TOKEN)
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
+/// `POST path` with [`TOKEN`] and `body`.
+pub async fn post_authed(addr: SocketAddr, path: &str, body: Option<&str>) -> Reply {
+    post(addr, path, Some(TOKEN), body)
+        .await
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+}
+
+pub fn json(reply: &Reply) -> serde_json::Value {
+    serde_json::from_str(&reply.body)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", reply.code, reply.body))
+}
+
+/// A deployment and the config of a replicator needing [`TOKEN`], replicating `collections`
+/// (all when empty).
+pub fn token_config(dep: &Deployment, tag: &str, collections: &[&str]) -> Config {
+    let (src, dst) = db_names(tag);
+    let mut cfg = config(&dep.uri, &src, &dst);
+    cfg.http.token = Some(Secret::new(TOKEN));
+    if !collections.is_empty() {
+        cfg.source.collections = Some(collections.iter().map(|c| c.to_string()).collect());
+    }
+    cfg
+}
+
+/// Waits until something answers HTTP on `addr`.
+pub async fn http_up(addr: SocketAddr) {
+    wait_until("HTTP up", Duration::from_secs(20), || async {
+        try_get(addr, "/healthz").await.is_ok()
+    })
+    .await;
+}
+
+/// [`ReplicatorProcess::run`] of `cfg` in `dir`, once its HTTP server answers.
+pub async fn started(dir: &std::path::Path, cfg: &Config) -> ReplicatorProcess {
+    let p = ReplicatorProcess::run(dir, cfg);
+    http_up(p.http).await;
+    p
+}
