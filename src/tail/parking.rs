@@ -13,11 +13,13 @@ use crate::source::translate::{WriteKind, WriteOp};
 use bson::Document;
 use std::time::Instant;
 
-/// Unauthorized, BSONObjectTooLarge, and the document-too-large codes of inserts and updates.
-const REFUSED_CODES: [i32; 4] = [13, 10334, 17419, 17420];
+/// BSONObjectTooLarge, and the document-too-large codes of inserts and updates. Not
+/// Unauthorized (13) as a command error: a missing role refuses every write, the checkpoint's
+/// too, so it stops the run (exit 3) rather than parking documents one by one.
+const REFUSED_CODES: [i32; 3] = [10334, 17419, 17420];
 
 /// A write the target refused and will refuse again however often it is sent: a write error
-/// that is not transient, or a missing permission, or a document too large for it.
+/// that is not transient (one document's refusal), or a document too large for it.
 pub fn refused_for_good(e: &Error) -> bool {
     e.origin == Some(Origin::Target)
         && !e.is_transient()
