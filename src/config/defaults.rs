@@ -59,6 +59,8 @@ impl Default for Config {
                 max_batch_delay_ms: APPLY_MAX_BATCH_DELAY_MS,
                 max_queued_bytes: APPLY_MAX_QUEUED_BYTES,
                 update_mode: APPLY_UPDATE_MODE,
+                on_refused: on_refused(),
+                max_parked_documents: max_parked_documents(),
                 ddl: DdlConfig::default(),
             },
             http: HttpConfig {
@@ -88,4 +90,17 @@ impl Default for DdlConfig {
             modify: DDL_ENABLED,
         }
     }
+}
+
+/// `apply.on_refused`: park refused documents.
+pub const APPLY_ON_REFUSED: super::OnRefused = super::OnRefused::Park;
+/// `apply.max_parked_documents`.
+pub const APPLY_MAX_PARKED_DOCUMENTS: usize = 1000;
+
+pub fn on_refused() -> super::OnRefused {
+    APPLY_ON_REFUSED
+}
+
+pub fn max_parked_documents() -> usize {
+    APPLY_MAX_PARKED_DOCUMENTS
 }

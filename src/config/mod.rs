@@ -129,7 +129,25 @@ pub struct ApplyConfig {
     /// while that many wait (large documents would otherwise pile up in the queues).
     pub max_queued_bytes: usize,
     pub update_mode: UpdateMode,
+    /// What a write the backup refuses for good does: park that document (the rest flows) or
+    /// stop the run.
+    #[serde(default = "defaults::on_refused")]
+    pub on_refused: OnRefused,
+    /// Parked documents allowed at once; one more stops the run.
+    #[serde(default = "defaults::max_parked_documents")]
+    pub max_parked_documents: usize,
     pub ddl: DdlConfig,
+}
+
+/// `apply.on_refused`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OnRefused {
+    /// Park the refused document ([`crate::control::parked`]) while every other one flows.
+    #[default]
+    Park,
+    /// Stop the run (a duplicate key is retried until someone fixes the backup).
+    Stop,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

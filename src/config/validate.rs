@@ -7,6 +7,8 @@ pub const MAX_WORKERS: usize = 256;
 pub const MAX_BATCH_SIZE: usize = 100_000;
 pub const MAX_PARALLEL_COLLECTIONS: usize = 256;
 pub const MAX_BATCH_DELAY_MS: u64 = 60_000;
+/// `apply.max_parked_documents` upper bound (each entry is kept in the checkpoint).
+const MAX_PARKED_DOCUMENTS: usize = 1_000_000;
 /// `apply.max_queued_bytes` bounds: 1 MiB (one large document must fit) to 64 GiB.
 pub const MIN_QUEUED_BYTES: usize = 1024 * 1024;
 pub const MAX_QUEUED_BYTES: usize = 64 * 1024 * 1024 * 1024;
@@ -121,6 +123,11 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
         "apply.workers",
         &c.apply.workers,
         range(c.apply.workers, 1, MAX_WORKERS),
+    );
+    check(
+        "apply.max_parked_documents",
+        &c.apply.max_parked_documents,
+        range(c.apply.max_parked_documents, 1, MAX_PARKED_DOCUMENTS),
     );
     check(
         "apply.batch_size",

@@ -41,7 +41,10 @@ pub fn router(api: Api, guard: Guard) -> Router {
             "/api/v1/config",
             "/api/v1/pause",
             "/api/v1/resume",
-            "/api/v1/openapi.json"
+            "/api/v1/openapi.json",
+            "/api/v1/failed",
+            "/api/v1/failed/retry",
+            "/api/v1/failed/skip"
         ]
     );
     Router::new()
@@ -51,6 +54,9 @@ pub fn router(api: Api, guard: Guard) -> Router {
         .route(paths[3], post(pause))
         .route(paths[4], post(resume))
         .route(paths[5], get(openapi))
+        .route(paths[6], get(crate::control::failed::list))
+        .route(paths[7], post(crate::control::failed::retry))
+        .route(paths[8], post(crate::control::failed::skip))
         .with_state(api)
         .route_layer(axum::middleware::from_fn_with_state(guard, auth::check))
 }
@@ -63,6 +69,7 @@ async fn status(State(api): State<Api>) -> Json<Value> {
 async fn api_status(State(api): State<Api>) -> Json<Value> {
     let mut v = api.status.to_json();
     v["paused"] = api.status.pauses().to_json();
+    v["parked_documents"] = api.status.parked().lock().len().into();
     Json(v)
 }
 
@@ -140,6 +147,6 @@ async fn read_target(req: Request) -> Result<Target, String> {
         .map_err(|e| format!("the body must be empty or {{\"collection\": \"<name>\"}}: {e}"))
 }
 
-fn bad_request(message: String) -> Response {
+pub(crate) fn bad_request(message: String) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
 }

@@ -5,8 +5,10 @@
 
 pub mod api;
 pub mod auth;
+pub mod failed;
 pub mod held;
 pub mod openapi;
+pub mod parked;
 pub mod pause;
 pub mod persist;
 
@@ -31,13 +33,16 @@ const fn route(method: &'static str, path: &'static str, mutating: bool) -> Rout
 
 /// Every route behind the token. The router is built from the same paths and
 /// `/api/v1/openapi.json` must describe exactly the `/api/v1` ones (a test checks both).
-pub const ROUTES: [Route; 6] = [
+pub const ROUTES: [Route; 9] = [
     route("GET", "/status", false),
     route("GET", "/api/v1/status", false),
     route("GET", "/api/v1/config", false),
     route("POST", "/api/v1/pause", true),
     route("POST", "/api/v1/resume", true),
     route("GET", "/api/v1/openapi.json", false),
+    route("GET", "/api/v1/failed", false),
+    route("POST", "/api/v1/failed/retry", true),
+    route("POST", "/api/v1/failed/skip", true),
 ];
 
 /// The `result` label of `control_requests_total`: 2xx, 401, other 4xx, 5xx.

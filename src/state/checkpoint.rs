@@ -85,6 +85,9 @@ pub struct Checkpoint {
     /// What an operator paused ([`crate::control::Pauses`]): survives restarts.
     #[serde(default)]
     pub paused: crate::control::PauseState,
+    /// Documents the backup refused for good ([`crate::control::parked`]): survive restarts.
+    #[serde(default)]
+    pub parked: Vec<crate::control::parked::ParkedEntry>,
     pub updated_at: Option<DateTime>,
 }
 

@@ -48,6 +48,11 @@ impl Checkpointer {
     ) -> Arc<Self> {
         let unresolved = GoneKeys::from_docs(&state.unresolved_fetches);
         let seq = position.seq();
+        reporter
+            .status
+            .parked()
+            .lock()
+            .restore(&state.parked, Instant::now());
         Arc::new(Checkpointer {
             store,
             unresolved: Arc::new(parking_lot::Mutex::new(unresolved)),
@@ -123,6 +128,7 @@ impl Checkpointer {
     /// what the written token covers).
     async fn write(&self, state: &mut Checkpoint, seq: u64) -> Result<()> {
         state.unresolved_fetches = self.unresolved.lock().to_docs();
+        state.parked = self.reporter.status.parked().lock().entries();
         if let Some(source) = self.source.lock().clone() {
             state.source = Some(source);
         }

@@ -6,6 +6,7 @@ pub mod byte_gate;
 mod ddl_barrier;
 pub mod drop_hold;
 pub mod fences;
+mod parking;
 mod pause_gate;
 mod renamed_in;
 pub mod router;
@@ -64,7 +65,12 @@ pub async fn run_tail(
     };
     let mut senders = Vec::new();
     let mut writers = tokio::task::JoinSet::new();
-    for _ in 0..cfg.apply.workers {
+    {
+        let mut parked = reporter.status.parked().lock();
+        parked.configure(cfg.apply.on_refused, cfg.apply.max_parked_documents);
+        reporter.metrics.set_parked_documents(parked.len());
+    }
+    for index in 0..cfg.apply.workers {
         let (tx, rx) = mpsc::channel(cfg.apply.batch_size.max(64) * 2);
         senders.push(tx);
         let w = Writer {
@@ -74,6 +80,7 @@ pub async fn run_tail(
             reporter: reporter.clone(),
             limits,
             unresolved: checkpointer.unresolved.clone(),
+            partition: (index, cfg.apply.workers),
         };
         writers.spawn(w.run(rx));
     }

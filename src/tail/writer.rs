@@ -10,6 +10,7 @@
 //! retried slowly, never skipped.
 
 use super::fences::Fences;
+use super::parking::refused_for_good;
 use super::router::{Item, WriterMsg};
 use crate::apply::batch::BatchBuilder;
 use crate::apply::{apply_plan, is_shape_conflict};
@@ -41,11 +42,16 @@ pub struct Writer {
     pub limits: BatchLimits,
     /// Keys fetches found gone (see [`crate::state::gone_keys`]).
     pub unresolved: Arc<parking_lot::Mutex<GoneKeys>>,
+    /// This writer's partition and the number of partitions: it retries the parked documents
+    /// that hash to it, so their order with later events holds.
+    pub partition: (usize, usize),
 }
 
 /// How long a conflicting op waits for earlier events before the conflict is reported.
 const CONFLICT_REPORT_AFTER: Duration = Duration::from_secs(5);
 const CONFLICT_MAX_WAIT: Duration = Duration::from_secs(30);
+/// How often an idle writer looks for parked documents due for a retry.
+const PARKED_POLL: Duration = Duration::from_secs(1);
 
 impl Writer {
     /// Runs until the channel closes (everything received is applied first) or a fatal error.
@@ -54,9 +60,13 @@ impl Writer {
         let mut builder = BatchBuilder::new();
         let mut fences = Fences::default();
         loop {
-            let first = match rx.recv().await {
-                Some(m) => m,
-                None => return Ok(()),
+            let first = match tokio::time::timeout(PARKED_POLL, rx.recv()).await {
+                Ok(Some(m)) => m,
+                Ok(None) => return Ok(()),
+                Err(_) => {
+                    self.retry_parked(&mut fences).await?;
+                    continue;
+                }
             };
             let mut flush_waiters = Vec::new();
             let deadline = Instant::now() + self.limits.max_delay;
@@ -64,7 +74,9 @@ impl Writer {
             loop {
                 match next.take() {
                     Some(WriterMsg::Op(item)) => {
-                        if fences.covers(&item) {
+                        if self.waits_behind_parked(&item) {
+                            self.position.ack([item.seq], None, None);
+                        } else if fences.covers(&item) {
                             // Already in the target through a later fetch of this document.
                             self.position.ack([item.seq], None, None);
                         } else {
@@ -102,6 +114,7 @@ impl Writer {
             for w in flush_waiters {
                 let _ = w.send(());
             }
+            self.retry_parked(&mut fences).await?;
         }
     }
 
@@ -126,7 +139,11 @@ impl Writer {
                 let gone = self.left_with_collection(&items, outcome.gone).await;
                 self.settle_fetches(&items, gone);
             }
-            Err(e) if e.kind == ErrorKind::DuplicateKey || is_shape_conflict(&e) => {
+            Err(e)
+                if e.kind == ErrorKind::DuplicateKey
+                    || is_shape_conflict(&e)
+                    || (self.parking() && refused_for_good(&e)) =>
+            {
                 // Acknowledges each op as it is written.
                 self.apply_in_order(&items, fences).await?;
                 acked = true;
@@ -145,7 +162,7 @@ impl Writer {
     /// reaches the seq before it.
     async fn apply_in_order(&self, items: &[Item], fences: &mut Fences) -> Result<()> {
         for item in items {
-            if fences.covers(item) {
+            if self.waits_behind_parked(item) || fences.covers(item) {
                 self.position.ack([item.seq], None, None);
                 continue;
             }
@@ -181,8 +198,19 @@ impl Writer {
                         });
                         plan = fetch.take_plan();
                     }
+                    Err(e) if self.parking() && refused_for_good(&e) => {
+                        self.park(item, &e)?;
+                        break;
+                    }
                     Err(e) if decide(&e) == Decision::SlowRetry => {
                         let earlier_all_applied = self.position.seq() + 1 >= item.seq;
+                        if earlier_all_applied
+                            && self.parking()
+                            && since.elapsed() >= CONFLICT_REPORT_AFTER
+                        {
+                            self.park(item, &e)?;
+                            break;
+                        }
                         if earlier_all_applied
                             && since.elapsed() >= CONFLICT_REPORT_AFTER
                             && !reported

@@ -40,13 +40,19 @@ struct Running {
 
 fn start(bed: &Bed) -> Running {
     let (tx, rx) = mpsc::channel(64);
+    // These tests pin `apply.on_refused = "stop"`; parking is tested end to end.
+    let status = Status::new("writer_src", "writer_dst");
+    status
+        .parked()
+        .lock()
+        .configure(crate::config::OnRefused::Stop, 1000);
     let writer = Writer {
         source: bed.source.clone(),
         target: bed.target.clone(),
         position: Position::new(),
         reporter: Reporter {
             metrics: Metrics::new(),
-            status: Status::new("writer_src", "writer_dst"),
+            status,
             abort: CancellationToken::new(),
         },
         limits: BatchLimits {
@@ -55,6 +61,7 @@ fn start(bed: &Bed) -> Running {
             max_delay: Duration::from_millis(50),
         },
         unresolved: Default::default(),
+        partition: (0, 1),
     };
     let (position, reporter) = (writer.position.clone(), writer.reporter.clone());
     Running {

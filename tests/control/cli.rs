@@ -109,7 +109,13 @@ async fn the_openapi_document_matches_the_served_routes() {
             "POST" => post_authed(p.http, path, None).await,
             other => panic!("undocumented method {other}"),
         };
-        assert_eq!(reply.code, 200, "{method} {path}: {}", reply.body);
+        // 400: served, but the route needs a body (failed/retry, failed/skip).
+        assert!(
+            matches!(reply.code, 200 | 400),
+            "{method} {path}: {} {}",
+            reply.code,
+            reply.body
+        );
         let wrong = if method == "GET" {
             post_authed(p.http, path, None).await
         } else {

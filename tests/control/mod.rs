@@ -3,6 +3,7 @@
 
 mod auth;
 mod cli;
+mod failed;
 mod pause;
 
 use crate::support::http::{get_with_token, post, try_get, Reply};

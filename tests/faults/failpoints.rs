@@ -148,6 +148,8 @@ async fn target_only_unique_index_is_reported_stalls_and_resolves_after_the_oper
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(&dep.uri, &src, &dst);
     cfg.log.level = "warn".into();
+    // "stop" keeps the stall this test pins; "park" is control::failed's.
+    cfg.apply.on_refused = mongo_replicator::config::OnRefused::Stop;
     let users = dep.db(&src).collection::<Document>("users");
     users
         .insert_one(doc! {"_id": 0, "email": "zero"})

@@ -32,6 +32,7 @@ pub mod names {
     pub const STREAM_OPEN: &str = "mongo_replicator_stream_open";
     pub const PHASE: &str = "mongo_replicator_phase";
     pub const PAUSED: &str = "mongo_replicator_paused";
+    pub const PARKED_DOCUMENTS: &str = "mongo_replicator_parked_documents";
     pub const CONTROL_REQUESTS_TOTAL: &str = "mongo_replicator_control_requests_total";
 }
 
@@ -61,6 +62,7 @@ pub struct Metrics {
     stream_open: IntGauge,
     phase: IntGaugeVec,
     paused: IntGaugeVec,
+    parked_documents: IntGauge,
     control_requests: IntCounterVec,
 }
 
@@ -90,6 +92,7 @@ impl Metrics {
             stream_open: register(&registry, IntGauge::new(names::STREAM_OPEN, "1 while the source change stream is open.")),
             phase: gauge_vec(&registry, names::PHASE, "1 for the current phase (starting, copying, tailing, resyncing, stopped).", "phase"),
             paused: gauge_vec(&registry, names::PAUSED, "1 while replication is paused by an operator: collection=\"all\" for everything, else one configured collection.", "collection"),
+            parked_documents: register(&registry, IntGauge::new(names::PARKED_DOCUMENTS, "Documents the backup refused for good, set aside while the others flow (GET /api/v1/failed).")),
             control_requests: register(
                 &registry,
                 IntCounterVec::new(Opts::new(names::CONTROL_REQUESTS_TOTAL, "Requests to /status and the control API, by route and result."), &["route", "result"]),
@@ -208,6 +211,12 @@ impl Metrics {
                 .with_label_values(&[collection])
                 .set(i64::from(paused));
         }
+    }
+
+    /// `parked_documents`.
+    pub fn set_parked_documents(&self, n: usize) {
+        self.parked_documents
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// Every `paused{collection}` label registered, `all` included.

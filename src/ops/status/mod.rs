@@ -16,6 +16,8 @@ pub struct Status {
     inner: Arc<Mutex<Inner>>,
     /// What an operator paused (shared with the watcher and the control API).
     pauses: Arc<crate::control::Pauses>,
+    /// Documents the backup refused for good (shared with the writers and the control API).
+    parked: Arc<parking_lot::Mutex<crate::control::parked::Parked>>,
 }
 
 struct Inner {
@@ -63,12 +65,18 @@ impl Status {
         Status {
             inner: Arc::new(Mutex::new(inner)),
             pauses: Arc::default(),
+            parked: Arc::default(),
         }
     }
 
     /// The pause state the watcher obeys and the control API changes.
     pub fn pauses(&self) -> &Arc<crate::control::Pauses> {
         &self.pauses
+    }
+
+    /// The parked documents the writers keep and the control API lists, retries and skips.
+    pub fn parked(&self) -> &Arc<parking_lot::Mutex<crate::control::parked::Parked>> {
+        &self.parked
     }
 
     /// A panic elsewhere must not take `/status` down with it: the data stays usable.
