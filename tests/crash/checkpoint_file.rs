@@ -146,6 +146,10 @@ async fn a_checkpoint_place_that_becomes_unwritable_while_tailing_stops_the_run_
     cfg.checkpoint.store = CheckpointStoreKind::File;
     cfg.checkpoint.path = Some(path.clone());
     cfg.checkpoint.interval_ms = 200;
+    // The collection exists before the place breaks: only inserts follow, no DDL (whose
+    // barrier saves at once), so the periodic save alone meets the broken place.
+    let coll = dep.db(&src).collection::<bson::Document>("c");
+    coll.insert_one(doc! {"_id": 0}).await.unwrap();
     let mut proc = ReplicatorProcess::run(dir.path(), &cfg);
     crate::support::wait_until(
         "tailing with a checkpoint",
@@ -158,7 +162,6 @@ async fn a_checkpoint_place_that_becomes_unwritable_while_tailing_stops_the_run_
     .await;
     std::fs::remove_dir_all(&place).unwrap();
     std::fs::write(&place, b"").unwrap();
-    let coll = dep.db(&src).collection::<bson::Document>("c");
     let start = Instant::now();
     let mut n = 0;
     let code = loop {
