@@ -153,6 +153,10 @@ pub(crate) async fn load_checkpoint(
         )
         .at(Origin::Checkpoint));
     }
+    let identity = SourceIdentity::merged(
+        existing.as_ref().and_then(|cp| cp.source.as_ref()),
+        identity,
+    );
     Ok((store, existing, identity))
 }
 

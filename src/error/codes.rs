@@ -14,7 +14,7 @@ pub const TRANSIENT_LABELS: [&str; 5] = [
 ];
 
 /// Unauthorized: the user lacks a privilege.
-const UNAUTHORIZED: i32 = 13;
+pub(crate) const UNAUTHORIZED: i32 = 13;
 /// AuthenticationFailed: wrong user, password or authSource.
 pub(crate) const AUTHENTICATION_FAILED: i32 = 18;
 /// NamespaceNotFound: the collection (or database) does not exist.

@@ -4,7 +4,7 @@
 use crate::config::redact_text;
 use crate::config::ConnectionString;
 use crate::config::{Config, WriteConcernSetting};
-use crate::error::codes::AUTHENTICATION_FAILED;
+use crate::error::codes::{AUTHENTICATION_FAILED, UNAUTHORIZED};
 use crate::error::{command_code, Class, Error, ErrorKind, Origin, Result};
 use crate::ops::{Reporter, Side};
 use crate::source::translate::ClusterTime;
@@ -139,15 +139,41 @@ pub async fn require_replica_set(client: &Client) -> Result<()> {
 }
 
 /// Who the source is, for the checkpoint: a resume token means something only on the
-/// deployment that issued it. A sharded source (mongos) has no replica set name.
+/// deployment that issued it. A sharded source (mongos) has no replica set name nor id; a user
+/// not allowed `replSetGetConfig` (`Unauthorized`) gets the name alone, with a warning.
 pub async fn source_identity(client: &Client) -> Result<SourceIdentity> {
-    let hello = client
-        .database("admin")
+    let admin = client.database("admin");
+    let hello = admin
         .run_command(doc! {"hello": 1})
         .await
         .map_err(|e| Error::from_driver(Origin::Source, "reading the source's identity", &e))?;
+    let set_name = hello.get_str("setName").ok().map(str::to_string);
+    if set_name.is_none() {
+        return Ok(SourceIdentity::default());
+    }
+    let replica_set_id = match admin.run_command(doc! {"replSetGetConfig": 1}).await {
+        Ok(reply) => reply
+            .get_document("config")
+            .and_then(|c| c.get_document("settings"))
+            .and_then(|s| s.get_object_id("replicaSetId"))
+            .ok(),
+        Err(e) if command_code(&e) == Some(UNAUTHORIZED) => {
+            tracing::warn!(
+                "the source user may not run replSetGetConfig (needs clusterMonitor): the checkpoint records the replica set name only, so another set of the same name is not told apart"
+            );
+            None
+        }
+        Err(e) => {
+            return Err(Error::from_driver(
+                Origin::Source,
+                "reading the source's replica set config",
+                &e,
+            ))
+        }
+    };
     Ok(SourceIdentity {
-        set_name: hello.get_str("setName").ok().map(str::to_string),
+        set_name,
+        replica_set_id,
     })
 }
 

@@ -4,6 +4,7 @@
 
 use crate::state::pending_indexes::PendingIndex;
 use crate::state::ttl_indexes::TtlIndex;
+use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document};
 use serde::{Deserialize, Serialize};
 
@@ -13,22 +14,49 @@ use serde::{Deserialize, Serialize};
 pub const SCHEMA_VERSION: i64 = 2;
 
 /// Which source a checkpoint belongs to: a resume token means something only on the deployment
-/// that issued it. `None` fields are unknown (a version-1 checkpoint, a sharded source).
+/// that issued it. `None` fields are unknown (a version-1 checkpoint, a sharded source, a user
+/// not allowed `replSetGetConfig`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct SourceIdentity {
     /// `setName` of the source replica set, from `hello`.
     pub set_name: Option<String>,
+    /// `settings.replicaSetId` from `replSetGetConfig`: made when the set was initiated, so it
+    /// tells apart two sets of the same name.
+    #[serde(default)]
+    pub replica_set_id: Option<ObjectId>,
 }
 
 impl SourceIdentity {
     /// Why a checkpoint of `self` cannot resume against `current`, if it cannot: both replica
-    /// set names known and different.
+    /// set names known and different, or both replica set ids known and different.
     pub fn mismatch(&self, current: &SourceIdentity) -> Option<String> {
+        let name = |n: &Option<String>| n.as_deref().unwrap_or("?").to_string();
         match (&self.set_name, &current.set_name) {
+            (Some(stored), Some(now)) if stored != now => {
+                return Some(format!(
+                    "written for the source replica set \"{stored}\", but source.uri points at \"{now}\": its resume token means nothing there"
+                ))
+            }
+            _ => {}
+        }
+        match (self.replica_set_id, current.replica_set_id) {
             (Some(stored), Some(now)) if stored != now => Some(format!(
-                "written for the source replica set \"{stored}\", but source.uri points at \"{now}\": its resume token means nothing there"
+                "written for the source replica set \"{}\" with replicaSetId {stored}, but source.uri points at \"{}\" with replicaSetId {now}, another deployment: its resume token means nothing there",
+                name(&self.set_name),
+                name(&current.set_name)
             )),
             _ => None,
+        }
+    }
+
+    /// What the next save records: `current`, keeping the stored id when `current` could not
+    /// read one (the same set, as far as can be told), so a later check can still use it.
+    pub fn merged(stored: Option<&SourceIdentity>, current: SourceIdentity) -> SourceIdentity {
+        SourceIdentity {
+            replica_set_id: current
+                .replica_set_id
+                .or_else(|| stored.and_then(|s| s.replica_set_id)),
+            ..current
         }
     }
 }
@@ -98,4 +126,54 @@ pub struct Checkpoint {
 pub struct CopiedCollections {
     pub by_name: std::collections::BTreeMap<String, String>,
     pub until: Option<bson::Timestamp>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(name: &str, rs_id: Option<ObjectId>) -> SourceIdentity {
+        SourceIdentity {
+            set_name: Some(name.into()),
+            replica_set_id: rs_id,
+        }
+    }
+
+    #[test]
+    fn another_set_of_the_same_name_is_a_mismatch_naming_both_ids() {
+        let (a, b) = (ObjectId::new(), ObjectId::new());
+        let why = id("rs0", Some(a)).mismatch(&id("rs0", Some(b))).unwrap();
+        assert!(
+            why.contains(&a.to_hex()) && why.contains(&b.to_hex()),
+            "{why}"
+        );
+        assert_eq!(id("rs0", Some(a)).mismatch(&id("rs0", Some(a))), None);
+    }
+
+    #[test]
+    fn an_unknown_id_on_either_side_compares_names_only() {
+        let a = ObjectId::new();
+        assert_eq!(id("rs0", Some(a)).mismatch(&id("rs0", None)), None);
+        assert_eq!(id("rs0", None).mismatch(&id("rs0", Some(a))), None);
+        assert!(id("rs0", None).mismatch(&id("rs1", Some(a))).is_some());
+    }
+
+    #[test]
+    fn a_run_that_cannot_read_the_id_keeps_the_stored_one() {
+        let a = ObjectId::new();
+        let stored = id("rs0", Some(a));
+        assert_eq!(
+            SourceIdentity::merged(Some(&stored), id("rs0", None)),
+            stored
+        );
+        let b = ObjectId::new();
+        assert_eq!(
+            SourceIdentity::merged(Some(&stored), id("rs0", Some(b))),
+            id("rs0", Some(b))
+        );
+        assert_eq!(
+            SourceIdentity::merged(None, id("rs0", None)),
+            id("rs0", None)
+        );
+    }
 }

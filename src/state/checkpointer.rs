@@ -141,21 +141,28 @@ impl Checkpointer {
         Ok(())
     }
 
-    /// Ticks until `stop`: saves, and refreshes lag, checkpoint age and stall.
-    pub async fn run(self: Arc<Self>, interval: Duration, stop: CancellationToken) {
+    /// Ticks until `stop`: saves, and refreshes lag, checkpoint age and stall. A save failing
+    /// with a configuration error (a checkpoint file whose directory vanished, became a file,
+    /// went read-only or denied) ends the ticks with that error: no retry makes the place
+    /// writable, and retrying forever would keep `/healthz` green with nothing saved. Other
+    /// failures (a full disk, an unreachable target) are logged and retried.
+    pub async fn run(self: Arc<Self>, interval: Duration, stop: CancellationToken) -> Result<()> {
         let mut ticker = tokio::time::interval(interval.min(Duration::from_secs(1)));
         let mut last_save = Instant::now();
         let mut watch = StallWatch::new(Instant::now());
         loop {
             tokio::select! {
                 _ = ticker.tick() => {}
-                _ = stop.cancelled() => return,
+                _ = stop.cancelled() => return Ok(()),
             }
             if last_save.elapsed() >= interval {
                 last_save = Instant::now();
                 if let Err(e) = self.save_now().await {
-                    tracing::warn!(error = %e, "checkpoint write failed; will retry");
                     self.reporter.record_error(&e);
+                    if never_writable(&e) {
+                        return Err(e);
+                    }
+                    tracing::warn!(error = %e, "checkpoint write failed; will retry");
                 }
             }
             let saved_at = self.marks.lock().at;
@@ -168,6 +175,11 @@ impl Checkpointer {
             );
         }
     }
+}
+
+/// A save error no retry can fix: the store's place is misconfigured.
+fn never_writable(e: &crate::error::Error) -> bool {
+    e.class == crate::error::Class::Fatal && e.kind == crate::error::ErrorKind::Config
 }
 
 #[cfg(test)]

@@ -85,7 +85,7 @@ pub async fn run_tail(
         writers.spawn(w.run(rx));
     }
     let ticker_stop = CancellationToken::new();
-    let ticker = tokio::spawn(checkpointer.clone().run(
+    let mut ticker = tokio::spawn(checkpointer.clone().run(
         Duration::from_millis(cfg.checkpoint.interval_ms),
         ticker_stop.clone(),
     ));
@@ -107,6 +107,7 @@ pub async fn run_tail(
     // A writer failing fatally stops the watcher too.
     let writer_failed = CancellationToken::new();
     let watch_stop = CancellationToken::new();
+    let mut ticker_done = false;
     let outcome = {
         let run = watcher.run(from.at, from.target_may_be_ahead, &watch_stop);
         tokio::pin!(run);
@@ -116,6 +117,11 @@ pub async fn run_tail(
             Some(joined) = writers.join_next() => {
                 writer_failed.cancel();
                 Err(writer_error(joined))
+            }
+            // The ticker ends early only when no checkpoint save can ever succeed.
+            saved = &mut ticker => {
+                ticker_done = true;
+                Err(flatten(saved).err().unwrap_or_else(ticker_error))
             }
         }
     };
@@ -134,7 +140,9 @@ pub async fn run_tail(
         }
     }
     ticker_stop.cancel();
-    let _ = ticker.await;
+    if !ticker_done {
+        let _ = ticker.await;
+    }
     // Everything the writers acknowledged is now covered by the watermark.
     if let Err(e) = checkpointer.save_final(drained).await {
         tracing::error!(error = %e, "final checkpoint write failed; the next start replays from the previous one");
@@ -159,6 +167,15 @@ fn flatten(joined: std::result::Result<Result<()>, tokio::task::JoinError>) -> R
             e.to_string(),
         )),
     }
+}
+
+fn ticker_error() -> Error {
+    Error::new(
+        ErrorKind::Internal,
+        Class::Fatal,
+        "checkpoint ticker",
+        "stopped unexpectedly",
+    )
 }
 
 fn writer_error(joined: std::result::Result<Result<()>, tokio::task::JoinError>) -> Error {

@@ -91,6 +91,28 @@ pub struct Testbed {
     task: Option<JoinHandle<()>>,
 }
 
+/// File in `--dbpath` holding the set's `replicaSetId` (hex), as mongod keeps it in its config.
+const REPLICA_SET_ID_FILE: &str = "replica_set_id";
+
+/// The `replicaSetId` stored in `dir`, made and stored on the first start there.
+fn replica_set_id(dir: &std::path::Path) -> std::io::Result<bson::oid::ObjectId> {
+    let path = dir.join(REPLICA_SET_ID_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(hex) => bson::oid::ObjectId::parse_str(hex.trim()).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: {e}", path.display()),
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let id = bson::oid::ObjectId::new();
+            std::fs::write(&path, id.to_hex())?;
+            Ok(id)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// The `host:port` clients are told to use: the bound address, or loopback for a wildcard bind.
 fn advertised(addr: SocketAddr) -> String {
     let ip = if addr.ip().is_unspecified() {
@@ -117,6 +139,9 @@ impl Testbed {
         let mut state =
             ServerState::new(store, options.replset.clone(), me.clone(), stopped.clone());
         state.users = users;
+        if let Some(dir) = &options.dbpath {
+            state.replica_set_id = replica_set_id(dir)?;
+        }
         state.standalone = options.standalone;
         state.params = Arc::new(params::Parameters::new(options.ttl_monitor_sleep_secs));
         for p in &options.set_parameters {

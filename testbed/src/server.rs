@@ -30,6 +30,8 @@ pub(crate) struct ServerState {
     /// `topologyVersion.processId`: new on every start, as on a real server.
     pub process_id: ObjectId,
     pub election_id: ObjectId,
+    /// `settings.replicaSetId` of `replSetGetConfig`: made once per set (per `--dbpath`).
+    pub replica_set_id: ObjectId,
     next_connection_id: AtomicI64,
     next_request_id: AtomicI32,
     /// Flips to true on shutdown; long waits (awaitable `hello`) listen to it.
@@ -57,6 +59,7 @@ impl ServerState {
             me,
             process_id: ObjectId::new(),
             election_id: ObjectId::from_bytes([0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 1]),
+            replica_set_id: ObjectId::new(),
             next_connection_id: AtomicI64::new(0),
             next_request_id: AtomicI32::new(0),
             shutdown,

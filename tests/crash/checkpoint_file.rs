@@ -11,7 +11,11 @@ use std::time::{Duration, Instant};
 
 /// Runs `run` over a file checkpoint at `checkpoint` against `dep`: `(exit code, stderr)`, or
 /// panics when it is still running after 30 s (an error retried forever).
-fn run_with_checkpoint(dep: &Deployment, dir: &Path, checkpoint: &Path) -> (i32, String) {
+pub(super) fn run_with_checkpoint(
+    dep: &Deployment,
+    dir: &Path,
+    checkpoint: &Path,
+) -> (i32, String) {
     let (src, dst) = db_names("ckfile");
     let mut cfg = config(&dep.uri, &src, &dst);
     cfg.checkpoint.store = CheckpointStoreKind::File;
@@ -35,7 +39,7 @@ fn run_with_checkpoint(dep: &Deployment, dir: &Path, checkpoint: &Path) -> (i32,
     );
 }
 
-fn write_bson(path: &Path, d: bson::Document) {
+pub(super) fn write_bson(path: &Path, d: bson::Document) {
     let mut bytes = Vec::new();
     d.to_writer(&mut bytes).unwrap();
     std::fs::write(path, bytes).unwrap();
@@ -123,5 +127,61 @@ async fn a_checkpoint_of_another_source_replica_set_is_refused() {
             && err.contains("\"rs_other\"")
             && err.contains("delete the checkpoint"),
         "no clear refusal: {err}"
+    );
+}
+
+/// The checkpoint's directory replaced by a regular file while tailing (unwritable even for
+/// root, unlike a chmod): the next save cannot succeed, so the run stops with exit 2 naming the
+/// path instead of retrying forever behind a healthy `/healthz`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_place_that_becomes_unwritable_while_tailing_stops_the_run_naming_it() {
+    use crate::support::procs::ReplicatorProcess;
+    let dep = Deployment::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let place = dir.path().join("state");
+    std::fs::create_dir(&place).unwrap();
+    let path = place.join("cp.bson");
+    let (src, dst) = db_names("ckgone");
+    let mut cfg = config(&dep.uri, &src, &dst);
+    cfg.checkpoint.store = CheckpointStoreKind::File;
+    cfg.checkpoint.path = Some(path.clone());
+    cfg.checkpoint.interval_ms = 200;
+    // The collection exists before the place breaks: only inserts follow, no DDL (whose
+    // barrier saves at once), so the periodic save alone meets the broken place.
+    let coll = dep.db(&src).collection::<bson::Document>("c");
+    coll.insert_one(doc! {"_id": 0}).await.unwrap();
+    let mut proc = ReplicatorProcess::run(dir.path(), &cfg);
+    crate::support::wait_until(
+        "tailing with a checkpoint",
+        Duration::from_secs(30),
+        || async {
+            let status = proc.get("/status").await.map(|(_, body)| body);
+            status.is_some_and(|b| b.contains("\"tailing\"")) && path.exists()
+        },
+    )
+    .await;
+    std::fs::remove_dir_all(&place).unwrap();
+    std::fs::write(&place, b"").unwrap();
+    let start = Instant::now();
+    let mut n = 0;
+    let code = loop {
+        if let Ok(Some(status)) = proc.child.try_wait() {
+            break status.code();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "still running 30 s after the checkpoint place broke (retried forever?): {}",
+            proc.log_text()
+        );
+        // Events move the watermark, so every tick tries a save.
+        n += 1;
+        coll.insert_one(doc! {"_id": n}).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let log = proc.log_text();
+    assert_eq!(code, Some(2), "log: {log}");
+    assert!(
+        log.contains(place.to_str().unwrap()),
+        "path not named: {log}"
     );
 }

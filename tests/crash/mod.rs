@@ -2,6 +2,7 @@
 //! writes) and of the source and target servers; every run converges.
 
 mod checkpoint_file;
+mod checkpoint_identity;
 mod copy_and_tail;
 mod copy_rename;
 mod copy_resume;

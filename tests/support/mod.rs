@@ -52,6 +52,8 @@ pub enum Needs {
     FailPoints,
     /// A source replica set of a name of the test's own.
     NamedReplicaSet,
+    /// Two replica sets (of the same name).
+    TwoReplicaSets,
 }
 
 impl Needs {
@@ -64,6 +66,7 @@ impl Needs {
             Needs::Standalone => "a standalone testbed",
             Needs::FailPoints => "fail points on a server of its own",
             Needs::NamedReplicaSet => "a testbed with a replica set name of its own",
+            Needs::TwoReplicaSets => "two replica sets of the same name",
         }
     }
 }

@@ -353,6 +353,7 @@ async fn every_save_records_the_source_identity() {
     let (cp, store, _) = checkpointer(Checkpoint::default());
     let id = crate::state::SourceIdentity {
         set_name: Some("rs0".into()),
+        replica_set_id: Some(bson::oid::ObjectId::new()),
     };
     cp.set_source(id.clone());
     cp.save_state().await.unwrap();

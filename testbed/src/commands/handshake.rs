@@ -1,5 +1,5 @@
 //! Handshake and server-information commands: `hello` (as the primary of a one-member replica
-//! set, including the awaitable form monitors use), `buildInfo`, `hostInfo`, `getParameter`.
+//! set, including the awaitable form monitors use), `buildInfo`, `hostInfo`, `getParameter`, `replSetGetConfig`.
 
 use super::args;
 use crate::error::{CmdError, CmdResult};
@@ -155,4 +155,55 @@ pub(super) fn auth_unsupported() -> CmdError {
         "AuthenticationFailed",
         "mongo-testbed does not support authentication",
     )
+}
+
+/// `replSetGetConfig` (admin only), as mongod answers for a one-member set: `settings.replicaSetId`
+/// is the ObjectId made when the set was initiated (kept in `--dbpath`, new per instance without
+/// one). A standalone answers `NoReplicationEnabled` (76).
+pub(super) fn repl_set_get_config(state: &ServerState, db: &str) -> CmdResult<Document> {
+    if db != "admin" {
+        return Err(CmdError::new(
+            13,
+            "Unauthorized",
+            "replSetGetConfig may only be run against the admin database.",
+        ));
+    }
+    if state.standalone {
+        return Err(CmdError::new(
+            76,
+            "NoReplicationEnabled",
+            "not running with --replSet",
+        ));
+    }
+    Ok(doc! {
+        "config": {
+            "_id": state.replset.clone(),
+            "version": 1,
+            "term": 1i64,
+            "members": [{
+                "_id": 0,
+                "host": state.me.clone(),
+                "arbiterOnly": false,
+                "buildIndexes": true,
+                "hidden": false,
+                "priority": 1.0,
+                "tags": {},
+                "secondaryDelaySecs": 0i64,
+                "votes": 1,
+            }],
+            "protocolVersion": 1i64,
+            "writeConcernMajorityJournalDefault": true,
+            "settings": {
+                "chainingAllowed": true,
+                "heartbeatIntervalMillis": 2000,
+                "heartbeatTimeoutSecs": 10,
+                "electionTimeoutMillis": 10000,
+                "catchUpTimeoutMillis": -1,
+                "catchUpTakeoverDelayMillis": 30000,
+                "getLastErrorModes": {},
+                "getLastErrorDefaults": {"w": 1, "wtimeout": 0},
+                "replicaSetId": state.replica_set_id,
+            },
+        },
+    })
 }

@@ -98,6 +98,7 @@ async fn dispatch(
         }
         "buildInfo" | "buildinfo" => Ok(handshake::build_info()),
         "hostInfo" => Ok(handshake::host_info()),
+        "replSetGetConfig" => handshake::repl_set_get_config(state, db),
         "getParameter" => handshake::get_parameter(cmd, &state.params.current()),
         "setParameter" => crate::params::set_parameter(&state.params, db, cmd),
         "whatsmyuri" => Ok(doc! { "you": "127.0.0.1:0" }),

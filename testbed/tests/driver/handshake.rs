@@ -213,3 +213,43 @@ async fn shutdown_closes_connections_and_frees_the_port() {
         "no longer accepting"
     );
 }
+
+/// `settings.replicaSetId` of `replSetGetConfig`, through the driver.
+async fn replica_set_id(tb: &mongo_testbed::Testbed) -> mongodb::bson::oid::ObjectId {
+    let client = crate::support::client(tb).await;
+    let reply = client
+        .database("admin")
+        .run_command(doc! {"replSetGetConfig": 1})
+        .await
+        .unwrap();
+    let config = reply.get_document("config").unwrap();
+    assert_eq!(config.get_str("_id").unwrap(), "rs0");
+    assert_eq!(config.get_array("members").unwrap().len(), 1);
+    config
+        .get_document("settings")
+        .unwrap()
+        .get_object_id("replicaSetId")
+        .unwrap()
+}
+
+/// The replica set id tells apart two sets of the same name and survives a restart on the same
+/// `--dbpath`, as mongod's (made at `rs.initiate()`, kept in its config).
+#[tokio::test]
+async fn repl_set_get_config_has_a_replica_set_id_kept_per_dbpath() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = replica_set_id(&crate::support::start_on(dir.path().to_path_buf()).await).await;
+    let again = replica_set_id(&crate::support::start_on(dir.path().to_path_buf()).await).await;
+    assert_eq!(first, again, "a restart on the same dbpath keeps the id");
+    let other = replica_set_id(&crate::support::start().await).await;
+    let another = replica_set_id(&crate::support::start().await).await;
+    assert_ne!(other, first, "another set of the same name has its own id");
+    assert_ne!(other, another);
+    let tb = crate::support::start().await;
+    let client = crate::support::client(&tb).await;
+    let err = client
+        .database("test")
+        .run_command(doc! {"replSetGetConfig": 1})
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("admin database"), "{err}");
+}
