@@ -5,6 +5,7 @@
 pub mod checkpoint;
 pub mod checkpointer;
 pub mod gone_keys;
+pub mod index_list;
 pub mod pending_indexes;
 pub mod position;
 pub mod start;

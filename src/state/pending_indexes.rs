@@ -5,6 +5,7 @@
 //! between ([`after_ddl`]). Pure: no I/O.
 
 use crate::source::translate::DdlOp;
+use crate::state::index_list::{follow_drops_and_renames, IndexEntry};
 use bson::Document;
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +28,18 @@ impl PendingIndex {
     }
 }
 
+impl IndexEntry for PendingIndex {
+    fn collection(&self) -> &str {
+        &self.collection
+    }
+    fn set_collection(&mut self, to: &str) {
+        self.collection = to.to_string();
+    }
+    fn index_name(&self) -> &str {
+        self.spec.get_str("name").unwrap_or("")
+    }
+}
+
 /// Adds the `specs` of `collection` not pending yet (a resumed copy lists them again).
 pub fn defer(pending: &mut Vec<PendingIndex>, collection: &str, specs: Vec<Document>) {
     for spec in specs {
@@ -45,41 +58,27 @@ pub fn defer(pending: &mut Vec<PendingIndex>, collection: &str, specs: Vec<Docum
 /// new name (the replaced target's are gone), a `collMod` hiding or unhiding one is kept in its
 /// spec.
 pub fn after_ddl(pending: &mut Vec<PendingIndex>, op: &DdlOp) {
-    let name = |p: &PendingIndex| p.spec.get_str("name").unwrap_or("").to_string();
-    match op {
-        // A renamed-in collection is copied again, its indexes with it.
-        DdlOp::Drop { coll } | DdlOp::RenameIn { coll } => {
-            pending.retain(|p| p.collection != *coll)
-        }
-        DdlOp::DropDatabase => pending.clear(),
-        DdlOp::DropIndexes { coll, names } => {
-            pending.retain(|p| !(p.collection == *coll && names.contains(&name(p))))
-        }
-        DdlOp::Rename { from, to } => {
-            pending.retain(|p| p.collection != *to);
-            for p in pending.iter_mut().filter(|p| p.collection == *from) {
-                p.collection = to.clone();
-            }
-        }
-        DdlOp::Modify { coll, changes } => {
-            let Ok(index) = changes.get_document("index") else {
-                return;
+    if follow_drops_and_renames(pending, op) {
+        return;
+    }
+    let DdlOp::Modify { coll, changes } = op else {
+        return;
+    };
+    let Ok(index) = changes.get_document("index") else {
+        return;
+    };
+    let Ok(hidden) = index.get_bool("hidden") else {
+        return;
+    };
+    for p in pending.iter_mut().filter(|p| p.collection == *coll) {
+        let hit = index.get_str("name").is_ok_and(|n| n == p.index_name())
+            || index.get_document("keyPattern").ok() == p.spec.get_document("key").ok();
+        if hit {
+            match hidden {
+                true => p.spec.insert("hidden", true),
+                false => p.spec.remove("hidden"),
             };
-            let Ok(hidden) = index.get_bool("hidden") else {
-                return;
-            };
-            for p in pending.iter_mut().filter(|p| p.collection == *coll) {
-                let hit = index.get_str("name").is_ok_and(|n| n == name(p))
-                    || index.get_document("keyPattern").ok() == p.spec.get_document("key").ok();
-                if hit {
-                    match hidden {
-                        true => p.spec.insert("hidden", true),
-                        false => p.spec.remove("hidden"),
-                    };
-                }
-            }
         }
-        DdlOp::Create { .. } | DdlOp::CreateIndexes { .. } => {}
     }
 }
 

@@ -10,6 +10,7 @@
 //! failover puts it back with [`restore_command`] (docs/OPERATIONS.md). Pure: no I/O.
 
 use crate::source::translate::DdlOp;
+use crate::state::index_list::{follow_drops_and_renames, IndexEntry};
 use bson::{doc, Bson, Document};
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,18 @@ pub struct TtlIndex {
     /// Empty when only the name is known (a `collMod` by `name` made the index a TTL index).
     pub key: Document,
     pub expire_after_seconds: i64,
+}
+
+impl IndexEntry for TtlIndex {
+    fn collection(&self) -> &str {
+        &self.collection
+    }
+    fn set_collection(&mut self, to: &str) {
+        self.collection = to.to_string();
+    }
+    fn index_name(&self) -> &str {
+        &self.name
+    }
 }
 
 impl TtlIndex {
@@ -82,20 +95,11 @@ pub fn record(list: &mut Vec<TtlIndex>, coll: &str, specs: &[Document]) {
 /// Follows one DDL op of the source: records new TTLs, forgets dropped indexes and
 /// collections, moves a renamed collection's entries (dropping the replaced target's).
 pub fn after_ddl(list: &mut Vec<TtlIndex>, op: &DdlOp) {
+    if follow_drops_and_renames(list, op) {
+        return;
+    }
     match op {
         DdlOp::CreateIndexes { coll, indexes } => record(list, coll, indexes),
-        DdlOp::DropIndexes { coll, names } => {
-            list.retain(|t| !(t.collection == *coll && names.contains(&t.name)))
-        }
-        // A renamed-in collection is copied again: its copy records its TTLs anew.
-        DdlOp::Drop { coll } | DdlOp::RenameIn { coll } => list.retain(|t| t.collection != *coll),
-        DdlOp::DropDatabase => list.clear(),
-        DdlOp::Rename { from, to } => {
-            list.retain(|t| t.collection != *to);
-            for t in list.iter_mut().filter(|t| t.collection == *from) {
-                t.collection = to.clone();
-            }
-        }
         DdlOp::Modify { coll, changes } => {
             let Ok(index) = changes.get_document("index") else {
                 return;
@@ -108,7 +112,7 @@ pub fn after_ddl(list: &mut Vec<TtlIndex>, op: &DdlOp) {
                 put(list, coll, name, key, secs);
             }
         }
-        DdlOp::Create { .. } => {}
+        _ => {}
     }
 }
 
