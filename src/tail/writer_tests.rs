@@ -127,17 +127,10 @@ fn set(field: &str, value: &str) -> WriteKind {
 }
 
 async fn contents(db: &Database) -> Vec<Document> {
-    let mut cursor = db
-        .collection::<Document>("people")
-        .find(doc! {})
-        .sort(doc! {"_id": 1})
-        .await
-        .unwrap();
-    let mut out = Vec::new();
-    while cursor.advance().await.unwrap() {
-        out.push(cursor.deserialize_current().unwrap());
-    }
-    out
+    use futures::TryStreamExt;
+    let people = db.collection::<Document>("people");
+    let sorted = people.find(doc! {}).sort(doc! {"_id": 1});
+    sorted.await.unwrap().try_collect().await.unwrap()
 }
 
 async fn insert(db: &Database, d: Document) {

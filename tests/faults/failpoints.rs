@@ -170,18 +170,7 @@ async fn target_only_unique_index_is_reported_stalls_and_resolves_after_the_oper
         .await
         .unwrap();
 
-    wait_until(
-        "errors_total{kind=conflict}",
-        Duration::from_secs(30),
-        || async {
-            p.metric(&series(names::ERRORS_TOTAL, "kind", "conflict"))
-                .await
-                >= 1.0
-        },
-    )
-    .await;
-    let (_, status) = p.get("/status").await.unwrap();
-    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let status = p.status_after_conflict().await;
     assert!(
         status["last_error"].to_string().contains("conflict")
             || status["last_error"].to_string().contains("E11000")

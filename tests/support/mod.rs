@@ -487,17 +487,15 @@ pub async fn replicate_once(cfg: &Config) {
 
 /// Every document of `db.coll`, in `_id` order.
 pub async fn documents(db: &Database, coll: &str) -> Vec<bson::Document> {
-    let mut cursor = db
-        .collection::<bson::Document>(coll)
+    use futures::TryStreamExt;
+    db.collection::<bson::Document>(coll)
         .find(bson::doc! {})
         .sort(bson::doc! {"_id": 1})
         .await
-        .unwrap();
-    let mut out = Vec::new();
-    while cursor.advance().await.unwrap() {
-        out.push(cursor.deserialize_current().unwrap());
-    }
-    out
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap()
 }
 
 /// The index names of `db.coll`, sorted.

@@ -200,6 +200,24 @@ impl ReplicatorProcess {
         }
     }
 
+    /// Waits until a unique conflict is counted (`errors_total{kind="conflict"}`), then
+    /// returns `/status` as JSON: what an operator sees about it.
+    pub async fn status_after_conflict(&self) -> serde_json::Value {
+        let conflicts = super::http::series(
+            mongo_replicator::ops::metrics::names::ERRORS_TOTAL,
+            "kind",
+            "conflict",
+        );
+        super::wait_until(
+            "errors_total{kind=conflict}",
+            std::time::Duration::from_secs(30),
+            || async { self.metric(&conflicts).await >= 1.0 },
+        )
+        .await;
+        let (_, status) = self.get("/status").await.unwrap();
+        serde_json::from_str(&status).unwrap()
+    }
+
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
