@@ -2,6 +2,7 @@
 //! mean (`translate`, pure).
 
 pub mod connect;
+pub mod namespaces;
 pub mod split;
 pub mod stream;
 pub mod translate;
