@@ -5,6 +5,7 @@
 //! wait until the tail has caught up (the copied set is not one instant of the source).
 
 use crate::apply::ddl::{apply_ddl, clean_specs};
+use crate::bulk::align;
 use crate::bulk::copy_write::write_batch;
 use crate::bulk::follow;
 use crate::bulk::id_order::after_id_filter;
@@ -107,9 +108,50 @@ async fn list_source(cfg: &Config, source: &Database, reporter: &Reporter) -> Re
 }
 
 /// Creates `l` on the target as the source has it: a collection with its options (capped,
-/// validator, collation, clustered...), a view as a view. An existing one is left as it is
-/// (`verify` reports differing options).
+/// validator, collation, clustered...), a view as a view. An existing one gets the options
+/// that can change ([`align`]); the others are named (and `verify` reports them).
 async fn create_like(target: &Database, reporter: &Reporter, l: &Listed) -> Result<()> {
+    let existing = reporter
+        .retry(&format!("listing {} on the target", l.name), || {
+            listing::list_one(target, &l.name, Origin::Target)
+        })
+        .await?;
+    let plan = existing.as_ref().map(|t| align::alignment(l, t));
+    if let Some(plan) = &plan {
+        for option in &plan.fixed {
+            tracing::warn!(
+                collection = %l.name,
+                option = %option,
+                "the backup's {} has another {option} than the source's, which cannot be changed in place: drop it on the backup and copy again to align it",
+                l.name
+            );
+        }
+        if let Some(changes) = &plan.coll_mod {
+            let op = DdlOp::Modify {
+                coll: l.name.clone(),
+                changes: changes.clone(),
+            };
+            reporter
+                .retry(&format!("aligning the options of {}", l.name), || {
+                    apply_ddl(target, &op)
+                })
+                .await?;
+        }
+    }
+    let recreate = plan.as_ref().is_some_and(|p| p.recreate_view);
+    if recreate {
+        let drop = DdlOp::Drop {
+            coll: l.name.clone(),
+        };
+        reporter
+            .retry(&format!("re-creating the view {}", l.name), || {
+                apply_ddl(target, &drop)
+            })
+            .await?;
+    }
+    if existing.is_some() && !recreate {
+        return Ok(());
+    }
     let op = DdlOp::Create {
         coll: l.name.clone(),
         options: listing::create_options(l),

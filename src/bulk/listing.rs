@@ -29,8 +29,21 @@ pub struct Listed {
 
 /// Every collection, view and time series of `db` in scope, by name.
 pub async fn list(db: &Database, cfg: &Config, origin: Origin) -> Result<Vec<Listed>> {
+    let mut out = read(db, Document::new(), origin).await?;
+    out.retain(|l| in_scope(cfg, &l.name));
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// The entry of `name` in `db`, if it exists.
+pub async fn list_one(db: &Database, name: &str, origin: Origin) -> Result<Option<Listed>> {
+    Ok(read(db, bson::doc! {"name": name}, origin).await?.pop())
+}
+
+async fn read(db: &Database, filter: Document, origin: Origin) -> Result<Vec<Listed>> {
     let mut cursor = db
         .list_collections()
+        .filter(filter)
         .await
         .map_err(|e| Error::from_driver(origin, "listing collections", &e))?;
     let mut out = Vec::new();
@@ -45,8 +58,6 @@ pub async fn list(db: &Database, cfg: &Config, origin: Origin) -> Result<Vec<Lis
             out.push(listed);
         }
     }
-    out.retain(|l| in_scope(cfg, &l.name));
-    out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
 }
 
@@ -136,7 +147,7 @@ pub fn option_differences(source: Option<&Listed>, target: Option<&Listed>) -> V
 }
 
 /// Equal as options: numbers by value (`size: 4096` and `size: 4096.0` are one size).
-fn same_value(a: &Bson, b: &Bson) -> bool {
+pub(crate) fn same_value(a: &Bson, b: &Bson) -> bool {
     let num = |v: &Bson| match v {
         Bson::Int32(i) => Some(*i as f64),
         Bson::Int64(i) => Some(*i as f64),

@@ -72,3 +72,70 @@ async fn the_copy_keeps_collection_options_and_views_and_verify_compares_them() 
         "{out}"
     );
 }
+
+/// A copy over an existing backup (a resync) makes the options `collMod` can change match the
+/// source's (validator, level, action; a view's definition, by re-creating the view) and says
+/// which ones it cannot change (`capped`), naming the collection and what to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_over_an_existing_backup_aligns_the_options_it_can_and_names_the_rest() {
+    let dep = Deployment::start().await;
+    let (src, dst) = db_names("collalign");
+    let cfg = config(&dep.uri, &src, &dst);
+    let (source, target) = (dep.db(&src), dep.db(&dst));
+    let run =
+        |db: mongodb::Database, cmd: Document| async move { db.run_command(cmd).await.unwrap() };
+    run(
+        source.clone(),
+        doc! {"create": "capped", "capped": true, "size": 65536},
+    )
+    .await;
+    run(
+        source.clone(),
+        doc! {"create": "validated", "validator": {"a": {"$exists": true}},
+        "validationLevel": "moderate", "validationAction": "warn"},
+    )
+    .await;
+    run(
+        source.clone(),
+        doc! {"create": "v", "viewOn": "validated", "pipeline": [{"$match": {"a": 1}}]},
+    )
+    .await;
+    // The backup already holds the same names with other options (an operator changed them).
+    run(target.clone(), doc! {"create": "capped"}).await;
+    run(
+        target.clone(),
+        doc! {"create": "validated", "validator": {"b": {"$exists": true}}},
+    )
+    .await;
+    run(
+        target.clone(),
+        doc! {"create": "v", "viewOn": "validated", "pipeline": []},
+    )
+    .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path(), &cfg);
+    let (code, out, err) = run_binary(&["copy", "--config", path.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "copy failed: {out}{err}");
+    let named = format!("{out}{err}");
+    assert!(
+        named.contains("capped") && named.contains("cannot be changed") && named.contains("drop"),
+        "the copy does not say which option it could not align, nor what to do: {named}"
+    );
+    let (code, out, _) = run_binary(&["verify", "--config", path.to_str().unwrap()], &[]);
+    assert_eq!(code, 1, "capped still differs: {out}");
+    let report = |name: &str| {
+        out.lines()
+            .skip_while(|l| !l.starts_with(&format!("{name} ")))
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(report("capped").contains("option capped"), "{out}");
+    for name in ["validated", "v"] {
+        assert!(
+            !report(name).contains("DIFFERENT"),
+            "{name} not aligned: {out}"
+        );
+    }
+}
