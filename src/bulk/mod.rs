@@ -1,6 +1,7 @@
 //! Jobs over whole collections: the initial copy, the resync prune, `verify`, and what they
 //! share (the merge join of two `_id`-ordered scans, the server's `_id` order).
 
+pub mod by_ids;
 pub mod copy;
 pub mod copy_write;
 pub mod follow;
