@@ -41,7 +41,14 @@ async fn resync(args: &ResyncArgs) -> Result<(), Failure> {
         .map_err(|m| Failure(EXIT_CONFIG, m))?;
     let token = token.as_deref();
     let body = request_body(collection, &args.ids);
-    let answer = ask(addr, "POST", "/api/v1/resync", token, Some(&body.to_string())).await?;
+    let answer = ask(
+        addr,
+        "POST",
+        "/api/v1/resync",
+        token,
+        Some(&body.to_string()),
+    )
+    .await?;
     let job = answer["job"].as_str().unwrap_or_default().to_string();
     if !args.wait {
         print(args, &answer, &[("job", job), ("state", "queued".into())]);

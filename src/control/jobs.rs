@@ -251,28 +251,42 @@ mod tests {
         assert_eq!((id.as_str(), s.collection.as_str()), (a.as_str(), "a"));
         jobs.count(&a, |c| c.examined += 3);
         let v = jobs.to_json(&a).unwrap();
-        assert_eq!((v["state"].as_str(), v["counts"]["examined"].as_u64()), (Some("running"), Some(3)));
+        assert_eq!(
+            (v["state"].as_str(), v["counts"]["examined"].as_u64()),
+            (Some("running"), Some(3))
+        );
         assert!(v["started"].is_string() && v["finished"].is_null());
         jobs.finish(&a, Some("boom".into()));
         let v = jobs.to_json(&a).unwrap();
-        assert_eq!((v["state"].as_str(), v["error"].as_str()), (Some("failed"), Some("boom")));
+        assert_eq!(
+            (v["state"].as_str(), v["error"].as_str()),
+            (Some("failed"), Some("boom"))
+        );
         assert_eq!(jobs.start_next().unwrap().0, b);
         jobs.count(&b, |c| c.rewritten += 1);
         jobs.requeue(&b);
         let v = jobs.to_json(&b).unwrap();
-        assert_eq!((v["state"].as_str(), v["counts"]["rewritten"].as_u64()), (Some("queued"), Some(0)));
+        assert_eq!(
+            (v["state"].as_str(), v["counts"]["rewritten"].as_u64()),
+            (Some("queued"), Some(0))
+        );
         assert_eq!(jobs.start_next().unwrap().0, b, "a requeued job runs again");
         jobs.finish(&b, None);
         assert_eq!(jobs.to_json(&b).unwrap()["state"], "done");
         assert!(jobs.start_next().is_none());
         assert!(jobs.to_json("nope").is_none());
-        assert_eq!(jobs.summary(), json!({"queued": 0, "running": 0, "done": 1, "failed": 1}));
+        assert_eq!(
+            jobs.summary(),
+            json!({"queued": 0, "running": 0, "done": 1, "failed": 1})
+        );
     }
 
     #[test]
     fn at_most_max_active_wait_and_finished_jobs_make_room_oldest_first() {
         let jobs = Jobs::default();
-        let ids: Vec<String> = (0..MAX_ACTIVE).map(|_| jobs.submit(spec("a")).unwrap()).collect();
+        let ids: Vec<String> = (0..MAX_ACTIVE)
+            .map(|_| jobs.submit(spec("a")).unwrap())
+            .collect();
         assert_eq!(jobs.submit(spec("a")), Err(Busy));
         for _ in 0..MAX_ACTIVE {
             let (id, _) = jobs.start_next().unwrap();
@@ -284,7 +298,10 @@ mod tests {
             let (id, _) = jobs.start_next().unwrap();
             jobs.finish(&id, None);
         }
-        assert!(jobs.to_json(&ids[0]).is_none(), "the oldest finished job was evicted");
+        assert!(
+            jobs.to_json(&ids[0]).is_none(),
+            "the oldest finished job was evicted"
+        );
         assert!(jobs.to_json(&last).is_some());
         assert_eq!(jobs.inner.lock().jobs.len(), MAX_JOBS);
     }

@@ -27,7 +27,12 @@ pub async fn submit(State(api): State<Api>, req: Request) -> Response {
     };
     let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
         Ok(b) => b,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("cannot read the request body: {e}")),
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("cannot read the request body: {e}"),
+            )
+        }
     };
     let spec = match serde_json::from_slice::<Value>(&body)
         .map_err(|e| format!("{USAGE}: {e}"))
@@ -76,7 +81,10 @@ pub fn spec(body: &Value) -> Result<Spec, String> {
     let Some(obj) = body.as_object() else {
         return Err(USAGE.into());
     };
-    if obj.keys().any(|k| !matches!(k.as_str(), "collection" | "ids")) {
+    if obj
+        .keys()
+        .any(|k| !matches!(k.as_str(), "collection" | "ids"))
+    {
         return Err(USAGE.into());
     }
     let Some(Value::String(collection)) = obj.get("collection") else {
@@ -95,7 +103,10 @@ pub fn spec(body: &Value) -> Result<Spec, String> {
 
 fn ids(list: &[Value]) -> Result<Vec<Bson>, String> {
     if list.is_empty() {
-        return Err("ids is empty: list at least one _id, or leave ids out to repair the whole collection".into());
+        return Err(
+            "ids is empty: list at least one _id, or leave ids out to repair the whole collection"
+                .into(),
+        );
     }
     if list.len() > MAX_IDS {
         return Err(format!(
@@ -105,8 +116,8 @@ fn ids(list: &[Value]) -> Result<Vec<Bson>, String> {
     }
     let mut out: Vec<Bson> = Vec::with_capacity(list.len());
     for (i, v) in list.iter().enumerate() {
-        let id = Bson::try_from(v.clone())
-            .map_err(|e| format!("ids[{i}] is not Extended JSON: {e}"))?;
+        let id =
+            Bson::try_from(v.clone()).map_err(|e| format!("ids[{i}] is not Extended JSON: {e}"))?;
         if matches!(
             id,
             Bson::Array(_) | Bson::RegularExpression(_) | Bson::Undefined
@@ -164,14 +175,25 @@ mod tests {
             (json!({"collection": "o", "id": 1}), "the body must be"),
             (json!({"collection": "o", "ids": 1}), "ids must be an array"),
             (json!({"collection": "o", "ids": []}), "ids is empty"),
-            (json!({"collection": "o", "ids": [[1]]}), "ids[0] cannot be an _id"),
-            (json!({"collection": "o", "ids": [1, {"$oid": "zz"}]}), "ids[1] is not Extended JSON"),
-            (json!({"collection": "o", "ids": [{"$regularExpression": {"pattern": "a", "options": ""}}]}), "ids[0] cannot"),
+            (
+                json!({"collection": "o", "ids": [[1]]}),
+                "ids[0] cannot be an _id",
+            ),
+            (
+                json!({"collection": "o", "ids": [1, {"$oid": "zz"}]}),
+                "ids[1] is not Extended JSON",
+            ),
+            (
+                json!({"collection": "o", "ids": [{"$regularExpression": {"pattern": "a", "options": ""}}]}),
+                "ids[0] cannot",
+            ),
         ] {
             let e = spec(&bad).unwrap_err();
             assert!(e.contains(says), "{bad}: {e}");
         }
         let many: Vec<Value> = (0..=MAX_IDS as i64).map(Value::from).collect();
-        assert!(spec(&json!({"collection": "o", "ids": many})).unwrap_err().contains("at most"));
+        assert!(spec(&json!({"collection": "o", "ids": many}))
+            .unwrap_err()
+            .contains("at most"));
     }
 }
