@@ -6,7 +6,7 @@ use super::{get_authed, json, post_authed, started, token_config, TOKEN};
 use crate::support::procs::free_port;
 use crate::support::{run_binary, Deployment};
 
-async fn cli(args: Vec<String>) -> (i32, String, String) {
+pub(super) async fn cli(args: Vec<String>) -> (i32, String, String) {
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         run_binary(&args, &[])

@@ -3,9 +3,10 @@
 //! of the collection, or of the damaged `_id`s (through the CLI), heals it and `verify` is
 //! identical. Bad requests are refused naming what is wrong.
 
+use super::cli::cli;
 use super::{get_authed, json, post_authed, TOKEN};
 use crate::support::procs::{free_port, ReplicatorProcess};
-use crate::support::{converge, run_binary, wait_until, Deployment};
+use crate::support::{converge, wait_until, Deployment};
 use bson::{doc, Bson, Document};
 use mongo_replicator::ops::metrics::names;
 use mongodb::Collection;
@@ -66,23 +67,28 @@ impl Traffic {
     }
 }
 
-/// A replicator of `orders` (seeded with `_id`s 0..TRAFFIC_IDS), tailing and caught up.
-async fn setup(
-    tag: &str,
-    dir: &std::path::Path,
-) -> (
-    Deployment,
-    mongo_replicator::config::Config,
-    ReplicatorProcess,
-) {
+/// A replicator of `orders` (seeded with `_id`s 0..`seeded` and `"user-1"`), tailing and caught
+/// up, and the collection on both sides.
+struct Setup {
+    dep: Deployment,
+    cfg: mongo_replicator::config::Config,
+    p: ReplicatorProcess,
+    source: Collection<Document>,
+    backup: Collection<Document>,
+}
+
+async fn setup(tag: &str, dir: &std::path::Path, seeded: i32) -> Setup {
     let dep = Deployment::start().await;
     let cfg = super::token_config(&dep, tag, &["orders"]);
-    let seed: Vec<Document> = (0..TRAFFIC_IDS).map(|i| doc! {"_id": i, "v": 0}).collect();
-    let orders = dep
+    let source = dep
         .db(&cfg.source.database)
         .collection::<Document>("orders");
-    orders.insert_many(seed).await.unwrap();
-    orders
+    let backup = dep
+        .db(&cfg.target.database)
+        .collection::<Document>("orders");
+    let seed: Vec<Document> = (0..seeded).map(|i| doc! {"_id": i, "v": 0}).collect();
+    source.insert_many(seed).await.unwrap();
+    source
         .insert_one(doc! {"_id": "user-1", "v": 0})
         .await
         .unwrap();
@@ -92,7 +98,13 @@ async fn setup(
     })
     .await;
     converge(&dep, &cfg, WAIT).await;
-    (dep, cfg, p)
+    Setup {
+        dep,
+        cfg,
+        p,
+        source,
+        backup,
+    }
 }
 
 /// Damages the backup directly: deletes `gone`, modifies `changed`, inserts `extra`.
@@ -137,13 +149,14 @@ fn ints(ids: impl IntoIterator<Item = i32>) -> Vec<Bson> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_collection_resync_under_traffic_heals_what_was_damaged_on_the_backup() {
     let dir = tempfile::tempdir().unwrap();
-    let (dep, cfg, p) = setup("resync_coll", dir.path()).await;
-    let source = dep
-        .db(&cfg.source.database)
-        .collection::<Document>("orders");
-    let backup = dep
-        .db(&cfg.target.database)
-        .collection::<Document>("orders");
+    // Large enough that the traffic goes on while the job compares.
+    let Setup {
+        dep,
+        cfg,
+        p,
+        source,
+        backup,
+    } = setup("resync_coll", dir.path(), 3000).await;
     let traffic = Traffic::start(source.clone());
 
     // Damage the quiet documents and some the traffic keeps changing.
@@ -205,25 +218,16 @@ async fn a_collection_resync_under_traffic_heals_what_was_damaged_on_the_backup(
     assert_eq!(p.metric(&submitted).await, 1.0);
 }
 
-async fn cli(args: Vec<String>) -> (i32, String, String) {
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        run_binary(&args, &[])
-    })
-    .await
-    .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resync_of_listed_ids_through_the_cli_heals_exactly_those_under_traffic() {
     let dir = tempfile::tempdir().unwrap();
-    let (dep, cfg, p) = setup("resync_ids", dir.path()).await;
-    let source = dep
-        .db(&cfg.source.database)
-        .collection::<Document>("orders");
-    let backup = dep
-        .db(&cfg.target.database)
-        .collection::<Document>("orders");
+    let Setup {
+        dep,
+        cfg,
+        p,
+        source,
+        backup,
+    } = setup("resync_ids", dir.path(), TRAFFIC_IDS).await;
     let traffic = Traffic::start(source.clone());
     let gone = ints([1, 2, 101]);
     let changed = vec![
@@ -318,7 +322,8 @@ async fn a_resync_of_listed_ids_through_the_cli_heals_exactly_those_under_traffi
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_resync_requests_are_refused_naming_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
-    let (_dep, _cfg, p) = setup("resync_bad", dir.path()).await;
+    let s = setup("resync_bad", dir.path(), TRAFFIC_IDS).await;
+    let p = &s.p;
     let unknown = post_authed(
         p.http,
         "/api/v1/resync",
