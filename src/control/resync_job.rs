@@ -87,6 +87,8 @@ impl Runner {
         let mut waits = backoff().build();
         loop {
             let mut items = Items::new(self, id, &spec.collection);
+            // Compare only once the collection flows (cursors left idle could time out).
+            items.unpaused().await;
             let pass = match &spec.ids {
                 None => self.whole(&mut items).await,
                 Some(ids) => self.listed(&mut items, ids).await,
@@ -186,14 +188,8 @@ impl<'a> Items<'a> {
         while self.pending.len() >= IN_FLIGHT {
             self.settle_one().await?;
         }
-        let pauses = self.runner.reporter.status.pauses();
+        self.unpaused().await;
         let coll = self.coll;
-        if pauses.all() || pauses.is_paused(coll) {
-            let never = CancellationToken::new();
-            pauses
-                .wait_while(|p| p.all() || p.is_paused(coll), &never)
-                .await;
-        }
         let key: Document = doc! {"_id": id};
         let writers = &self.runner.writers;
         let writer = &writers[partition(coll, &key, writers.len())];
@@ -208,6 +204,19 @@ impl<'a> Items<'a> {
         }
         self.pending.push(answer);
         Ok(())
+    }
+
+    /// Waits while the collection, or everything, is paused (the runner's stop ends the wait
+    /// by dropping it).
+    async fn unpaused(&self) {
+        let pauses = self.runner.reporter.status.pauses();
+        let coll = self.coll;
+        if pauses.all() || pauses.is_paused(coll) {
+            let never = CancellationToken::new();
+            pauses
+                .wait_while(|p| p.all() || p.is_paused(coll), &never)
+                .await;
+        }
     }
 
     async fn settle_one(&mut self) -> std::result::Result<(), Cut> {

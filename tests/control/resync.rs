@@ -14,9 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(90);
+pub(super) const WAIT: Duration = Duration::from_secs(90);
 /// `_id`s the traffic changes (some of them are damaged too): 100..TRAFFIC_IDS.
-const TRAFFIC_IDS: i32 = 160;
+pub(super) const TRAFFIC_IDS: i32 = 160;
 
 /// Updates, replaces, inserts and deletes on `coll` until stopped: `_id`s 100..160 change all
 /// the time, `_id`s from 10 000 come and go.
@@ -69,17 +69,28 @@ impl Traffic {
 
 /// A replicator of `orders` (seeded with `_id`s 0..`seeded` and `"user-1"`), tailing and caught
 /// up, and the collection on both sides.
-struct Setup {
-    dep: Deployment,
-    cfg: mongo_replicator::config::Config,
-    p: ReplicatorProcess,
-    source: Collection<Document>,
-    backup: Collection<Document>,
+pub(super) struct Setup {
+    pub dep: Deployment,
+    pub cfg: mongo_replicator::config::Config,
+    pub p: ReplicatorProcess,
+    pub source: Collection<Document>,
+    pub backup: Collection<Document>,
 }
 
-async fn setup(tag: &str, dir: &std::path::Path, seeded: i32) -> Setup {
+pub(super) async fn setup(tag: &str, dir: &std::path::Path, seeded: i32) -> Setup {
+    setup_with(tag, dir, seeded, |_| {}).await
+}
+
+/// [`setup`] with the configuration changed by `adjust`.
+pub(super) async fn setup_with(
+    tag: &str,
+    dir: &std::path::Path,
+    seeded: i32,
+    adjust: impl FnOnce(&mut mongo_replicator::config::Config),
+) -> Setup {
     let dep = Deployment::start().await;
-    let cfg = super::token_config(&dep, tag, &["orders"]);
+    let mut cfg = super::token_config(&dep, tag, &["orders"]);
+    adjust(&mut cfg);
     let source = dep
         .db(&cfg.source.database)
         .collection::<Document>("orders");
@@ -108,7 +119,12 @@ async fn setup(tag: &str, dir: &std::path::Path, seeded: i32) -> Setup {
 }
 
 /// Damages the backup directly: deletes `gone`, modifies `changed`, inserts `extra`.
-async fn damage(backup: &Collection<Document>, gone: &[Bson], changed: &[Bson], extra: &[Bson]) {
+pub(super) async fn damage(
+    backup: &Collection<Document>,
+    gone: &[Bson],
+    changed: &[Bson],
+    extra: &[Bson],
+) {
     for id in gone {
         let r = backup.delete_one(doc! {"_id": id.clone()}).await.unwrap();
         assert_eq!(r.deleted_count, 1, "{id} was on the backup");
@@ -127,12 +143,12 @@ async fn damage(backup: &Collection<Document>, gone: &[Bson], changed: &[Bson], 
     }
 }
 
-async fn find(coll: &Collection<Document>, id: &Bson) -> Option<Document> {
+pub(super) async fn find(coll: &Collection<Document>, id: &Bson) -> Option<Document> {
     coll.find_one(doc! {"_id": id.clone()}).await.unwrap()
 }
 
 /// Waits for job `id` to end; its JSON.
-async fn finished(p: &ReplicatorProcess, id: &str) -> serde_json::Value {
+pub(super) async fn finished(p: &ReplicatorProcess, id: &str) -> serde_json::Value {
     let path = format!("/api/v1/jobs/{id}");
     wait_until(&format!("job {id} ended"), WAIT, || async {
         let reply = get_authed(p.http, &path).await;
@@ -142,7 +158,29 @@ async fn finished(p: &ReplicatorProcess, id: &str) -> serde_json::Value {
     json(&get_authed(p.http, &path).await)
 }
 
-fn ints(ids: impl IntoIterator<Item = i32>) -> Vec<Bson> {
+/// `POST /api/v1/resync` with `body`.
+async fn resync(p: &ReplicatorProcess, body: &str) -> crate::support::http::Reply {
+    post_authed(p.http, "/api/v1/resync", Some(body)).await
+}
+
+/// `mongo-replicator resync --addr <p> --token <TOKEN> <extra...>`.
+pub(super) async fn resync_cli(p: &ReplicatorProcess, extra: &[&str]) -> (i32, String, String) {
+    let addr = p.http.to_string();
+    let mut args: Vec<String> = ["resync", "--addr", &addr, "--token", TOKEN]
+        .map(String::from)
+        .to_vec();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    cli(args).await
+}
+
+/// Submits a job; its id.
+pub(super) async fn submit(p: &ReplicatorProcess, body: &str) -> String {
+    let reply = resync(p, body).await;
+    assert_eq!(reply.code, 202, "{}", reply.body);
+    json(&reply)["job"].as_str().unwrap().to_string()
+}
+
+pub(super) fn ints(ids: impl IntoIterator<Item = i32>) -> Vec<Bson> {
     ids.into_iter().map(Bson::Int32).collect()
 }
 
@@ -150,43 +188,30 @@ fn ints(ids: impl IntoIterator<Item = i32>) -> Vec<Bson> {
 async fn a_collection_resync_under_traffic_heals_what_was_damaged_on_the_backup() {
     let dir = tempfile::tempdir().unwrap();
     // Large enough that the traffic goes on while the job compares.
-    let Setup {
-        dep,
-        cfg,
-        p,
-        source,
-        backup,
-    } = setup("resync_coll", dir.path(), 3000).await;
+    let s = setup("resync_coll", dir.path(), 3000).await;
+    let (dep, cfg, p, source, backup) = (&s.dep, &s.cfg, &s.p, &s.source, &s.backup);
     let traffic = Traffic::start(source.clone());
 
     // Damage the quiet documents and some the traffic keeps changing.
     let gone: Vec<Bson> = ints((0..10).chain(100..105));
-    let changed: Vec<Bson> = ints((10..20).chain(105..110));
-    let mut changed = changed;
+    let mut changed: Vec<Bson> = ints((10..20).chain(105..110));
     changed.push(Bson::String("user-1".into()));
     let extra = ints(-10..0);
-    damage(&backup, &gone, &changed, &extra).await;
+    damage(backup, &gone, &changed, &extra).await;
     // The tail alone does not repair it.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(find(&backup, &Bson::Int32(3)).await.is_none());
+    assert!(find(backup, &Bson::Int32(3)).await.is_none());
     assert_eq!(
-        find(&backup, &Bson::Int32(13))
+        find(backup, &Bson::Int32(13))
             .await
             .unwrap()
             .get_bool("damaged"),
         Ok(true)
     );
-    assert!(find(&backup, &Bson::Int32(-3)).await.is_some());
+    assert!(find(backup, &Bson::Int32(-3)).await.is_some());
 
-    let reply = post_authed(
-        p.http,
-        "/api/v1/resync",
-        Some(r#"{"collection": "orders"}"#),
-    )
-    .await;
-    assert_eq!(reply.code, 202, "{}", reply.body);
-    let job = json(&reply)["job"].as_str().unwrap().to_string();
-    let shown = finished(&p, &job).await;
+    let job = submit(p, r#"{"collection": "orders"}"#).await;
+    let shown = finished(p, &job).await;
     assert_eq!(shown["state"], "done", "{shown}");
     assert_eq!(
         (shown["kind"].as_str(), shown["collection"].as_str()),
@@ -210,7 +235,7 @@ async fn a_collection_resync_under_traffic_heals_what_was_damaged_on_the_backup(
     // Traffic went on during the repair; once it stops, the backup is identical.
     let ops = traffic.stop().await;
     assert!(ops > 0);
-    converge(&dep, &cfg, WAIT).await;
+    converge(dep, cfg, WAIT).await;
     let submitted = format!(
         "{}{{result=\"ok\",route=\"/api/v1/resync\"}}",
         names::CONTROL_REQUESTS_TOTAL
@@ -221,13 +246,8 @@ async fn a_collection_resync_under_traffic_heals_what_was_damaged_on_the_backup(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resync_of_listed_ids_through_the_cli_heals_exactly_those_under_traffic() {
     let dir = tempfile::tempdir().unwrap();
-    let Setup {
-        dep,
-        cfg,
-        p,
-        source,
-        backup,
-    } = setup("resync_ids", dir.path(), TRAFFIC_IDS).await;
+    let s = setup("resync_ids", dir.path(), TRAFFIC_IDS).await;
+    let (dep, cfg, p, source, backup) = (&s.dep, &s.cfg, &s.p, &s.source, &s.backup);
     let traffic = Traffic::start(source.clone());
     let gone = ints([1, 2, 101]);
     let changed = vec![
@@ -236,24 +256,11 @@ async fn a_resync_of_listed_ids_through_the_cli_heals_exactly_those_under_traffi
         Bson::String("user-1".into()),
     ];
     let extra = vec![Bson::Int32(5000), Bson::String("x-extra".into())];
-    damage(&backup, &gone, &changed, &extra).await;
+    damage(backup, &gone, &changed, &extra).await;
     // Damaged too, but not listed: stays damaged.
-    damage(&backup, &[], &ints([50]), &[]).await;
+    damage(backup, &[], &ints([50]), &[]).await;
 
-    let addr = p.http.to_string();
-    let mut args: Vec<String> = [
-        "resync",
-        "--addr",
-        &addr,
-        "--token",
-        TOKEN,
-        "--collection",
-        "orders",
-        "--wait",
-        "--json",
-    ]
-    .map(String::from)
-    .to_vec();
+    let mut args = vec!["--collection", "orders", "--wait", "--json"];
     for id in [
         "1",
         r#"{"$numberInt": "2"}"#,
@@ -265,9 +272,9 @@ async fn a_resync_of_listed_ids_through_the_cli_heals_exactly_those_under_traffi
         "x-extra",
         "7",
     ] {
-        args.extend(["--id".to_string(), id.to_string()]);
+        args.extend(["--id", id]);
     }
-    let (code, out, err) = cli(args).await;
+    let (code, out, err) = resync_cli(p, &args).await;
     assert_eq!(code, 0, "{out}{err}");
     let shown: serde_json::Value = serde_json::from_str(&out).expect("--json prints the job");
     assert_eq!(
@@ -286,14 +293,14 @@ async fn a_resync_of_listed_ids_through_the_cli_heals_exactly_those_under_traffi
     assert!(ops > 0);
     // The listed documents heal (the traffic's last changes arrive through the tail).
     for id in gone.iter().chain(&changed).chain(&extra) {
-        let want = find(&source, id).await;
+        let want = find(source, id).await;
         wait_until(&format!("{id} healed"), WAIT, || async {
-            find(&backup, id).await == want
+            find(backup, id).await == want
         })
         .await;
     }
     assert_eq!(
-        find(&backup, &Bson::Int32(50))
+        find(backup, &Bson::Int32(50))
             .await
             .unwrap()
             .get_bool("damaged"),
@@ -302,21 +309,10 @@ async fn a_resync_of_listed_ids_through_the_cli_heals_exactly_those_under_traffi
     );
 
     // Without --wait the CLI prints the queued job; the whole collection heals the rest.
-    let (code, out, err) = cli([
-        "resync",
-        "--addr",
-        &addr,
-        "--token",
-        TOKEN,
-        "--collection",
-        "orders",
-    ]
-    .map(String::from)
-    .to_vec())
-    .await;
+    let (code, out, err) = resync_cli(p, &["--collection", "orders"]).await;
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("job") && out.contains("queued"), "{out}");
-    converge(&dep, &cfg, WAIT).await;
+    converge(dep, cfg, WAIT).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -324,12 +320,7 @@ async fn bad_resync_requests_are_refused_naming_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
     let s = setup("resync_bad", dir.path(), TRAFFIC_IDS).await;
     let p = &s.p;
-    let unknown = post_authed(
-        p.http,
-        "/api/v1/resync",
-        Some(r#"{"collection": "ordres"}"#),
-    )
-    .await;
+    let unknown = resync(p, r#"{"collection": "ordres"}"#).await;
     assert_eq!(unknown.code, 404, "{}", unknown.body);
     assert!(
         json(&unknown)["error"].as_str().unwrap().contains("ordres"),
@@ -346,7 +337,7 @@ async fn bad_resync_requests_are_refused_naming_what_is_wrong() {
         (r#"{"collection": "orders", "id": 1}"#, "the body must be"),
         ("not json", "the body must be"),
     ] {
-        let reply = post_authed(p.http, "/api/v1/resync", Some(body)).await;
+        let reply = resync(p, body).await;
         assert_eq!(reply.code, 400, "{body}: {}", reply.body);
         assert!(
             json(&reply)["error"].as_str().unwrap().contains(says),
@@ -366,18 +357,10 @@ async fn bad_resync_requests_are_refused_naming_what_is_wrong() {
     .unwrap();
     assert_eq!(no_token.code, 401);
 
-    let addr = p.http.to_string();
-    let run = |extra: &[&str]| {
-        let mut a: Vec<String> = ["resync", "--addr", &addr, "--token", TOKEN]
-            .map(String::from)
-            .to_vec();
-        a.extend(extra.iter().map(|s| s.to_string()));
-        cli(a)
-    };
-    let (code, _, err) = run(&["--collection", "ordres"]).await;
+    let (code, _, err) = resync_cli(p, &["--collection", "ordres"]).await;
     assert_eq!(code, 1, "the server says no: {err}");
     assert!(err.contains("ordres"), "{err}");
-    let (code, _, err) = run(&[]).await;
+    let (code, _, err) = resync_cli(p, &[]).await;
     assert_eq!(code, 2, "no --collection: {err}");
     let dead = format!("127.0.0.1:{}", free_port());
     let (code, _, err) = cli(["resync", "--addr", &dead, "--collection", "orders"]
