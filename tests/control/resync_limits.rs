@@ -16,13 +16,19 @@ use std::time::Duration;
 /// The conflicting value: never expected in any answer.
 const EMAIL: &str = "dup-9d1f@example.org";
 
+/// `POST /api/v1/{action}` (pause, resume) of `orders`.
+async fn orders(p: &crate::support::procs::ReplicatorProcess, action: &str) {
+    let body = Some(r#"{"collection": "orders"}"#);
+    let reply = post_authed(p.http, &format!("/api/v1/{action}"), body).await;
+    assert_eq!(reply.code, 200, "{action}: {}", reply.body);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resync_waits_while_its_collection_is_paused_then_heals_it() {
     let dir = tempfile::tempdir().unwrap();
     let s = setup("resync_paused", dir.path(), TRAFFIC_IDS).await;
     let (dep, cfg, p, backup) = (&s.dep, &s.cfg, &s.p, &s.backup);
-    let reply = post_authed(p.http, "/api/v1/pause", Some(r#"{"collection": "orders"}"#)).await;
-    assert_eq!(reply.code, 200, "{}", reply.body);
+    orders(p, "pause").await;
     damage(backup, &ints([1]), &ints([2]), &ints([-1])).await;
     let job = submit(p, r#"{"collection": "orders"}"#).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -37,13 +43,7 @@ async fn a_resync_waits_while_its_collection_is_paused_then_heals_it() {
     );
     assert!(find(backup, &Bson::Int32(-1)).await.is_some());
 
-    let reply = post_authed(
-        p.http,
-        "/api/v1/resume",
-        Some(r#"{"collection": "orders"}"#),
-    )
-    .await;
-    assert_eq!(reply.code, 200, "{}", reply.body);
+    orders(p, "resume").await;
     let shown = finished(p, &job).await;
     assert_eq!(shown["state"], "done", "{shown}");
     assert_eq!(shown["counts"]["deleted"], 1, "{shown}");
@@ -159,4 +159,30 @@ async fn with_on_refused_stop_a_refused_document_fails_the_job_and_resync_wait_e
     );
     // The tail itself goes on.
     assert_eq!(p.get("/readyz").await.map(|r| r.0), Some(200));
+}
+
+/// The job's reads fail for a while (transient, code 91): the job keeps trying, the error is
+/// recorded, and once reads work again it compares from the start and heals the backup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resync_whose_reads_fail_for_a_while_compares_again_and_heals() {
+    crate::support::skip_on_real_server!(crate::support::Needs::FailPoints);
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup("resync_reads", dir.path(), TRAFFIC_IDS).await;
+    let (dep, cfg, p, backup) = (&s.dep, &s.cfg, &s.p, &s.backup);
+    damage(backup, &ints([1]), &ints([2]), &ints([-1])).await;
+    crate::support::fail_commands(dep, &["find"], 91).await;
+    let job = submit(p, r#"{"collection": "orders"}"#).await;
+    wait_until("the failed read recorded", super::resync::WAIT, || async {
+        let status = json(&get_authed(p.http, "/api/v1/status").await);
+        status["last_error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("reading orders"))
+    })
+    .await;
+    let shown = json(&get_authed(p.http, &format!("/api/v1/jobs/{job}")).await);
+    assert_eq!(shown["state"], "running", "{shown}");
+    crate::support::fail_commands_off(dep).await;
+    let shown = finished(p, &job).await;
+    assert_eq!(shown["state"], "done", "{shown}");
+    converge(dep, cfg, super::resync::WAIT).await;
 }
