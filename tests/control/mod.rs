@@ -6,6 +6,7 @@ mod cli;
 mod failed;
 mod pause;
 mod resync;
+mod resync_ids;
 mod resync_limits;
 
 use crate::support::http::{get_with_token, post, try_get, Reply};
