@@ -25,7 +25,11 @@ fn main() -> ExitCode {
             }
         }
         // Control commands load their own (address and token only) and never log.
-        Command::Demo(_) | Command::Status(_) | Command::Pause(_) | Command::Resume(_) => None,
+        Command::Demo(_)
+        | Command::Status(_)
+        | Command::Pause(_)
+        | Command::Resume(_)
+        | Command::Resync(_) => None,
     };
     let log = cfg.as_ref().map(|c| c.log.clone()).unwrap_or(LogConfig {
         format: LogFormat::Text,

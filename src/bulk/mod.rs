@@ -2,6 +2,7 @@
 //! share (the merge join of two `_id`-ordered scans, the server's `_id` order).
 
 pub mod align;
+pub mod by_ids;
 pub mod copy;
 pub mod copy_write;
 pub mod follow;

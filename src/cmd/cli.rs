@@ -34,6 +34,23 @@ pub enum Command {
     Pause(ControlArgs),
     /// Resume one collection (`--collection`), or end every pause.
     Resume(ControlArgs),
+    /// Repair one collection (`--collection`), or some of its documents (`--id`), on the backup
+    /// from the source while the replicator keeps tailing.
+    Resync(ResyncArgs),
+}
+
+/// Flags of `resync`: the control flags, the `_id`s, and whether to wait for the job.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ResyncArgs {
+    #[command(flatten)]
+    pub control: ControlArgs,
+    /// Repair only this `_id` (repeatable): Extended JSON (`{"$oid": "..."}`, `7`,
+    /// `{"$numberLong": "7"}`), or a plain string (quote a string that reads as JSON: `'"7"'`).
+    #[arg(long = "id", value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Wait until the job is done; exit 1 if it failed.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 /// Flags of the control commands (they talk to a running replicator's HTTP API).
@@ -232,6 +249,25 @@ mod tests {
         assert_eq!(
             (p.collection.as_deref(), p.addr.as_deref(), p.json),
             (Some("orders"), Some("h:1"), true)
+        );
+        let cli = Cli::try_parse_from([
+            "mongo-replicator",
+            "resync",
+            "--collection",
+            "orders",
+            "--id",
+            "7",
+            "--id",
+            "{\"$oid\": \"65a1b2c3d4e5f60718293a4b\"}",
+            "--wait",
+        ])
+        .unwrap();
+        let Command::Resync(r) = cli.command else {
+            panic!("resync expected")
+        };
+        assert_eq!(
+            (r.control.collection.as_deref(), r.ids.len(), r.wait),
+            (Some("orders"), 2, true)
         );
         let cli = Cli::try_parse_from(["mongo-replicator", "demo", "--seconds", "5"]).unwrap();
         let Command::Demo(demo) = cli.command else {

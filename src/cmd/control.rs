@@ -69,7 +69,7 @@ pub async fn command(action: Action, args: ControlArgs) -> ExitCode {
 }
 
 /// The address and token: flags first, then the configuration (file, env, defaults).
-async fn target(args: &ControlArgs) -> Result<(SocketAddr, Option<String>), String> {
+pub(super) async fn target(args: &ControlArgs) -> Result<(SocketAddr, Option<String>), String> {
     let cfg = Config::load(args.config.as_deref(), json!({})).map_err(|e| e.to_string())?;
     let token = match &args.token {
         Some(t) => Some(t.clone()),
@@ -189,7 +189,7 @@ fn paused_line(p: &Value) -> String {
     }
 }
 
-fn text(v: &Value) -> String {
+pub(super) fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => "-".into(),

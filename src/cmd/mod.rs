@@ -7,6 +7,7 @@ pub mod copy;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod http_client;
+pub mod resync;
 pub mod run;
 pub mod verify;
 
@@ -46,6 +47,7 @@ pub async fn execute(command: Command, cfg: Option<Config>) -> ExitCode {
         (Command::Status(args), _) => return control::command(control::Action::Status, args).await,
         (Command::Pause(args), _) => return control::command(control::Action::Pause, args).await,
         (Command::Resume(args), _) => return control::command(control::Action::Resume, args).await,
+        (Command::Resync(args), _) => return resync::command(args).await,
         (Command::Run(_), Some(cfg)) => run::command(&cfg).await,
         (Command::Copy(_), Some(cfg)) => copy::command(&cfg).await,
         (Command::Verify(_), Some(cfg)) => verify::command(&cfg).await,

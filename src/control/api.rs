@@ -44,7 +44,9 @@ pub fn router(api: Api, guard: Guard) -> Router {
             "/api/v1/openapi.json",
             "/api/v1/failed",
             "/api/v1/failed/retry",
-            "/api/v1/failed/skip"
+            "/api/v1/failed/skip",
+            "/api/v1/resync",
+            "/api/v1/jobs/{id}"
         ]
     );
     Router::new()
@@ -57,6 +59,8 @@ pub fn router(api: Api, guard: Guard) -> Router {
         .route(paths[6], get(crate::control::failed::list))
         .route(paths[7], post(crate::control::failed::retry))
         .route(paths[8], post(crate::control::failed::skip))
+        .route(paths[9], post(crate::control::resync::submit))
+        .route(paths[10], get(crate::control::resync::show))
         .with_state(api)
         .route_layer(axum::middleware::from_fn_with_state(guard, auth::check))
 }
@@ -70,6 +74,7 @@ async fn api_status(State(api): State<Api>) -> Json<Value> {
     let mut v = api.status.to_json();
     v["paused"] = api.status.pauses().to_json();
     v["parked_documents"] = api.status.parked().lock().len().into();
+    v["resync"] = api.status.jobs().summary();
     Json(v)
 }
 

@@ -7,10 +7,13 @@ pub mod api;
 pub mod auth;
 pub mod failed;
 pub mod held;
+pub mod jobs;
 pub mod openapi;
 pub mod parked;
 pub mod pause;
 pub mod persist;
+pub mod resync;
+pub mod resync_job;
 
 pub use pause::{PauseState, Pauses, UnknownCollection, ALL};
 
@@ -33,7 +36,7 @@ const fn route(method: &'static str, path: &'static str, mutating: bool) -> Rout
 
 /// Every route behind the token. The router is built from the same paths and
 /// `/api/v1/openapi.json` must describe exactly the `/api/v1` ones (a test checks both).
-pub const ROUTES: [Route; 9] = [
+pub const ROUTES: [Route; 11] = [
     route("GET", "/status", false),
     route("GET", "/api/v1/status", false),
     route("GET", "/api/v1/config", false),
@@ -43,6 +46,9 @@ pub const ROUTES: [Route; 9] = [
     route("GET", "/api/v1/failed", false),
     route("POST", "/api/v1/failed/retry", true),
     route("POST", "/api/v1/failed/skip", true),
+    // Resync jobs.
+    route("POST", "/api/v1/resync", true),
+    route("GET", "/api/v1/jobs/{id}", false),
 ];
 
 /// The `result` label of `control_requests_total`: 2xx, 401, other 4xx, 5xx.

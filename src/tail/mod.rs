@@ -9,6 +9,7 @@ pub mod fences;
 mod parking;
 mod pause_gate;
 mod renamed_in;
+pub mod rewrite;
 pub mod router;
 pub mod watcher;
 pub mod writer;
@@ -84,6 +85,18 @@ pub async fn run_tail(
         };
         writers.spawn(w.run(rx));
     }
+    // Resync jobs route their items to the same writers (their clones of the channels are
+    // dropped before the writers are drained).
+    let jobs_stop = CancellationToken::new();
+    let job_runner = tokio::spawn(
+        crate::control::resync_job::Runner {
+            source: source.clone(),
+            target: target.clone(),
+            writers: senders.clone(),
+            reporter: reporter.clone(),
+        }
+        .run(jobs_stop.clone()),
+    );
     let ticker_stop = CancellationToken::new();
     let mut ticker = tokio::spawn(checkpointer.clone().run(
         Duration::from_millis(cfg.checkpoint.interval_ms),
@@ -127,6 +140,8 @@ pub async fn run_tail(
     };
     // Events held for a paused collection were never applied: the stop is not clean.
     let held_back = !watcher.held.lock().is_empty();
+    jobs_stop.cancel();
+    let _ = job_runner.await;
     drop(watcher); // closes the writer channels: writers drain and exit
     let mut first_err = outcome.err();
     // Clean: the watcher stopped normally and every writer applied all it held.

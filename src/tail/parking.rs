@@ -55,7 +55,7 @@ impl Writer {
         Ok(())
     }
 
-    fn refused(&self, coll: &str, key: &Document, e: &Error) -> Result<()> {
+    pub(super) fn refused(&self, coll: &str, key: &Document, e: &Error) -> Result<()> {
         let mut parked = self.reporter.status.parked().lock();
         let outcome = parked.refused(coll, key, e.code, &e.message, Instant::now());
         self.reporter.metrics.set_parked_documents(parked.len());
@@ -82,7 +82,7 @@ impl Writer {
         };
         for (coll, key) in due {
             match self.rewrite(&coll, &key, fences).await {
-                Ok(()) => {
+                Ok(_) => {
                     let mut parked = self.reporter.status.parked().lock();
                     parked.remove(&coll, &key);
                     self.reporter.metrics.set_parked_documents(parked.len());
@@ -98,8 +98,14 @@ impl Writer {
     }
 
     /// Writes the source's current version of the document, or deletes it from the target when
-    /// the source has none (its delete event was counted behind the parked entry).
-    async fn rewrite(&self, coll: &str, key: &Document, fences: &mut Fences) -> Result<()> {
+    /// the source has none (its delete event was counted behind the parked entry, or a resync
+    /// job found it only on the backup); `true` when it deleted.
+    pub(super) async fn rewrite(
+        &self,
+        coll: &str,
+        key: &Document,
+        fences: &mut Fences,
+    ) -> Result<bool> {
         let op = |kind| WriteOp {
             coll: coll.to_string(),
             key: key.clone(),
@@ -114,7 +120,8 @@ impl Writer {
                 apply_plan(&self.source, &self.target, &plan)
             })
             .await?;
-        if outcome.gone.iter().any(|(c, k)| c == coll && k == key) {
+        let gone = outcome.gone.iter().any(|(c, k)| c == coll && k == key);
+        if gone {
             let mut delete = BatchBuilder::new();
             delete.push(op(WriteKind::Delete));
             let plan = delete.take_plan();
@@ -125,6 +132,6 @@ impl Writer {
                 .await?;
         }
         fences.record(outcome.found);
-        Ok(())
+        Ok(gone)
     }
 }

@@ -32,6 +32,9 @@ pub enum WriterMsg {
     Op(Item),
     /// Apply everything received so far, then answer (DDL barriers, shutdown).
     Flush(oneshot::Sender<()>),
+    /// A resync job's item: after everything received so far, write the source's current
+    /// version of one document (see [`super::rewrite`]).
+    Rewrite(super::rewrite::Rewrite),
 }
 
 /// Sends each write op to the writer of its partition.

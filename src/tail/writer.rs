@@ -69,6 +69,7 @@ impl Writer {
                 }
             };
             let mut flush_waiters = Vec::new();
+            let mut rewrite = None;
             let deadline = Instant::now() + self.limits.max_delay;
             let mut next = Some(first);
             loop {
@@ -88,6 +89,10 @@ impl Writer {
                     }
                     Some(WriterMsg::Flush(tx)) => {
                         flush_waiters.push(tx);
+                        break;
+                    }
+                    Some(WriterMsg::Rewrite(r)) => {
+                        rewrite = Some(r);
                         break;
                     }
                     None => {}
@@ -113,6 +118,10 @@ impl Writer {
             }
             for w in flush_waiters {
                 let _ = w.send(());
+            }
+            if let Some(r) = rewrite {
+                // After the events routed before it: per-document order with the tail holds.
+                self.rewrite_for_job(r, &mut fences).await?;
             }
             self.retry_parked(&mut fences).await?;
         }

@@ -372,3 +372,60 @@ async fn a_target_only_conflict_later_in_its_batch_is_reported_too() {
     );
     still_retrying_until_aborted(&reporter, task, &position).await;
 }
+
+/// A resync job item: the events routed before it are applied first, the source's current
+/// version then overwrites the damaged backup document, a later-routed event older than that
+/// read is fenced off and a newer one applies on top; a document only the backup has is
+/// deleted. Job items acknowledge nothing: the watermark covers only the stream's items.
+#[tokio::test]
+async fn a_job_rewrite_writes_the_current_source_version_in_order_with_the_stream() {
+    use crate::source::translate::ClusterTime;
+    use crate::tail::rewrite::{Rewrite, Rewritten};
+    let bed = bed().await;
+    insert(&bed.source, doc! {"_id": "a", "v": "new"}).await;
+    insert(&bed.target, doc! {"_id": "a", "v": "damaged", "junk": 1}).await;
+    insert(&bed.target, doc! {"_id": "extra", "v": 1}).await;
+    let Running {
+        position, tx, task, ..
+    } = start(&bed);
+    let at = |time| Some(ClusterTime(bson::Timestamp { time, increment: 1 }));
+    let stream = |kind, time| {
+        let mut it = item(&position, op("a", kind), Op::Update);
+        it.cluster_time = at(time);
+        it
+    };
+    tx.send(WriterMsg::Op(stream(set("v", "older"), 1)))
+        .await
+        .unwrap();
+    let rewrite = |id: &str| {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let r = Rewrite {
+            coll: "people".into(),
+            key: doc! {"_id": id},
+            done,
+        };
+        (r, answer)
+    };
+    let (r, a_done) = rewrite("a");
+    tx.send(WriterMsg::Rewrite(r)).await.unwrap();
+    let (r, extra_done) = rewrite("extra");
+    tx.send(WriterMsg::Rewrite(r)).await.unwrap();
+    // Read before the re-read, routed after it: covered by it.
+    let stale = stream(set("v", "stale"), 2);
+    // After the re-read (far in the future): applies on top.
+    let later = stream(set("w", "later"), u32::MAX);
+    send_and_flush(&tx, vec![stale, later]).await;
+    assert_eq!(a_done.await.unwrap().unwrap(), Rewritten::Written);
+    assert_eq!(extra_done.await.unwrap().unwrap(), Rewritten::Deleted);
+    assert_eq!(
+        contents(&bed.target).await,
+        vec![doc! {"_id": "a", "v": "new", "w": "later"}]
+    );
+    assert_eq!(
+        (position.seq(), position.pending()),
+        (3, 0),
+        "the three stream items, nothing else"
+    );
+    drop(tx);
+    task.await.unwrap().unwrap();
+}

@@ -5,6 +5,9 @@ mod auth;
 mod cli;
 mod failed;
 mod pause;
+mod resync;
+mod resync_ids;
+mod resync_limits;
 
 use crate::support::http::{get_with_token, post, try_get, Reply};
 use crate::support::procs::ReplicatorProcess;

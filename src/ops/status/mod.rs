@@ -18,6 +18,8 @@ pub struct Status {
     pauses: Arc<crate::control::Pauses>,
     /// Documents the backup refused for good (shared with the writers and the control API).
     parked: Arc<parking_lot::Mutex<crate::control::parked::Parked>>,
+    /// Resync jobs (submitted by the control API, run by the tail).
+    jobs: Arc<crate::control::jobs::Jobs>,
 }
 
 struct Inner {
@@ -66,6 +68,7 @@ impl Status {
             inner: Arc::new(Mutex::new(inner)),
             pauses: Arc::default(),
             parked: Arc::default(),
+            jobs: Arc::default(),
         }
     }
 
@@ -77,6 +80,11 @@ impl Status {
     /// The parked documents the writers keep and the control API lists, retries and skips.
     pub fn parked(&self) -> &Arc<parking_lot::Mutex<crate::control::parked::Parked>> {
         &self.parked
+    }
+
+    /// The resync jobs the control API submits and the tail's job runner carries out.
+    pub fn jobs(&self) -> &Arc<crate::control::jobs::Jobs> {
+        &self.jobs
     }
 
     /// A panic elsewhere must not take `/status` down with it: the data stays usable.
