@@ -24,6 +24,7 @@ pub mod cmd;
 pub mod config;
 pub mod control;
 pub mod error;
+pub mod ha;
 pub mod ops;
 pub mod source;
 pub mod state;

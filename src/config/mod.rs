@@ -26,6 +26,20 @@ pub struct Config {
     pub http: HttpConfig,
     pub log: LogConfig,
     pub on_history_lost: OnHistoryLost,
+    /// Several instances on one source/target pair, one active by lease ([`crate::ha`]).
+    #[serde(default)]
+    pub ha: HaConfig,
+}
+
+/// `[ha]`: active/standby by a lease document on the target (the server's clock).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HaConfig {
+    pub enabled: bool,
+    /// How long a lease lasts without renewal (renewed every third of it).
+    pub lease_seconds: u64,
+    /// This instance's name in the lease and `/status` (default: the host name).
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

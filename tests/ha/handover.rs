@@ -1,0 +1,64 @@
+//! Three members under traffic: one leader at any sample, kill -9 of the active hands over
+//! within two leases, the backup converges; a standby answers `/readyz` 200 saying `standby`.
+
+use super::*;
+use crate::support::workload::{Traffic, TrafficPlan};
+use crate::support::{converge, seed, Deployment};
+use std::time::Instant;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_members_one_leader_and_kill9_of_the_active_hands_over_within_two_leases() {
+    let dep = Deployment::start().await;
+    let cfg = member_config(&dep, "ha_kill");
+    let db = dep.db(&cfg.source.database);
+    db.collection::<bson::Document>("orders")
+        .insert_one(bson::doc! {"_id": 0})
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut members: Vec<ReplicatorProcess> = ["a", "b", "c"]
+        .iter()
+        .map(|n| start_member(dir.path(), &cfg, n))
+        .collect();
+    let traffic = Traffic::start(&db, seed(), TrafficPlan::new(20, Duration::from_millis(50)));
+    let refs: Vec<&ReplicatorProcess> = members.iter().collect();
+    let first = one_leader(&refs, Duration::from_secs(60)).await;
+    let epoch = sample(&dep, &cfg, &refs, Duration::from_secs(3 * LEASE_SECONDS)).await;
+    assert!(
+        epoch >= 1,
+        "the active claimed the checkpoint with its epoch"
+    );
+
+    // Standbys are ready (to take over) and say so; /status names the holder.
+    for (i, m) in members.iter().enumerate().filter(|(i, _)| *i != first) {
+        let (code, body) = m.get("/readyz").await.unwrap();
+        assert_eq!(code, 200, "standby {i}: {body}");
+        assert!(body.contains("standby"), "{body}");
+        let s = status(m).await;
+        assert_eq!(s["role"], "standby", "{s}");
+        assert_eq!(s["ha"]["holder"], ["a", "b", "c"][first], "{s}");
+    }
+    assert_eq!(status(&members[first]).await["role"], "active");
+
+    let killed_at = Instant::now();
+    members[first].kill9();
+    let rest: Vec<&ReplicatorProcess> = members
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != first)
+        .map(|(_, m)| m)
+        .collect();
+    one_leader(&rest, Duration::from_secs(60)).await;
+    let took = killed_at.elapsed();
+    assert!(
+        took <= Duration::from_secs(2 * LEASE_SECONDS),
+        "handover took {took:?}, more than two leases"
+    );
+    let after = sample(&dep, &cfg, &rest, Duration::from_secs(LEASE_SECONDS)).await;
+    assert!(
+        after > epoch,
+        "the new active runs under a newer epoch ({epoch} -> {after})"
+    );
+    traffic.stop().await;
+    converge(&dep, &cfg, Duration::from_secs(120)).await;
+}
