@@ -31,9 +31,10 @@ pub struct Config {
     pub ha: HaConfig,
 }
 
-/// `[ha]`: active/standby by a lease document on the target (the server's clock).
+/// `[ha]`: active/standby by a lease document on the target (the server's clock). Keys left
+/// out take their defaults (`ha.name` is the host's, so it has no fixed default to write).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct HaConfig {
     pub enabled: bool,
     /// How long a lease lasts without renewal (renewed every third of it).
