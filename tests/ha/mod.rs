@@ -1,6 +1,8 @@
 //! `ha`: three replicator processes on one source/target pair, one active by a lease on the
 //! target. Sampled through `leader` on every member and through the checkpoint's `epoch`.
 
+mod config;
+mod fence;
 mod handover;
 mod partition;
 
