@@ -27,6 +27,7 @@ pub async fn run(
     display: &ProgressBars,
 ) -> Result<()> {
     let client = crate::source::connect::target_client(cfg).await?;
+    let source = crate::source::connect::source_client(cfg).await?;
     let pair = crate::state::store::pair_id(&cfg.source.database, &cfg.target.database);
     let store = Arc::new(LeaseStore::new(
         &client,
@@ -46,6 +47,12 @@ pub async fn run(
         reporter.clone(),
         tx,
         keeper_stop.clone(),
+    ));
+    let probe = tokio::spawn(probe_source(
+        source,
+        rx.clone(),
+        Timing::new(cfg.ha.lease_seconds).renew_every(),
+        reporter.clone(),
     ));
     standby(reporter);
     let mut outcome = Ok(());
@@ -102,6 +109,7 @@ pub async fn run(
         let _ = rx.wait_for(|r| *r != Role::Active { epoch }).await;
     }
     keeper_stop.cancel();
+    probe.abort();
     let _ = keeper.await;
     if let Some(epoch) = last_epoch {
         if let Err(e) = store.release(epoch).await {
@@ -112,9 +120,31 @@ pub async fn run(
     outcome
 }
 
+/// A standby applies nothing: the gauges of the last term (lag, checkpoint age, stall) would
+/// otherwise stay frozen at their last values and keep alerts firing.
 fn standby(reporter: &Reporter) {
     reporter.set_phase(Phase::Standby);
     reporter.set_stream_open(false);
+    reporter.health(0.0, 0.0, false);
+}
+
+/// While standing by, pings the source every `every`, so `up{source}` says whether this
+/// instance could take over (an active's tail reports it itself).
+async fn probe_source(
+    source: mongodb::Client,
+    rx: watch::Receiver<Role>,
+    every: Duration,
+    reporter: Reporter,
+) {
+    loop {
+        if *rx.borrow() == Role::Standby {
+            let ok = crate::source::connect::ping(&source, Side::Source)
+                .await
+                .is_ok();
+            reporter.set_up(Side::Source, ok);
+        }
+        tokio::time::sleep(every).await;
+    }
 }
 
 /// Cancels the term (stop reading, give up retries) once the role is no longer `epoch`'s, and
