@@ -3,23 +3,14 @@
 
 use super::*;
 use crate::support::workload::{Traffic, TrafficPlan};
-use crate::support::{converge, seed, Deployment};
+use crate::support::{converge, seed};
 use std::time::Instant;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_members_one_leader_and_kill9_of_the_active_hands_over_within_two_leases() {
-    let dep = Deployment::start().await;
-    let cfg = member_config(&dep, "ha_kill");
-    let db = dep.db(&cfg.source.database);
-    db.collection::<bson::Document>("orders")
-        .insert_one(bson::doc! {"_id": 0})
-        .await
-        .unwrap();
+    let (dep, cfg, db) = pair("ha_kill").await;
     let dir = tempfile::tempdir().unwrap();
-    let mut members: Vec<ReplicatorProcess> = ["a", "b", "c"]
-        .iter()
-        .map(|n| start_member(dir.path(), &cfg, n))
-        .collect();
+    let mut members = start_members(dir.path(), &cfg);
     let traffic = Traffic::start(&db, seed(), TrafficPlan::new(20, Duration::from_millis(50)));
     let refs: Vec<&ReplicatorProcess> = members.iter().collect();
     let first = one_leader(&refs, Duration::from_secs(60)).await;
@@ -36,7 +27,7 @@ async fn three_members_one_leader_and_kill9_of_the_active_hands_over_within_two_
         assert!(body.contains("standby"), "{body}");
         let s = status(m).await;
         assert_eq!(s["role"], "standby", "{s}");
-        assert_eq!(s["ha"]["holder"], ["a", "b", "c"][first], "{s}");
+        assert_eq!(s["ha"]["holder"], NAMES[first], "{s}");
     }
     assert_eq!(status(&members[first]).await["role"], "active");
 
@@ -68,19 +59,9 @@ async fn three_members_one_leader_and_kill9_of_the_active_hands_over_within_two_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kill9_loop_of_random_members_converges_with_nothing_lost() {
     use rand::{Rng, SeedableRng};
-    let dep = Deployment::start().await;
-    let cfg = member_config(&dep, "ha_loop");
-    let db = dep.db(&cfg.source.database);
-    db.collection::<bson::Document>("orders")
-        .insert_one(bson::doc! {"_id": 0})
-        .await
-        .unwrap();
+    let (dep, cfg, db) = pair("ha_loop").await;
     let dir = tempfile::tempdir().unwrap();
-    let names = ["a", "b", "c"];
-    let mut members: Vec<ReplicatorProcess> = names
-        .iter()
-        .map(|n| start_member(dir.path(), &cfg, n))
-        .collect();
+    let mut members = start_members(dir.path(), &cfg);
     let mut plan = TrafficPlan::new(10, Duration::from_millis(50));
     plan.acked = true;
     let traffic = Traffic::start(&db, seed(), plan);
@@ -93,7 +74,7 @@ async fn a_kill9_loop_of_random_members_converges_with_nothing_lost() {
         epoch = epoch.max(sample(&dep, &cfg, &refs, pause).await);
         let victim = rng.gen_range(0..members.len());
         members[victim].kill9();
-        members[victim] = start_member(dir.path(), &cfg, names[victim]);
+        members[victim] = start_member(dir.path(), &cfg, NAMES[victim]);
     }
     let refs: Vec<&ReplicatorProcess> = members.iter().collect();
     one_leader(&refs, Duration::from_secs(60)).await;

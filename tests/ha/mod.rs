@@ -26,6 +26,27 @@ pub fn member_config(dep: &Deployment, tag: &str) -> Config {
     cfg
 }
 
+/// The members' names.
+pub const NAMES: [&str; 3] = ["a", "b", "c"];
+
+/// A deployment, a member config for a fresh pair on it, and the source database (one
+/// document in `orders`, so the copy has something to copy).
+pub async fn pair(tag: &str) -> (Deployment, Config, mongodb::Database) {
+    let dep = Deployment::start().await;
+    let cfg = member_config(&dep, tag);
+    let db = dep.db(&cfg.source.database);
+    db.collection::<bson::Document>("orders")
+        .insert_one(bson::doc! {"_id": 0})
+        .await
+        .unwrap();
+    (dep, cfg, db)
+}
+
+/// Starts the three members [`NAMES`], each in its own directory below `dir`.
+pub fn start_members(dir: &Path, cfg: &Config) -> Vec<ReplicatorProcess> {
+    NAMES.iter().map(|n| start_member(dir, cfg, n)).collect()
+}
+
 /// Starts member `name` in `dir` (each member its own directory, config and log).
 pub fn start_member(dir: &Path, cfg: &Config, name: &str) -> ReplicatorProcess {
     let mut cfg = cfg.clone();

@@ -5,20 +5,14 @@
 use super::*;
 use crate::support::proxy::{Fault, Proxy};
 use crate::support::workload::{Traffic, TrafficPlan};
-use crate::support::{converge, seed, skip_on_real_server, Deployment, Needs};
+use crate::support::{converge, seed, skip_on_real_server, Needs};
 use mongo_replicator::config::ConnectionString;
 use std::time::Instant;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_active_cut_off_from_the_target_stops_before_its_lease_and_rejoins_as_standby() {
     skip_on_real_server!(Needs::FaultProxy);
-    let dep = Deployment::start().await;
-    let cfg = member_config(&dep, "ha_cut");
-    let db = dep.db(&cfg.source.database);
-    db.collection::<bson::Document>("orders")
-        .insert_one(bson::doc! {"_id": 0})
-        .await
-        .unwrap();
+    let (dep, cfg, db) = pair("ha_cut").await;
     let proxy = Proxy::start(dep.testbed_addr()).await;
     let dir = tempfile::tempdir().unwrap();
     let mut via_proxy = cfg.clone();
@@ -83,18 +77,9 @@ async fn an_active_cut_off_from_the_target_stops_before_its_lease_and_rejoins_as
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn renewals_blocked_on_the_target_never_make_two_actives() {
     skip_on_real_server!(Needs::FailPoints);
-    let dep = Deployment::start().await;
-    let cfg = member_config(&dep, "ha_block");
-    let db = dep.db(&cfg.source.database);
-    db.collection::<bson::Document>("orders")
-        .insert_one(bson::doc! {"_id": 0})
-        .await
-        .unwrap();
+    let (dep, cfg, db) = pair("ha_block").await;
     let dir = tempfile::tempdir().unwrap();
-    let members: Vec<ReplicatorProcess> = ["a", "b", "c"]
-        .iter()
-        .map(|n| start_member(dir.path(), &cfg, n))
-        .collect();
+    let members = start_members(dir.path(), &cfg);
     let all: Vec<&ReplicatorProcess> = members.iter().collect();
     one_leader(&all, Duration::from_secs(60)).await;
     let traffic = Traffic::start(&db, seed(), TrafficPlan::new(20, Duration::from_millis(50)));
