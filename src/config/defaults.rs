@@ -83,6 +83,8 @@ impl Default for Config {
 pub const HA_ENABLED: bool = false;
 /// `ha.lease_seconds`.
 pub const HA_LEASE_SECONDS: u64 = 10;
+/// `ha.prefer_local_primary`: the active stays where it is unless asked.
+pub const HA_PREFER_LOCAL_PRIMARY: bool = false;
 /// `ha.name` when the host name is unknown.
 pub const HA_NAME_FALLBACK: &str = "mongo-replicator";
 
@@ -92,6 +94,8 @@ impl Default for HaConfig {
             enabled: HA_ENABLED,
             lease_seconds: HA_LEASE_SECONDS,
             name: host_name(),
+            prefer_local_primary: HA_PREFER_LOCAL_PRIMARY,
+            local_uri: None,
         }
     }
 }

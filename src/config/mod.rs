@@ -41,6 +41,11 @@ pub struct HaConfig {
     pub lease_seconds: u64,
     /// This instance's name in the lease and `/status` (default: the host name).
     pub name: String,
+    /// Ask the active to hand over when the mongod at `local_uri` is the primary, so the
+    /// active sidecar follows the primary after an election.
+    pub prefer_local_primary: bool,
+    /// This instance's own mongod (the pod's), asked directly whether it is the primary.
+    pub local_uri: Option<ConnectionString>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -204,6 +204,19 @@ fn ha_problems(c: &Config, check: &mut impl FnMut(&str, &dyn Display, Option<Str
         None
     };
     check("ha.name", &quoted(name), problem);
+    match &c.ha.local_uri {
+        Some(uri) => check(
+            "ha.local_uri",
+            &shown_uri(uri.expose()),
+            uri_problem(uri.expose()),
+        ),
+        None if c.ha.prefer_local_primary => check(
+            "ha.prefer_local_primary",
+            &true,
+            Some("needs ha.local_uri (this instance's own mongod, e.g. \"mongodb://localhost:27017/?directConnection=true\")".into()),
+        ),
+        None => {}
+    }
 }
 
 /// The token rules: never empty, one source only, and required on a non-loopback address

@@ -46,6 +46,8 @@ pub struct Observed {
     pub mine: bool,
     pub epoch: i64,
     pub holder: String,
+    /// Another instance (this id) asked for the lease (`ha.prefer_local_primary`).
+    pub handoff: Option<String>,
 }
 
 /// This instance's role.
@@ -69,6 +71,11 @@ pub enum Transition {
     Fenced {
         why: &'static str,
     },
+    /// Stop applying, then hand the lease (`epoch`) to instance `to`, which asked for it.
+    Yield {
+        epoch: i64,
+        to: String,
+    },
 }
 
 /// The active term, when there is one.
@@ -77,6 +84,8 @@ struct Term {
     epoch: i64,
     /// Send instant of the last renewal the server confirmed.
     renewed: Instant,
+    /// When this term began: a handoff is honoured only after one lease (no flapping).
+    since: Instant,
 }
 
 #[derive(Debug)]
@@ -85,6 +94,9 @@ pub struct Machine {
     term: Option<Term>,
     /// The lease as last seen (for `/status`).
     pub last: Option<Observed>,
+    /// After a [`Transition::Yield`], until then: the lease is being handed over, so this
+    /// instance's own live lease does not make it active again.
+    yielding_until: Option<Instant>,
 }
 
 impl Machine {
@@ -93,6 +105,7 @@ impl Machine {
             timing,
             term: None,
             last: None,
+            yielding_until: None,
         }
     }
 
@@ -120,12 +133,23 @@ impl Machine {
         };
         self.last = Some(seen.clone());
         let fresh = now < sent + self.timing.fence_after();
+        if !seen.mine || self.yielding_until.is_some_and(|u| now >= u) {
+            self.yielding_until = None;
+        }
         match self.term {
             Some(t) if seen.mine && seen.epoch == t.epoch => {
                 if sent > t.renewed {
                     self.term = Some(Term { renewed: sent, ..t });
                 }
-                self.on_tick(now)
+                match seen.handoff {
+                    Some(to) if now >= t.since + self.timing.lease => {
+                        self.term = None;
+                        // Two leases: the release, then the requester's next attempt.
+                        self.yielding_until = Some(now + 2 * self.timing.lease);
+                        Transition::Yield { epoch: t.epoch, to }
+                    }
+                    _ => self.on_tick(now),
+                }
             }
             Some(_) => {
                 self.term = None;
@@ -137,10 +161,11 @@ impl Machine {
                     },
                 }
             }
-            None if seen.mine && fresh => {
+            None if seen.mine && fresh && self.yielding_until.is_none() => {
                 self.term = Some(Term {
                     epoch: seen.epoch,
                     renewed: sent,
+                    since: now,
                 });
                 Transition::BecameActive { epoch: seen.epoch }
             }

@@ -8,6 +8,7 @@ fn seen(mine: bool, epoch: i64) -> Option<Observed> {
         mine,
         epoch,
         holder: if mine { "me" } else { "other" }.into(),
+        handoff: None,
     })
 }
 
@@ -104,4 +105,47 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_handoff_is_honoured_only_after_one_lease_and_the_yielded_lease_does_not_come_back() {
+    let t = Timing::new(LEASE);
+    let mut m = Machine::new(t);
+    let t0 = Instant::now();
+    let sec = Duration::from_secs(1);
+    let asked = |epoch| {
+        let mut s = seen(true, epoch).unwrap();
+        s.handoff = Some("next-to-primary".into());
+        Some(s)
+    };
+    m.on_attempt(t0, seen(true, 5), t0);
+    assert_eq!(
+        m.on_attempt(t0 + 4 * sec, asked(5), t0 + 4 * sec),
+        Transition::None,
+        "held less than a lease"
+    );
+    assert_eq!(m.role(), Role::Active { epoch: 5 });
+    let at = t0 + t.lease;
+    assert_eq!(
+        m.on_attempt(at, asked(5), at),
+        Transition::Yield {
+            epoch: 5,
+            to: "next-to-primary".into()
+        }
+    );
+    assert_eq!(m.role(), Role::Standby);
+    // Still ours on the server until released: not active again meanwhile.
+    assert_eq!(
+        m.on_attempt(at + sec, seen(true, 5), at + sec),
+        Transition::None
+    );
+    assert_eq!(
+        m.on_attempt(at + 2 * sec, seen(false, 6), at + 2 * sec),
+        Transition::None
+    );
+    assert_eq!(
+        m.on_attempt(at + 3 * sec, seen(true, 7), at + 3 * sec),
+        Transition::BecameActive { epoch: 7 },
+        "once the lease left, this instance may take it again"
+    );
 }

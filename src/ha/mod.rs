@@ -8,6 +8,7 @@
 //! active has claimed the checkpoint.
 
 pub mod lease;
+mod local;
 pub mod role;
 pub mod store;
 

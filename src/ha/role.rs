@@ -37,17 +37,30 @@ pub async fn run(
         cfg.ha.lease_seconds,
     ));
     let floor = Arc::new(AtomicI64::new(0));
+    let yielded: Yielded = Arc::default();
     let (tx, mut rx) = watch::channel(Role::Standby);
     // Renewals go on while a stopping term drains (it still writes); ended after it.
     let keeper_stop = CancellationToken::new();
     let keeper = tokio::spawn(keep(
-        store.clone(),
-        Timing::new(cfg.ha.lease_seconds),
-        floor.clone(),
-        reporter.clone(),
+        Keeper {
+            store: store.clone(),
+            timing: Timing::new(cfg.ha.lease_seconds),
+            floor: floor.clone(),
+            yielded: yielded.clone(),
+            reporter: reporter.clone(),
+        },
         tx,
         keeper_stop.clone(),
     ));
+    let follow = match (&cfg.ha.local_uri, cfg.ha.prefer_local_primary) {
+        (Some(uri), true) => Some(tokio::spawn(super::local::follow_primary(
+            super::local::client(uri).await?,
+            store.clone(),
+            rx.clone(),
+            Timing::new(cfg.ha.lease_seconds),
+        ))),
+        _ => None,
+    };
     let probe = tokio::spawn(probe_source(
         source,
         rx.clone(),
@@ -102,7 +115,18 @@ pub async fn run(
             outcome = r;
             break;
         }
-        tracing::warn!(epoch, "ha: fenced, standing by");
+        let handing_over = yielded.lock().take().filter(|(e, _)| *e == epoch);
+        if let Some((_, to)) = handing_over {
+            tracing::info!(
+                epoch,
+                "ha: handing the lease over to the instance next to the primary"
+            );
+            if let Err(e) = store.hand_over(epoch, &to).await {
+                tracing::warn!(error = %e, "ha: could not hand the lease over; it expires by itself");
+            }
+        } else {
+            tracing::warn!(epoch, "ha: fenced, standing by");
+        }
         standby(reporter);
         // The same term never runs twice: wait until the role left it (a refused save moves
         // the floor, so the keeper takes a newer epoch or loses the lease).
@@ -110,6 +134,9 @@ pub async fn run(
     }
     keeper_stop.cancel();
     probe.abort();
+    if let Some(f) = follow {
+        f.abort();
+    }
     let _ = keeper.await;
     if let Some(epoch) = last_epoch {
         if let Err(e) = store.release(epoch).await {
@@ -163,15 +190,28 @@ async fn end_term_on_role_change(
     lost.cancel();
 }
 
-/// Acquires or renews every third of the lease until `stop`, waking at the fence deadline.
-async fn keep(
+/// A term the keeper yielded (its epoch, the instance asking): the loop hands it over once the
+/// term's tail has stopped.
+type Yielded = Arc<parking_lot::Mutex<Option<(i64, String)>>>;
+
+/// What the keeper works with.
+struct Keeper {
     store: Arc<LeaseStore>,
     timing: Timing,
     floor: Arc<AtomicI64>,
+    yielded: Yielded,
     reporter: Reporter,
-    tx: watch::Sender<Role>,
-    stop: CancellationToken,
-) {
+}
+
+/// Acquires or renews every third of the lease until `stop`, waking at the fence deadline.
+async fn keep(k: Keeper, tx: watch::Sender<Role>, stop: CancellationToken) {
+    let Keeper {
+        store,
+        timing,
+        floor,
+        yielded,
+        reporter,
+    } = k;
     let mut machine = Machine::new(timing);
     let mut last_log: Option<Instant> = None;
     loop {
@@ -202,6 +242,9 @@ async fn keep(
             reporter.set_up(Side::Target, true);
         }
         let t = machine.on_attempt(sent, seen, Instant::now());
+        if let Transition::Yield { epoch, to } = &t {
+            *yielded.lock() = Some((*epoch, to.clone()));
+        }
         publish(&machine, t, reachable, &reporter, &tx);
         let next = sent + timing.renew_every();
         loop {
@@ -236,6 +279,13 @@ fn publish(
         }
         Transition::Fenced { why } => {
             tracing::warn!(reason = why, "ha: stopping applying");
+            reporter.metrics.leader_changed();
+        }
+        Transition::Yield { epoch, .. } => {
+            tracing::info!(
+                epoch,
+                "ha: an instance next to the primary asked for the lease: stopping applying"
+            );
             reporter.metrics.leader_changed();
         }
     }

@@ -212,6 +212,12 @@ fn three_members_with_an_ha_sidecar_each_and_an_init_job_naming_them() {
     let toml_text = str_of(&all["ConfigMap"]["data"]["replicator.toml"], "config file");
     let file: serde_json::Value = toml::from_str(toml_text).unwrap();
     assert_eq!(file["ha"]["enabled"], true, "every sidecar runs under ha");
+    assert_eq!(file["ha"]["prefer_local_primary"], true);
+    let local = file["ha"]["local_uri"].as_str().expect("ha.local_uri");
+    assert!(
+        local.contains("localhost:27017") && local.contains("directConnection=true"),
+        "the pod's own mongod, asked directly: {local}"
+    );
     assert!(
         file["ha"].get("name").is_none(),
         "ha.name stays the pod's host name (distinct per member)"

@@ -40,3 +40,27 @@ fn lease_seconds_and_name_are_bounded() {
     off.ha.lease_seconds = 0;
     assert!(off.validate().is_ok(), "[ha] is not checked while disabled");
 }
+
+#[test]
+fn prefer_local_primary_needs_a_local_uri() {
+    let msg = problems(|c| c.ha.prefer_local_primary = true);
+    assert!(
+        msg.contains("ha.prefer_local_primary") && msg.contains("ha.local_uri"),
+        "{msg}"
+    );
+    let msg = problems(|c| {
+        c.ha.local_uri = Some(mongo_replicator::config::ConnectionString::new(
+            "localhost:27017",
+        ))
+    });
+    assert!(msg.contains("ha.local_uri"), "{msg}");
+    assert_eq!(
+        problems(|c| {
+            c.ha.prefer_local_primary = true;
+            c.ha.local_uri = Some(mongo_replicator::config::ConnectionString::new(
+                "mongodb://localhost:27017/?directConnection=true",
+            ));
+        }),
+        ""
+    );
+}

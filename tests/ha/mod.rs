@@ -5,6 +5,7 @@ mod config;
 mod fence;
 mod handover;
 mod partition;
+mod prefer_primary;
 
 use crate::support::procs::ReplicatorProcess;
 use crate::support::{config, db_names, Deployment};
