@@ -41,6 +41,7 @@ async fn three_members_one_leader_and_kill9_of_the_active_hands_over_within_two_
         .collect();
     one_leader(&rest, Duration::from_secs(60)).await;
     let took = killed_at.elapsed();
+    eprintln!("handover after kill -9: {took:?} (lease {LEASE_SECONDS} s)");
     assert!(
         took <= Duration::from_secs(2 * LEASE_SECONDS),
         "handover took {took:?}, more than two leases"

@@ -47,6 +47,7 @@ async fn an_active_cut_off_from_the_target_stops_before_its_lease_and_rejoins_as
     }
     let a_stopped = a_stopped.expect("the cut-off active stopped applying");
     let taken_over = taken_over.expect("a standby took over");
+    eprintln!("cut off: a stopped after {a_stopped:?}, a standby took over after {taken_over:?} (lease {LEASE_SECONDS} s)");
     assert!(
         a_stopped <= taken_over,
         "a stopped at {a_stopped:?}, after the takeover at {taken_over:?}"
