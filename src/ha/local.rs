@@ -1,3 +1,6 @@
+//! What a standby watches besides the lease: the source (`up{source}`: could it take over?),
+//! and with `ha.prefer_local_primary`, whether its own mongod is the primary.
+//!
 //! `ha.prefer_local_primary`: while standing by, ask this instance's own mongod (`ha.local_uri`,
 //! one host, directly) whether it is the primary; once it has been for a whole lease, ask the
 //! active to hand the lease over. The lease of one side and the wait on the other (the active
@@ -8,6 +11,8 @@ use super::lease::{Role, Timing};
 use super::store::LeaseStore;
 use crate::config::{redact_text, ConnectionString};
 use crate::error::{Class, Error, ErrorKind, Result};
+use crate::ops::labels::Side;
+use crate::ops::Reporter;
 use bson::doc;
 use mongodb::options::ClientOptions;
 use mongodb::Client;
@@ -67,5 +72,24 @@ pub async fn follow_primary(
             primary_since = None;
         }
         tokio::time::sleep(timing.renew_every()).await;
+    }
+}
+
+/// While standing by, pings the source every `every`, so `up{source}` says whether this
+/// instance could take over (an active's tail reports it itself).
+pub async fn probe_source(
+    source: mongodb::Client,
+    rx: watch::Receiver<Role>,
+    every: Duration,
+    reporter: Reporter,
+) {
+    loop {
+        if *rx.borrow() == Role::Standby {
+            let ok = crate::source::connect::ping(&source, Side::Source)
+                .await
+                .is_ok();
+            reporter.set_up(Side::Source, ok);
+        }
+        tokio::time::sleep(every).await;
     }
 }

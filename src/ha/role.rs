@@ -61,7 +61,7 @@ pub async fn run(
         ))),
         _ => None,
     };
-    let probe = tokio::spawn(probe_source(
+    let probe = tokio::spawn(super::local::probe_source(
         source,
         rx.clone(),
         Timing::new(cfg.ha.lease_seconds).renew_every(),
@@ -153,25 +153,6 @@ fn standby(reporter: &Reporter) {
     reporter.set_phase(Phase::Standby);
     reporter.set_stream_open(false);
     reporter.health(0.0, 0.0, false);
-}
-
-/// While standing by, pings the source every `every`, so `up{source}` says whether this
-/// instance could take over (an active's tail reports it itself).
-async fn probe_source(
-    source: mongodb::Client,
-    rx: watch::Receiver<Role>,
-    every: Duration,
-    reporter: Reporter,
-) {
-    loop {
-        if *rx.borrow() == Role::Standby {
-            let ok = crate::source::connect::ping(&source, Side::Source)
-                .await
-                .is_ok();
-            reporter.set_up(Side::Source, ok);
-        }
-        tokio::time::sleep(every).await;
-    }
 }
 
 /// Cancels the term (stop reading, give up retries) once the role is no longer `epoch`'s, and
