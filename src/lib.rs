@@ -15,6 +15,8 @@
 //! - [`state`]: what survives a crash: watermark, position, checkpoint and its store, gone keys,
 //!   pending unique indexes.
 //! - [`bulk`]: whole-collection jobs: copy, resync, verify, the merge join and `_id` order.
+//! - [`ha`]: several instances on one pair, one active by a lease on the target (`[ha]`):
+//!   the lease state machine, its conditional updates, the role loop around `run`.
 //! - [`ops`]: what operators see: labels, metrics, status, HTTP, health, logging, progress bars.
 //! - [`error`]: one error type with kinds, the server codes, one retry policy.
 
@@ -24,6 +26,7 @@ pub mod cmd;
 pub mod config;
 pub mod control;
 pub mod error;
+pub mod ha;
 pub mod ops;
 pub mod source;
 pub mod state;

@@ -10,6 +10,7 @@ mod crash;
 mod ddl;
 mod deploy;
 mod faults;
+mod ha;
 mod ops;
 mod props;
 mod replicate;

@@ -122,8 +122,9 @@ pub(crate) async fn load_checkpoint(
     cfg: &Config,
     sides: &Sides,
     reporter: &Reporter,
+    fence: Option<crate::ha::Fence>,
 ) -> Result<(Arc<dyn CheckpointStore>, Option<Checkpoint>, SourceIdentity)> {
-    let store = store::open(cfg, &sides.target_client)?;
+    let store = store::open_fenced(cfg, &sides.target_client, fence)?;
     let existing = reporter
         .retry("reading the checkpoint", || store.load())
         .await?;
@@ -179,7 +180,7 @@ pub async fn copy_job(
 ) -> Result<Vec<CollectionSummary>> {
     let sides = Sides::connect(cfg, reporter).await?;
     let position = Position::new();
-    let (store, existing, identity) = load_checkpoint(cfg, &sides, reporter).await?;
+    let (store, existing, identity) = load_checkpoint(cfg, &sides, reporter, None).await?;
     let start = decide(existing, cfg.copy.mode, Job::Copy);
     let cp = Checkpointer::new(store, start.checkpoint, position, reporter.clone());
     cp.set_source(identity);

@@ -17,20 +17,25 @@ use tokio_util::sync::CancellationToken;
 pub async fn command(cfg: &Config) -> Result<ExitCode> {
     let service = Service::start_with(cfg, Http::Required).await?;
     service.stop_on_signals();
-    tracing::info!(source_db = %cfg.source.database, target_db = %cfg.target.database, http = ?service.http_addr, "mongo-replicator started");
-    run_job(
-        cfg,
-        &service.reporter,
-        service.position.clone(),
-        service.stop.clone(),
-        &ProgressBars::new(false),
-    )
-    .await?;
+    tracing::info!(source_db = %cfg.source.database, target_db = %cfg.target.database, http = ?service.http_addr, ha = cfg.ha.enabled, "mongo-replicator started");
+    let display = ProgressBars::new(false);
+    if cfg.ha.enabled {
+        crate::ha::role::run(cfg, &service.reporter, service.stop.clone(), &display).await?;
+    } else {
+        run_job(
+            cfg,
+            &service.reporter,
+            service.position.clone(),
+            service.stop.clone(),
+            &display,
+        )
+        .await?;
+    }
     tracing::info!("stopped cleanly");
     Ok(ExitCode::SUCCESS)
 }
 
-/// `run`: copy when needed, then tail until `stop`.
+/// `run`: copy when needed, then tail until `stop` (the only instance: `leader` is 1).
 pub async fn run_job(
     cfg: &Config,
     reporter: &Reporter,
@@ -38,11 +43,24 @@ pub async fn run_job(
     stop: CancellationToken,
     display: &ProgressBars,
 ) -> Result<()> {
+    reporter.metrics.set_leader(true);
+    run_term(cfg, reporter, position, stop, display, None).await
+}
+
+/// [`run_job`] for one active term: checkpoint saves conditional on `fence` when `ha` is on.
+pub async fn run_term(
+    cfg: &Config,
+    reporter: &Reporter,
+    position: Arc<Position>,
+    stop: CancellationToken,
+    display: &ProgressBars,
+    fence: Option<crate::ha::Fence>,
+) -> Result<()> {
     // A stop before anything was written (e.g. a side still unreachable) ends the run cleanly
     // at once: nothing to drain, no checkpoint to write, no retry to wait out.
     let startup = async {
         let sides = Sides::connect(cfg, reporter).await?;
-        let (store, existing, identity) = load_checkpoint(cfg, &sides, reporter).await?;
+        let (store, existing, identity) = load_checkpoint(cfg, &sides, reporter, fence).await?;
         Ok::<_, Error>((sides, store, existing, identity))
     };
     let (sides, store, existing, identity) = tokio::select! {

@@ -74,8 +74,40 @@ impl Default for Config {
                 level: LOG_LEVEL.into(),
             },
             on_history_lost: ON_HISTORY_LOST,
+            ha: HaConfig::default(),
         }
     }
+}
+
+/// `ha.enabled`: one instance per pair unless asked.
+pub const HA_ENABLED: bool = false;
+/// `ha.lease_seconds`.
+pub const HA_LEASE_SECONDS: u64 = 10;
+/// `ha.prefer_local_primary`: the active stays where it is unless asked.
+pub const HA_PREFER_LOCAL_PRIMARY: bool = false;
+/// `ha.name` when the host name is unknown.
+pub const HA_NAME_FALLBACK: &str = "mongo-replicator";
+
+impl Default for HaConfig {
+    fn default() -> Self {
+        HaConfig {
+            enabled: HA_ENABLED,
+            lease_seconds: HA_LEASE_SECONDS,
+            name: host_name(),
+            prefer_local_primary: HA_PREFER_LOCAL_PRIMARY,
+            local_uri: None,
+        }
+    }
+}
+
+/// The host name (`HOSTNAME`, as a pod sets it, else `/etc/hostname`), else [`HA_NAME_FALLBACK`].
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| HA_NAME_FALLBACK.to_string())
 }
 
 impl Default for DdlConfig {

@@ -26,6 +26,26 @@ pub struct Config {
     pub http: HttpConfig,
     pub log: LogConfig,
     pub on_history_lost: OnHistoryLost,
+    /// Several instances on one source/target pair, one active by lease ([`crate::ha`]).
+    #[serde(default)]
+    pub ha: HaConfig,
+}
+
+/// `[ha]`: active/standby by a lease document on the target (the server's clock). Keys left
+/// out take their defaults (`ha.name` is the host's, so it has no fixed default to write).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HaConfig {
+    pub enabled: bool,
+    /// How long a lease lasts without renewal (renewed every third of it).
+    pub lease_seconds: u64,
+    /// This instance's name in the lease and `/status` (default: the host name).
+    pub name: String,
+    /// Ask the active to hand over when the mongod at `local_uri` is the primary, so the
+    /// active sidecar follows the primary after an election.
+    pub prefer_local_primary: bool,
+    /// This instance's own mongod (the pod's), asked directly whether it is the primary.
+    pub local_uri: Option<ConnectionString>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

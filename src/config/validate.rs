@@ -153,6 +153,7 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
         &quoted(&c.log.level),
         log_level_problem(&c.log.level),
     );
+    ha_problems(c, &mut check);
     if let Some(problem) = http_problem(&c.http) {
         problems.push(problem);
     }
@@ -162,6 +163,59 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
         Err(ConfigError(crate::config::redact_text(
             &problems.join("; "),
         )))
+    }
+}
+
+/// `ha.lease_seconds` bounds: the fencing margin needs at least 2 s; past 5 min a dead active
+/// stops replication for too long.
+pub const MIN_LEASE_SECONDS: u64 = 2;
+pub const MAX_LEASE_SECONDS: u64 = 300;
+/// `ha.name` is stored in the lease and shown in `/status`.
+const MAX_HA_NAME_BYTES: usize = 128;
+
+fn ha_problems(c: &Config, check: &mut impl FnMut(&str, &dyn Display, Option<String>)) {
+    if !c.ha.enabled {
+        return;
+    }
+    if c.checkpoint.store == CheckpointStoreKind::File {
+        check(
+            "ha.enabled",
+            &true,
+            Some("needs checkpoint.store = \"target\" (the lease and the epoch-fenced checkpoint live on the target, by its clock); checkpoint.store = \"file\" cannot fence a second instance".into()),
+        );
+    }
+    check(
+        "ha.lease_seconds",
+        &c.ha.lease_seconds,
+        range(
+            c.ha.lease_seconds as usize,
+            MIN_LEASE_SECONDS as usize,
+            MAX_LEASE_SECONDS as usize,
+        ),
+    );
+    let name = &c.ha.name;
+    let problem = if name.trim().is_empty() {
+        Some("must not be empty".to_string())
+    } else if name.len() > MAX_HA_NAME_BYTES {
+        Some(format!("must be at most {MAX_HA_NAME_BYTES} bytes"))
+    } else if name.chars().any(char::is_control) {
+        Some("must not contain control characters".to_string())
+    } else {
+        None
+    };
+    check("ha.name", &quoted(name), problem);
+    match &c.ha.local_uri {
+        Some(uri) => check(
+            "ha.local_uri",
+            &shown_uri(uri.expose()),
+            uri_problem(uri.expose()),
+        ),
+        None if c.ha.prefer_local_primary => check(
+            "ha.prefer_local_primary",
+            &true,
+            Some("needs ha.local_uri (this instance's own mongod, e.g. \"mongodb://localhost:27017/?directConnection=true\")".into()),
+        ),
+        None => {}
     }
 }
 

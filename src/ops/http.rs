@@ -147,7 +147,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
         state.status.not_ready_reason()
     };
     match reason {
-        None => (StatusCode::OK, "ready").into_response(),
+        None => (StatusCode::OK, state.status.ready_line()).into_response(),
         Some(line) => (StatusCode::SERVICE_UNAVAILABLE, line).into_response(),
     }
 }

@@ -13,16 +13,19 @@ pub enum Phase {
     Tailing,
     Resyncing,
     Stopped,
+    /// `ha`: waiting for the lease (no change stream, no writes).
+    Standby,
 }
 
 impl Phase {
     /// Every phase, in the order a run goes through them.
-    pub const ALL: [Phase; 5] = [
+    pub const ALL: [Phase; 6] = [
         Phase::Starting,
         Phase::Copying,
         Phase::Tailing,
         Phase::Resyncing,
         Phase::Stopped,
+        Phase::Standby,
     ];
 
     /// The word used in `/status` and in the `phase{phase}` metric.
@@ -33,6 +36,7 @@ impl Phase {
             Phase::Tailing => "tailing",
             Phase::Resyncing => "resyncing",
             Phase::Stopped => "stopped",
+            Phase::Standby => "standby",
         }
     }
 }

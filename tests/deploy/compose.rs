@@ -3,7 +3,7 @@
 
 use super::*;
 use serde_yaml::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 fn env_map(service: &Value) -> BTreeMap<String, String> {
     let env = &service["environment"];
@@ -154,6 +154,47 @@ fn compose_runs_a_replica_set_the_replicator_and_monitoring() {
             "grafana mount {host} exists"
         );
     }
+}
+
+/// Two replicators on the one pair, both under `ha` with distinct names and host ports, both
+/// scraped by Prometheus.
+#[test]
+fn compose_runs_two_replicators_under_ha() {
+    let compose = yaml("docker-compose.yml");
+    let services = &compose["services"];
+    let mut names = BTreeSet::new();
+    let mut ports = BTreeSet::new();
+    for service in ["replicator", "replicator-2"] {
+        let env = env_map(&services[service]);
+        let config = check_settings(&format!("docker-compose.yml {service}"), &env, None);
+        assert!(config.ha.enabled, "{service}: ha.enabled");
+        config.validate().expect("valid under ha");
+        names.insert(config.ha.name.clone());
+        assert_eq!(
+            (
+                config.source.database.as_str(),
+                config.target.database.as_str()
+            ),
+            ("ordersDB", "ordersDB_backup"),
+            "{service}: the same pair"
+        );
+        for p in services[service]["ports"].as_sequence().unwrap() {
+            ports.insert(str_of(p, "port").split(':').next().unwrap().to_string());
+        }
+    }
+    assert_eq!(names.len(), 2, "distinct ha.name: {names:?}");
+    assert_eq!(ports.len(), 2, "distinct host ports: {ports:?}");
+    let prometheus = yaml("deploy/prometheus/prometheus.yml");
+    let targets: BTreeSet<&str> = prometheus["scrape_configs"][0]["static_configs"][0]["targets"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|t| str_of(t, "target"))
+        .collect();
+    assert_eq!(
+        targets,
+        BTreeSet::from(["replicator:9464", "replicator-2:9464"])
+    );
 }
 
 #[test]

@@ -161,6 +161,69 @@ fn statefulset_runs_mongod_with_the_replicator_sidecar_probed_and_scraped() {
         .expect("a pod-wide bind with the Secret's token passes validation");
 }
 
+/// Three members, each with a sidecar under `ha`; the init Job initiates the set with exactly
+/// the StatefulSet's pod names, and the Secret's URIs list every member.
+#[test]
+fn three_members_with_an_ha_sidecar_each_and_an_init_job_naming_them() {
+    let all = manifests();
+    let sts = &all["StatefulSet"];
+    let replicas = sts["spec"]["replicas"].as_u64().expect("replicas");
+    assert_eq!(replicas, 3);
+    assert_eq!(
+        sts["spec"]["podManagementPolicy"], "Parallel",
+        "rs.initiate needs every member up"
+    );
+    let (name, service) = (
+        str_of(&sts["metadata"]["name"], "name"),
+        str_of(&sts["spec"]["serviceName"], "serviceName"),
+    );
+    let hosts: Vec<String> = (0..replicas)
+        .map(|i| format!("{name}-{i}.{service}:27017"))
+        .collect();
+    let job = &all["Job"];
+    let pod = &job["spec"]["template"]["spec"];
+    assert_ne!(pod["restartPolicy"], "Always", "a Job's pod");
+    let init = &pod["containers"][0];
+    assert!(str_of(&init["image"], "image").starts_with("mongo:"));
+    let script: String = init["command"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| str_of(a, "command"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        script.contains("rs.initiate") && script.contains("_id: 'rs0'"),
+        "{script}"
+    );
+    for host in &hosts {
+        assert!(
+            script.contains(host.as_str()),
+            "the Job names {host}: {script}"
+        );
+    }
+    let uri = str_of(
+        &all["Secret"]["stringData"]["REPLICATOR_SOURCE__URI"],
+        "source uri",
+    );
+    for host in &hosts {
+        assert!(uri.contains(host.as_str()), "{uri} lists {host}");
+    }
+    let toml_text = str_of(&all["ConfigMap"]["data"]["replicator.toml"], "config file");
+    let file: serde_json::Value = toml::from_str(toml_text).unwrap();
+    assert_eq!(file["ha"]["enabled"], true, "every sidecar runs under ha");
+    assert_eq!(file["ha"]["prefer_local_primary"], true);
+    let local = file["ha"]["local_uri"].as_str().expect("ha.local_uri");
+    assert!(
+        local.contains("localhost:27017") && local.contains("directConnection=true"),
+        "the pod's own mongod, asked directly: {local}"
+    );
+    assert!(
+        file["ha"].get("name").is_none(),
+        "ha.name stays the pod's host name (distinct per member)"
+    );
+}
+
 #[test]
 fn systemd_unit_is_hardened_and_restarts() {
     let unit = read("deploy/systemd/mongo-replicator.service");

@@ -215,6 +215,7 @@ fn dashboard_panels_read_real_metrics_and_cover_what_operators_watch() {
         names::CHECKPOINT_AGE_SECONDS,
         names::UP,
         names::STALLED,
+        names::LEADER,
     ] {
         assert!(read_metrics.contains(name), "the dashboard shows {name}");
     }

@@ -34,6 +34,8 @@ pub mod names {
     pub const PAUSED: &str = "mongo_replicator_paused";
     pub const PARKED_DOCUMENTS: &str = "mongo_replicator_parked_documents";
     pub const CONTROL_REQUESTS_TOTAL: &str = "mongo_replicator_control_requests_total";
+    pub const LEADER: &str = "mongo_replicator_leader";
+    pub const LEADER_CHANGES_TOTAL: &str = "mongo_replicator_leader_changes_total";
 }
 
 /// Buckets of `apply_batch_seconds`: 1 ms to 30 s (a bulk write slower than that is an incident).
@@ -64,6 +66,8 @@ pub struct Metrics {
     paused: IntGaugeVec,
     parked_documents: IntGauge,
     control_requests: IntCounterVec,
+    leader: IntGauge,
+    leader_changes: IntCounter,
 }
 
 impl Metrics {
@@ -97,6 +101,8 @@ impl Metrics {
                 &registry,
                 IntCounterVec::new(Opts::new(names::CONTROL_REQUESTS_TOTAL, "Requests to /status and the control API, by route and result."), &["route", "result"]),
             ),
+            leader: register(&registry, IntGauge::new(names::LEADER, "1 while this instance is the active one (it applies changes); 0 on an ha standby.")),
+            leader_changes: register(&registry, IntCounter::new(names::LEADER_CHANGES_TOTAL, "Times this instance's ha role changed (became active, or stopped being active).")),
             registry,
         };
         for op in Op::ALL {
@@ -235,6 +241,16 @@ impl Metrics {
         self.control_requests
             .with_label_values(&[route, result])
             .inc();
+    }
+
+    /// `leader`: 1 while this instance applies.
+    pub fn set_leader(&self, active: bool) {
+        self.leader.set(i64::from(active));
+    }
+
+    /// `leader_changes_total`: this instance's role changed.
+    pub fn leader_changed(&self) {
+        self.leader_changes.inc();
     }
 
     /// Sets the one-hot `phase{phase}` gauge (the same words as `/status`).

@@ -37,6 +37,18 @@ struct Inner {
     stream_open: bool,
     stalled: bool,
     pending_indexes: Vec<String>,
+    ha: Option<HaView>,
+}
+
+/// The `ha` lease as this instance last saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HaView {
+    pub active: bool,
+    /// `ha.name` of the instance holding the lease ("" while unknown).
+    pub holder: String,
+    pub epoch: i64,
+    /// The last lease attempt reached the target.
+    pub reachable: bool,
 }
 
 struct LastError {
@@ -63,6 +75,7 @@ impl Status {
             stream_open: false,
             stalled: false,
             pending_indexes: Vec::new(),
+            ha: None,
         };
         Status {
             inner: Arc::new(Mutex::new(inner)),
@@ -146,6 +159,22 @@ impl Status {
     pub fn set_pending_indexes(&self, names: Vec<String>) {
         self.lock().pending_indexes = names;
     }
+    /// The `ha` role and lease (`ha.enabled` only).
+    pub fn set_ha(&self, view: HaView) {
+        self.lock().ha = Some(view);
+    }
+
+    /// `/readyz`'s body when ready: a standby says so (it is ready to take over).
+    pub fn ready_line(&self) -> String {
+        match &self.lock().ha {
+            Some(h) if !h.active => format!(
+                "ready: standby (lease held by {:?}, epoch {})",
+                h.holder, h.epoch
+            ),
+            _ => "ready".to_string(),
+        }
+    }
+
     /// Ready: both sides up, stream open, not stalled, not stopping.
     pub fn ready(&self) -> bool {
         self.not_ready_reason().is_none()
@@ -186,12 +215,19 @@ impl Status {
             "stalled": inner.stalled,
             "ready": inner.not_ready_reason().is_none(),
             "pending_indexes": inner.pending_indexes,
+            "role": match &inner.ha { Some(h) if !h.active => "standby", _ => "active" },
+            "ha": inner.ha.as_ref().map(|h| json!({"holder": h.holder, "epoch": h.epoch})),
         })
     }
 }
 
 impl Inner {
     fn not_ready_reason(&self) -> Option<String> {
+        // A standby has no stream: ready while it can reach the lease to take over.
+        if let Some(h) = self.ha.as_ref().filter(|h| !h.active) {
+            return (!h.reachable)
+                .then(|| "not ready: standby, the target (lease) is unreachable".to_string());
+        }
         let reason = if self.phase == Phase::Stopped {
             "stopping"
         } else if !self.source_up {

@@ -8,7 +8,7 @@ mod target;
 
 pub use file::FileStore;
 pub use memory::MemoryStore;
-pub use target::TargetStore;
+pub use target::{pair_id, TargetStore};
 
 use crate::config::{CheckpointStoreKind, Config};
 use crate::error::{Class, Error, ErrorKind, Origin, Result};
@@ -63,13 +63,25 @@ impl Place<'_> {
 
 /// The store `checkpoint.store` names, for this config's source -> target pair.
 pub fn open(cfg: &Config, target: &Client) -> Result<Arc<dyn CheckpointStore>> {
+    open_fenced(cfg, target, None)
+}
+
+/// [`open`], the target store's saves conditional on `fence` (an `ha` term).
+pub fn open_fenced(
+    cfg: &Config,
+    target: &Client,
+    fence: Option<crate::ha::Fence>,
+) -> Result<Arc<dyn CheckpointStore>> {
     Ok(match cfg.checkpoint.store {
-        CheckpointStoreKind::Target => Arc::new(TargetStore::new(
-            target.clone(),
-            &cfg.checkpoint.database,
-            &cfg.source.database,
-            &cfg.target.database,
-        )),
+        CheckpointStoreKind::Target => Arc::new(
+            TargetStore::new(
+                target.clone(),
+                &cfg.checkpoint.database,
+                &cfg.source.database,
+                &cfg.target.database,
+            )
+            .fenced(fence),
+        ),
         CheckpointStoreKind::File => Arc::new(FileStore::new(
             cfg.checkpoint.path.clone().ok_or_else(|| {
                 Error::new(
