@@ -64,7 +64,18 @@ async fn refused_documents_park_while_others_flow_survive_kill_9_and_heal_on_ret
         {"key": {"email": 1}, "name": "email_unique", "unique": true}]})
         .await
         .unwrap();
-    for id in 1..=3 {
+    // Documents go to writers by `_id`, which keep no order between documents: 1 is on the
+    // backup before 2 and 3 are written, so it is they that conflict.
+    users
+        .insert_one(doc! {"_id": 1, "email": EMAIL})
+        .await
+        .unwrap();
+    let backup_users = dep.db(&dst).collection::<Document>("users");
+    wait_until("1 on the backup", WAIT, || async {
+        backup_users.count_documents(doc! {"_id": 1}).await.unwrap() == 1
+    })
+    .await;
+    for id in 2..=3 {
         users
             .insert_one(doc! {"_id": id, "email": EMAIL})
             .await
