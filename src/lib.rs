@@ -15,6 +15,7 @@
 //! - [`state`]: what survives a crash: watermark, position, checkpoint and its store, gone keys,
 //!   pending unique indexes.
 //! - [`bulk`]: whole-collection jobs: copy, resync, verify, the merge join and `_id` order.
+//! - [`history`]: the run history (`GET /api/v1/runs`), kept beside the checkpoint.
 //! - [`ops`]: what operators see: labels, metrics, status, HTTP, health, logging, progress bars.
 //! - [`error`]: one error type with kinds, the server codes, one retry policy.
 
@@ -24,6 +25,7 @@ pub mod cmd;
 pub mod config;
 pub mod control;
 pub mod error;
+pub mod history;
 pub mod ops;
 pub mod source;
 pub mod state;

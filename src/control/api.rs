@@ -44,7 +44,8 @@ pub fn router(api: Api, guard: Guard) -> Router {
             "/api/v1/openapi.json",
             "/api/v1/failed",
             "/api/v1/failed/retry",
-            "/api/v1/failed/skip"
+            "/api/v1/failed/skip",
+            "/api/v1/runs"
         ]
     );
     Router::new()
@@ -57,6 +58,7 @@ pub fn router(api: Api, guard: Guard) -> Router {
         .route(paths[6], get(crate::control::failed::list))
         .route(paths[7], post(crate::control::failed::retry))
         .route(paths[8], post(crate::control::failed::skip))
+        .route(paths[9], get(crate::control::runs::list))
         .with_state(api)
         .route_layer(axum::middleware::from_fn_with_state(guard, auth::check))
 }

@@ -11,6 +11,7 @@ pub mod openapi;
 pub mod parked;
 pub mod pause;
 pub mod persist;
+pub mod runs;
 
 pub use pause::{PauseState, Pauses, UnknownCollection, ALL};
 
@@ -33,7 +34,7 @@ const fn route(method: &'static str, path: &'static str, mutating: bool) -> Rout
 
 /// Every route behind the token. The router is built from the same paths and
 /// `/api/v1/openapi.json` must describe exactly the `/api/v1` ones (a test checks both).
-pub const ROUTES: [Route; 9] = [
+pub const ROUTES: [Route; 10] = [
     route("GET", "/status", false),
     route("GET", "/api/v1/status", false),
     route("GET", "/api/v1/config", false),
@@ -43,6 +44,8 @@ pub const ROUTES: [Route; 9] = [
     route("GET", "/api/v1/failed", false),
     route("POST", "/api/v1/failed/retry", true),
     route("POST", "/api/v1/failed/skip", true),
+    // The run history (crate::history).
+    route("GET", "/api/v1/runs", false),
 ];
 
 /// The `result` label of `control_requests_total`: 2xx, 401, other 4xx, 5xx.

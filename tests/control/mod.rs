@@ -5,6 +5,7 @@ mod auth;
 mod cli;
 mod failed;
 mod pause;
+mod runs;
 
 use crate::support::http::{get_with_token, post, try_get, Reply};
 use crate::support::procs::ReplicatorProcess;

@@ -18,6 +18,8 @@ pub struct Status {
     pauses: Arc<crate::control::Pauses>,
     /// Documents the backup refused for good (shared with the writers and the control API).
     parked: Arc<parking_lot::Mutex<crate::control::parked::Parked>>,
+    /// This run and the previous ones (`GET /api/v1/runs`).
+    runs: Arc<crate::history::RunLog>,
 }
 
 struct Inner {
@@ -66,6 +68,7 @@ impl Status {
             inner: Arc::new(Mutex::new(inner)),
             pauses: Arc::default(),
             parked: Arc::default(),
+            runs: Arc::default(),
         }
     }
 
@@ -77,6 +80,11 @@ impl Status {
     /// The parked documents the writers keep and the control API lists, retries and skips.
     pub fn parked(&self) -> &Arc<parking_lot::Mutex<crate::control::parked::Parked>> {
         &self.parked
+    }
+
+    /// The run history the reporter's events feed.
+    pub fn runs(&self) -> &Arc<crate::history::RunLog> {
+        &self.runs
     }
 
     /// A panic elsewhere must not take `/status` down with it: the data stays usable.
