@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         }
         // Control commands load their own (address and token only) and never log.
         Command::Demo(_) | Command::Status(_) | Command::Pause(_) | Command::Resume(_) => None,
+        Command::Failed(_) | Command::Retry(_) | Command::Skip(_) | Command::Runs(_) => None,
     };
     let log = cfg.as_ref().map(|c| c.log.clone()).unwrap_or(LogConfig {
         format: LogFormat::Text,

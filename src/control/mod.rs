@@ -12,6 +12,7 @@ pub mod parked;
 pub mod pause;
 pub mod persist;
 pub mod runs;
+pub mod skipped;
 
 pub use pause::{PauseState, Pauses, UnknownCollection, ALL};
 

@@ -75,10 +75,12 @@ impl Reporter {
         tracing::warn!(error = %err, "{what}");
     }
 
-    /// A resync job of `collection` finished with `counts` (e.g. `[("copied", n), ("deleted",
-    /// m)]`): kept in the run history.
+    /// A resync of the whole of `collection` finished with `counts` (e.g. `[("copied", n),
+    /// ("deleted", m)]`): kept in the run history, and its skipped documents are no longer
+    /// known differences (the backup now holds the source's versions).
     pub fn resync_finished(&self, collection: &str, counts: &[(&str, u64)]) {
         self.status.runs().record_resync(collection, counts);
+        self.status.parked().lock().skipped().resynced(collection);
     }
 
     /// The unique indexes still to build, as `collection.name`.

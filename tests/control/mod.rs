@@ -3,6 +3,7 @@
 
 mod auth;
 mod cli;
+mod cli_failed;
 mod failed;
 mod pause;
 mod runs;
@@ -46,6 +47,37 @@ pub fn token_config(dep: &Deployment, tag: &str, collections: &[&str]) -> Config
         cfg.source.collections = Some(collections.iter().map(|c| c.to_string()).collect());
     }
     cfg
+}
+
+/// The source's `users` collection of `cfg`, with one seed document (so the copy has one).
+pub async fn seeded_users(dep: &Deployment, cfg: &Config) -> mongodb::Collection<bson::Document> {
+    let users = dep.db(&cfg.source.database).collection("users");
+    users
+        .insert_one(bson::doc! {"_id": 0, "email": "seed"})
+        .await
+        .unwrap();
+    users
+}
+
+/// Gives the backup `target` a unique index on `users.email` the source lacks, then inserts
+/// documents 1..=3 with the same `email` on the source: two of them (whichever writers lose the
+/// race) are refused for good.
+pub async fn refuse_two_users(
+    target: &mongodb::Database,
+    users: &mongodb::Collection<bson::Document>,
+    email: &str,
+) {
+    target
+        .run_command(bson::doc! {"createIndexes": "users", "indexes": [
+        {"key": {"email": 1}, "name": "email_unique", "unique": true}]})
+        .await
+        .unwrap();
+    for id in 1..=3 {
+        users
+            .insert_one(bson::doc! {"_id": id, "email": email})
+            .await
+            .unwrap();
+    }
 }
 
 /// Waits until something answers HTTP on `addr`.
