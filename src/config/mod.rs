@@ -48,8 +48,8 @@ pub struct HistoryConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AlertsConfig {
-    /// A pause (everything or one collection) longer than this raises `ReplicatorPausedTooLong`;
-    /// the replicator also logs a warning once when a pause passes it.
+    /// A pause (everything or one collection) longer than this raises `ReplicatorPausedTooLong`
+    /// (exported as `max_pause_seconds`, which the rule compares the pause's age with).
     #[serde(default = "defaults::max_pause")]
     pub max_pause: String,
 }

@@ -72,5 +72,6 @@ pub fn publish_metrics(pauses: &Pauses, metrics: &crate::ops::metrics::Metrics) 
             state.collections.contains(&label)
         };
         metrics.set_paused(&label, on);
+        metrics.set_pause_started(&label, pauses.since(&label));
     }
 }

@@ -44,6 +44,7 @@ impl Service {
     /// Creates the shared state and, per `http`, starts the HTTP server on `http.addr`.
     pub async fn start_with(cfg: &Config, http: Http) -> Result<Service> {
         let metrics = Metrics::new();
+        metrics.set_max_pause(cfg.alerts.max_pause());
         let status = Status::new(&cfg.source.database, &cfg.target.database);
         if let Some(collections) = &cfg.source.collections {
             status.pauses().set_known(collections.iter().cloned());

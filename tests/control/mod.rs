@@ -1,6 +1,7 @@
 //! Operator control end to end through the binary: the bearer token in front of `/status` and
 //! `/api/v1`, pause and resume (everything, one collection) under traffic, and the control CLI.
 
+mod alerts;
 mod auth;
 mod cli;
 mod cli_failed;
