@@ -55,4 +55,28 @@ mod tests {
         assert_eq!(prometheus(Duration::from_secs(86_400)), "1d");
         assert_eq!(prometheus(Duration::from_secs(61)), "61s");
     }
+
+    #[test]
+    fn bad_durations_are_refused_naming_their_key() {
+        let mut c = crate::config::Config::default();
+        assert_eq!(c.history.runs_retention(), Duration::from_secs(30 * 86_400));
+        assert_eq!(c.alerts.max_pause(), Duration::from_secs(1800));
+        c.history.runs_retention = "30x".into();
+        c.alerts.max_pause = "10s".into();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("history.runs_retention = \"30x\": unknown unit"),
+            "{err}"
+        );
+        assert!(
+            err.contains("alerts.max_pause = \"10s\": must be between 1m"),
+            "{err}"
+        );
+        c.history.runs_retention = "10m".into();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("history.runs_retention = \"10m\": must be between 1h"),
+            "{err}"
+        );
+    }
 }
