@@ -17,6 +17,7 @@
 //! - [`bulk`]: whole-collection jobs: copy, resync, verify, the merge join and `_id` order.
 //! - [`ha`]: several instances on one pair, one active by a lease on the target (`[ha]`):
 //!   the lease state machine, its conditional updates, the role loop around `run`.
+//! - [`history`]: the run history (`GET /api/v1/runs`), kept beside the checkpoint.
 //! - [`ops`]: what operators see: labels, metrics, status, HTTP, health, logging, progress bars.
 //! - [`error`]: one error type with kinds, the server codes, one retry policy.
 
@@ -27,6 +28,7 @@ pub mod config;
 pub mod control;
 pub mod error;
 pub mod ha;
+pub mod history;
 pub mod ops;
 pub mod source;
 pub mod state;

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         | Command::Pause(_)
         | Command::Resume(_)
         | Command::Resync(_) => None,
+        Command::Failed(_) | Command::Retry(_) | Command::Skip(_) | Command::Runs(_) => None,
     };
     let log = cfg.as_ref().map(|c| c.log.clone()).unwrap_or(LogConfig {
         format: LogFormat::Text,

@@ -42,6 +42,7 @@ pub async fn prune_extras(
         if deleted > 0 {
             tracing::info!(collection = %name, deleted, "resync deleted documents the source no longer has");
         }
+        reporter.resync_finished(name, &[("deleted", deleted)]);
     }
     Ok(())
 }

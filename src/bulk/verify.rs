@@ -6,6 +6,7 @@ use crate::bulk::index_specs;
 use crate::bulk::listing::{self, Kind, Listed};
 use crate::bulk::merge_join::{id_ordered, raw_id, MergeJoin, Pair};
 use crate::config::Config;
+use crate::control::skipped::{canonical, known_ids, SkippedEntry};
 use crate::error::{Origin, Result};
 use crate::ops::Reporter;
 use crate::source::Sides;
@@ -29,6 +30,9 @@ pub struct CollectionReport {
     pub index_differences: Vec<String>,
     /// Collection options (or the type) that differ, by option name.
     pub option_differences: Vec<String>,
+    /// Differences (of any kind) on documents an operator skipped: known, not failures.
+    pub known_skipped: u64,
+    pub first_known: Vec<String>,
 }
 
 impl CollectionReport {
@@ -47,8 +51,14 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
+    /// No difference but the known ones.
     pub fn identical(&self) -> bool {
         self.collections.iter().all(|c| c.identical())
+    }
+
+    /// Differences on skipped documents, over every collection.
+    pub fn known_skipped(&self) -> u64 {
+        self.collections.iter().map(|c| c.known_skipped).sum()
     }
 }
 
@@ -74,6 +84,14 @@ impl fmt::Display for VerifyReport {
                     writeln!(f, "  first {label} _ids: {}", ids.join(", "))?;
                 }
             }
+            if c.known_skipped > 0 {
+                writeln!(
+                    f,
+                    "  known: {} skipped (POST /api/v1/failed/skip), _ids: {}",
+                    c.known_skipped,
+                    c.first_known.join(", ")
+                )?;
+            }
             for d in &c.index_differences {
                 writeln!(f, "  index: {d}")?;
             }
@@ -87,27 +105,59 @@ impl fmt::Display for VerifyReport {
                 f,
                 "verify: {} collection(s) identical",
                 self.collections.len()
-            )
+            )?;
         } else {
             write!(
                 f,
                 "verify: {bad} of {} collection(s) differ",
                 self.collections.len()
-            )
+            )?;
+        }
+        match self.known_skipped() {
+            0 => Ok(()),
+            n => write!(f, " (known: {n} skipped)"),
         }
     }
 }
 
-/// Compares every replicated collection of both sides.
+/// Compares every replicated collection of both sides; the documents the checkpoint lists as
+/// skipped are known differences.
 pub async fn verify(cfg: &Config, reporter: &Reporter) -> Result<VerifyReport> {
     let sides = Sides::connect(cfg, reporter).await?;
-    verify_databases(cfg, &sides.source, &sides.target).await
+    let skipped = skipped_documents(cfg, &sides).await;
+    verify_with_known(cfg, &sides.source, &sides.target, &skipped).await
+}
+
+/// The checkpoint's skipped documents; none when there is no checkpoint or it cannot be read
+/// (then their differences count as differences: the safe side).
+async fn skipped_documents(cfg: &Config, sides: &Sides) -> Vec<SkippedEntry> {
+    let loaded = match crate::state::store::open(cfg, sides.target.client()) {
+        Ok(store) => store.load().await,
+        Err(e) => Err(e),
+    };
+    match loaded {
+        Ok(cp) => cp.map(|c| c.skipped).unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the checkpoint: skipped documents count as differences");
+            Vec::new()
+        }
+    }
 }
 
 pub async fn verify_databases(
     cfg: &Config,
     source: &mongodb::Database,
     target: &mongodb::Database,
+) -> Result<VerifyReport> {
+    verify_with_known(cfg, source, target, &[]).await
+}
+
+/// [`verify_databases`] with `skipped` documents as known differences.
+pub async fn verify_with_known(
+    cfg: &Config,
+    source: &mongodb::Database,
+    target: &mongodb::Database,
+    skipped: &[SkippedEntry],
 ) -> Result<VerifyReport> {
     let (s, t) = (
         listing::list(source, cfg, Origin::Source).await?,
@@ -130,7 +180,7 @@ pub async fn verify_databases(
                 ..Default::default()
             }
         } else {
-            compare_collection(source, target, name).await?
+            compare_collection(source, target, name, &known_ids(skipped, name)).await?
         };
         c.option_differences = listing::option_differences(ls, lt);
         report.collections.push(c);
@@ -142,6 +192,7 @@ async fn compare_collection(
     source: &mongodb::Database,
     target: &mongodb::Database,
     name: &str,
+    known: &BTreeSet<String>,
 ) -> Result<CollectionReport> {
     let mut r = CollectionReport {
         name: name.to_string(),
@@ -155,20 +206,24 @@ async fn compare_collection(
             Pair::Both(a, b) => {
                 r.source_count += 1;
                 r.target_count += 1;
-                if a.as_bytes() != b.as_bytes() {
+                if a.as_bytes() != b.as_bytes() && !is_known(&mut r, known, &a)? {
                     r.different += 1;
                     note(&mut r.first_different, &a)?;
                 }
             }
             Pair::SourceOnly(a) => {
                 r.source_count += 1;
-                r.missing += 1;
-                note(&mut r.first_missing, &a)?;
+                if !is_known(&mut r, known, &a)? {
+                    r.missing += 1;
+                    note(&mut r.first_missing, &a)?;
+                }
             }
             Pair::TargetOnly(b) => {
                 r.target_count += 1;
-                r.extra += 1;
-                note(&mut r.first_extra, &b)?;
+                if !is_known(&mut r, known, &b)? {
+                    r.extra += 1;
+                    note(&mut r.first_extra, &b)?;
+                }
             }
         }
     }
@@ -178,6 +233,20 @@ async fn compare_collection(
 
 fn find<'a>(side: &'a [Listed], name: &str) -> Option<&'a Listed> {
     side.iter().find(|l| l.name == name)
+}
+
+/// True (and counted as known) when the differing document `d` is a skipped one.
+fn is_known(
+    r: &mut CollectionReport,
+    known: &BTreeSet<String>,
+    d: &bson::RawDocumentBuf,
+) -> Result<bool> {
+    if known.is_empty() || !known.contains(&canonical(&raw_id(d)?)) {
+        return Ok(false);
+    }
+    r.known_skipped += 1;
+    note(&mut r.first_known, d)?;
+    Ok(true)
 }
 
 fn note(list: &mut Vec<String>, d: &bson::RawDocumentBuf) -> Result<()> {

@@ -37,6 +37,15 @@ pub enum Command {
     /// Repair one collection (`--collection`), or some of its documents (`--id`), on the backup
     /// from the source while the replicator keeps tailing.
     Resync(ResyncArgs),
+    /// List the documents the backup refused for good (parked), optionally of one `--collection`.
+    Failed(ControlArgs),
+    /// Retry parked documents now: `--collection C --id ID`, or `--all`.
+    Retry(DocumentArgs),
+    /// Drop parked documents and their waiting events (`verify` then counts each as a known
+    /// difference): `--collection C --id ID`, or `--all`.
+    Skip(DocumentArgs),
+    /// The run history: each run's start, end, exit, phases and counts, newest first.
+    Runs(RunsArgs),
 }
 
 /// Flags of `resync`: the control flags, the `_id`s, and whether to wait for the job.
@@ -51,6 +60,29 @@ pub struct ResyncArgs {
     /// Wait until the job is done; exit 1 if it failed.
     #[arg(long)]
     pub wait: bool,
+}
+
+/// Flags of `retry` and `skip`: which parked documents.
+#[derive(Debug, Args, Default, Clone)]
+pub struct DocumentArgs {
+    #[command(flatten)]
+    pub control: ControlArgs,
+    /// The document's `_id`: Extended JSON (`{"$oid": "..."}`, `7`, `"7"`) or a plain string.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Every parked document.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// Flags of `runs`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct RunsArgs {
+    #[command(flatten)]
+    pub control: ControlArgs,
+    /// How many runs, newest first (1..=1000).
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
 }
 
 /// Flags of the control commands (they talk to a running replicator's HTTP API).
@@ -269,6 +301,25 @@ mod tests {
             (r.control.collection.as_deref(), r.ids.len(), r.wait),
             (Some("orders"), 2, true)
         );
+        let cli = Cli::try_parse_from([
+            "mongo-replicator",
+            "retry",
+            "--collection",
+            "users",
+            "--id",
+            "{\"$oid\": \"65a1b2c3d4e5f60718293a4b\"}",
+        ])
+        .unwrap();
+        let Command::Retry(r) = cli.command else {
+            panic!("retry expected")
+        };
+        assert_eq!(
+            (r.control.collection.as_deref(), r.id.is_some(), r.all),
+            (Some("users"), true, false)
+        );
+        assert!(Cli::try_parse_from(["mongo-replicator", "skip", "--all"]).is_ok());
+        assert!(Cli::try_parse_from(["mongo-replicator", "failed", "--json"]).is_ok());
+        assert!(Cli::try_parse_from(["mongo-replicator", "runs", "--limit", "3"]).is_ok());
         let cli = Cli::try_parse_from(["mongo-replicator", "demo", "--seconds", "5"]).unwrap();
         let Command::Demo(demo) = cli.command else {
             panic!("demo expected")

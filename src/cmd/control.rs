@@ -1,4 +1,5 @@
-//! `status | pause | resume`: talk to a running replicator through its HTTP API, reading
+//! `status | pause | resume` (and the shared request of `failed | retry | skip | runs`,
+//! [`crate::cmd::failed_runs`]): talk to a running replicator through its HTTP API, reading
 //! `http.addr` and `http.token` from the same configuration (`--config`, env) or
 //! `--addr`/`--token`. Exit codes: 0 done, 1 the server said no, 2 bad usage or
 //! configuration, 3 the replicator cannot be reached.
@@ -21,13 +22,10 @@ pub enum Action {
 
 /// Runs one control command to its exit code.
 pub async fn command(action: Action, args: ControlArgs) -> ExitCode {
-    let (addr, token) = match target(&args).await {
-        Ok(t) => t,
-        Err(message) => {
-            eprintln!("mongo-replicator: {message}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
+    if action == Action::Status && args.collection.is_some() {
+        eprintln!("mongo-replicator: status takes no --collection");
+        return ExitCode::from(EXIT_CONFIG);
+    }
     let body = args
         .collection
         .as_ref()
@@ -37,15 +35,36 @@ pub async fn command(action: Action, args: ControlArgs) -> ExitCode {
         Action::Pause => ("POST", "/api/v1/pause"),
         Action::Resume => ("POST", "/api/v1/resume"),
     };
-    if action == Action::Status && args.collection.is_some() {
-        eprintln!("mongo-replicator: status takes no --collection");
-        return ExitCode::from(EXIT_CONFIG);
+    match request(&args, method, path, body.as_deref()).await {
+        Ok((parsed, reply)) => {
+            print_answer(&args, &parsed, || human(action, &parsed, &reply));
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
     }
-    let reply = match call(addr, method, path, token.as_deref(), body.as_deref()).await {
+}
+
+/// Sends one request to the replicator `args` names: its parsed JSON answer and the raw
+/// reply, or the exit code after saying why on stderr (2 bad configuration, 3 unreachable,
+/// 1 refused).
+pub(crate) async fn request(
+    args: &ControlArgs,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> Result<(Value, Reply), ExitCode> {
+    let (addr, token) = match target(args).await {
+        Ok(t) => t,
+        Err(message) => {
+            eprintln!("mongo-replicator: {message}");
+            return Err(ExitCode::from(EXIT_CONFIG));
+        }
+    };
+    let reply = match call(addr, method, path, token.as_deref(), body).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("mongo-replicator: cannot reach the replicator at http://{addr}: {e}");
-            return ExitCode::from(EXIT_FATAL);
+            return Err(ExitCode::from(EXIT_FATAL));
         }
     };
     let parsed: Value = serde_json::from_str(&reply.body).unwrap_or(Value::Null);
@@ -55,17 +74,21 @@ pub async fn command(action: Action, args: ControlArgs) -> ExitCode {
             "mongo-replicator: the replicator refused ({}): {why}",
             reply.code
         );
-        return ExitCode::from(EXIT_DIFFERENT);
+        return Err(ExitCode::from(EXIT_DIFFERENT));
     }
+    Ok((parsed, reply))
+}
+
+/// Prints the JSON answer with `--json`, else the table `human` makes.
+pub(crate) fn print_answer(args: &ControlArgs, parsed: &Value, human: impl FnOnce() -> String) {
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&parsed).unwrap_or(reply.body)
+            serde_json::to_string_pretty(parsed).unwrap_or_default()
         );
     } else {
-        print!("{}", human(action, &parsed, &reply));
+        print!("{}", human());
     }
-    ExitCode::SUCCESS
 }
 
 /// The address and token: flags first, then the configuration (file, env, defaults).
@@ -189,7 +212,7 @@ fn paused_line(p: &Value) -> String {
     }
 }
 
-pub(super) fn text(v: &Value) -> String {
+pub(crate) fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => "-".into(),

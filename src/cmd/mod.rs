@@ -6,6 +6,7 @@ pub mod control;
 pub mod copy;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod failed_runs;
 pub mod http_client;
 pub mod resync;
 pub mod run;
@@ -48,6 +49,10 @@ pub async fn execute(command: Command, cfg: Option<Config>) -> ExitCode {
         (Command::Pause(args), _) => return control::command(control::Action::Pause, args).await,
         (Command::Resume(args), _) => return control::command(control::Action::Resume, args).await,
         (Command::Resync(args), _) => return resync::command(args).await,
+        (Command::Failed(args), _) => return failed_runs::failed(args).await,
+        (Command::Retry(args), _) => return failed_runs::act("retry", args).await,
+        (Command::Skip(args), _) => return failed_runs::act("skip", args).await,
+        (Command::Runs(args), _) => return failed_runs::runs(args).await,
         (Command::Run(_), Some(cfg)) => run::command(&cfg).await,
         (Command::Copy(_), Some(cfg)) => copy::command(&cfg).await,
         (Command::Verify(_), Some(cfg)) => verify::command(&cfg).await,

@@ -72,7 +72,7 @@ pub async fn run_term(
         }
     };
     let start = decide(existing, cfg.copy.mode, Job::Run);
-    let (mut need_copy, mut resync, mut replay) = (start.copy, start.resync, start.replay);
+    let (need_copy, resync, replay) = (start.copy, start.resync, start.replay);
     let cp = Checkpointer::new(store, start.checkpoint, position.clone(), reporter.clone());
     cp.set_source(identity);
     let pauses = reporter.status.pauses().clone();
@@ -88,10 +88,49 @@ pub async fn run_term(
     }
     let _persisting =
         crate::control::persist::attach(pauses.clone(), cp.clone(), reporter.metrics.clone()).await;
+    let recording =
+        crate::history::runs::attach(cfg, sides.target.client(), reporter.status.runs().clone())
+            .await;
+    let job = RunParts {
+        sides: &sides,
+        cp: &cp,
+        pauses: &pauses,
+        position,
+        stop,
+    };
+    let outcome = replicate(cfg, reporter, display, job, (need_copy, resync, replay)).await;
+    recording.finish(outcome.as_ref().map(|_| ())).await;
+    outcome
+}
+
+/// What [`replicate`] works with.
+struct RunParts<'a> {
+    sides: &'a Sides,
+    cp: &'a Arc<Checkpointer>,
+    pauses: &'a Arc<crate::control::Pauses>,
+    position: Arc<Position>,
+    stop: CancellationToken,
+}
+
+/// Copies when needed and tails until stopped, resyncing when history is lost.
+async fn replicate(
+    cfg: &Config,
+    reporter: &Reporter,
+    display: &ProgressBars,
+    job: RunParts<'_>,
+    (mut need_copy, mut resync, mut replay): (bool, bool, bool),
+) -> Result<()> {
+    let RunParts {
+        sides,
+        cp,
+        pauses,
+        position,
+        stop,
+    } = job;
     loop {
         if need_copy {
             tokio::select! {
-                r = copy_phase(cfg, &sides, &cp, reporter, display, resync) => { r?; }
+                r = copy_phase(cfg, sides, cp, reporter, display, resync) => { r?; }
                 _ = stop.cancelled() => { reporter.set_phase(Phase::Stopped); return Ok(()); }
             }
             replay = true;

@@ -73,6 +73,8 @@ impl Default for Config {
                 format: LOG_FORMAT,
                 level: LOG_LEVEL.into(),
             },
+            history: HistoryConfig::default(),
+            alerts: AlertsConfig::default(),
             on_history_lost: ON_HISTORY_LOST,
             ha: HaConfig::default(),
         }
@@ -135,4 +137,33 @@ pub fn on_refused() -> super::OnRefused {
 
 pub fn max_parked_documents() -> usize {
     APPLY_MAX_PARKED_DOCUMENTS
+}
+
+/// `history.runs_retention`: a month of runs.
+pub const HISTORY_RUNS_RETENTION: &str = "30d";
+/// `alerts.max_pause`: a maintenance window longer than this is probably forgotten.
+pub const ALERTS_MAX_PAUSE: &str = "30m";
+
+pub fn runs_retention() -> String {
+    HISTORY_RUNS_RETENTION.into()
+}
+
+pub fn max_pause() -> String {
+    ALERTS_MAX_PAUSE.into()
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        HistoryConfig {
+            runs_retention: runs_retention(),
+        }
+    }
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            max_pause: max_pause(),
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! (defaults < TOML file < `REPLICATOR_*` env < CLI flags), `validate()` naming the failing key.
 
 pub mod defaults;
+pub mod duration;
 mod env;
 mod load;
 
@@ -25,6 +26,12 @@ pub struct Config {
     pub apply: ApplyConfig,
     pub http: HttpConfig,
     pub log: LogConfig,
+    /// The run history kept beside the checkpoint ([`crate::history::runs`]).
+    #[serde(default)]
+    pub history: HistoryConfig,
+    /// Thresholds of the alert rules (`deploy/prometheus/alerts.yml`).
+    #[serde(default)]
+    pub alerts: AlertsConfig,
     pub on_history_lost: OnHistoryLost,
     /// Several instances on one source/target pair, one active by lease ([`crate::ha`]).
     #[serde(default)]
@@ -46,6 +53,41 @@ pub struct HaConfig {
     pub prefer_local_primary: bool,
     /// This instance's own mongod (the pod's), asked directly whether it is the primary.
     pub local_uri: Option<ConnectionString>,
+}
+
+/// `history`: how long the run history (`GET /api/v1/runs`) is kept.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryConfig {
+    /// Runs that started longer ago than this are pruned at start (`"30d"`, `"12h"`, `"90m"`).
+    #[serde(default = "defaults::runs_retention")]
+    pub runs_retention: String,
+}
+
+/// `alerts`: thresholds the shipped Prometheus rules are written for.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// A pause (everything or one collection) longer than this raises `ReplicatorPausedTooLong`
+    /// (exported as `max_pause_seconds`, which the rule compares the pause's age with).
+    #[serde(default = "defaults::max_pause")]
+    pub max_pause: String,
+}
+
+impl HistoryConfig {
+    /// `runs_retention` as a duration (validated at load).
+    pub fn runs_retention(&self) -> std::time::Duration {
+        duration::parse(&self.runs_retention)
+            .unwrap_or(duration::parse(defaults::HISTORY_RUNS_RETENTION).expect("valid default"))
+    }
+}
+
+impl AlertsConfig {
+    /// `max_pause` as a duration (validated at load).
+    pub fn max_pause(&self) -> std::time::Duration {
+        duration::parse(&self.max_pause)
+            .unwrap_or(duration::parse(defaults::ALERTS_MAX_PAUSE).expect("valid default"))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

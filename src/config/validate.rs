@@ -2,6 +2,7 @@
 
 use super::{CheckpointStoreKind, Config, ConfigError, WriteConcernSetting};
 use std::fmt::Display;
+use std::time::Duration;
 
 pub const MAX_WORKERS: usize = 256;
 pub const MAX_BATCH_SIZE: usize = 100_000;
@@ -12,6 +13,12 @@ const MAX_PARKED_DOCUMENTS: usize = 1_000_000;
 /// `apply.max_queued_bytes` bounds: 1 MiB (one large document must fit) to 64 GiB.
 pub const MIN_QUEUED_BYTES: usize = 1024 * 1024;
 pub const MAX_QUEUED_BYTES: usize = 64 * 1024 * 1024 * 1024;
+/// `history.runs_retention` bounds: at least an hour (the current run is always kept), at most
+/// ten years.
+const MIN_RUNS_RETENTION: Duration = Duration::from_secs(3600);
+/// `alerts.max_pause` lower bound: the rule's `for:` evaluates per minute.
+const MIN_MAX_PAUSE: Duration = Duration::from_secs(60);
+const MAX_DURATION: Duration = Duration::from_secs(10 * 366 * 86_400);
 /// A replica set has at most 50 members.
 pub const MAX_WRITE_CONCERN_NODES: u32 = 50;
 /// The database a replica set does not replicate: a checkpoint there is lost with the member
@@ -154,6 +161,16 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
         log_level_problem(&c.log.level),
     );
     ha_problems(c, &mut check);
+    check(
+        "history.runs_retention",
+        &quoted(&c.history.runs_retention),
+        duration_problem(&c.history.runs_retention, MIN_RUNS_RETENTION),
+    );
+    check(
+        "alerts.max_pause",
+        &quoted(&c.alerts.max_pause),
+        duration_problem(&c.alerts.max_pause, MIN_MAX_PAUSE),
+    );
     if let Some(problem) = http_problem(&c.http) {
         problems.push(problem);
     }
@@ -239,6 +256,18 @@ fn http_problem(h: &crate::config::HttpConfig) -> Option<String> {
         ));
     }
     None
+}
+
+/// A duration key (`"30d"`) that must lie between `min` and ten years.
+fn duration_problem(text: &str, min: Duration) -> Option<String> {
+    match super::duration::parse(text) {
+        Err(e) => Some(e),
+        Ok(d) if d < min || d > MAX_DURATION => Some(format!(
+            "must be between {} and 3660d",
+            super::duration::prometheus(min)
+        )),
+        Ok(_) => None,
+    }
 }
 
 fn quoted(s: &str) -> String {

@@ -46,7 +46,8 @@ pub fn router(api: Api, guard: Guard) -> Router {
             "/api/v1/failed/retry",
             "/api/v1/failed/skip",
             "/api/v1/resync",
-            "/api/v1/jobs/{id}"
+            "/api/v1/jobs/{id}",
+            "/api/v1/runs"
         ]
     );
     Router::new()
@@ -61,6 +62,7 @@ pub fn router(api: Api, guard: Guard) -> Router {
         .route(paths[8], post(crate::control::failed::skip))
         .route(paths[9], post(crate::control::resync::submit))
         .route(paths[10], get(crate::control::resync::show))
+        .route(paths[11], get(crate::control::runs::list))
         .with_state(api)
         .route_layer(axum::middleware::from_fn_with_state(guard, auth::check))
 }

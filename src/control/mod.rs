@@ -14,6 +14,8 @@ pub mod pause;
 pub mod persist;
 pub mod resync;
 pub mod resync_job;
+pub mod runs;
+pub mod skipped;
 
 pub use pause::{PauseState, Pauses, UnknownCollection, ALL};
 
@@ -36,7 +38,7 @@ const fn route(method: &'static str, path: &'static str, mutating: bool) -> Rout
 
 /// Every route behind the token. The router is built from the same paths and
 /// `/api/v1/openapi.json` must describe exactly the `/api/v1` ones (a test checks both).
-pub const ROUTES: [Route; 11] = [
+pub const ROUTES: [Route; 12] = [
     route("GET", "/status", false),
     route("GET", "/api/v1/status", false),
     route("GET", "/api/v1/config", false),
@@ -49,6 +51,8 @@ pub const ROUTES: [Route; 11] = [
     // Resync jobs.
     route("POST", "/api/v1/resync", true),
     route("GET", "/api/v1/jobs/{id}", false),
+    // The run history (crate::history).
+    route("GET", "/api/v1/runs", false),
 ];
 
 /// The `result` label of `control_requests_total`: 2xx, 401, other 4xx, 5xx.
@@ -74,5 +78,6 @@ pub fn publish_metrics(pauses: &Pauses, metrics: &crate::ops::metrics::Metrics) 
             state.collections.contains(&label)
         };
         metrics.set_paused(&label, on);
+        metrics.set_pause_started(&label, pauses.since(&label));
     }
 }

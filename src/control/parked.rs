@@ -52,6 +52,11 @@ pub struct Parked {
     slots: BTreeMap<(String, DocKey), Slot>,
     mode: OnRefused,
     max: usize,
+    /// Documents an operator skipped: known differences for `verify`.
+    skipped: crate::control::skipped::Skipped,
+    /// A skip happened since the last checkpoint save (which must then save even when no
+    /// event moved the watermark).
+    unsaved_skip: bool,
 }
 
 impl Default for Parked {
@@ -60,6 +65,8 @@ impl Default for Parked {
             slots: BTreeMap::new(),
             mode: OnRefused::Park,
             max: crate::config::defaults::APPLY_MAX_PARKED_DOCUMENTS,
+            skipped: Default::default(),
+            unsaved_skip: false,
         }
     }
 }
@@ -106,6 +113,16 @@ impl Parked {
 
     pub fn is_empty(&self) -> bool {
         self.slots.is_empty()
+    }
+
+    /// The skipped documents (kept in the checkpoint beside the parked ones).
+    pub fn skipped(&mut self) -> &mut crate::control::skipped::Skipped {
+        &mut self.skipped
+    }
+
+    /// True once after a skip: the next checkpoint tick saves.
+    pub fn take_unsaved_skip(&mut self) -> bool {
+        std::mem::take(&mut self.unsaved_skip)
     }
 
     /// When `(collection, key)` is parked, counts one more waiting event and returns true.
@@ -200,10 +217,19 @@ impl Parked {
         n
     }
 
-    /// Drops the selected entries (their document stays as the backup has it); returns how many.
+    /// Drops the selected entries (their document stays as the backup has it, a known
+    /// difference for `verify` until it is written again); returns how many.
     pub fn skip(&mut self, which: &Selector) -> usize {
         let before = self.slots.len();
-        self.slots.retain(|_, s| !matches(which, &s.entry));
+        let skipped = &mut self.skipped;
+        self.slots.retain(|_, s| {
+            let keep = !matches(which, &s.entry);
+            if !keep {
+                skipped.add(&s.entry);
+                self.unsaved_skip = true;
+            }
+            keep
+        });
         before - self.slots.len()
     }
 

@@ -157,6 +157,17 @@ impl Pauses {
         self.version.send_modify(|v| *v += 1);
     }
 
+    /// When the pause of `label` (`all` or a collection) in effect began.
+    pub fn since(&self, label: &str) -> Option<SystemTime> {
+        let inner = self.inner.lock();
+        let paused = if label == ALL {
+            inner.state.all
+        } else {
+            inner.state.collections.contains(label)
+        };
+        paused.then(|| inner.since.get(label).copied()).flatten()
+    }
+
     pub fn snapshot(&self) -> PauseState {
         self.inner.lock().state.clone()
     }

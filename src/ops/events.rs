@@ -35,6 +35,7 @@ impl Reporter {
     pub fn ddl_applied(&self, description: &str) {
         self.metrics.batch_applied(&[(Op::Ddl, 1)], 1, 0.0);
         self.status.add_applied(Op::Ddl, 1);
+        self.status.runs().ddl(description);
         tracing::info!(ddl = %description, "applied DDL");
     }
 
@@ -63,6 +64,7 @@ impl Reporter {
     /// `n` documents of `collection` written by the copy.
     pub fn copy_batch_written(&self, collection: &str, n: u64) {
         self.metrics.copy_documents(collection, n);
+        self.status.runs().copied(collection, n);
     }
 
     /// A transient failure that a loop of its own retries (`what` says what failed and how the
@@ -71,6 +73,14 @@ impl Reporter {
         self.metrics.retry();
         self.record_error(err);
         tracing::warn!(error = %err, "{what}");
+    }
+
+    /// A resync of the whole of `collection` finished with `counts` (e.g. `[("copied", n),
+    /// ("deleted", m)]`): kept in the run history, and its skipped documents are no longer
+    /// known differences (the backup now holds the source's versions).
+    pub fn resync_finished(&self, collection: &str, counts: &[(&str, u64)]) {
+        self.status.runs().record_resync(collection, counts);
+        self.status.parked().lock().skipped().resynced(collection);
     }
 
     /// The unique indexes still to build, as `collection.name`.

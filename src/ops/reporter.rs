@@ -26,6 +26,7 @@ impl Reporter {
     pub fn set_phase(&self, phase: crate::ops::status::Phase) {
         if self.status.phase() != phase {
             tracing::info!(phase = ?phase, "phase");
+            self.status.runs().phase(phase);
         }
         self.status.set_phase(phase);
         self.metrics.set_phase(phase);
@@ -44,6 +45,7 @@ impl Reporter {
     /// Records an error in metrics and `/status`.
     pub fn record_error(&self, err: &Error) {
         self.metrics.error(err.metric_kind());
+        self.status.runs().error(err.metric_kind());
         self.status.set_error(err.metric_kind(), &err.to_string());
         // A transient failure of a side means it is (for now) unreachable or unwilling.
         if err.is_transient() {

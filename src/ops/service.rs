@@ -44,6 +44,7 @@ impl Service {
     /// Creates the shared state and, per `http`, starts the HTTP server on `http.addr`.
     pub async fn start_with(cfg: &Config, http: Http) -> Result<Service> {
         let metrics = Metrics::new();
+        metrics.set_max_pause(cfg.alerts.max_pause());
         let status = Status::new(&cfg.source.database, &cfg.target.database);
         if let Some(collections) = &cfg.source.collections {
             status.pauses().set_known(collections.iter().cloned());
@@ -111,28 +112,31 @@ impl Service {
     /// Cancels `stop` on SIGTERM or SIGINT.
     pub fn stop_on_signals(&self) {
         let stop = self.stop.clone();
+        let runs = self.reporter.status.runs().clone();
         tokio::spawn(async move {
-            wait_for_signal().await;
+            runs.signal(wait_for_signal().await);
             tracing::info!("shutdown requested: draining writers and writing the checkpoint");
             stop.cancel();
         });
     }
 }
 
+/// Waits for SIGTERM or SIGINT; returns its name (for the run history).
 #[cfg(unix)]
-async fn wait_for_signal() {
+async fn wait_for_signal() -> &'static str {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = match signal(SignalKind::terminate()) {
         Ok(s) => s,
         Err(_) => return std::future::pending().await,
     };
     tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => "SIGTERM",
+        _ = tokio::signal::ctrl_c() => "SIGINT",
     }
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signal() {
+async fn wait_for_signal() -> &'static str {
     let _ = tokio::signal::ctrl_c().await;
+    "SIGINT"
 }

@@ -116,6 +116,10 @@ pub struct Checkpoint {
     /// Documents the backup refused for good ([`crate::control::parked`]): survive restarts.
     #[serde(default)]
     pub parked: Vec<crate::control::parked::ParkedEntry>,
+    /// Documents an operator skipped ([`crate::control::skipped`]): known differences for
+    /// `verify` until written again.
+    #[serde(default)]
+    pub skipped: Vec<crate::control::skipped::SkippedEntry>,
     pub updated_at: Option<DateTime>,
 }
 

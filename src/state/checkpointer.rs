@@ -48,11 +48,11 @@ impl Checkpointer {
     ) -> Arc<Self> {
         let unresolved = GoneKeys::from_docs(&state.unresolved_fetches);
         let seq = position.seq();
-        reporter
-            .status
-            .parked()
-            .lock()
-            .restore(&state.parked, Instant::now());
+        {
+            let mut parked = reporter.status.parked().lock();
+            parked.restore(&state.parked, Instant::now());
+            parked.skipped().restore(&state.skipped);
+        }
         Arc::new(Checkpointer {
             store,
             unresolved: Arc::new(parking_lot::Mutex::new(unresolved)),
@@ -89,7 +89,8 @@ impl Checkpointer {
     pub async fn save_now(&self) -> Result<()> {
         let mut state = self.state.lock().await;
         let seq = self.advance(&mut state);
-        if seq == self.marks.lock().saved_seq {
+        let skipped = self.reporter.status.parked().lock().take_unsaved_skip();
+        if seq == self.marks.lock().saved_seq && !skipped {
             return Ok(());
         }
         state.clean = false;
@@ -128,7 +129,11 @@ impl Checkpointer {
     /// what the written token covers).
     async fn write(&self, state: &mut Checkpoint, seq: u64) -> Result<()> {
         state.unresolved_fetches = self.unresolved.lock().to_docs();
-        state.parked = self.reporter.status.parked().lock().entries();
+        {
+            let mut parked = self.reporter.status.parked().lock();
+            state.parked = parked.entries();
+            state.skipped = parked.skipped().entries();
+        }
         if let Some(source) = self.source.lock().clone() {
             state.source = Some(source);
         }

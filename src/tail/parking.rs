@@ -42,6 +42,19 @@ impl Writer {
             .wait_behind(&item.op.coll, &item.op.key)
     }
 
+    /// An event for a document an operator skipped ends the exception; an update delta is
+    /// turned into a re-read of the whole document from the source (the backup's version is
+    /// stale or missing, so a delta would not make it current).
+    pub(super) fn unskip(&self, item: &mut Item) {
+        let was_skipped = {
+            let mut parked = self.reporter.status.parked().lock();
+            parked.skipped().written(&item.op.coll, &item.op.key)
+        };
+        if was_skipped && matches!(item.op.kind, WriteKind::Delta { .. }) {
+            item.op.kind = WriteKind::Fetch;
+        }
+    }
+
     /// Parks `item`'s document after `e`, then acknowledges the item: the entry is in the
     /// registry before the watermark can pass it, and every checkpoint save reads the
     /// registry after the watermark. Past `apply.max_parked_documents` the run stops.

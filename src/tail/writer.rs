@@ -82,6 +82,7 @@ impl Writer {
                             self.position.ack([item.seq], None, None);
                         } else {
                             let mut item = item;
+                            self.unskip(&mut item);
                             fences.refetch_below_floor(&mut item);
                             builder.push(item.op.clone());
                             items.push(item);

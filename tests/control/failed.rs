@@ -44,12 +44,8 @@ async fn retry(p: &ReplicatorProcess, body: &str) -> crate::support::http::Reply
 async fn refused_documents_park_while_others_flow_survive_kill_9_and_heal_on_retry() {
     let dep = Deployment::start().await;
     let cfg = super::token_config(&dep, "failed_park", &["users"]);
-    let (src, dst) = (cfg.source.database.clone(), cfg.target.database.clone());
-    let users = dep.db(&src).collection::<Document>("users");
-    users
-        .insert_one(doc! {"_id": 0, "email": "seed"})
-        .await
-        .unwrap();
+    let dst = cfg.target.database.clone();
+    let users = super::seeded_users(&dep, &cfg).await;
     let dir = tempfile::tempdir().unwrap();
     let mut p = ReplicatorProcess::run(dir.path(), &cfg);
     wait_until("ready", WAIT, || async {
@@ -59,28 +55,7 @@ async fn refused_documents_park_while_others_flow_survive_kill_9_and_heal_on_ret
     converge(&dep, &cfg, WAIT).await;
 
     // Only the backup has this unique index: documents 2 and 3 can never be written there.
-    dep.db(&dst)
-        .run_command(doc! {"createIndexes": "users", "indexes": [
-        {"key": {"email": 1}, "name": "email_unique", "unique": true}]})
-        .await
-        .unwrap();
-    // Documents go to writers by `_id`, which keep no order between documents: 1 is on the
-    // backup before 2 and 3 are written, so it is they that conflict.
-    users
-        .insert_one(doc! {"_id": 1, "email": EMAIL})
-        .await
-        .unwrap();
-    let backup_users = dep.db(&dst).collection::<Document>("users");
-    wait_until("1 on the backup", WAIT, || async {
-        backup_users.count_documents(doc! {"_id": 1}).await.unwrap() == 1
-    })
-    .await;
-    for id in 2..=3 {
-        users
-            .insert_one(doc! {"_id": id, "email": EMAIL})
-            .await
-            .unwrap();
-    }
+    super::refuse_two_users(&dep.db(&dst), &users, EMAIL).await;
     users
         .update_one(doc! {"_id": 2}, doc! {"$set": {"n": 1}})
         .await

@@ -1,13 +1,16 @@
 //! Operator control end to end through the binary: the bearer token in front of `/status` and
 //! `/api/v1`, pause and resume (everything, one collection) under traffic, and the control CLI.
 
+mod alerts;
 mod auth;
 mod cli;
+mod cli_failed;
 mod failed;
 mod pause;
 mod resync;
 mod resync_ids;
 mod resync_limits;
+mod runs;
 
 use crate::support::http::{get_with_token, post, try_get, Reply};
 use crate::support::procs::ReplicatorProcess;
@@ -48,6 +51,48 @@ pub fn token_config(dep: &Deployment, tag: &str, collections: &[&str]) -> Config
         cfg.source.collections = Some(collections.iter().map(|c| c.to_string()).collect());
     }
     cfg
+}
+
+/// The source's `users` collection of `cfg`, with one seed document (so the copy has one).
+pub async fn seeded_users(dep: &Deployment, cfg: &Config) -> mongodb::Collection<bson::Document> {
+    let users = dep.db(&cfg.source.database).collection("users");
+    users
+        .insert_one(bson::doc! {"_id": 0, "email": "seed"})
+        .await
+        .unwrap();
+    users
+}
+
+/// Gives the backup `target` a unique index on `users.email` the source lacks, then inserts
+/// documents 1..=3 with the same `email` on the source: two of them (whichever writers lose the
+/// race) are refused for good.
+pub async fn refuse_two_users(
+    target: &mongodb::Database,
+    users: &mongodb::Collection<bson::Document>,
+    email: &str,
+) {
+    target
+        .run_command(bson::doc! {"createIndexes": "users", "indexes": [
+        {"key": {"email": 1}, "name": "email_unique", "unique": true}]})
+        .await
+        .unwrap();
+    // Documents go to writers by `_id`, which keep no order between documents: 1 is on the
+    // backup before 2 and 3 are written, so it is they that conflict.
+    users
+        .insert_one(bson::doc! {"_id": 1, "email": email})
+        .await
+        .unwrap();
+    let on_backup = target.collection::<bson::Document>("users");
+    wait_until("1 on the backup", Duration::from_secs(60), || async {
+        on_backup.count_documents(bson::doc! {"_id": 1}).await.unwrap() == 1
+    })
+    .await;
+    for id in 2..=3 {
+        users
+            .insert_one(bson::doc! {"_id": id, "email": email})
+            .await
+            .unwrap();
+    }
 }
 
 /// Waits until something answers HTTP on `addr`.

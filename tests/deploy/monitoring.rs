@@ -49,6 +49,8 @@ fn alert_rules_are_complete_and_reference_real_metrics() {
         "ReplicatorCheckpointStale",
         "ReplicatorErrorsRising",
         "ReplicatorStalled",
+        "ReplicatorParkedDocuments",
+        "ReplicatorPausedTooLong",
     ] {
         assert!(
             names.contains(required),
@@ -79,6 +81,21 @@ fn alert_rules_are_complete_and_reference_real_metrics() {
         assert!(
             reads_ours > 0 || expr.contains("up{job=\"mongo-replicator\"}"),
             "{name} watches nothing of ours: {expr}"
+        );
+    }
+    // The pause threshold is alerts.max_pause as the replicator exports it, not a copy.
+    let paused = rules
+        .iter()
+        .find(|r| r["alert"] == "ReplicatorPausedTooLong")
+        .unwrap();
+    let expr = str_of(&paused["expr"], "expr");
+    for metric in [
+        names::PAUSE_STARTED_TIMESTAMP_SECONDS,
+        names::MAX_PAUSE_SECONDS,
+    ] {
+        assert!(
+            expr.contains(metric),
+            "ReplicatorPausedTooLong reads {metric}: {expr}"
         );
     }
     let down = rules

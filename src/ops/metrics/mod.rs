@@ -33,6 +33,9 @@ pub mod names {
     pub const PHASE: &str = "mongo_replicator_phase";
     pub const PAUSED: &str = "mongo_replicator_paused";
     pub const PARKED_DOCUMENTS: &str = "mongo_replicator_parked_documents";
+    pub const PAUSE_STARTED_TIMESTAMP_SECONDS: &str =
+        "mongo_replicator_pause_started_timestamp_seconds";
+    pub const MAX_PAUSE_SECONDS: &str = "mongo_replicator_max_pause_seconds";
     pub const CONTROL_REQUESTS_TOTAL: &str = "mongo_replicator_control_requests_total";
     pub const LEADER: &str = "mongo_replicator_leader";
     pub const LEADER_CHANGES_TOTAL: &str = "mongo_replicator_leader_changes_total";
@@ -64,6 +67,8 @@ pub struct Metrics {
     stream_open: IntGauge,
     phase: IntGaugeVec,
     paused: IntGaugeVec,
+    pause_started: IntGaugeVec,
+    max_pause_seconds: IntGauge,
     parked_documents: IntGauge,
     control_requests: IntCounterVec,
     leader: IntGauge,
@@ -96,6 +101,8 @@ impl Metrics {
             stream_open: register(&registry, IntGauge::new(names::STREAM_OPEN, "1 while the source change stream is open.")),
             phase: gauge_vec(&registry, names::PHASE, "1 for the current phase (starting, copying, tailing, resyncing, stopped).", "phase"),
             paused: gauge_vec(&registry, names::PAUSED, "1 while replication is paused by an operator: collection=\"all\" for everything, else one configured collection.", "collection"),
+            pause_started: gauge_vec(&registry, names::PAUSE_STARTED_TIMESTAMP_SECONDS, "Unix time the pause in effect began (0 when not paused), same labels as paused: the age of a pause is time() minus it.", "collection"),
+            max_pause_seconds: register(&registry, IntGauge::new(names::MAX_PAUSE_SECONDS, "alerts.max_pause in seconds: a pause older than this raises ReplicatorPausedTooLong.")),
             parked_documents: register(&registry, IntGauge::new(names::PARKED_DOCUMENTS, "Documents the backup refused for good, set aside while the others flow (GET /api/v1/failed).")),
             control_requests: register(
                 &registry,
@@ -116,6 +123,9 @@ impl Metrics {
         }
         m.set_phase(Phase::Starting);
         m.paused.with_label_values(&[crate::control::ALL]).set(0);
+        m.pause_started
+            .with_label_values(&[crate::control::ALL])
+            .set(0);
         for route in crate::control::ROUTES {
             for result in crate::control::RESULTS {
                 m.control_requests.with_label_values(&[route.path, result]);
@@ -206,6 +216,7 @@ impl Metrics {
     pub fn init_paused<'a>(&self, collections: impl IntoIterator<Item = &'a str>) {
         for c in collections {
             self.paused.with_label_values(&[c]);
+            self.pause_started.with_label_values(&[c]);
         }
     }
 
@@ -217,6 +228,25 @@ impl Metrics {
                 .with_label_values(&[collection])
                 .set(i64::from(paused));
         }
+    }
+
+    /// `pause_started_timestamp_seconds{collection}` (`None`: not paused), for a registered
+    /// label only, like [`Metrics::set_paused`].
+    pub fn set_pause_started(&self, collection: &str, since: Option<std::time::SystemTime>) {
+        if self.paused_labels().iter().any(|l| l == collection) {
+            let secs = since
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+            self.pause_started
+                .with_label_values(&[collection])
+                .set(secs);
+        }
+    }
+
+    /// `max_pause_seconds`: the configured `alerts.max_pause`.
+    pub fn set_max_pause(&self, max: std::time::Duration) {
+        self.max_pause_seconds
+            .set(i64::try_from(max.as_secs()).unwrap_or(i64::MAX));
     }
 
     /// `parked_documents`.

@@ -20,6 +20,8 @@ pub struct Status {
     parked: Arc<parking_lot::Mutex<crate::control::parked::Parked>>,
     /// Resync jobs (submitted by the control API, run by the tail).
     jobs: Arc<crate::control::jobs::Jobs>,
+    /// This run and the previous ones (`GET /api/v1/runs`).
+    runs: Arc<crate::history::RunLog>,
 }
 
 struct Inner {
@@ -82,6 +84,7 @@ impl Status {
             pauses: Arc::default(),
             parked: Arc::default(),
             jobs: Arc::default(),
+            runs: Arc::default(),
         }
     }
 
@@ -98,6 +101,11 @@ impl Status {
     /// The resync jobs the control API submits and the tail's job runner carries out.
     pub fn jobs(&self) -> &Arc<crate::control::jobs::Jobs> {
         &self.jobs
+    }
+
+    /// The run history the reporter's events feed.
+    pub fn runs(&self) -> &Arc<crate::history::RunLog> {
+        &self.runs
     }
 
     /// A panic elsewhere must not take `/status` down with it: the data stays usable.
