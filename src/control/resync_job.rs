@@ -68,6 +68,7 @@ impl Runner {
             match outcome {
                 Ok(()) => {
                     jobs.finish(&id, None);
+                    self.record(&id, &spec);
                     tracing::info!(job = %id, collection = %spec.collection, "resync job done");
                 }
                 Err(Cut::Failed(e)) => {
@@ -79,6 +80,27 @@ impl Runner {
                     jobs.requeue(&id);
                     return;
                 }
+            }
+        }
+    }
+
+    /// A finished job goes into the run history; a whole-collection job also ends the
+    /// collection's skipped documents (its writes made every document current; an `_id`s job
+    /// ended those it rewrote, document by document).
+    fn record(&self, id: &str, spec: &Spec) {
+        let mut counts = Counts::default();
+        self.reporter.status.jobs().count(id, |c| counts = *c);
+        let counts = [
+            ("examined", counts.examined),
+            ("rewritten", counts.rewritten),
+            ("deleted", counts.deleted),
+            ("parked", counts.parked),
+        ];
+        match spec.ids {
+            None => self.reporter.resync_finished(&spec.collection, &counts),
+            Some(_) => {
+                let runs = self.reporter.status.runs();
+                runs.record_resync(&spec.collection, &counts);
             }
         }
     }

@@ -37,12 +37,14 @@ impl Writer {
     pub(super) async fn rewrite_for_job(&self, r: Rewrite, fences: &mut Fences) -> Result<()> {
         let outcome = match self.rewrite(&r.coll, &r.key, fences).await {
             Ok(deleted) => {
-                // A parked document written now is healed, as by its own retry.
+                // A parked document written now is healed, as by its own retry, and a
+                // skipped one is current again (no longer a known difference).
                 let mut parked = self.reporter.status.parked().lock();
                 if !parked.is_empty() {
                     parked.remove(&r.coll, &r.key);
                     self.reporter.metrics.set_parked_documents(parked.len());
                 }
+                parked.skipped().written(&r.coll, &r.key);
                 Ok(if deleted {
                     Rewritten::Deleted
                 } else {

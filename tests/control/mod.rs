@@ -84,7 +84,11 @@ pub async fn refuse_two_users(
         .unwrap();
     let on_backup = target.collection::<bson::Document>("users");
     wait_until("1 on the backup", Duration::from_secs(60), || async {
-        on_backup.count_documents(bson::doc! {"_id": 1}).await.unwrap() == 1
+        on_backup
+            .count_documents(bson::doc! {"_id": 1})
+            .await
+            .unwrap()
+            == 1
     })
     .await;
     for id in 2..=3 {
