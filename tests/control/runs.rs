@@ -127,6 +127,11 @@ async fn runs_survive_kill_9_and_sigterm_with_their_exit_and_old_runs_are_pruned
     assert_eq!(second.terminate(WAIT).await, Some(0));
 
     let third = started(dir.path(), &cfg).await;
+    // HTTP answers before the history store is attached (after both sides connect).
+    wait_until("the third run lists the first two", WAIT, || async {
+        runs(&third, "").await.len() == 3
+    })
+    .await;
     let list = runs(&third, "").await;
     assert_eq!(list.len(), 3, "{list:?}");
     assert_eq!(list[1]["id"], second_id.as_str());
