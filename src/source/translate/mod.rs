@@ -10,7 +10,13 @@ mod tests;
 use crate::config::{DdlConfig, UpdateMode};
 pub use identity::{ClusterTime, DocKey};
 
-use bson::{Bson, Document};
+use bson::{Document, RawBsonRef, RawDocument, RawDocumentBuf};
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// A document carried from the event to the bulk command as the bytes the server sent: shared,
+/// so the writer's batch and its replay list hold one buffer, never a copy.
+pub type Body = Arc<RawDocumentBuf>;
 
 /// What translation needs to know.
 #[derive(Debug, Clone)]
@@ -34,11 +40,12 @@ pub struct WriteOp {
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteKind {
     /// Replace-one by key with upsert: insert, replace, and update in `full_document` mode.
-    Upsert(Document),
+    Upsert(Body),
     /// `updateDescription` as operators, upsert=false: `truncate` first (`$push {$each: [], $slice: n}`),
     /// then `$set` / `$unset`.
     Delta {
-        set: Document,
+        /// `updatedFields`, as sent.
+        set: Body,
         unset: Vec<String>,
         truncate: Vec<(String, i32)>,
     },
@@ -49,6 +56,45 @@ pub enum WriteKind {
     /// the source no longer has it, leave it to the later event that removed it
     /// ([`crate::apply::plan`]).
     Fetch,
+}
+
+impl WriteKind {
+    /// An upsert of `doc` (tests, tools; the stream's events carry raw bytes already).
+    pub fn upsert(doc: Document) -> WriteKind {
+        WriteKind::Upsert(body(&doc))
+    }
+}
+
+/// `doc` as a [`Body`]. Only a document no server can send (a field name with a NUL byte)
+/// fails to encode; it becomes the empty document.
+pub fn body(doc: &Document) -> Body {
+    Arc::new(RawDocumentBuf::from_document(doc).unwrap_or_default())
+}
+
+/// A change event as translation reads it: the stream's raw bytes, or a document (tests,
+/// tools), encoded once.
+pub trait RawEvent {
+    fn raw(&self) -> Result<Cow<'_, RawDocument>, TranslateError>;
+}
+
+impl RawEvent for RawDocument {
+    fn raw(&self) -> Result<Cow<'_, RawDocument>, TranslateError> {
+        Ok(Cow::Borrowed(self))
+    }
+}
+
+impl RawEvent for RawDocumentBuf {
+    fn raw(&self) -> Result<Cow<'_, RawDocument>, TranslateError> {
+        Ok(Cow::Borrowed(self.as_ref()))
+    }
+}
+
+impl RawEvent for Document {
+    fn raw(&self) -> Result<Cow<'_, RawDocument>, TranslateError> {
+        RawDocumentBuf::from_document(self)
+            .map(Cow::Owned)
+            .map_err(|e| TranslateError(e.to_string()))
+    }
 }
 
 /// A DDL op, applied as a barrier (all writers drained first).
@@ -117,9 +163,10 @@ pub struct EventMeta {
 pub struct TranslateError(pub String);
 
 /// Reads the metadata of a raw change event.
-pub fn event_meta(event: &Document) -> Result<EventMeta, TranslateError> {
-    let token = match event.get("_id") {
-        Some(Bson::Document(t)) => t.clone(),
+pub fn event_meta<E: RawEvent + ?Sized>(event: &E) -> Result<EventMeta, TranslateError> {
+    let event = event.raw()?;
+    let token = match field(&event, "_id")? {
+        Some(RawBsonRef::Document(t)) => to_document(t)?,
         Some(_) => {
             return Err(TranslateError(
                 "`_id` (resume token) is not a document".into(),
@@ -127,8 +174,8 @@ pub fn event_meta(event: &Document) -> Result<EventMeta, TranslateError> {
         }
         None => return Err(TranslateError("no `_id` (resume token)".into())),
     };
-    let wall_time_ms = match event.get("wallTime") {
-        Some(Bson::DateTime(t)) => Some(t.timestamp_millis()),
+    let wall_time_ms = match field(&event, "wallTime")? {
+        Some(RawBsonRef::DateTime(t)) => Some(t.timestamp_millis()),
         _ => None,
     };
     Ok(EventMeta {
@@ -143,12 +190,17 @@ pub fn event_meta(event: &Document) -> Result<EventMeta, TranslateError> {
     })
 }
 
-/// Translates one raw change event (as the server sent it, field order kept).
-pub fn translate(event: &Document, opts: &TranslateOptions) -> Result<Translated, TranslateError> {
-    if !event.contains_key("_id") {
+/// Translates one change event (as the server sent it, field order kept). Write events are read
+/// in place from the raw bytes; the rare DDL events are decoded into a document first.
+pub fn translate<E: RawEvent + ?Sized>(
+    event: &E,
+    opts: &TranslateOptions,
+) -> Result<Translated, TranslateError> {
+    let event = event.raw()?;
+    if field(&event, "_id")?.is_none() {
         return Err(TranslateError("no `_id` (resume token)".into()));
     }
-    if let Some(fragment) = split_fragment(event)? {
+    if let Some(fragment) = split_fragment(&event)? {
         if fragment > 1 {
             // The first fragment already asked for the document; the rest only carry its fields.
             return Ok(Translated::Skip);
@@ -159,22 +211,34 @@ pub fn translate(event: &Document, opts: &TranslateOptions) -> Result<Translated
         .map_err(|_| TranslateError("no `operationType`".into()))?;
     match op_type {
         "invalidate" => Ok(Translated::Invalidate),
+        "insert" | "replace" | "update" | "delete" => write_event(op_type, &event, opts),
         "dropDatabase" => {
-            let ns = namespace(event, "ns")?;
+            let ns = namespace(&to_document(&event)?, "ns")?;
             Ok(if ns.db != opts.source_db || !opts.ddl.drop_database {
                 Translated::Skip
             } else {
                 Translated::Ddl(DdlOp::DropDatabase)
             })
         }
-        "insert" | "replace" | "update" | "delete" => write_event(op_type, event, opts),
         "drop" | "rename" | "create" | "createIndexes" | "dropIndexes" | "modify" => {
-            ddl::translate_ddl(op_type, event, opts)
+            ddl::translate_ddl(op_type, &to_document(&event)?, opts)
         }
         // shardCollection, reshardCollection, refineCollectionShardKey, ...: nothing to do on
         // an unsharded backup.
         _ => Ok(Translated::Skip),
     }
+}
+
+/// A field of a raw event; malformed bytes are a malformed event.
+pub(crate) fn field<'a>(
+    doc: &'a RawDocument,
+    key: &str,
+) -> Result<Option<RawBsonRef<'a>>, TranslateError> {
+    doc.get(key).map_err(|e| TranslateError(e.to_string()))
+}
+
+pub(crate) fn to_document(doc: &RawDocument) -> Result<Document, TranslateError> {
+    Document::try_from(doc).map_err(|e| TranslateError(e.to_string()))
 }
 
 /// A namespace `{db, coll?}` read from an event field.
@@ -215,12 +279,12 @@ impl TranslateOptions {
 }
 
 /// `splitEvent.fragment` when the event is one fragment of a large event.
-fn split_fragment(event: &Document) -> Result<Option<i64>, TranslateError> {
-    match event.get("splitEvent") {
+fn split_fragment(event: &RawDocument) -> Result<Option<i64>, TranslateError> {
+    match field(event, "splitEvent")? {
         None => Ok(None),
-        Some(Bson::Document(split)) => match split.get("fragment") {
-            Some(Bson::Int32(n)) => Ok(Some(i64::from(*n))),
-            Some(Bson::Int64(n)) => Ok(Some(*n)),
+        Some(RawBsonRef::Document(split)) => match field(split, "fragment")? {
+            Some(RawBsonRef::Int32(n)) => Ok(Some(i64::from(n))),
+            Some(RawBsonRef::Int64(n)) => Ok(Some(n)),
             _ => Err(TranslateError(
                 "`splitEvent` without a `fragment` number".into(),
             )),
@@ -229,32 +293,47 @@ fn split_fragment(event: &Document) -> Result<Option<i64>, TranslateError> {
     }
 }
 
-/// insert / replace / update / delete.
+/// insert / replace / update / delete, read from the raw event: the key is decoded (it names
+/// the document everywhere), the document or delta stays the bytes the server sent.
 fn write_event(
     op_type: &str,
-    event: &Document,
+    event: &RawDocument,
     opts: &TranslateOptions,
 ) -> Result<Translated, TranslateError> {
-    let ns = namespace(event, "ns")?;
+    let ns = event
+        .get_document("ns")
+        .map_err(|_| TranslateError("no `ns` namespace".into()))?;
+    let ns = Namespace {
+        db: ns
+            .get_str("db")
+            .map_err(|_| TranslateError("no `ns.db`".into()))?
+            .to_string(),
+        coll: ns.get_str("coll").ok().map(str::to_string),
+    };
     let Some(coll) = opts.in_scope(&ns) else {
         return Ok(Translated::Skip);
     };
-    let key = event
-        .get_document("documentKey")
-        .map_err(|_| TranslateError(format!("{op_type} event without `documentKey`")))?
-        .clone();
-    let full_document = match event.get("fullDocument") {
-        Some(Bson::Document(d)) => Some(d),
+    let key = match field(event, "documentKey")? {
+        Some(RawBsonRef::Document(k)) => to_document(k)?,
+        _ => {
+            return Err(TranslateError(format!(
+                "{op_type} event without `documentKey`"
+            )))
+        }
+    };
+    let full_document = match field(event, "fullDocument")? {
+        Some(RawBsonRef::Document(d)) => Some(d),
         _ => None,
     };
-    let kind = if event.contains_key("splitEvent") {
+    let kind = if field(event, "splitEvent")?.is_some() {
         WriteKind::Fetch
     } else {
         match (op_type, opts.update_mode) {
             ("delete", _) => WriteKind::Delete,
-            ("insert" | "replace", _) | ("update", UpdateMode::FullDocument) => {
-                full_document.map_or(WriteKind::Fetch, |d| WriteKind::Upsert(d.clone()))
-            }
+            ("insert" | "replace", _) | ("update", UpdateMode::FullDocument) => full_document
+                .map_or(WriteKind::Fetch, |d| {
+                    WriteKind::Upsert(Arc::new(d.to_raw_document_buf()))
+                }),
             _ => delta::delta_kind(event)?,
         }
     };
