@@ -4,7 +4,10 @@ use bson::doc;
 
 /// Statements decoded, to compare with `doc!` literals.
 fn docs(statements: &[RawDocumentBuf]) -> Vec<Document> {
-    statements.iter().map(|s| s.to_document().unwrap()).collect()
+    statements
+        .iter()
+        .map(|s| s.to_document().unwrap())
+        .collect()
 }
 
 fn op(coll: &str, id: i32, kind: WriteKind) -> WriteOp {
@@ -36,7 +39,10 @@ fn later_upsert_delete_or_fetch_supersedes_earlier_ops() {
     assert_eq!(b.len(), 7);
     let plan = b.take_plan();
     let c = &plan.collections["c"];
-    assert_eq!(docs(&c.deletes), vec![doc! { "q": { "_id": 1 }, "limit": 1 }]);
+    assert_eq!(
+        docs(&c.deletes),
+        vec![doc! { "q": { "_id": 1 }, "limit": 1 }]
+    );
     assert_eq!(c.fetches, vec![doc! { "_id": 2 }]);
     assert_eq!(
         docs(&c.updates),
@@ -146,7 +152,8 @@ fn bytes_track_held_documents() {
 #[test]
 fn upsert_of_a_document_with_a_top_level_dollar_name_is_a_literal_pipeline() {
     let plain = doc! {"_id": 1, "a": {"$x": 1}, "b.c": 2};
-    let st = |key: Document, d: &Document| upsert_statement(&raw(&key), &raw(d)).to_document().unwrap();
+    let st =
+        |key: Document, d: &Document| upsert_statement(&raw(&key), &raw(d)).to_document().unwrap();
     assert_eq!(
         st(doc! {"_id": 1}, &plain),
         doc! {"q": {"_id": 1}, "u": plain, "upsert": true, "multi": false}

@@ -126,7 +126,10 @@ mod tests {
         assert_eq!(
             decoded(&ordered),
             vec![
-                (CommandKind::Delete, vec![doc! {"q": {"_id": 1}, "limit": 1}]),
+                (
+                    CommandKind::Delete,
+                    vec![doc! {"q": {"_id": 1}, "limit": 1}]
+                ),
                 (
                     CommandKind::Update,
                     vec![

@@ -12,9 +12,7 @@ use bson::{rawdoc, RawArrayBuf, RawDocument, RawDocumentBuf};
 pub fn upsert_statement(key: &RawDocument, doc: &RawDocument) -> RawDocumentBuf {
     let mut st = RawDocumentBuf::new();
     st.append_ref("q", key);
-    let dollar = doc
-        .iter()
-        .any(|e| e.is_ok_and(|(k, _)| k.starts_with('$')));
+    let dollar = doc.iter().any(|e| e.is_ok_and(|(k, _)| k.starts_with('$')));
     if dollar {
         let mut literal = RawDocumentBuf::new();
         literal.append_ref("$literal", doc);
@@ -102,7 +100,7 @@ mod tests {
         assert_eq!(
             st.to_document().unwrap(),
             doc! {"q": {"_id": 1}, "u": [{"$replaceWith": {"$literal": {"_id": 1, "$p": 2}}}],
-                "upsert": true, "multi": false}
+            "upsert": true, "multi": false}
         );
         assert_eq!(
             delete_statement(&key).to_document().unwrap(),

@@ -4,9 +4,9 @@
 //! document validation: the source already validated what it accepted (with bypass, or before
 //! its validator tightened), and the backup must hold it whatever its own validator says.
 
+use super::statements::raw;
 use crate::error::codes::{class_of_code, write_error_kind};
 use crate::error::{Class, Error, ErrorKind, Origin, Result};
-use super::statements::raw;
 use bson::{Bson, Document, RawDocument, RawDocumentBuf};
 use mongodb::Database;
 use serde::ser::Error as _;
@@ -93,7 +93,7 @@ pub fn write_command<S: AsRef<RawDocument>>(
         bypass: matches!(command, "insert" | "update"),
         write_concern: write_concern_of(target),
     };
-    RawDocumentBuf::from_bytes(bson::to_vec(&cmd)?).map_err(|e| bson::ser::Error::custom(e))
+    RawDocumentBuf::from_bytes(bson::to_vec(&cmd)?).map_err(bson::ser::Error::custom)
 }
 
 /// A bulk write command, serialized straight to BSON: the statements are written as the raw

@@ -1,8 +1,8 @@
 //! The command documents sent to the target and what their replies turn into.
 
 use super::*;
-use bson::doc;
 use crate::error::ErrorKind;
+use bson::doc;
 use mongodb::options::{Acknowledgment, ClientOptions, ServerAddress, WriteConcern};
 use mongodb::Client;
 

@@ -279,7 +279,10 @@ fn reassemble(
     fragments: &mut crate::source::split::Reassembler,
     event: RawDocumentBuf,
 ) -> std::result::Result<Option<RawDocumentBuf>, String> {
-    let split = event.get("splitEvent").map_err(|e| e.to_string())?.is_some();
+    let split = event
+        .get("splitEvent")
+        .map_err(|e| e.to_string())?
+        .is_some();
     if !split && !fragments.is_pending() {
         return Ok(Some(event));
     }

@@ -12,6 +12,8 @@ use proptest::prelude::*;
 
 /// The statements of one op as the reference makes them: (updates, deletes, fetched keys).
 type Statements = (Vec<Document>, Vec<Document>, Vec<Document>);
+/// The same, updates and deletes as encoded bytes.
+type Encoded = (Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<Document>);
 
 /// The reference translation of a write event in scope (`None`: not a write in scope).
 fn reference(event: &Document, mode: UpdateMode) -> Option<Statements> {
@@ -63,10 +65,18 @@ fn delta(event: &Document) -> Option<Delta> {
             return None;
         }
     }
-    let set = desc.get_document("updatedFields").cloned().unwrap_or_default();
+    let set = desc
+        .get_document("updatedFields")
+        .cloned()
+        .unwrap_or_default();
     let unset: Vec<String> = desc
         .get_array("removedFields")
-        .map(|a| a.iter().filter_map(Bson::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Bson::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     let truncate: Vec<(String, i32)> = desc
         .get_array("truncatedArrays")
@@ -86,7 +96,8 @@ fn delta(event: &Document) -> Option<Delta> {
     let plain = |p: &str| p.split('.').all(|c| !c.is_empty() && !c.starts_with('$'));
     let paths_ok = set.keys().chain(unset.iter()).all(|p| plain(p));
     let values_ok = set.values().all(storable);
-    (paths_ok && values_ok && truncate.iter().all(|(p, _)| plain(p))).then_some((set, unset, truncate))
+    (paths_ok && values_ok && truncate.iter().all(|(p, _)| plain(p)))
+        .then_some((set, unset, truncate))
 }
 
 fn storable(value: &Bson) -> bool {
@@ -138,7 +149,7 @@ fn delta_statements(
 }
 
 /// The product's statements for `event` alone: translate, then one batch of that op.
-fn product(event: &Document, mode: UpdateMode) -> Option<(Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<Document>)> {
+fn product(event: &Document, mode: UpdateMode) -> Option<Encoded> {
     let opts = TranslateOptions {
         source_db: DB.into(),
         update_mode: mode,
@@ -177,13 +188,21 @@ fn extra_events() -> Vec<Document> {
     };
     let desc = |d: Document| ev("update", doc! {"updateDescription": d});
     vec![
-        ev("insert", doc! {"fullDocument": {"_id": 1, "$price": 2, "a": {"b": [1, {"c": 2}]}}}),
-        ev("replace", doc! {"fullDocument": {"_id": 1, "x": Bson::Null}}),
+        ev(
+            "insert",
+            doc! {"fullDocument": {"_id": 1, "$price": 2, "a": {"b": [1, {"c": 2}]}}},
+        ),
+        ev(
+            "replace",
+            doc! {"fullDocument": {"_id": 1, "x": Bson::Null}},
+        ),
         ev("insert", doc! {}),
         ev("delete", doc! {}),
         desc(doc! {"updatedFields": {}, "removedFields": [], "truncatedArrays": []}),
-        desc(doc! {"updatedFields": {"a.b": 1, "c": [1, 2]}, "removedFields": ["d", "e.f"],
-            "truncatedArrays": [{"field": "g", "newSize": 2}, {"field": "h.i", "newSize": 0}]}),
+        desc(
+            doc! {"updatedFields": {"a.b": 1, "c": [1, 2]}, "removedFields": ["d", "e.f"],
+            "truncatedArrays": [{"field": "g", "newSize": 2}, {"field": "h.i", "newSize": 0}]},
+        ),
         desc(doc! {"updatedFields": {"a": {"$x": 1}}}),
         desc(doc! {"updatedFields": {"a": {"b.c": 1}}}),
         desc(doc! {"updatedFields": {"a..b": 1}}),
@@ -191,10 +210,19 @@ fn extra_events() -> Vec<Document> {
         desc(doc! {"updatedFields": {"a.0": 1}, "disambiguatedPaths": {"a.0": ["a", "0"]}}),
         desc(doc! {"updatedFields": {"a.0": 1}, "disambiguatedPaths": {}}),
         desc(doc! {"truncatedArrays": [{"field": "a", "newSize": 3i64}]}),
-        ev("update", doc! {"updateDescription": {"updatedFields": {"a": 1}},
-            "fullDocument": {"_id": 1, "a": 1}}),
-        ev("update", doc! {"updateDescription": {"updatedFields": {"a": 1}}}),
-        ev("update", doc! {"splitEvent": {"fragment": 1, "of": 2}, "fullDocument": {"_id": 1}}),
+        ev(
+            "update",
+            doc! {"updateDescription": {"updatedFields": {"a": 1}},
+            "fullDocument": {"_id": 1, "a": 1}},
+        ),
+        ev(
+            "update",
+            doc! {"updateDescription": {"updatedFields": {"a": 1}}},
+        ),
+        ev(
+            "update",
+            doc! {"splitEvent": {"fragment": 1, "of": 2}, "fullDocument": {"_id": 1}},
+        ),
     ]
 }
 

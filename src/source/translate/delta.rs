@@ -48,7 +48,10 @@ pub(super) fn delta_kind(event: &RawDocument) -> Result<WriteKind, TranslateErro
         return Ok(WriteKind::Fetch);
     }
     Ok(WriteKind::Delta {
-        set: Arc::new(set.map(RawDocument::to_raw_document_buf).unwrap_or_default()),
+        set: Arc::new(
+            set.map(RawDocument::to_raw_document_buf)
+                .unwrap_or_default(),
+        ),
         unset,
         truncate,
     })
