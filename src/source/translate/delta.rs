@@ -7,8 +7,8 @@ use bson::{RawArray, RawBsonRef, RawDocument};
 use std::sync::Arc;
 
 /// The delta of an update event, or `Fetch` when a path or value is ambiguous.
-pub(super) fn delta_kind(event: &RawDocument) -> Result<WriteKind, TranslateError> {
-    let desc = match field(event, "updateDescription")? {
+pub(super) fn delta_kind(desc: Option<RawBsonRef<'_>>) -> Result<WriteKind, TranslateError> {
+    let desc = match desc {
         Some(RawBsonRef::Document(d)) => d,
         _ => {
             return Err(TranslateError(

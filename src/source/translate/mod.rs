@@ -165,7 +165,8 @@ pub struct TranslateError(pub String);
 /// Reads the metadata of a raw change event.
 pub fn event_meta<E: RawEvent + ?Sized>(event: &E) -> Result<EventMeta, TranslateError> {
     let event = event.raw()?;
-    let token = match field(&event, "_id")? {
+    let top = Top::scan(&event)?;
+    let token = match top.id {
         Some(RawBsonRef::Document(t)) => to_document(t)?,
         Some(_) => {
             return Err(TranslateError(
@@ -174,19 +175,20 @@ pub fn event_meta<E: RawEvent + ?Sized>(event: &E) -> Result<EventMeta, Translat
         }
         None => return Err(TranslateError("no `_id` (resume token)".into())),
     };
-    let wall_time_ms = match field(&event, "wallTime")? {
+    let wall_time_ms = match top.wall_time {
         Some(RawBsonRef::DateTime(t)) => Some(t.timestamp_millis()),
+        _ => None,
+    };
+    let cluster_time = match top.cluster_time {
+        Some(RawBsonRef::Timestamp(t)) => Some(ClusterTime(t)),
         _ => None,
     };
     Ok(EventMeta {
         token,
-        cluster_time: event.get_timestamp("clusterTime").ok().map(ClusterTime),
+        cluster_time,
         wall_time_ms,
         // Later fragments of a split event carry no operationType.
-        op_type: event
-            .get_str("operationType")
-            .unwrap_or("fragment")
-            .to_string(),
+        op_type: top.op_type().unwrap_or("fragment").to_string(),
     })
 }
 
@@ -197,21 +199,22 @@ pub fn translate<E: RawEvent + ?Sized>(
     opts: &TranslateOptions,
 ) -> Result<Translated, TranslateError> {
     let event = event.raw()?;
-    if field(&event, "_id")?.is_none() {
+    let top = Top::scan(&event)?;
+    if top.id.is_none() {
         return Err(TranslateError("no `_id` (resume token)".into()));
     }
-    if let Some(fragment) = split_fragment(&event)? {
+    if let Some(fragment) = split_fragment(top.split)? {
         if fragment > 1 {
             // The first fragment already asked for the document; the rest only carry its fields.
             return Ok(Translated::Skip);
         }
     }
-    let op_type = event
-        .get_str("operationType")
-        .map_err(|_| TranslateError("no `operationType`".into()))?;
+    let op_type = top
+        .op_type()
+        .ok_or_else(|| TranslateError("no `operationType`".into()))?;
     match op_type {
         "invalidate" => Ok(Translated::Invalidate),
-        "insert" | "replace" | "update" | "delete" => write_event(op_type, &event, opts),
+        "insert" | "replace" | "update" | "delete" => write_event(op_type, &top, opts),
         "dropDatabase" => {
             let ns = namespace(&to_document(&event)?, "ns")?;
             Ok(if ns.db != opts.source_db || !opts.ddl.drop_database {
@@ -226,6 +229,51 @@ pub fn translate<E: RawEvent + ?Sized>(
         // shardCollection, reshardCollection, refineCollectionShardKey, ...: nothing to do on
         // an unsharded backup.
         _ => Ok(Translated::Skip),
+    }
+}
+
+/// The top-level fields of a raw event that translation reads, found in one pass (a lookup
+/// by name scans the document from its start). The first of a repeated name counts.
+#[derive(Default)]
+struct Top<'a> {
+    id: Option<RawBsonRef<'a>>,
+    op_type: Option<RawBsonRef<'a>>,
+    ns: Option<RawBsonRef<'a>>,
+    key: Option<RawBsonRef<'a>>,
+    full: Option<RawBsonRef<'a>>,
+    split: Option<RawBsonRef<'a>>,
+    desc: Option<RawBsonRef<'a>>,
+    cluster_time: Option<RawBsonRef<'a>>,
+    wall_time: Option<RawBsonRef<'a>>,
+}
+
+impl<'a> Top<'a> {
+    fn scan(event: &'a RawDocument) -> Result<Top<'a>, TranslateError> {
+        let mut top = Top::default();
+        for entry in event {
+            let (name, value) = entry.map_err(|e| TranslateError(e.to_string()))?;
+            let slot = match name {
+                "_id" => &mut top.id,
+                "operationType" => &mut top.op_type,
+                "ns" => &mut top.ns,
+                "documentKey" => &mut top.key,
+                "fullDocument" => &mut top.full,
+                "splitEvent" => &mut top.split,
+                "updateDescription" => &mut top.desc,
+                "clusterTime" => &mut top.cluster_time,
+                "wallTime" => &mut top.wall_time,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+        }
+        Ok(top)
+    }
+
+    fn op_type(&self) -> Option<&'a str> {
+        match self.op_type {
+            Some(RawBsonRef::String(s)) => Some(s),
+            _ => None,
+        }
     }
 }
 
@@ -279,8 +327,8 @@ impl TranslateOptions {
 }
 
 /// `splitEvent.fragment` when the event is one fragment of a large event.
-fn split_fragment(event: &RawDocument) -> Result<Option<i64>, TranslateError> {
-    match field(event, "splitEvent")? {
+fn split_fragment(split: Option<RawBsonRef<'_>>) -> Result<Option<i64>, TranslateError> {
+    match split {
         None => Ok(None),
         Some(RawBsonRef::Document(split)) => match field(split, "fragment")? {
             Some(RawBsonRef::Int32(n)) => Ok(Some(i64::from(n))),
@@ -297,12 +345,12 @@ fn split_fragment(event: &RawDocument) -> Result<Option<i64>, TranslateError> {
 /// the document everywhere), the document or delta stays the bytes the server sent.
 fn write_event(
     op_type: &str,
-    event: &RawDocument,
+    event: &Top<'_>,
     opts: &TranslateOptions,
 ) -> Result<Translated, TranslateError> {
-    let ns = event
-        .get_document("ns")
-        .map_err(|_| TranslateError("no `ns` namespace".into()))?;
+    let Some(RawBsonRef::Document(ns)) = event.ns else {
+        return Err(TranslateError("no `ns` namespace".into()));
+    };
     let ns = Namespace {
         db: ns
             .get_str("db")
@@ -313,7 +361,7 @@ fn write_event(
     let Some(coll) = opts.in_scope(&ns) else {
         return Ok(Translated::Skip);
     };
-    let key = match field(event, "documentKey")? {
+    let key = match event.key {
         Some(RawBsonRef::Document(k)) => to_document(k)?,
         _ => {
             return Err(TranslateError(format!(
@@ -321,11 +369,11 @@ fn write_event(
             )))
         }
     };
-    let full_document = match field(event, "fullDocument")? {
+    let full_document = match event.full {
         Some(RawBsonRef::Document(d)) => Some(d),
         _ => None,
     };
-    let kind = if field(event, "splitEvent")?.is_some() {
+    let kind = if event.split.is_some() {
         WriteKind::Fetch
     } else {
         match (op_type, opts.update_mode) {
@@ -334,7 +382,7 @@ fn write_event(
                 .map_or(WriteKind::Fetch, |d| {
                     WriteKind::Upsert(Arc::new(d.to_raw_document_buf()))
                 }),
-            _ => delta::delta_kind(event)?,
+            _ => delta::delta_kind(event.desc)?,
         }
     };
     Ok(Translated::Write(WriteOp { coll, key, kind }))
