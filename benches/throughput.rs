@@ -1,15 +1,21 @@
-//! Throughput figures of the replicator against in-process testbeds, in one run, one
-//! `name=value` line each. Sizes: `BENCH_EVENTS` (backlog, default 200000), `BENCH_NAIVE_EVENTS`
-//! (default 20000), `BENCH_WORKERS` (default "1,2,4,8"). See README "Performance".
+//! Throughput and CPU figures of the replicator (in-process) against two testbed processes, in
+//! one run, one `name=value` line each. Sizes: `BENCH_EVENTS` (backlog, default 200000),
+//! `BENCH_NAIVE_EVENTS` (default 20000; 2000 through the 2 ms link), `BENCH_WORKERS` (default
+//! "1,2,4,8"). See README "Performance".
 
 #[path = "throughput/backlog.rs"]
 mod backlog;
 #[path = "throughput/bare.rs"]
 mod bare;
+/// The test support's fault proxy: here only its latency (`Fault::Delay`).
+#[allow(dead_code)]
+#[path = "../tests/support/proxy.rs"]
+mod proxy;
 #[path = "throughput/replicator.rs"]
 mod replicator;
 
 use backlog::{rounds_for, step, steps, Form};
+use bson::doc;
 use mongodb::Client;
 use std::time::Instant;
 
@@ -26,6 +32,21 @@ fn env_usize(name: &str, default: usize) -> usize {
 
 fn figure(name: &str, value: f64) {
     println!("{name}={value:.2}");
+}
+
+/// CPU seconds (user + system) of this process so far, every thread, from `/proc/self/stat`
+/// (fields 14 and 15, in USER_HZ = 100 ticks per second on Linux).
+pub fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let ticks: Vec<u64> = rest
+        .split(' ')
+        .skip(11)
+        .take(2)
+        .map(|t| t.parse().expect("stat ticks"))
+        .collect();
+    (ticks[0] + ticks[1]) as f64 / 100.0
 }
 
 #[tokio::main]
@@ -62,6 +83,33 @@ async fn main() {
     for &w in &workers {
         replicator::prime(&cfg(&format!("dst_w{w}"), w)).await;
     }
+    // A backup 2 ms of round trip away: the proxy delays each direction by 1 ms.
+    let target_addr = dst_uri["mongodb://".len()..dst_uri.find("/?").unwrap()]
+        .parse()
+        .unwrap();
+    let link = proxy::Proxy::start(target_addr).await;
+    link.set(proxy::Fault::Delay {
+        one_way: std::time::Duration::from_millis(1),
+    });
+    let far_cfg = replicator::config(&src_uri, &link.uri(), "dst_far", 4);
+    replicator::prime(&far_cfg).await;
+    let far_client = Client::with_uri_str(link.uri()).await.unwrap();
+    // The round trip the link really adds (timer granularity makes it more than 2 ms).
+    let ping = doc! {"ping": 1};
+    far_client
+        .database("admin")
+        .run_command(ping.clone())
+        .await
+        .unwrap();
+    let pinged = Instant::now();
+    for _ in 0..50 {
+        far_client
+            .database("admin")
+            .run_command(ping.clone())
+            .await
+            .unwrap();
+    }
+    figure("link_rtt_ms", pinged.elapsed().as_secs_f64() * 1e3 / 50.0);
     let token = {
         let stream = source.watch().await.unwrap();
         stream.resume_token().expect("token")
@@ -73,7 +121,9 @@ async fn main() {
             source.run_command(cmd).await.unwrap();
         }
     }
-    let (_, rss_half) = replicator::catch_up(&half_cfg, half_events as u64).await;
+    let rss_half = replicator::catch_up(&half_cfg, half_events as u64)
+        .await
+        .peak_rss_mb;
     dst_client.database("dst_half").drop().await.unwrap();
     for (r, c) in steps(half_rounds..rounds) {
         for cmd in step(r, c, Form::Source) {
@@ -93,33 +143,44 @@ async fn main() {
     target.drop().await.unwrap();
     figure("ceiling_write_ops_per_s", write);
     let target = dst_client.database("dst_naive");
-    let naive = bare::naive(&source, &target, token, naive_events.min(total)).await;
+    let naive = bare::naive(&source, &target, token.clone(), naive_events.min(total)).await;
     target.drop().await.unwrap();
     figure("naive_events_per_s", naive);
+    let far_naive_events = env_usize("BENCH_NAIVE_RTT_EVENTS", 2000).min(total);
+    let target = far_client.database("dst_naive_far");
+    let naive_far = bare::naive(&source, &target, token.clone(), far_naive_events).await;
+    target.drop().await.unwrap();
+    figure("naive_events_per_s_rtt2ms", naive_far);
+    let target = dst_client.database("dst_pipe");
+    let (bare_rate, bare_cpu) = bare::pipeline(&source, &target, token, total).await;
+    target.drop().await.unwrap();
+    figure("bare_events_per_s", bare_rate);
+    let bare_us = bare_cpu * 1e6 / total as f64;
+    figure("bare_cpu_us_per_event", bare_us);
 
     let mut tail = None;
-    let mut rss_full = 0.0;
     for &w in &workers {
         let db = format!("dst_w{w}");
-        let (rate, rss) = replicator::catch_up(&cfg(&db, w), total as u64).await;
+        let run = replicator::catch_up(&cfg(&db, w), total as u64).await;
         dst_client.database(&db).drop().await.unwrap();
-        figure(&format!("tail_events_per_s_w{w}"), rate);
+        figure(&format!("tail_events_per_s_w{w}"), run.events_per_s);
         if w == 4 || tail.is_none() {
-            tail = Some(rate);
-            rss_full = rss;
+            tail = Some(run);
         }
     }
     let tail = tail.expect("at least one worker count");
-    figure("tail_events_per_s", tail);
-    figure("efficiency", tail / read.min(write));
-    // Source, target and replicator share this machine's cores: reading and writing an event
-    // cost CPU one after the other, so the pipeline's CPU-bound ceiling is the serial one.
-    let serial = 1.0 / (1.0 / read + 1.0 / write);
-    figure("ceiling_serial_events_per_s", serial);
-    figure("efficiency_vs_serial_ceiling", tail / serial);
-    figure("speedup_vs_naive", tail / naive);
+    let cpu_us = tail.cpu_seconds * 1e6 / total as f64;
+    figure("replicator_cpu_us_per_event", cpu_us);
+    figure("cpu_ratio_vs_bare", cpu_us / bare_us);
+    figure("tail_events_per_s", tail.events_per_s);
+    figure("efficiency", tail.events_per_s / read.min(write));
+    figure("speedup_vs_naive_rtt0", tail.events_per_s / naive);
+    let far = replicator::catch_up(&far_cfg, total as u64).await;
+    far_client.database("dst_far").drop().await.unwrap();
+    figure("tail_events_per_s_rtt2ms", far.events_per_s);
+    figure("speedup_vs_naive_rtt2ms", far.events_per_s / naive_far);
     figure(&format!("peak_rss_mb_{}k", half_events / 1000), rss_half);
-    figure(&format!("peak_rss_mb_{}k", total / 1000), rss_full);
+    figure(&format!("peak_rss_mb_{}k", total / 1000), tail.peak_rss_mb);
 
     let colls: Vec<String> = (0..backlog::COLLECTIONS).map(backlog::coll_name).collect();
     let (docs, bytes, secs) = replicator::copy(&cfg("dst_copy", 4)).await;

@@ -1,7 +1,7 @@
 //! The ceilings: what the Rust driver alone achieves on the same workload, and a naive
 //! one-write-per-event replicator.
 
-use bson::{doc, Bson, Document, RawDocumentBuf};
+use bson::{doc, Bson, Document, RawArrayBuf, RawDocumentBuf};
 use futures::{StreamExt, TryStreamExt};
 use mongodb::change_stream::event::ResumeToken;
 use mongodb::Database;
@@ -131,4 +131,80 @@ pub async fn copy(source: &Database, target: &Database, colls: &[String]) -> (u6
     .await;
     let (docs, bytes) = results.iter().fold((0, 0), |(a, b), (d, y)| (a + d, b + y));
     (docs, bytes, started.elapsed().as_secs_f64())
+}
+
+/// A bare client: the raw change stream from `token`, one prebuilt statement per event (no
+/// coalescing, no checkpoint, no partitioning), ordered raw bulk writes of up to 1000
+/// statements per collection and command: the floor for any replicator on this driver.
+/// Returns (events/s, CPU seconds of this process meanwhile).
+pub async fn pipeline(
+    source: &Database,
+    target: &Database,
+    token: ResumeToken,
+    events: usize,
+) -> (f64, f64) {
+    let started = Instant::now();
+    let cpu = crate::cpu_seconds();
+    let mut stream = watch_from(source, token)
+        .await
+        .with_type::<RawDocumentBuf>();
+    let mut batch: Option<(String, &str, RawArrayBuf, usize)> = None;
+    for _ in 0..events {
+        let ev = stream.next().await.expect("event").expect("read event");
+        let coll = ev.get_document("ns").unwrap().get_str("coll").unwrap();
+        let key = ev.get_document("documentKey").unwrap();
+        let mut st = RawDocumentBuf::new();
+        st.append_ref("q", key);
+        let command = match ev.get_str("operationType").unwrap() {
+            "insert" | "replace" => {
+                st.append_ref("u", ev.get_document("fullDocument").unwrap());
+                st.append("upsert", true);
+                "update"
+            }
+            "update" => {
+                let desc = ev.get_document("updateDescription").unwrap();
+                let mut u = RawDocumentBuf::new();
+                u.append_ref("$set", desc.get_document("updatedFields").unwrap());
+                st.append("u", u);
+                "update"
+            }
+            "delete" => {
+                st.append("limit", 1);
+                "delete"
+            }
+            other => panic!("unexpected event {other}"),
+        };
+        let same = matches!(&batch, Some((c, k, _, n)) if c == coll && *k == command && *n < 1000);
+        if !same {
+            if let Some(b) = batch.take() {
+                send(target, b).await;
+            }
+            batch = Some((coll.to_string(), command, RawArrayBuf::new(), 0));
+        }
+        let (_, _, statements, n) = batch.as_mut().unwrap();
+        statements.push(st);
+        *n += 1;
+    }
+    if let Some(b) = batch {
+        send(target, b).await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    (events as f64 / secs, crate::cpu_seconds() - cpu)
+}
+
+async fn send(
+    target: &Database,
+    (coll, command, statements, _): (String, &str, RawArrayBuf, usize),
+) {
+    let field = if command == "update" {
+        "updates"
+    } else {
+        "deletes"
+    };
+    let mut cmd = RawDocumentBuf::new();
+    cmd.append(command, coll);
+    cmd.append(field, statements);
+    cmd.append("ordered", true);
+    let reply = target.run_raw_command(cmd).await.expect("bulk write");
+    assert!(!reply.contains_key("writeErrors"), "{reply}");
 }

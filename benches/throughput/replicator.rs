@@ -42,10 +42,20 @@ pub async fn prime(cfg: &Config) {
     job.await.expect("join").expect("prime run");
 }
 
-/// Restarts the job from its checkpoint and times the catch-up of `events` events: (events/s,
-/// peak RSS growth in MB over the RSS at the start).
-pub async fn catch_up(cfg: &Config, events: u64) -> (f64, f64) {
+/// What one catch-up measured.
+pub struct CatchUp {
+    pub events_per_s: f64,
+    /// Peak RSS growth in MB over the RSS at the start.
+    pub peak_rss_mb: f64,
+    /// CPU seconds of this process (the in-process replicator; the bench's own polling every
+    /// 5 ms is negligible) from the job's start until every event is applied.
+    pub cpu_seconds: f64,
+}
+
+/// Restarts the job from its checkpoint and times the catch-up of `events` events.
+pub async fn catch_up(cfg: &Config, events: u64) -> CatchUp {
     let sampler = RssSampler::start();
+    let cpu = crate::cpu_seconds();
     let service = Service::start(cfg).await.expect("service");
     let (t, p, s) = (
         service.reporter.clone(),
@@ -72,10 +82,15 @@ pub async fn catch_up(cfg: &Config, events: u64) -> (f64, f64) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let rate = events as f64 / started.elapsed().as_secs_f64();
+    let cpu_seconds = crate::cpu_seconds() - cpu;
     let peak = sampler.stop();
     service.stop.cancel();
     job.await.expect("join").expect("catch-up run");
-    (rate, peak)
+    CatchUp {
+        events_per_s: rate,
+        peak_rss_mb: peak,
+        cpu_seconds,
+    }
 }
 
 /// `copy` job timing: (docs, bytes, seconds).

@@ -1,14 +1,16 @@
 //! Per-writer batching with exact per-key coalescing, and the bulk commands a batch becomes.
-//! Pure: no I/O.
+//! Pure: no I/O. Ops move in and statements are built once, as raw BSON, from the bytes the
+//! events carried; sizes are raw lengths.
 
 #[cfg(test)]
 #[path = "batch_tests.rs"]
 mod tests;
 
-use super::statements::{delete_statement, delta_statements, upsert_statement};
+use super::statements::{delete_statement, delta_statements, raw, upsert_statement};
 
 use crate::source::translate::{DocKey, WriteKind, WriteOp};
-use bson::Document;
+use bson::{Document, RawDocument, RawDocumentBuf};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 /// Bulk statements for one collection. Per key, what survives coalescing is one of `[delete]`,
@@ -17,9 +19,9 @@ use std::collections::{BTreeMap, HashMap};
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CollectionPlan {
     /// `update` command statements (`{q, u, upsert, multi: false}`), in stream order per key (ordered: true).
-    pub updates: Vec<Document>,
+    pub updates: Vec<RawDocumentBuf>,
     /// `delete` command statements (`{q, limit: 1}`).
-    pub deletes: Vec<Document>,
+    pub deletes: Vec<RawDocumentBuf>,
     /// Keys whose current version is read from the source (`WriteKind::Fetch`): found -> an
     /// upsert, gone -> nothing (see [`super::plan`]).
     pub fetches: Vec<Document>,
@@ -41,8 +43,9 @@ pub struct BatchPlan {
 /// source after they happened).
 #[derive(Debug, Default)]
 pub struct BatchBuilder {
-    /// Ops in stream order; superseded ones become `None`.
-    ops: Vec<Option<WriteOp>>,
+    /// Ops in stream order with their key's bytes (the statements' `q`); superseded ones
+    /// become `None`.
+    ops: Vec<Option<(DocKey, WriteOp)>>,
     /// Live op indexes per (collection, canonical documentKey bytes).
     live: HashMap<(String, DocKey), Vec<usize>>,
     pushed: usize,
@@ -58,15 +61,15 @@ impl BatchBuilder {
 
     pub fn push(&mut self, op: WriteOp) {
         self.pushed += 1;
-        let slot = (op.coll.clone(), DocKey::of(&op.key));
-        let live = self.live.entry(slot).or_default();
+        let key = DocKey::of(&op.key);
+        let live = self.live.entry((op.coll.clone(), key.clone())).or_default();
         if matches!(op.kind, WriteKind::Delta { .. }) {
             // After a delete the delta is a no-op (upsert=false); after a fetch it is already in
             // the fetched document, which is read after every event of this batch arrived.
             let absorbed = live
                 .last()
                 .and_then(|i| self.ops[*i].as_ref())
-                .is_some_and(|prev| matches!(prev.kind, WriteKind::Delete | WriteKind::Fetch));
+                .is_some_and(|(_, prev)| matches!(prev.kind, WriteKind::Delete | WriteKind::Fetch));
             if absorbed {
                 return;
             }
@@ -76,9 +79,9 @@ impl BatchBuilder {
                 self.bytes -= self.op_bytes[i];
             }
         }
-        let size = op_size(&op);
+        let size = key.as_bytes().len() + body_size(&op.kind);
         live.push(self.ops.len());
-        self.ops.push(Some(op));
+        self.ops.push(Some((key, op)));
         self.op_bytes.push(size);
         self.bytes += size;
     }
@@ -104,11 +107,16 @@ impl BatchBuilder {
             ops_in: taken.pushed,
             ..BatchPlan::default()
         };
-        for op in taken.ops.into_iter().flatten() {
+        for (key, op) in taken.ops.into_iter().flatten() {
             let coll = plan.collections.entry(op.coll).or_default();
-            match op.kind {
-                WriteKind::Upsert(doc) => coll.updates.push(upsert_statement(op.key, doc)),
-                WriteKind::Delete => coll.deletes.push(delete_statement(op.key)),
+            // The canonical key bytes are the key's raw document (see `DocKey`).
+            let q = match RawDocument::from_bytes(key.as_bytes()) {
+                Ok(q) => Cow::Borrowed(q),
+                Err(_) => Cow::Owned(raw(&op.key)),
+            };
+            match &op.kind {
+                WriteKind::Upsert(doc) => coll.updates.push(upsert_statement(&q, doc)),
+                WriteKind::Delete => coll.deletes.push(delete_statement(&q)),
                 WriteKind::Fetch => coll.fetches.push(op.key),
                 WriteKind::Delta {
                     set,
@@ -116,7 +124,7 @@ impl BatchBuilder {
                     truncate,
                 } => coll
                     .updates
-                    .extend(delta_statements(&op.key, set, &unset, &truncate)),
+                    .extend(delta_statements(&q, set, unset, truncate)),
             }
         }
         plan.statements_out = plan
@@ -131,19 +139,22 @@ impl BatchBuilder {
 /// Approximate encoded size: the key plus the document or delta carried (the batch and queue
 /// byte bounds).
 pub fn op_size(op: &WriteOp) -> usize {
-    let doc_size = |d: &Document| bson::to_vec(d).map_or(0, |v| v.len());
-    let body = match &op.kind {
-        WriteKind::Upsert(d) => doc_size(d),
+    DocKey::of(&op.key).as_bytes().len() + body_size(&op.kind)
+}
+
+/// Bytes of the document or delta an op carries: raw lengths, nothing encoded.
+pub fn body_size(kind: &WriteKind) -> usize {
+    match kind {
+        WriteKind::Upsert(d) => d.as_bytes().len(),
         WriteKind::Delta {
             set,
             unset,
             truncate,
         } => {
-            doc_size(set)
+            set.as_bytes().len()
                 + unset.iter().map(|p| p.len() + 8).sum::<usize>()
                 + truncate.iter().map(|(p, _)| p.len() + 16).sum::<usize>()
         }
         WriteKind::Delete | WriteKind::Fetch => 0,
-    };
-    doc_size(&op.key) + body
+    }
 }

@@ -1,5 +1,14 @@
 use super::*;
+use crate::source::translate::body;
 use bson::doc;
+
+/// Statements decoded, to compare with `doc!` literals.
+fn docs(statements: &[RawDocumentBuf]) -> Vec<Document> {
+    statements
+        .iter()
+        .map(|s| s.to_document().unwrap())
+        .collect()
+}
 
 fn op(coll: &str, id: i32, kind: WriteKind) -> WriteOp {
     WriteOp {
@@ -11,7 +20,7 @@ fn op(coll: &str, id: i32, kind: WriteKind) -> WriteOp {
 
 fn delta(set: Document) -> WriteKind {
     WriteKind::Delta {
-        set,
+        set: body(&set),
         unset: vec![],
         truncate: vec![],
     }
@@ -20,20 +29,23 @@ fn delta(set: Document) -> WriteKind {
 #[test]
 fn later_upsert_delete_or_fetch_supersedes_earlier_ops() {
     let mut b = BatchBuilder::new();
-    b.push(op("c", 1, WriteKind::Upsert(doc! { "_id": 1, "v": 1 })));
+    b.push(op("c", 1, WriteKind::upsert(doc! { "_id": 1, "v": 1 })));
     b.push(op("c", 1, delta(doc! { "v": 2 })));
     b.push(op("c", 1, WriteKind::Delete));
     b.push(op("c", 2, WriteKind::Delete));
     b.push(op("c", 2, WriteKind::Fetch));
     b.push(op("c", 3, delta(doc! { "v": 3 })));
-    b.push(op("c", 3, WriteKind::Upsert(doc! { "_id": 3, "v": 4 })));
+    b.push(op("c", 3, WriteKind::upsert(doc! { "_id": 3, "v": 4 })));
     assert_eq!(b.len(), 7);
     let plan = b.take_plan();
     let c = &plan.collections["c"];
-    assert_eq!(c.deletes, vec![doc! { "q": { "_id": 1 }, "limit": 1 }]);
+    assert_eq!(
+        docs(&c.deletes),
+        vec![doc! { "q": { "_id": 1 }, "limit": 1 }]
+    );
     assert_eq!(c.fetches, vec![doc! { "_id": 2 }]);
     assert_eq!(
-        c.updates,
+        docs(&c.updates),
         vec![doc! { "q": { "_id": 3 }, "u": { "_id": 3, "v": 4 }, "upsert": true, "multi": false }]
     );
     assert_eq!((plan.ops_in, plan.statements_out), (7, 3));
@@ -46,14 +58,13 @@ fn deltas_after_a_delete_are_dropped_and_after_upserts_kept_in_order() {
     let mut b = BatchBuilder::new();
     b.push(op("c", 1, WriteKind::Delete));
     b.push(op("c", 1, delta(doc! { "v": 1 })));
-    b.push(op("c", 2, WriteKind::Upsert(doc! { "_id": 2 })));
+    b.push(op("c", 2, WriteKind::upsert(doc! { "_id": 2 })));
     b.push(op("c", 3, delta(doc! { "w": 0 })));
     b.push(op("c", 2, delta(doc! { "v": 1 })));
     b.push(op("c", 2, delta(doc! { "v": 2 })));
     let c = b.take_plan().collections.remove("c").unwrap();
     assert_eq!(c.deletes.len(), 1);
-    let sets: Vec<_> = c
-        .updates
+    let sets: Vec<_> = docs(&c.updates)
         .iter()
         .map(|s| {
             (
@@ -80,7 +91,7 @@ fn delta_becomes_truncate_then_set_unset() {
         "c",
         1,
         WriteKind::Delta {
-            set: doc! { "a.b": 1 },
+            set: body(&doc! { "a.b": 1 }),
             unset: vec!["x".into(), "y.z".into()],
             truncate: vec![("arr".into(), 2)],
         },
@@ -89,14 +100,14 @@ fn delta_becomes_truncate_then_set_unset() {
         "c",
         2,
         WriteKind::Delta {
-            set: doc! {},
+            set: body(&doc! {}),
             unset: vec!["x".into()],
             truncate: vec![],
         },
     ));
     let c = b.take_plan().collections.remove("c").unwrap();
     assert_eq!(
-        c.updates,
+        docs(&c.updates),
         vec![
             doc! { "q": { "_id": 1 }, "u": { "$push": { "arr": { "$each": [], "$slice": 2 } } }, "upsert": false, "multi": false },
             doc! { "q": { "_id": 1 }, "u": { "$set": { "a.b": 1 }, "$unset": { "x": 1, "y.z": 1 } }, "upsert": false, "multi": false },
@@ -131,7 +142,7 @@ fn bytes_track_held_documents() {
     b.push(op(
         "c",
         1,
-        WriteKind::Upsert(doc! { "_id": 1, "s": "x".repeat(1000) }),
+        WriteKind::upsert(doc! { "_id": 1, "s": "x".repeat(1000) }),
     ));
     assert!(b.bytes() > 1000);
     b.push(op("c", 1, WriteKind::Delete));
@@ -141,13 +152,15 @@ fn bytes_track_held_documents() {
 #[test]
 fn upsert_of_a_document_with_a_top_level_dollar_name_is_a_literal_pipeline() {
     let plain = doc! {"_id": 1, "a": {"$x": 1}, "b.c": 2};
+    let st =
+        |key: Document, d: &Document| upsert_statement(&raw(&key), &raw(d)).to_document().unwrap();
     assert_eq!(
-        upsert_statement(doc! {"_id": 1}, plain.clone()),
+        st(doc! {"_id": 1}, &plain),
         doc! {"q": {"_id": 1}, "u": plain, "upsert": true, "multi": false}
     );
     let dollar = doc! {"_id": 2, "$x": 1, "a": 2};
     assert_eq!(
-        upsert_statement(doc! {"_id": 2}, dollar.clone()),
+        st(doc! {"_id": 2}, &dollar),
         doc! {"q": {"_id": 2}, "u": [{"$replaceWith": {"$literal": dollar}}], "upsert": true, "multi": false}
     );
 }

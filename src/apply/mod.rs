@@ -12,10 +12,10 @@ mod target;
 
 pub use batch::{BatchBuilder, BatchPlan, CollectionPlan};
 pub use fetch::{collection_uuid, FetchOutcome, Fetched};
-pub use statements::{delete_statement, delta_statements, upsert_statement};
+pub use statements::{delete_statement, delta_statements, raw, upsert_statement};
 pub use target::{
-    check_statements_reply, check_write_reply, refused_context, run_statements, with_write_concern,
-    write_command, write_concern_error,
+    check_statements_reply, check_write_reply, refused_context, run_statements, send_statements,
+    with_write_concern, write_command, write_concern_error,
 };
 
 use crate::error::{Error, ErrorKind, Result};
@@ -57,7 +57,7 @@ async fn apply_collection(
     let ordered = plan::order(cp, read);
     for command in ordered.commands {
         let (name, field) = (command.kind.name(), command.kind.field());
-        run_statements(target, name, coll, field, command.statements).await?;
+        send_statements(target, name, coll, field, &command.statements).await?;
     }
     if let Some(at) = at {
         outcome

@@ -18,8 +18,9 @@
 
 use super::batch::CollectionPlan;
 use super::fetch::match_found;
-use super::statements::upsert_statement;
-use bson::Document;
+use super::statements::{raw, upsert_statement};
+use bson::{Document, RawDocument};
+use std::borrow::Cow;
 
 /// Which bulk command a [`Command`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,17 +47,18 @@ impl CommandKind {
     }
 }
 
-/// One ordered bulk command (`ordered: true`); never empty.
+/// One ordered bulk command (`ordered: true`); never empty. The plan's statements are
+/// borrowed (a retried batch sends them again), the upserts of fetched documents owned.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Command {
+pub struct Command<'a> {
     pub kind: CommandKind,
-    pub statements: Vec<Document>,
+    pub statements: Vec<Cow<'a, RawDocument>>,
 }
 
 /// A collection plan in send order, with what its fetches found.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Ordered {
-    pub commands: Vec<Command>,
+pub struct Ordered<'a> {
+    pub commands: Vec<Command<'a>>,
     /// Fetched keys the source has: written by an upsert in `commands`.
     pub found: Vec<Document>,
     /// Fetched keys the source no longer has: no statement was made for them.
@@ -65,17 +67,20 @@ pub struct Ordered {
 
 /// The commands for `plan`, in send order; `read` is what the source returned for
 /// `plan.fetches` (any order; a key with no document is gone).
-pub fn order(plan: &CollectionPlan, read: Vec<Document>) -> Ordered {
+pub fn order(plan: &CollectionPlan, read: Vec<Document>) -> Ordered<'_> {
+    fn borrowed(s: &[bson::RawDocumentBuf]) -> Vec<Cow<'_, RawDocument>> {
+        s.iter().map(|d| Cow::Borrowed(d.as_ref())).collect()
+    }
     let (found, gone) = match_found(&plan.fetches, read);
     let mut updates = Vec::with_capacity(found.len() + plan.updates.len());
     let mut found_keys = Vec::with_capacity(found.len());
     for (key, doc) in found {
-        updates.push(upsert_statement(key.clone(), doc));
+        updates.push(Cow::Owned(upsert_statement(&raw(&key), &raw(&doc))));
         found_keys.push(key);
     }
-    updates.extend(plan.updates.iter().cloned());
+    updates.extend(borrowed(&plan.updates));
     let commands = [
-        (CommandKind::Delete, plan.deletes.clone()),
+        (CommandKind::Delete, borrowed(&plan.deletes)),
         (CommandKind::Update, updates),
     ]
     .into_iter()
@@ -96,31 +101,42 @@ mod tests {
 
     fn plan() -> CollectionPlan {
         CollectionPlan {
-            updates: vec![
-                doc! {"q": {"_id": 3}, "u": {"$set": {"v": 1}}, "upsert": false, "multi": false},
-            ],
-            deletes: vec![doc! {"q": {"_id": 1}, "limit": 1}],
+            updates: vec![raw(
+                &doc! {"q": {"_id": 3}, "u": {"$set": {"v": 1}}, "upsert": false, "multi": false},
+            )],
+            deletes: vec![raw(&doc! {"q": {"_id": 1}, "limit": 1})],
             fetches: vec![doc! {"_id": 2}, doc! {"_id": 4}],
         }
     }
 
+    /// Each command as (kind, statements decoded).
+    fn decoded(ordered: &Ordered) -> Vec<(CommandKind, Vec<Document>)> {
+        let doc = |s: &Cow<RawDocument>| Document::try_from(s.as_ref()).unwrap();
+        ordered
+            .commands
+            .iter()
+            .map(|c| (c.kind, c.statements.iter().map(doc).collect()))
+            .collect()
+    }
+
     #[test]
     fn deletes_first_then_found_upserts_then_updates() {
-        let ordered = order(&plan(), vec![doc! {"_id": 2, "v": 9}]);
+        let plan = plan();
+        let ordered = order(&plan, vec![doc! {"_id": 2, "v": 9}]);
         assert_eq!(
-            ordered.commands,
+            decoded(&ordered),
             vec![
-                Command {
-                    kind: CommandKind::Delete,
-                    statements: vec![doc! {"q": {"_id": 1}, "limit": 1}],
-                },
-                Command {
-                    kind: CommandKind::Update,
-                    statements: vec![
+                (
+                    CommandKind::Delete,
+                    vec![doc! {"q": {"_id": 1}, "limit": 1}]
+                ),
+                (
+                    CommandKind::Update,
+                    vec![
                         doc! {"q": {"_id": 2}, "u": {"_id": 2, "v": 9}, "upsert": true, "multi": false},
                         doc! {"q": {"_id": 3}, "u": {"$set": {"v": 1}}, "upsert": false, "multi": false},
                     ],
-                },
+                ),
             ]
         );
         assert_eq!(ordered.found, vec![doc! {"_id": 2}]);
@@ -142,7 +158,7 @@ mod tests {
     #[test]
     fn empty_commands_are_left_out() {
         let only_deletes = CollectionPlan {
-            deletes: vec![doc! {"q": {"_id": 1}, "limit": 1}],
+            deletes: vec![raw(&doc! {"q": {"_id": 1}, "limit": 1})],
             ..CollectionPlan::default()
         };
         let kinds: Vec<_> = order(&only_deletes, vec![])

@@ -1,6 +1,7 @@
-//! The exact shapes of the bulk `update` / `delete` statements a batch sends.
+//! The exact shapes of the bulk `update` / `delete` statements a batch sends, built as raw
+//! BSON: the key and the document are appended as the bytes they already are.
 
-use bson::{doc, Bson, Document};
+use bson::{rawdoc, RawArrayBuf, RawDocument, RawDocumentBuf};
 
 /// Replace-one by key with upsert: `{q: key, u: doc, upsert: true, multi: false}`.
 ///
@@ -8,51 +9,104 @@ use bson::{doc, Bson, Document};
 /// as a replacement (code 52), so it is written by the one-stage pipeline
 /// `[{$replaceWith: {$literal: doc}}]` instead: the same document, atomically, in the same
 /// ordered statement list (servers 4.2+).
-pub fn upsert_statement(key: Document, doc: Document) -> Document {
-    let u: Bson = if doc.keys().any(|k| k.starts_with('$')) {
-        Bson::Array(vec![doc! { "$replaceWith": { "$literal": doc } }.into()])
+pub fn upsert_statement(key: &RawDocument, doc: &RawDocument) -> RawDocumentBuf {
+    let mut st = RawDocumentBuf::new();
+    st.append_ref("q", key);
+    let dollar = doc.iter().any(|e| e.is_ok_and(|(k, _)| k.starts_with('$')));
+    if dollar {
+        let mut literal = RawDocumentBuf::new();
+        literal.append_ref("$literal", doc);
+        let mut stage = RawDocumentBuf::new();
+        stage.append("$replaceWith", literal);
+        let mut pipeline = RawArrayBuf::new();
+        pipeline.push(stage);
+        st.append("u", pipeline);
     } else {
-        doc.into()
-    };
-    doc! { "q": key, "u": u, "upsert": true, "multi": false }
+        st.append_ref("u", doc);
+    }
+    st.append("upsert", true);
+    st.append("multi", false);
+    st
 }
 
 /// Delete-one by key: `{q: key, limit: 1}`.
-pub fn delete_statement(key: Document) -> Document {
-    doc! { "q": key, "limit": 1 }
+pub fn delete_statement(key: &RawDocument) -> RawDocumentBuf {
+    let mut st = RawDocumentBuf::new();
+    st.append_ref("q", key);
+    st.append("limit", 1);
+    st
 }
 
 /// A delta as at most two statements, both upsert=false: array truncation first
 /// (`$push {f: {$each: [], $slice: n}}`, as `truncatedArrays` is computed before `updatedFields`),
 /// then `$set`/`$unset` (an empty operator is omitted; an empty delta yields nothing).
 pub fn delta_statements(
-    key: &Document,
-    set: Document,
+    key: &RawDocument,
+    set: &RawDocument,
     unset: &[String],
     truncate: &[(String, i32)],
-) -> Vec<Document> {
+) -> Vec<RawDocumentBuf> {
     let mut out = Vec::with_capacity(2);
     if !truncate.is_empty() {
-        let mut push = Document::new();
+        let mut push = RawDocumentBuf::new();
         for (field, size) in truncate {
-            push.insert(field.clone(), doc! { "$each": [], "$slice": *size });
+            push.append(field, rawdoc! { "$each": [], "$slice": *size });
         }
-        out.push(update_only(key, doc! { "$push": push }));
+        let mut u = RawDocumentBuf::new();
+        u.append("$push", push);
+        out.push(update_only(key, &u));
     }
-    let mut ops = Document::new();
+    let mut ops = RawDocumentBuf::new();
     if !set.is_empty() {
-        ops.insert("$set", set);
+        ops.append_ref("$set", set);
     }
     if !unset.is_empty() {
-        let fields: Document = unset.iter().map(|p| (p.clone(), 1.into())).collect();
-        ops.insert("$unset", fields);
+        let mut fields = RawDocumentBuf::new();
+        for p in unset {
+            fields.append(p, 1);
+        }
+        ops.append("$unset", fields);
     }
     if !ops.is_empty() {
-        out.push(update_only(key, ops));
+        out.push(update_only(key, &ops));
     }
     out
 }
 
-fn update_only(key: &Document, u: Document) -> Document {
-    doc! { "q": key.clone(), "u": u, "upsert": false, "multi": false }
+fn update_only(key: &RawDocument, u: &RawDocument) -> RawDocumentBuf {
+    let mut st = RawDocumentBuf::new();
+    st.append_ref("q", key);
+    st.append_ref("u", u);
+    st.append("upsert", false);
+    st.append("multi", false);
+    st
+}
+
+/// `doc` encoded once, for the statements of documents read as trees (fetches, the copy's
+/// replace fallback). Only a document no server sends (a NUL in a name) fails: empty then.
+pub fn raw(doc: &bson::Document) -> RawDocumentBuf {
+    RawDocumentBuf::from_document(doc).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    #[test]
+    fn statements_are_the_documented_shapes() {
+        let key = raw(&doc! {"_id": 1});
+        let st = upsert_statement(&key, &raw(&doc! {"_id": 1, "$p": 2}));
+        assert_eq!(
+            st.to_document().unwrap(),
+            doc! {"q": {"_id": 1}, "u": [{"$replaceWith": {"$literal": {"_id": 1, "$p": 2}}}],
+            "upsert": true, "multi": false}
+        );
+        assert_eq!(
+            delete_statement(&key).to_document().unwrap(),
+            doc! {"q": {"_id": 1}, "limit": 1}
+        );
+        let empty = RawDocumentBuf::new();
+        assert!(delta_statements(&key, &empty, &[], &[]).is_empty());
+    }
 }

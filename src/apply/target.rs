@@ -4,10 +4,12 @@
 //! document validation: the source already validated what it accepted (with bypass, or before
 //! its validator tightened), and the backup must hold it whatever its own validator says.
 
+use super::statements::raw;
 use crate::error::codes::{class_of_code, write_error_kind};
 use crate::error::{Class, Error, ErrorKind, Origin, Result};
-use bson::{doc, Bson, Document};
+use bson::{Bson, Document, RawDocument, RawDocumentBuf};
 use mongodb::Database;
+use serde::ser::Error as _;
 
 /// Commands stay well under the 16 MiB command limit (plus room for the envelope).
 const MAX_COMMAND_BYTES: usize = 8 * 1024 * 1024;
@@ -19,7 +21,8 @@ const MAX_SHOWN_ID_CHARS: usize = 200;
 /// tag): the configured write concern can never be met, a configuration error.
 const UNSATISFIABLE_WRITE_CONCERN: [i32; 2] = [100, 79];
 
-/// Sends `statements` as `{<command>: coll, <field>: [...], ordered: true}` in size-bounded chunks.
+/// Sends `statements` as `{<command>: coll, <field>: [...], ordered: true}` in size-bounded
+/// chunks (statements built as documents: the resync's deletes).
 pub async fn run_statements(
     target: &Database,
     command: &str,
@@ -27,75 +30,121 @@ pub async fn run_statements(
     field: &str,
     statements: Vec<Document>,
 ) -> Result<()> {
-    let mut chunk = Vec::new();
+    let raw: Vec<RawDocumentBuf> = statements.iter().map(raw).collect();
+    send_statements(target, command, coll, field, &raw).await
+}
+
+/// Sends raw `statements` in size-bounded chunks (sizes are raw lengths), each chunk one raw
+/// command: the statements' bytes are copied once, into the command.
+pub async fn send_statements<S: AsRef<RawDocument>>(
+    target: &Database,
+    command: &str,
+    coll: &str,
+    field: &str,
+    statements: &[S],
+) -> Result<()> {
+    let mut start = 0;
     let mut bytes = 0usize;
-    for st in statements {
-        let size = approx_size(&st);
-        if !chunk.is_empty() && (bytes + size > MAX_COMMAND_BYTES || chunk.len() >= MAX_STATEMENTS)
-        {
-            send(target, command, coll, field, std::mem::take(&mut chunk)).await?;
-            bytes = 0;
+    for (i, st) in statements.iter().enumerate() {
+        let size = st.as_ref().as_bytes().len();
+        if i > start && (bytes + size > MAX_COMMAND_BYTES || i - start >= MAX_STATEMENTS) {
+            send(target, command, coll, field, &statements[start..i]).await?;
+            (start, bytes) = (i, 0);
         }
         bytes += size;
-        chunk.push(st);
     }
-    if !chunk.is_empty() {
-        send(target, command, coll, field, chunk).await?;
+    if start < statements.len() {
+        send(target, command, coll, field, &statements[start..]).await?;
     }
     Ok(())
 }
 
-fn approx_size(d: &Document) -> usize {
-    bson::to_vec(d).map(|v| v.len()).unwrap_or(1024)
-}
-
-async fn send(
+async fn send<S: AsRef<RawDocument>>(
     target: &Database,
     command: &str,
     coll: &str,
     field: &str,
-    chunk: Vec<Document>,
+    chunk: &[S],
 ) -> Result<()> {
-    let cmd = write_command(target, command, coll, field, &chunk);
+    let context = || format!("{command} on {coll}");
+    let cmd = write_command(target, command, coll, field, chunk)
+        .map_err(|e| Error::new(ErrorKind::Internal, Class::Fatal, context(), e.to_string()))?;
     let reply = target
-        .run_command(cmd)
+        .run_raw_command(cmd)
         .await
-        .map_err(|e| Error::from_driver(Origin::Target, format!("{command} on {coll}"), &e))?;
-    check_statements_reply(command, coll, &chunk, &reply)
+        .map_err(|e| Error::from_driver(Origin::Target, context(), &e))?;
+    check_statements_reply(command, coll, chunk, &reply)
 }
 
-/// The command document of one chunk: ordered, with the database's write concern, and
+/// The raw command of one chunk: ordered, with the database's write concern, and
 /// `bypassDocumentValidation` on the commands that validate (`insert`, `update`).
-pub fn write_command(
+pub fn write_command<S: AsRef<RawDocument>>(
     target: &Database,
     command: &str,
     coll: &str,
     field: &str,
-    chunk: &[Document],
-) -> Document {
-    let mut cmd = doc! { command: coll, field: chunk, "ordered": true };
-    if matches!(command, "insert" | "update") {
-        cmd.insert("bypassDocumentValidation", true);
+    chunk: &[S],
+) -> bson::ser::Result<RawDocumentBuf> {
+    let cmd = WriteCommand {
+        command,
+        coll,
+        field,
+        chunk,
+        bypass: matches!(command, "insert" | "update"),
+        write_concern: write_concern_of(target),
+    };
+    RawDocumentBuf::from_bytes(bson::to_vec(&cmd)?).map_err(bson::ser::Error::custom)
+}
+
+/// A bulk write command, serialized straight to BSON: the statements are written as the raw
+/// bytes they are (the `bson` serializer copies a `RawDocument` verbatim).
+struct WriteCommand<'a, S> {
+    command: &'a str,
+    coll: &'a str,
+    field: &'a str,
+    chunk: &'a [S],
+    bypass: bool,
+    write_concern: Option<Document>,
+}
+
+impl<S: AsRef<RawDocument>> serde::Serialize for WriteCommand<'_, S> {
+    fn serialize<Z: serde::Serializer>(&self, s: Z) -> std::result::Result<Z::Ok, Z::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry(self.command, self.coll)?;
+        let statements: Vec<&RawDocument> = self.chunk.iter().map(AsRef::as_ref).collect();
+        m.serialize_entry(self.field, &statements)?;
+        m.serialize_entry("ordered", &true)?;
+        if self.bypass {
+            m.serialize_entry("bypassDocumentValidation", &true)?;
+        }
+        if let Some(wc) = &self.write_concern {
+            m.serialize_entry("writeConcern", wc)?;
+        }
+        m.end()
     }
-    with_write_concern(target, cmd)
+}
+
+/// The database's write concern as a document (none when the handle has none: the server
+/// default).
+fn write_concern_of(target: &Database) -> Option<Document> {
+    target
+        .write_concern()
+        .and_then(|wc| bson::to_document(wc).ok())
+        .filter(|wc| !wc.is_empty())
 }
 
 /// `cmd` with `writeConcern` of `target` (none when the handle has none: the server default).
 pub fn with_write_concern(target: &Database, mut cmd: Document) -> Document {
-    if let Some(wc) = target
-        .write_concern()
-        .and_then(|wc| bson::to_document(wc).ok())
-    {
-        if !wc.is_empty() {
-            cmd.insert("writeConcern", wc);
-        }
+    if let Some(wc) = write_concern_of(target) {
+        cmd.insert("writeConcern", wc);
     }
     cmd
 }
 
 /// [`check_statements_reply`] without the statements (the error names no `_id`).
 pub fn check_write_reply(command: &str, coll: &str, reply: &Document) -> Result<()> {
-    check_statements_reply(command, coll, &[], reply)
+    check_statements_reply::<RawDocumentBuf>(command, coll, &[], reply)
 }
 
 /// Turns `writeErrors` / `writeConcernError` of an acknowledged reply to `statements` into an
@@ -103,10 +152,10 @@ pub fn check_write_reply(command: &str, coll: &str, reply: &Document) -> Result<
 /// refusal) and whether it is transient, and the error names the collection and the `_id` of
 /// the refused statement (never other field values). A write concern error is transient
 /// (`wtimeout`) unless the write concern can never be met.
-pub fn check_statements_reply(
+pub fn check_statements_reply<S: AsRef<RawDocument>>(
     command: &str,
     coll: &str,
-    statements: &[Document],
+    statements: &[S],
     reply: &Document,
 ) -> Result<()> {
     if let Ok(errors) = reply.get_array("writeErrors") {
@@ -115,9 +164,10 @@ pub fn check_statements_reply(
             let msg = first.get_str("errmsg").unwrap_or("write error");
             let id = index_of(first)
                 .and_then(|i| statements.get(i))
-                .and_then(|st| st.get_document("q").ok())
-                .and_then(|q| q.get("_id"));
-            let context = refused_context(command, coll, id);
+                .and_then(|st| st.as_ref().get_document("q").ok())
+                .and_then(|q| q.get("_id").ok().flatten())
+                .and_then(|id| Bson::try_from(id).ok());
+            let context = refused_context(command, coll, id.as_ref());
             let e = Error::new(write_error_kind(code), class_of_code(code), context, msg);
             return Err(e.at(Origin::Target).with_code(Some(code)));
         }

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::error::ErrorKind;
+use bson::doc;
 use mongodb::options::{Acknowledgment, ClientOptions, ServerAddress, WriteConcern};
 use mongodb::Client;
 
@@ -19,13 +20,10 @@ async fn update_commands_state_the_write_concern_and_bypass_validation() {
     let majority = WriteConcern::builder().w(Acknowledgment::Majority).build();
     let target = target_with(Some(majority));
     let st = doc! {"q": {"_id": 1}, "u": {"a": 1}, "upsert": true};
-    let cmd = write_command(
-        &target,
-        "update",
-        "orders",
-        "updates",
-        std::slice::from_ref(&st),
-    );
+    let cmd = write_command(&target, "update", "orders", "updates", &[raw(&st)])
+        .unwrap()
+        .to_document()
+        .unwrap();
     assert_eq!(
         cmd,
         doc! {"update": "orders", "updates": [st], "ordered": true,
@@ -38,13 +36,10 @@ async fn delete_commands_state_a_numeric_write_concern_and_no_bypass() {
     let two = WriteConcern::builder().w(Acknowledgment::Nodes(2)).build();
     let target = target_with(Some(two));
     let st = doc! {"q": {"_id": 1}, "limit": 1};
-    let cmd = write_command(
-        &target,
-        "delete",
-        "orders",
-        "deletes",
-        std::slice::from_ref(&st),
-    );
+    let cmd = write_command(&target, "delete", "orders", "deletes", &[raw(&st)])
+        .unwrap()
+        .to_document()
+        .unwrap();
     assert_eq!(
         cmd,
         doc! {"delete": "orders", "deletes": [st], "ordered": true, "writeConcern": {"w": 2}}
@@ -63,6 +58,7 @@ fn a_refused_statement_is_named_by_collection_and_id_only() {
     let reply = doc! {"ok": 1, "n": 1, "writeErrors": [
         {"index": 1, "code": 121, "errmsg": "Document failed validation"}
     ]};
+    let statements: Vec<_> = statements.iter().map(raw).collect();
     let e = check_statements_reply("update", "people", &statements, &reply).unwrap_err();
     assert_eq!(e.context, r#"update on people, _id "k2""#);
     assert_eq!(e.code, Some(121));

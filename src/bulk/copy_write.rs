@@ -7,7 +7,8 @@
 //! a conflict that remains after that is real and reported.
 
 use crate::apply::{
-    check_statements_reply, refused_context, upsert_statement, write_command, write_concern_error,
+    check_statements_reply, raw, refused_context, upsert_statement, write_command,
+    write_concern_error,
 };
 use crate::bulk::index_specs::index_specs;
 use crate::bulk::merge_join::raw_id;
@@ -84,18 +85,17 @@ async fn replace_settling(
     let mut settles = (usize::MAX, 0usize);
     while at < docs.len() {
         let chunk = &docs[at..docs.len().min(at + UPSERT_CHUNK)];
-        let statements: Vec<Document> = chunk
+        let statements: Vec<RawDocumentBuf> = chunk
             .iter()
             .map(|d| {
-                upsert_statement(
-                    doc! {"_id": d.get("_id").cloned().unwrap_or(Bson::Null)},
-                    d.clone(),
-                )
+                let key = doc! {"_id": d.get("_id").cloned().unwrap_or(Bson::Null)};
+                upsert_statement(&raw(&key), &raw(d))
             })
             .collect();
-        let cmd = write_command(target, "update", name, "updates", &statements);
+        let cmd = write_command(target, "update", name, "updates", &statements)
+            .map_err(|e| Error::malformed(Origin::Source, "copy", e.to_string()))?;
         let reply = target
-            .run_command(cmd)
+            .run_raw_command(cmd)
             .await
             .map_err(|e| Error::from_driver(Origin::Target, format!("update on {name}"), &e))?;
         let first = reply

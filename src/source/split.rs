@@ -14,6 +14,11 @@ pub struct Reassembler {
 }
 
 impl Reassembler {
+    /// True between the first and the last fragment of a split event.
+    pub fn is_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
     /// Feeds one event. Unsplit events come back at once; fragments are held until the last.
     pub fn feed(&mut self, mut event: Document) -> Result<Option<Document>, String> {
         let Some(split) = event.remove("splitEvent") else {

@@ -144,7 +144,10 @@ fn to_token(d: &Document) -> Result<ResumeToken> {
 }
 
 /// The stream's current resume token as a document.
-pub fn token_of(stream: &ChangeStream<Document>) -> Option<Document> {
+pub fn token_of<T>(stream: &ChangeStream<T>) -> Option<Document>
+where
+    T: serde::de::DeserializeOwned + Unpin + Send + Sync,
+{
     let t = stream.resume_token()?;
     match bson::to_bson(&t) {
         Ok(bson::Bson::Document(d)) => Some(d),

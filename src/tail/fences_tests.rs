@@ -32,7 +32,7 @@ fn with_kind(coll: &str, id: i32, ct: Option<ClusterTime>, kind: WriteKind) -> I
 
 fn delta() -> WriteKind {
     WriteKind::Delta {
-        set: doc! {"a": 1},
+        set: crate::source::translate::body(&doc! {"a": 1}),
         unset: vec![],
         truncate: vec![],
     }
@@ -150,11 +150,11 @@ fn deltas_up_to_an_evicted_fence_are_re_read() {
         f.refetch_below_floor(&mut it);
         assert_eq!(it.op.kind, want, "{ct:?}");
     }
-    let mut upsert = with_kind("c", 0, Some(at(5)), WriteKind::Upsert(doc! {"_id": 0}));
+    let mut upsert = with_kind("c", 0, Some(at(5)), WriteKind::upsert(doc! {"_id": 0}));
     f.refetch_below_floor(&mut upsert);
     assert_eq!(
         upsert.op.kind,
-        WriteKind::Upsert(doc! {"_id": 0}),
+        WriteKind::upsert(doc! {"_id": 0}),
         "exact already"
     );
 }

@@ -19,7 +19,7 @@ impl Watcher {
     /// `false`: stopped while paused (the event was not handled; the caller returns).
     pub(super) async fn pause_gate(
         &self,
-        event: &bson::Document,
+        event: &bson::RawDocumentBuf,
         stop: &CancellationToken,
     ) -> Result<bool> {
         self.release_held().await?;
@@ -135,12 +135,11 @@ impl Watcher {
 
 /// About how much memory an item holds (its documents), for the held-bytes bound.
 fn approx_bytes(item: &Item) -> usize {
-    let doc = |d: &bson::Document| bson::to_vec(d).map_or(1024, |v| v.len());
-    let key = doc(&item.op.key);
+    let key = bson::to_vec(&item.op.key).map_or(1024, |v| v.len());
     key + match &item.op.kind {
-        WriteKind::Upsert(d) => doc(d),
+        WriteKind::Upsert(d) => d.as_bytes().len(),
         WriteKind::Delta { set, unset, .. } => {
-            doc(set) + unset.iter().map(String::len).sum::<usize>()
+            set.as_bytes().len() + unset.iter().map(String::len).sum::<usize>()
         }
         WriteKind::Delete | WriteKind::Fetch => 0,
     }

@@ -18,7 +18,7 @@ use crate::tail::drop_hold::{DropHold, Verdict};
 use crate::tail::router::Item;
 use crate::tail::router::Router;
 use backon::BackoffBuilder;
-use bson::Document;
+use bson::{Bson, Document, RawDocumentBuf};
 use mongodb::Database;
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,7 +87,7 @@ impl Watcher {
         let mut fragments = crate::source::split::Reassembler::default();
         loop {
             let mut stream = tokio::select! {
-                s = self.reporter.retry("opening the change stream", || open_stream_with(&self.source, &start, opts)) => s?,
+                s = self.reporter.retry("opening the change stream", || open_stream_with(&self.source, &start, opts)) => s?.with_type::<RawDocumentBuf>(),
                 _ = stop.cancelled() => return Ok(()),
             };
             self.reporter.set_stream_open(true);
@@ -102,7 +102,7 @@ impl Watcher {
                     Ok(Some(event)) => {
                         self.position.set_stream_idle(false);
                         failures = backoff().build();
-                        let event = fragments.feed(event).map_err(|m| {
+                        let event = reassemble(&mut fragments, event).map_err(|m| {
                             Error::malformed(Origin::Source, "reassembling a split event", m)
                         })?;
                         let Some(event) = event else { continue };
@@ -170,7 +170,7 @@ impl Watcher {
     /// Returns `Some(token)` when the event invalidated the stream.
     async fn handle_event(
         &self,
-        event: Document,
+        event: RawDocumentBuf,
         state: &mut StreamState,
         stop: &CancellationToken,
     ) -> Result<Option<Document>> {
@@ -215,7 +215,11 @@ impl Watcher {
                     op_label,
                     wall_ms: meta.wall_time_ms,
                     cluster_time: meta.cluster_time,
-                    coll_uuid: event.get("collectionUUID").cloned(),
+                    coll_uuid: event
+                        .get("collectionUUID")
+                        .ok()
+                        .flatten()
+                        .and_then(|u| Bson::try_from(u).ok()),
                     grant: None,
                 };
                 self.hold_or_route(item, stop).await?;
@@ -231,7 +235,9 @@ impl Watcher {
                 }
                 // A rename the copy already followed by UUID (issue 11 item 1).
                 let copied = self.checkpointer.state.lock().await.copied.clone();
-                let uuid = crate::bulk::follow::event_uuid(&event);
+                let uuid = Document::try_from(event.as_ref())
+                    .ok()
+                    .and_then(|e| crate::bulk::follow::event_uuid(&e));
                 let replayed = crate::bulk::follow::replayed(
                     op,
                     uuid.as_deref(),
@@ -265,4 +271,23 @@ impl Watcher {
         }
         Ok(None)
     }
+}
+
+/// Split events are reassembled as documents (rare: events over 16 MiB); every other event
+/// passes through as the raw bytes the stream read.
+fn reassemble(
+    fragments: &mut crate::source::split::Reassembler,
+    event: RawDocumentBuf,
+) -> std::result::Result<Option<RawDocumentBuf>, String> {
+    let split = event
+        .get("splitEvent")
+        .map_err(|e| e.to_string())?
+        .is_some();
+    if !split && !fragments.is_pending() {
+        return Ok(Some(event));
+    }
+    let whole = fragments.feed(event.to_document().map_err(|e| e.to_string())?)?;
+    whole
+        .map(|d| RawDocumentBuf::from_document(&d).map_err(|e| e.to_string()))
+        .transpose()
 }

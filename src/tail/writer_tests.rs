@@ -92,7 +92,7 @@ async fn x_held_by(holder: &str) -> (Bed, Running) {
 
 /// B's insert, taking the unique value `x`.
 fn b_takes_x(position: &Position) -> Item {
-    let b = op("b", WriteKind::Upsert(doc! {"_id": "b", "email": "x"}));
+    let b = op("b", WriteKind::upsert(doc! {"_id": "b", "email": "x"}));
     item(position, b, Op::Insert)
 }
 
@@ -120,7 +120,7 @@ fn op(id: &str, kind: WriteKind) -> WriteOp {
 
 fn set(field: &str, value: &str) -> WriteKind {
     WriteKind::Delta {
-        set: doc! {field: value},
+        set: crate::source::translate::body(&doc! {field: value}),
         unset: vec![],
         truncate: vec![],
     }
@@ -219,19 +219,19 @@ async fn a_batch_is_applied_and_every_seq_acknowledged() {
     let items = vec![
         item(
             p,
-            op("a", WriteKind::Upsert(doc! {"_id": "a", "n": 1})),
+            op("a", WriteKind::upsert(doc! {"_id": "a", "n": 1})),
             Op::Insert,
         ),
         item(
             p,
-            op("b", WriteKind::Upsert(doc! {"_id": "b", "n": 2})),
+            op("b", WriteKind::upsert(doc! {"_id": "b", "n": 2})),
             Op::Insert,
         ),
         item(p, op("a", set("name", "ann")), Op::Update),
         item(p, op("c", WriteKind::Delete), Op::Delete),
         item(
             p,
-            op("b", WriteKind::Upsert(doc! {"_id": "b", "n": 3})),
+            op("b", WriteKind::upsert(doc! {"_id": "b", "n": 3})),
             Op::Replace,
         ),
     ];
@@ -263,12 +263,14 @@ async fn a_unique_value_freed_earlier_in_the_batch_is_taken_after_the_in_order_r
     // The batch sends B's fetched upsert before A's update: on the target it conflicts.
     let mut batch = BatchBuilder::new();
     ops.iter().for_each(|o| batch.push(o.clone()));
+    let plan = batch.take_plan();
     let ordered = plan::order(
-        &batch.take_plan().collections["people"],
+        &plan.collections["people"],
         vec![doc! {"_id": "b", "email": "x"}],
     );
     let updates = &ordered.commands[0].statements;
-    assert_eq!(updates[0].get_document("q").unwrap(), &doc! {"_id": "b"});
+    let q = updates[0].get_document("q").unwrap();
+    assert_eq!(Document::try_from(q).unwrap(), doc! {"_id": "b"});
 
     let [a, b] = ops;
     let items = vec![
@@ -350,8 +352,8 @@ async fn a_target_only_conflict_later_in_its_batch_is_reported_too() {
         task,
     } = running;
     let p = &position;
-    let c = op("c", WriteKind::Upsert(doc! {"_id": "c", "email": "c"}));
-    let d = op("d", WriteKind::Upsert(doc! {"_id": "d", "email": "d"}));
+    let c = op("c", WriteKind::upsert(doc! {"_id": "c", "email": "c"}));
+    let d = op("d", WriteKind::upsert(doc! {"_id": "d", "email": "d"}));
     let batch = vec![item(p, c, Op::Insert), item(p, d, Op::Insert), b_takes_x(p)];
     for it in batch {
         tx.send(WriterMsg::Op(it)).await.unwrap();

@@ -2,6 +2,7 @@
 //! target fed by a model source, and the checkpoint watermark.
 
 mod idempotence;
+mod reference;
 mod source;
 mod target;
 mod watermark;

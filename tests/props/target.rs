@@ -118,6 +118,7 @@ impl Target<'_> {
             let ordered = plan::order(cp, read);
             for command in &ordered.commands {
                 for stmt in &command.statements {
+                    let stmt = &Document::try_from(stmt.as_ref()).unwrap();
                     match command.kind {
                         CommandKind::Delete => self.delete(stmt),
                         CommandKind::Update => self.update(stmt)?,

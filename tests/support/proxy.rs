@@ -1,6 +1,7 @@
 //! A TCP fault proxy between the replicator and one side (source or target): it forwards bytes
 //! until told to misbehave: reset every connection mid-stream, reset connections after N bytes,
-//! stall reads, blackhole (accept, swallow, never answer), or throttle to a slow link.
+//! stall reads, blackhole (accept, swallow, never answer), throttle to a slow link, or delay
+//! every byte (a link with latency: the benchmark's backup in another zone).
 //! The replicator connects through it with `directConnection=true`, because the testbed
 //! advertises its own address in `hello` and the driver would otherwise bypass the proxy.
 
@@ -25,6 +26,11 @@ pub enum Fault {
     Slow { bytes_per_sec: u64 },
     /// Reset each connection once it has forwarded this many bytes (mid-batch for big replies).
     ResetAfter { bytes: u64 },
+    /// Every byte arrives `one_way` after it was sent, both directions (latency, not a slow
+    /// link: reading goes on meanwhile). Applies to connections opened while it is set.
+    /// Used by the benchmark's remote backup (benches/throughput.rs).
+    #[allow(dead_code)]
+    Delay { one_way: Duration },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -124,6 +130,15 @@ async fn connection(client: TcpStream, upstream: SocketAddr, mut state: watch::R
     reset_on_close(&server);
     let (cr, cw) = client.into_split();
     let (sr, sw) = server.into_split();
+    let fault = state.borrow().fault;
+    if let Fault::Delay { one_way } = fault {
+        tokio::select! {
+            _ = reset => {}
+            _ = delayed(cr, sw, one_way) => {}
+            _ = delayed(sr, cw, one_way) => {}
+        }
+        return;
+    }
     tokio::select! {
         _ = reset => {}
         _ = pump(cr, sw, state.clone()) => {}
@@ -169,11 +184,38 @@ async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut state: watch:
                     return;
                 }
             }
-            Fault::Pass | Fault::Stall => {}
+            Fault::Pass | Fault::Stall | Fault::Delay { .. } => {}
         }
         forwarded += n as u64;
         if to.write_all(&buf[..n]).await.is_err() {
             return;
         }
     }
+}
+
+/// Forwards `from` to `to`, each chunk `one_way` after it was read; reading goes on meanwhile,
+/// so the link adds latency without limiting throughput.
+async fn delayed(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, one_way: Duration) {
+    use tokio::time::Instant;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
+    let read = async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n @ 1..) = from.read(&mut buf).await {
+            if tx
+                .send((Instant::now() + one_way, buf[..n].to_vec()))
+                .is_err()
+            {
+                return;
+            }
+        }
+    };
+    let write = async move {
+        while let Some((at, bytes)) = rx.recv().await {
+            tokio::time::sleep_until(at).await;
+            if to.write_all(&bytes).await.is_err() {
+                return;
+            }
+        }
+    };
+    tokio::join!(read, write);
 }

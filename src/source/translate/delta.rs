@@ -1,38 +1,64 @@
 //! `update` events in `delta` mode: `updateDescription` as `$set`/`$unset`/truncation, or a fetch
-//! when the description cannot be replayed exactly as operators.
+//! when the description cannot be replayed exactly as operators. Read from the raw event:
+//! `updatedFields` is checked in place and carried as the bytes the server sent.
 
-use super::{TranslateError, WriteKind};
-use bson::{Bson, Document};
+use super::{field, TranslateError, WriteKind};
+use bson::{RawArray, RawBsonRef, RawDocument};
+use std::sync::Arc;
 
 /// The delta of an update event, or `Fetch` when a path or value is ambiguous.
-pub(super) fn delta_kind(event: &Document) -> Result<WriteKind, TranslateError> {
-    let desc = event
-        .get_document("updateDescription")
-        .map_err(|_| TranslateError("update event without `updateDescription`".into()))?;
+pub(super) fn delta_kind(desc: Option<RawBsonRef<'_>>) -> Result<WriteKind, TranslateError> {
+    let desc = match desc {
+        Some(RawBsonRef::Document(d)) => d,
+        _ => {
+            return Err(TranslateError(
+                "update event without `updateDescription`".into(),
+            ))
+        }
+    };
     // Present (server 6.1+, showExpandedEvents) exactly when some path has a numeric or dotted
     // component whose meaning the dotted string cannot tell.
-    if let Some(Bson::Document(paths)) = desc.get("disambiguatedPaths") {
+    if let Some(RawBsonRef::Document(paths)) = field(desc, "disambiguatedPaths")? {
         if !paths.is_empty() {
             return Ok(WriteKind::Fetch);
         }
     }
-    let set = match desc.get("updatedFields") {
-        Some(Bson::Document(d)) => d.clone(),
-        None => Document::new(),
+    let set = match field(desc, "updatedFields")? {
+        Some(RawBsonRef::Document(d)) => Some(d),
+        None => None,
         Some(_) => return Err(TranslateError("`updatedFields` is not a document".into())),
     };
-    let unset = string_list(desc.get("removedFields"), "removedFields")?;
-    let truncate = truncated_arrays(desc.get("truncatedArrays"))?;
-    let paths_ok = set.keys().chain(unset.iter()).all(|p| is_plain_path(p));
-    let values_ok = set.values().all(is_storable_as_set_value);
+    let unset = string_list(field(desc, "removedFields")?, "removedFields")?;
+    let truncate = truncated_arrays(field(desc, "truncatedArrays")?)?;
+    let (paths_ok, values_ok) = match set {
+        Some(set) => {
+            let mut paths_ok = true;
+            let mut values_ok = true;
+            for entry in set {
+                let (path, value) = entry.map_err(malformed)?;
+                paths_ok &= is_plain_path(path);
+                values_ok &= is_storable_as_set_value(value)?;
+            }
+            (paths_ok, values_ok)
+        }
+        None => (true, true),
+    };
+    let paths_ok = paths_ok && unset.iter().all(|p| is_plain_path(p));
     if !paths_ok || !values_ok || !truncate.iter().all(|(p, _)| is_plain_path(p)) {
         return Ok(WriteKind::Fetch);
     }
     Ok(WriteKind::Delta {
-        set,
+        set: Arc::new(
+            set.map(RawDocument::to_raw_document_buf)
+                .unwrap_or_default(),
+        ),
         unset,
         truncate,
     })
+}
+
+fn malformed(e: bson::raw::Error) -> TranslateError {
+    TranslateError(e.to_string())
 }
 
 /// A dotted path `$set` reads the way the server wrote it: no empty or `$`-prefixed component.
@@ -42,48 +68,64 @@ fn is_plain_path(path: &str) -> bool {
 }
 
 /// A value `$set` stores literally: no nested key starting with `$` or containing `.`.
-fn is_storable_as_set_value(value: &Bson) -> bool {
+fn is_storable_as_set_value(value: RawBsonRef<'_>) -> Result<bool, TranslateError> {
     match value {
-        Bson::Document(d) => d
-            .iter()
-            .all(|(k, v)| !k.starts_with('$') && !k.contains('.') && is_storable_as_set_value(v)),
-        Bson::Array(items) => items.iter().all(is_storable_as_set_value),
-        _ => true,
+        RawBsonRef::Document(d) => {
+            for entry in d {
+                let (k, v) = entry.map_err(malformed)?;
+                if k.starts_with('$') || k.contains('.') || !is_storable_as_set_value(v)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+        RawBsonRef::Array(items) => {
+            for item in items {
+                if !is_storable_as_set_value(item.map_err(malformed)?)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+        _ => Ok(true),
     }
 }
 
-fn string_list(value: Option<&Bson>, field: &str) -> Result<Vec<String>, TranslateError> {
+fn string_list(value: Option<RawBsonRef<'_>>, name: &str) -> Result<Vec<String>, TranslateError> {
     match value {
         None => Ok(Vec::new()),
-        Some(Bson::Array(items)) => items
-            .iter()
-            .map(|v| match v {
-                Bson::String(s) => Ok(s.clone()),
-                _ => Err(TranslateError(format!("`{field}` holds a non-string"))),
+        Some(RawBsonRef::Array(items)) => items
+            .into_iter()
+            .map(|v| match v.map_err(malformed)? {
+                RawBsonRef::String(s) => Ok(s.to_string()),
+                _ => Err(TranslateError(format!("`{name}` holds a non-string"))),
             })
             .collect(),
-        Some(_) => Err(TranslateError(format!("`{field}` is not an array"))),
+        Some(_) => Err(TranslateError(format!("`{name}` is not an array"))),
     }
 }
 
 /// `truncatedArrays: [{field, newSize}]`.
-fn truncated_arrays(value: Option<&Bson>) -> Result<Vec<(String, i32)>, TranslateError> {
+fn truncated_arrays(value: Option<RawBsonRef<'_>>) -> Result<Vec<(String, i32)>, TranslateError> {
     let bad = || TranslateError("`truncatedArrays` entries must be {field, newSize}".into());
-    match value {
-        None => Ok(Vec::new()),
-        Some(Bson::Array(items)) => items
-            .iter()
-            .map(|item| {
-                let d = item.as_document().ok_or_else(bad)?;
-                let field = d.get_str("field").map_err(|_| bad())?;
-                let size = match d.get("newSize") {
-                    Some(Bson::Int32(n)) => *n,
-                    Some(Bson::Int64(n)) => i32::try_from(*n).map_err(|_| bad())?,
-                    _ => return Err(bad()),
-                };
-                Ok((field.to_string(), size))
-            })
-            .collect(),
-        Some(_) => Err(bad()),
-    }
+    let items: &RawArray = match value {
+        None => return Ok(Vec::new()),
+        Some(RawBsonRef::Array(items)) => items,
+        Some(_) => return Err(bad()),
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            let RawBsonRef::Document(d) = item.map_err(malformed)? else {
+                return Err(bad());
+            };
+            let name = d.get_str("field").map_err(|_| bad())?;
+            let size = match field(d, "newSize")? {
+                Some(RawBsonRef::Int32(n)) => n,
+                Some(RawBsonRef::Int64(n)) => i32::try_from(n).map_err(|_| bad())?,
+                _ => return Err(bad()),
+            };
+            Ok((name.to_string(), size))
+        })
+        .collect()
 }

@@ -10,7 +10,13 @@ mod tests;
 use crate::config::{DdlConfig, UpdateMode};
 pub use identity::{ClusterTime, DocKey};
 
-use bson::{Bson, Document};
+use bson::{Document, RawBsonRef, RawDocument, RawDocumentBuf};
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// A document carried from the event to the bulk command as the bytes the server sent: shared,
+/// so the writer's batch and its replay list hold one buffer, never a copy.
+pub type Body = Arc<RawDocumentBuf>;
 
 /// What translation needs to know.
 #[derive(Debug, Clone)]
@@ -34,11 +40,12 @@ pub struct WriteOp {
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteKind {
     /// Replace-one by key with upsert: insert, replace, and update in `full_document` mode.
-    Upsert(Document),
+    Upsert(Body),
     /// `updateDescription` as operators, upsert=false: `truncate` first (`$push {$each: [], $slice: n}`),
     /// then `$set` / `$unset`.
     Delta {
-        set: Document,
+        /// `updatedFields`, as sent.
+        set: Body,
         unset: Vec<String>,
         truncate: Vec<(String, i32)>,
     },
@@ -49,6 +56,45 @@ pub enum WriteKind {
     /// the source no longer has it, leave it to the later event that removed it
     /// ([`crate::apply::plan`]).
     Fetch,
+}
+
+impl WriteKind {
+    /// An upsert of `doc` (tests, tools; the stream's events carry raw bytes already).
+    pub fn upsert(doc: Document) -> WriteKind {
+        WriteKind::Upsert(body(&doc))
+    }
+}
+
+/// `doc` as a [`Body`]. Only a document no server can send (a field name with a NUL byte)
+/// fails to encode; it becomes the empty document.
+pub fn body(doc: &Document) -> Body {
+    Arc::new(RawDocumentBuf::from_document(doc).unwrap_or_default())
+}
+
+/// A change event as translation reads it: the stream's raw bytes, or a document (tests,
+/// tools), encoded once.
+pub trait RawEvent {
+    fn raw(&self) -> Result<Cow<'_, RawDocument>, TranslateError>;
+}
+
+impl RawEvent for RawDocument {
+    fn raw(&self) -> Result<Cow<'_, RawDocument>, TranslateError> {
+        Ok(Cow::Borrowed(self))
+    }
+}
+
+impl RawEvent for RawDocumentBuf {
+    fn raw(&self) -> Result<Cow<'_, RawDocument>, TranslateError> {
+        Ok(Cow::Borrowed(self.as_ref()))
+    }
+}
+
+impl RawEvent for Document {
+    fn raw(&self) -> Result<Cow<'_, RawDocument>, TranslateError> {
+        RawDocumentBuf::from_document(self)
+            .map(Cow::Owned)
+            .map_err(|e| TranslateError(e.to_string()))
+    }
 }
 
 /// A DDL op, applied as a barrier (all writers drained first).
@@ -117,9 +163,11 @@ pub struct EventMeta {
 pub struct TranslateError(pub String);
 
 /// Reads the metadata of a raw change event.
-pub fn event_meta(event: &Document) -> Result<EventMeta, TranslateError> {
-    let token = match event.get("_id") {
-        Some(Bson::Document(t)) => t.clone(),
+pub fn event_meta<E: RawEvent + ?Sized>(event: &E) -> Result<EventMeta, TranslateError> {
+    let event = event.raw()?;
+    let top = Top::scan(&event)?;
+    let token = match top.id {
+        Some(RawBsonRef::Document(t)) => to_document(t)?,
         Some(_) => {
             return Err(TranslateError(
                 "`_id` (resume token) is not a document".into(),
@@ -127,54 +175,118 @@ pub fn event_meta(event: &Document) -> Result<EventMeta, TranslateError> {
         }
         None => return Err(TranslateError("no `_id` (resume token)".into())),
     };
-    let wall_time_ms = match event.get("wallTime") {
-        Some(Bson::DateTime(t)) => Some(t.timestamp_millis()),
+    let wall_time_ms = match top.wall_time {
+        Some(RawBsonRef::DateTime(t)) => Some(t.timestamp_millis()),
+        _ => None,
+    };
+    let cluster_time = match top.cluster_time {
+        Some(RawBsonRef::Timestamp(t)) => Some(ClusterTime(t)),
         _ => None,
     };
     Ok(EventMeta {
         token,
-        cluster_time: event.get_timestamp("clusterTime").ok().map(ClusterTime),
+        cluster_time,
         wall_time_ms,
         // Later fragments of a split event carry no operationType.
-        op_type: event
-            .get_str("operationType")
-            .unwrap_or("fragment")
-            .to_string(),
+        op_type: top.op_type().unwrap_or("fragment").to_string(),
     })
 }
 
-/// Translates one raw change event (as the server sent it, field order kept).
-pub fn translate(event: &Document, opts: &TranslateOptions) -> Result<Translated, TranslateError> {
-    if !event.contains_key("_id") {
+/// Translates one change event (as the server sent it, field order kept). Write events are read
+/// in place from the raw bytes; the rare DDL events are decoded into a document first.
+pub fn translate<E: RawEvent + ?Sized>(
+    event: &E,
+    opts: &TranslateOptions,
+) -> Result<Translated, TranslateError> {
+    let event = event.raw()?;
+    let top = Top::scan(&event)?;
+    if top.id.is_none() {
         return Err(TranslateError("no `_id` (resume token)".into()));
     }
-    if let Some(fragment) = split_fragment(event)? {
+    if let Some(fragment) = split_fragment(top.split)? {
         if fragment > 1 {
             // The first fragment already asked for the document; the rest only carry its fields.
             return Ok(Translated::Skip);
         }
     }
-    let op_type = event
-        .get_str("operationType")
-        .map_err(|_| TranslateError("no `operationType`".into()))?;
+    let op_type = top
+        .op_type()
+        .ok_or_else(|| TranslateError("no `operationType`".into()))?;
     match op_type {
         "invalidate" => Ok(Translated::Invalidate),
+        "insert" | "replace" | "update" | "delete" => write_event(op_type, &top, opts),
         "dropDatabase" => {
-            let ns = namespace(event, "ns")?;
+            let ns = namespace(&to_document(&event)?, "ns")?;
             Ok(if ns.db != opts.source_db || !opts.ddl.drop_database {
                 Translated::Skip
             } else {
                 Translated::Ddl(DdlOp::DropDatabase)
             })
         }
-        "insert" | "replace" | "update" | "delete" => write_event(op_type, event, opts),
         "drop" | "rename" | "create" | "createIndexes" | "dropIndexes" | "modify" => {
-            ddl::translate_ddl(op_type, event, opts)
+            ddl::translate_ddl(op_type, &to_document(&event)?, opts)
         }
         // shardCollection, reshardCollection, refineCollectionShardKey, ...: nothing to do on
         // an unsharded backup.
         _ => Ok(Translated::Skip),
     }
+}
+
+/// The top-level fields of a raw event that translation reads, found in one pass (a lookup
+/// by name scans the document from its start). The first of a repeated name counts.
+#[derive(Default)]
+struct Top<'a> {
+    id: Option<RawBsonRef<'a>>,
+    op_type: Option<RawBsonRef<'a>>,
+    ns: Option<RawBsonRef<'a>>,
+    key: Option<RawBsonRef<'a>>,
+    full: Option<RawBsonRef<'a>>,
+    split: Option<RawBsonRef<'a>>,
+    desc: Option<RawBsonRef<'a>>,
+    cluster_time: Option<RawBsonRef<'a>>,
+    wall_time: Option<RawBsonRef<'a>>,
+}
+
+impl<'a> Top<'a> {
+    fn scan(event: &'a RawDocument) -> Result<Top<'a>, TranslateError> {
+        let mut top = Top::default();
+        for entry in event {
+            let (name, value) = entry.map_err(|e| TranslateError(e.to_string()))?;
+            let slot = match name {
+                "_id" => &mut top.id,
+                "operationType" => &mut top.op_type,
+                "ns" => &mut top.ns,
+                "documentKey" => &mut top.key,
+                "fullDocument" => &mut top.full,
+                "splitEvent" => &mut top.split,
+                "updateDescription" => &mut top.desc,
+                "clusterTime" => &mut top.cluster_time,
+                "wallTime" => &mut top.wall_time,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+        }
+        Ok(top)
+    }
+
+    fn op_type(&self) -> Option<&'a str> {
+        match self.op_type {
+            Some(RawBsonRef::String(s)) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// A field of a raw event; malformed bytes are a malformed event.
+pub(crate) fn field<'a>(
+    doc: &'a RawDocument,
+    key: &str,
+) -> Result<Option<RawBsonRef<'a>>, TranslateError> {
+    doc.get(key).map_err(|e| TranslateError(e.to_string()))
+}
+
+pub(crate) fn to_document(doc: &RawDocument) -> Result<Document, TranslateError> {
+    Document::try_from(doc).map_err(|e| TranslateError(e.to_string()))
 }
 
 /// A namespace `{db, coll?}` read from an event field.
@@ -215,12 +327,12 @@ impl TranslateOptions {
 }
 
 /// `splitEvent.fragment` when the event is one fragment of a large event.
-fn split_fragment(event: &Document) -> Result<Option<i64>, TranslateError> {
-    match event.get("splitEvent") {
+fn split_fragment(split: Option<RawBsonRef<'_>>) -> Result<Option<i64>, TranslateError> {
+    match split {
         None => Ok(None),
-        Some(Bson::Document(split)) => match split.get("fragment") {
-            Some(Bson::Int32(n)) => Ok(Some(i64::from(*n))),
-            Some(Bson::Int64(n)) => Ok(Some(*n)),
+        Some(RawBsonRef::Document(split)) => match field(split, "fragment")? {
+            Some(RawBsonRef::Int32(n)) => Ok(Some(i64::from(n))),
+            Some(RawBsonRef::Int64(n)) => Ok(Some(n)),
             _ => Err(TranslateError(
                 "`splitEvent` without a `fragment` number".into(),
             )),
@@ -229,33 +341,48 @@ fn split_fragment(event: &Document) -> Result<Option<i64>, TranslateError> {
     }
 }
 
-/// insert / replace / update / delete.
+/// insert / replace / update / delete, read from the raw event: the key is decoded (it names
+/// the document everywhere), the document or delta stays the bytes the server sent.
 fn write_event(
     op_type: &str,
-    event: &Document,
+    event: &Top<'_>,
     opts: &TranslateOptions,
 ) -> Result<Translated, TranslateError> {
-    let ns = namespace(event, "ns")?;
+    let Some(RawBsonRef::Document(ns)) = event.ns else {
+        return Err(TranslateError("no `ns` namespace".into()));
+    };
+    let ns = Namespace {
+        db: ns
+            .get_str("db")
+            .map_err(|_| TranslateError("no `ns.db`".into()))?
+            .to_string(),
+        coll: ns.get_str("coll").ok().map(str::to_string),
+    };
     let Some(coll) = opts.in_scope(&ns) else {
         return Ok(Translated::Skip);
     };
-    let key = event
-        .get_document("documentKey")
-        .map_err(|_| TranslateError(format!("{op_type} event without `documentKey`")))?
-        .clone();
-    let full_document = match event.get("fullDocument") {
-        Some(Bson::Document(d)) => Some(d),
+    let key = match event.key {
+        Some(RawBsonRef::Document(k)) => to_document(k)?,
+        _ => {
+            return Err(TranslateError(format!(
+                "{op_type} event without `documentKey`"
+            )))
+        }
+    };
+    let full_document = match event.full {
+        Some(RawBsonRef::Document(d)) => Some(d),
         _ => None,
     };
-    let kind = if event.contains_key("splitEvent") {
+    let kind = if event.split.is_some() {
         WriteKind::Fetch
     } else {
         match (op_type, opts.update_mode) {
             ("delete", _) => WriteKind::Delete,
-            ("insert" | "replace", _) | ("update", UpdateMode::FullDocument) => {
-                full_document.map_or(WriteKind::Fetch, |d| WriteKind::Upsert(d.clone()))
-            }
-            _ => delta::delta_kind(event)?,
+            ("insert" | "replace", _) | ("update", UpdateMode::FullDocument) => full_document
+                .map_or(WriteKind::Fetch, |d| {
+                    WriteKind::Upsert(Arc::new(d.to_raw_document_buf()))
+                }),
+            _ => delta::delta_kind(event.desc)?,
         }
     };
     Ok(Translated::Write(WriteOp { coll, key, kind }))

@@ -70,7 +70,7 @@ fn insert_and_replace_upsert_the_full_document() {
         );
         assert_eq!(
             translate(&e, &opts()).unwrap(),
-            write(WriteKind::Upsert(doc! { "_id": 1, "a": 2 }))
+            write(WriteKind::upsert(doc! { "_id": 1, "a": 2 }))
         );
         let no_doc = event(
             op,
@@ -105,7 +105,7 @@ fn update_in_delta_mode_becomes_set_unset_truncate() {
     assert_eq!(
         translate(&e, &opts()).unwrap(),
         write(WriteKind::Delta {
-            set: doc! { "a.b": 1, "arr.2": "x" },
+            set: body(&doc! { "a.b": 1, "arr.2": "x" }),
             unset: vec!["c.d".into()],
             truncate: vec![("arr".into(), 3)],
         })
@@ -123,7 +123,7 @@ fn update_in_full_document_mode_upserts_or_fetches() {
     e.insert("fullDocument", doc! { "_id": 1, "a": 1 });
     assert_eq!(
         translate(&e, &o).unwrap(),
-        write(WriteKind::Upsert(doc! { "_id": 1, "a": 1 }))
+        write(WriteKind::upsert(doc! { "_id": 1, "a": 1 }))
     );
 }
 
