@@ -6,7 +6,7 @@
 
 use crate::cmd::cli::ResyncArgs;
 use crate::cmd::control::{target, text};
-use crate::cmd::http_client::call;
+use crate::ops::http_client::call;
 use crate::cmd::{EXIT_CONFIG, EXIT_DIFFERENT, EXIT_FATAL};
 use serde_json::{json, Value};
 use std::net::SocketAddr;

@@ -122,6 +122,10 @@ async fn change(api: Api, req: Request, action: &'static str) -> Response {
     match outcome {
         Ok(changed) => {
             publish_metrics(pauses, &api.metrics);
+            if changed {
+                let kind = if action == "pause" { "paused" } else { "resumed" };
+                (api.status.bus()).emit(kind, json!({ "collection": what }));
+            }
             let stored = pauses.wait_stored(pauses.version(), STORE_WAIT).await;
             tracing::info!(remote = %who, action, collection = what, changed, stored, result = "ok", "control request");
             Json(json!({

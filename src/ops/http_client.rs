@@ -1,5 +1,6 @@
-//! The control CLI's HTTP/1.1 client: one request per connection (`Connection: close`) to
-//! the replicator's own API, so a few lines over tokio's TCP suffice (no client crate).
+//! A small HTTP/1.1 client: one request per connection (`Connection: close`), for the control
+//! CLI (to the replicator's own API) and webhook deliveries (plain `http://`). No client crate
+//! is available offline, and one request and one response are a few lines over tokio's TCP.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -8,6 +9,8 @@ use tokio::net::TcpStream;
 
 /// How long one request may take, connecting included.
 pub const TIMEOUT: Duration = Duration::from_secs(15);
+/// Largest response read (a webhook receiver's answer is not read for its content).
+const MAX_RESPONSE: u64 = 1024 * 1024;
 
 /// A response: status code and body.
 #[derive(Debug)]
@@ -16,8 +19,8 @@ pub struct Reply {
     pub body: String,
 }
 
-/// `method path` with an optional bearer token and JSON body. Errors: cannot connect, the
-/// connection broke, the answer is not HTTP, or [`TIMEOUT`].
+/// `method path` with an optional bearer token and JSON body, to the replicator's API.
+/// Errors: cannot connect, the connection broke, the answer is not HTTP, or [`TIMEOUT`].
 pub async fn call(
     addr: SocketAddr,
     method: &str,
@@ -25,27 +28,46 @@ pub async fn call(
     token: Option<&str>,
     body: Option<&str>,
 ) -> std::io::Result<Reply> {
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: application/json\r\n");
+    let mut headers = vec![("Accept".to_string(), "application/json".to_string())];
     if let Some(t) = token {
-        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+        headers.push(("Authorization".into(), format!("Bearer {t}")));
     }
-    let body = body.unwrap_or("");
+    let body = body.map(str::as_bytes);
     if method != "GET" {
-        req.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
+        headers.push(("Content-Type".into(), "application/json".into()));
+    }
+    let host = addr.to_string();
+    send(&host, method, path, &headers, body, TIMEOUT).await
+}
+
+/// One request to `host` (`name:port`) with `headers` and `body` (sent with its
+/// `Content-Length`), answered within `timeout`.
+pub async fn send(
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: Option<&[u8]>,
+    timeout: Duration,
+) -> std::io::Result<Reply> {
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        req.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if body.is_some() || method != "GET" {
+        req.push_str(&format!("Content-Length: {}\r\n", body.map_or(0, <[u8]>::len)));
     }
     req.push_str("\r\n");
-    req.push_str(body);
+    let mut raw_req = req.into_bytes();
+    raw_req.extend_from_slice(body.unwrap_or_default());
     let exchange = async {
-        let mut stream = TcpStream::connect(addr).await?;
-        stream.write_all(req.as_bytes()).await?;
+        let mut stream = TcpStream::connect(host).await?;
+        stream.write_all(&raw_req).await?;
         let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await?;
+        stream.take(MAX_RESPONSE).read_to_end(&mut raw).await?;
         parse(&raw)
     };
-    tokio::time::timeout(TIMEOUT, exchange)
+    tokio::time::timeout(timeout, exchange)
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in time"))?
 }
