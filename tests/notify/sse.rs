@@ -1,0 +1,66 @@
+//! `GET /api/v1/events` through the binary: behind the token, the startup events from the
+//! ring, live events, and after a disconnect exactly the missed events with `Last-Event-ID`.
+
+use super::SseClient;
+use crate::control::{post_authed, started, token_config, TOKEN};
+use crate::support::http::try_get;
+use crate::support::{wait_until, Deployment};
+use bson::{doc, Document};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_stream_live_and_resume_with_last_event_id() {
+    let dep = Deployment::start().await;
+    let cfg = token_config(&dep, "notify_sse", &["orders"]);
+    dep.db(&cfg.source.database)
+        .collection::<Document>("orders")
+        .insert_one(doc! {"_id": 1})
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = started(dir.path(), &cfg).await;
+    wait_until("ready", Duration::from_secs(60), || async {
+        p.get("/readyz").await.is_some_and(|(c, _)| c == 200)
+    })
+    .await;
+    let anonymous = try_get(p.http, "/api/v1/events").await.unwrap();
+    assert_eq!(anonymous.code, 401, "the stream is behind the token");
+
+    let mut sse = SseClient::connect(p.http, TOKEN, None).await;
+    assert_eq!(sse.code, 200);
+    assert!(sse.content_type.starts_with("text/event-stream"), "{}", sse.content_type);
+    // From the ring: the run so far, in order.
+    let startup = sse.until("copy_finished").await;
+    let kinds: Vec<&str> = startup.iter().map(|e| e.kind.as_str()).collect();
+    assert!(kinds.contains(&"copy_started"), "{kinds:?}");
+    assert!(startup.windows(2).all(|w| w[0].id < w[1].id), "{startup:?}");
+    assert_eq!(startup[0].data["id"], startup[0].id, "data is {{id, type, at, data}}");
+
+    // Live.
+    assert_eq!(post_authed(p.http, "/api/v1/pause", None).await.code, 200);
+    let seen = sse.until("paused").await.pop().unwrap();
+    assert_eq!(seen.data["data"]["collection"], "all");
+    drop(sse);
+
+    // Missed while disconnected.
+    let one = Some(r#"{"collection": "orders"}"#);
+    for (path, body) in [("/api/v1/resume", None), ("/api/v1/pause", one), ("/api/v1/resume", one)] {
+        assert_eq!(post_authed(p.http, path, body).await.code, 200);
+    }
+    let mut again = SseClient::connect(p.http, TOKEN, Some(seen.id)).await;
+    let mut missed = Vec::new();
+    while missed.iter().filter(|e: &&super::SseEvent| e.kind == "paused" || e.kind == "resumed").count() < 3 {
+        missed.push(again.next().await);
+    }
+    let ids: Vec<u64> = missed.iter().map(|e| e.id).collect();
+    let want: Vec<u64> = (seen.id + 1..=seen.id + ids.len() as u64).collect();
+    assert_eq!(ids, want, "exactly the missed events, none repeated: {missed:?}");
+    let controls: Vec<(String, String)> = missed
+        .iter()
+        .filter(|e| e.kind == "paused" || e.kind == "resumed")
+        .map(|e| (e.kind.clone(), e.data["data"]["collection"].as_str().unwrap().to_string()))
+        .collect();
+    let want = [("resumed", "all"), ("paused", "orders"), ("resumed", "orders")]
+        .map(|(k, c)| (k.to_string(), c.to_string()));
+    assert_eq!(controls, want);
+}
