@@ -81,22 +81,49 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// Every problem of `[notify]`, each naming its key.
-pub(super) fn problems(n: &NotifyConfig, check: &mut impl FnMut(&str, &dyn std::fmt::Display, Option<String>)) {
+pub(super) fn problems(
+    n: &NotifyConfig,
+    check: &mut impl FnMut(&str, &dyn std::fmt::Display, Option<String>),
+) {
     let at_most = |v: u64| (v > MAX_SECONDS).then(|| format!("at most {MAX_SECONDS}"));
-    check("notify.lag_threshold_seconds", &n.lag_threshold_seconds, at_most(n.lag_threshold_seconds));
-    check("notify.max_retry_seconds", &n.max_retry_seconds, at_most(n.max_retry_seconds));
+    check(
+        "notify.lag_threshold_seconds",
+        &n.lag_threshold_seconds,
+        at_most(n.lag_threshold_seconds),
+    );
+    check(
+        "notify.max_retry_seconds",
+        &n.max_retry_seconds,
+        at_most(n.max_retry_seconds),
+    );
     if n.webhooks.len() > MAX_WEBHOOKS {
-        check("notify.webhooks", &n.webhooks.len(), Some(format!("at most {MAX_WEBHOOKS} webhooks")));
+        check(
+            "notify.webhooks",
+            &n.webhooks.len(),
+            Some(format!("at most {MAX_WEBHOOKS} webhooks")),
+        );
     }
     for (i, w) in n.webhooks.iter().enumerate() {
-        check(&format!("notify.webhooks[{i}].url"), &redact_url(&w.url), url_problem(&w.url));
+        check(
+            &format!("notify.webhooks[{i}].url"),
+            &redact_url(&w.url),
+            url_problem(&w.url),
+        );
         if w.secret.expose().is_empty() {
-            check(&format!("notify.webhooks[{i}].secret"), &"\"\"", Some("must not be empty (it signs every delivery)".into()));
+            check(
+                &format!("notify.webhooks[{i}].secret"),
+                &"\"\"",
+                Some("must not be empty (it signs every delivery)".into()),
+            );
         }
         for e in &w.events {
             if !crate::notify::KINDS.contains(&e.as_str()) {
                 let p = format!("unknown event type; one of {:?}", crate::notify::KINDS);
-                check(&format!("notify.webhooks[{i}].events"), &format!("\"{e}\""), Some(p));
+                check(
+                    &format!("notify.webhooks[{i}].events"),
+                    &format!("\"{e}\""),
+                    Some(p),
+                );
             }
         }
     }
@@ -128,7 +155,9 @@ mod tests {
 
     fn found(n: &NotifyConfig) -> Vec<String> {
         let mut out = Vec::new();
-        problems(n, &mut |k: &str, _: &dyn std::fmt::Display, p: Option<String>| {
+        problems(n, &mut |k: &str,
+                          _: &dyn std::fmt::Display,
+                          p: Option<String>| {
             if let Some(p) = p {
                 out.push(format!("{k}: {p}"));
             }
@@ -138,18 +167,33 @@ mod tests {
 
     #[test]
     fn webhook_problems_name_their_key() {
-        let mut n = NotifyConfig::default();
-        n.webhooks = vec![hook("http://127.0.0.1:9/x", &["stalled"]), hook("https://h/x", &[]), hook("ftp://h", &["nope"])];
+        let n = NotifyConfig {
+            webhooks: vec![
+                hook("http://127.0.0.1:9/x", &["stalled"]),
+                hook("https://h/x", &[]),
+                hook("ftp://h", &["nope"]),
+            ],
+            ..NotifyConfig::default()
+        };
         let p = found(&n);
         assert_eq!(p.len(), 3, "{p:?}");
-        assert!(p[0].starts_with("notify.webhooks[1].url: https webhooks"), "{p:?}");
+        assert!(
+            p[0].starts_with("notify.webhooks[1].url: https webhooks"),
+            "{p:?}"
+        );
         assert!(p[1].starts_with("notify.webhooks[2].url"), "{p:?}");
-        assert!(p[2].starts_with("notify.webhooks[2].events: unknown"), "{p:?}");
+        assert!(
+            p[2].starts_with("notify.webhooks[2].events: unknown"),
+            "{p:?}"
+        );
     }
 
     #[test]
     fn urls_lose_their_user_info_and_filters_default_to_all_but_progress() {
-        assert_eq!(redact_url("http://tok:pw@h:8/p?q=1"), "http://***@h:8/p?q=1");
+        assert_eq!(
+            redact_url("http://tok:pw@h:8/p?q=1"),
+            "http://***@h:8/p?q=1"
+        );
         assert_eq!(redact_url("http://tok@h/p"), "http://***@h/p");
         assert_eq!(redact_url("http://h/p"), "http://h/p");
         let all = hook("http://h/", &[]);

@@ -125,7 +125,11 @@ async fn change(api: Api, req: Request, action: &'static str) -> Response {
         Ok(changed) => {
             publish_metrics(pauses, &api.metrics);
             if changed {
-                let kind = if action == "pause" { "paused" } else { "resumed" };
+                let kind = if action == "pause" {
+                    "paused"
+                } else {
+                    "resumed"
+                };
                 (api.status.bus()).emit(kind, json!({ "collection": what }));
             }
             let stored = pauses.wait_stored(pauses.version(), STORE_WAIT).await;

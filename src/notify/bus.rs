@@ -111,7 +111,8 @@ impl Bus {
     }
 
     pub fn set_lag_threshold(&self, seconds: f64) {
-        self.lag_threshold.store(seconds.to_bits(), Ordering::Relaxed);
+        self.lag_threshold
+            .store(seconds.to_bits(), Ordering::Relaxed);
     }
 
     /// The health refresh: `stalled`/`recovered` on a change of `stalled`, `lag_above` once the
@@ -163,8 +164,10 @@ pub fn phase_changed(bus: &Bus, from: Phase, to: Phase) {
 
 /// A resync of `collection` finished with `counts` (`[("copied", n), ...]`).
 pub fn resync_finished(bus: &Bus, collection: &str, counts: &[(&str, u64)]) {
-    let counts: serde_json::Map<String, Value> =
-        counts.iter().map(|(k, n)| (k.to_string(), (*n).into())).collect();
+    let counts: serde_json::Map<String, Value> = counts
+        .iter()
+        .map(|(k, n)| (k.to_string(), (*n).into()))
+        .collect();
     bus.emit(
         "resync_finished",
         json!({ "collection": collection, "counts": counts }),

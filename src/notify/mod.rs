@@ -43,7 +43,12 @@ pub fn start(
     bus.set_lag_threshold(cfg.notify.lag_threshold_seconds as f64);
     let max_retry = std::time::Duration::from_secs(cfg.notify.max_retry_seconds);
     for hook in &cfg.notify.webhooks {
-        bus.attach(webhook::spawn(hook.clone(), max_retry, metrics.clone(), stop.clone()));
+        bus.attach(webhook::spawn(
+            hook.clone(),
+            max_retry,
+            metrics.clone(),
+            stop.clone(),
+        ));
     }
     progress::spawn(status.clone(), stop.clone());
 }

@@ -130,15 +130,28 @@ async fn deliver(q: &Queue, event: &Event, max_retry: Duration) {
             .map_or(0, |d| d.as_secs());
         let headers = [
             ("Content-Type", "application/json".to_string()),
-            ("User-Agent", format!("mongo-replicator/{}", env!("CARGO_PKG_VERSION"))),
+            (
+                "User-Agent",
+                format!("mongo-replicator/{}", env!("CARGO_PKG_VERSION")),
+            ),
             ("X-Replicator-Event", event.kind.to_string()),
             ("X-Replicator-Delivery", delivery.clone()),
-            ("X-Replicator-Signature", signature(q.hook.secret.expose(), t, payload.as_bytes())),
+            (
+                "X-Replicator-Signature",
+                signature(q.hook.secret.expose(), t, payload.as_bytes()),
+            ),
         ]
         .map(|(n, v)| (n.to_string(), v));
-        let reply = http_client::send(&host, "POST", &path, &headers, Some(payload.as_bytes()), ATTEMPT_TIMEOUT)
-            .await
-            .map_err(Failed::Io)?;
+        let reply = http_client::send(
+            &host,
+            "POST",
+            &path,
+            &headers,
+            Some(payload.as_bytes()),
+            ATTEMPT_TIMEOUT,
+        )
+        .await
+        .map_err(Failed::Io)?;
         if reply.code >= 500 {
             return Err(Failed::Status(reply.code));
         }
@@ -192,10 +205,21 @@ mod tests {
 
     #[test]
     fn slack_and_discord_get_a_message_they_show() {
-        let e = Event { id: 3, kind: "stalled", at: "t".into(), data: json!({"lag_seconds": 2}) };
+        let e = Event {
+            id: 3,
+            kind: "stalled",
+            at: "t".into(),
+            data: json!({"lag_seconds": 2}),
+        };
         assert_eq!(body(WebhookFormat::Json, &e)["type"], "stalled");
-        assert!(body(WebhookFormat::Slack, &e)["text"].as_str().unwrap().contains("stalled"));
-        assert!(body(WebhookFormat::Discord, &e)["content"].as_str().unwrap().contains("lag_seconds"));
+        assert!(body(WebhookFormat::Slack, &e)["text"]
+            .as_str()
+            .unwrap()
+            .contains("stalled"));
+        assert!(body(WebhookFormat::Discord, &e)["content"]
+            .as_str()
+            .unwrap()
+            .contains("lag_seconds"));
     }
 
     #[tokio::test]
@@ -207,14 +231,32 @@ mod tests {
             events: vec!["stalled".into()],
             format: WebhookFormat::Json,
         };
-        let q = Queue { hook, events: Mutex::default(), ready: Notify::new(), metrics: metrics.clone() };
+        let q = Queue {
+            hook,
+            events: Mutex::default(),
+            ready: Notify::new(),
+            metrics: metrics.clone(),
+        };
         for id in 0..QUEUE as u64 + 3 {
-            q.offer(&Arc::new(Event { id, kind: "stalled", at: String::new(), data: json!({}) }));
-            q.offer(&Arc::new(Event { id, kind: "progress", at: String::new(), data: json!({}) }));
+            q.offer(&Arc::new(Event {
+                id,
+                kind: "stalled",
+                at: String::new(),
+                data: json!({}),
+            }));
+            q.offer(&Arc::new(Event {
+                id,
+                kind: "progress",
+                at: String::new(),
+                data: json!({}),
+            }));
         }
         let events = q.events.lock();
         assert_eq!((events.len(), events[0].id), (QUEUE, 3));
         let dropped = metrics.render();
-        assert!(dropped.contains("notify_deliveries_total{result=\"dropped\"} 3"), "{dropped}");
+        assert!(
+            dropped.contains("notify_deliveries_total{result=\"dropped\"} 3"),
+            "{dropped}"
+        );
     }
 }

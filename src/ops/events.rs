@@ -61,7 +61,10 @@ impl Reporter {
         for c in collections {
             self.metrics.init_copy_collection(c);
         }
-        (self.status.bus()).emit("copy_started", serde_json::json!({ "collections": collections }));
+        (self.status.bus()).emit(
+            "copy_started",
+            serde_json::json!({ "collections": collections }),
+        );
     }
 
     /// `n` documents of `collection` written by the copy.
@@ -89,7 +92,10 @@ impl Reporter {
 
     /// A document of `collection` was parked (refused for good by the backup).
     pub fn document_parked(&self, collection: &str) {
-        (self.status.bus()).emit("document_parked", serde_json::json!({ "collection": collection }));
+        (self.status.bus()).emit(
+            "document_parked",
+            serde_json::json!({ "collection": collection }),
+        );
     }
 
     /// The unique indexes still to build, as `collection.name`.

@@ -55,7 +55,10 @@ pub async fn send(
         req.push_str(&format!("{name}: {value}\r\n"));
     }
     if body.is_some() || method != "GET" {
-        req.push_str(&format!("Content-Length: {}\r\n", body.map_or(0, <[u8]>::len)));
+        req.push_str(&format!(
+            "Content-Length: {}\r\n",
+            body.map_or(0, <[u8]>::len)
+        ));
     }
     req.push_str("\r\n");
     let mut raw_req = req.into_bytes();

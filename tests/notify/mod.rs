@@ -74,7 +74,11 @@ impl SseClient {
                 if line.is_empty() {
                     if !data.is_empty() {
                         let data = serde_json::from_str(&data).expect("data is JSON");
-                        return SseEvent { id: id.expect("every event has an id"), kind, data };
+                        return SseEvent {
+                            id: id.expect("every event has an id"),
+                            kind,
+                            data,
+                        };
                     }
                     continue;
                 }

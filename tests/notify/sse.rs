@@ -28,13 +28,20 @@ async fn events_stream_live_and_resume_with_last_event_id() {
 
     let mut sse = SseClient::connect(p.http, TOKEN, None).await;
     assert_eq!(sse.code, 200);
-    assert!(sse.content_type.starts_with("text/event-stream"), "{}", sse.content_type);
+    assert!(
+        sse.content_type.starts_with("text/event-stream"),
+        "{}",
+        sse.content_type
+    );
     // From the ring: the run so far, in order.
     let startup = sse.until("copy_finished").await;
     let kinds: Vec<&str> = startup.iter().map(|e| e.kind.as_str()).collect();
     assert!(kinds.contains(&"copy_started"), "{kinds:?}");
     assert!(startup.windows(2).all(|w| w[0].id < w[1].id), "{startup:?}");
-    assert_eq!(startup[0].data["id"], startup[0].id, "data is {{id, type, at, data}}");
+    assert_eq!(
+        startup[0].data["id"], startup[0].id,
+        "data is {{id, type, at, data}}"
+    );
 
     // Live.
     assert_eq!(post_authed(p.http, "/api/v1/pause", None).await.code, 200);
@@ -44,23 +51,44 @@ async fn events_stream_live_and_resume_with_last_event_id() {
 
     // Missed while disconnected.
     let one = Some(r#"{"collection": "orders"}"#);
-    for (path, body) in [("/api/v1/resume", None), ("/api/v1/pause", one), ("/api/v1/resume", one)] {
+    for (path, body) in [
+        ("/api/v1/resume", None),
+        ("/api/v1/pause", one),
+        ("/api/v1/resume", one),
+    ] {
         assert_eq!(post_authed(p.http, path, body).await.code, 200);
     }
     let mut again = SseClient::connect(p.http, TOKEN, Some(seen.id)).await;
     let mut missed = Vec::new();
-    while missed.iter().filter(|e: &&super::SseEvent| e.kind == "paused" || e.kind == "resumed").count() < 3 {
+    while missed
+        .iter()
+        .filter(|e: &&super::SseEvent| e.kind == "paused" || e.kind == "resumed")
+        .count()
+        < 3
+    {
         missed.push(again.next().await);
     }
     let ids: Vec<u64> = missed.iter().map(|e| e.id).collect();
     let want: Vec<u64> = (seen.id + 1..=seen.id + ids.len() as u64).collect();
-    assert_eq!(ids, want, "exactly the missed events, none repeated: {missed:?}");
+    assert_eq!(
+        ids, want,
+        "exactly the missed events, none repeated: {missed:?}"
+    );
     let controls: Vec<(String, String)> = missed
         .iter()
         .filter(|e| e.kind == "paused" || e.kind == "resumed")
-        .map(|e| (e.kind.clone(), e.data["data"]["collection"].as_str().unwrap().to_string()))
+        .map(|e| {
+            (
+                e.kind.clone(),
+                e.data["data"]["collection"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
-    let want = [("resumed", "all"), ("paused", "orders"), ("resumed", "orders")]
-        .map(|(k, c)| (k.to_string(), c.to_string()));
+    let want = [
+        ("resumed", "all"),
+        ("paused", "orders"),
+        ("resumed", "orders"),
+    ]
+    .map(|(k, c)| (k.to_string(), c.to_string()));
     assert_eq!(controls, want);
 }

@@ -48,7 +48,11 @@ async fn receive(
         }
     };
     let answered = code.as_u16();
-    r.got.lock().unwrap().push(Received { headers, body, answered });
+    r.got.lock().unwrap().push(Received {
+        headers,
+        body,
+        answered,
+    });
     code
 }
 
@@ -76,7 +80,10 @@ fn with_hook(mut cfg: Config, addr: SocketAddr, events: &[&str]) -> Config {
 }
 
 fn header<'a>(r: &'a Received, name: &str) -> &'a str {
-    r.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_else(|| panic!("no {name}"))
+    r.headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("no {name}"))
 }
 
 /// Checks `X-Replicator-Signature` as a receiver would: HMAC-SHA256 of "<t>.<body>".
@@ -87,31 +94,61 @@ fn assert_signed(r: &Received) {
         .and_then(|s| s.split_once(",v1="))
         .unwrap_or_else(|| panic!("signature format: {sig}"));
     let t: u64 = t.parse().unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    assert!(t <= now && now - t < 600, "t is the sending time: {t} vs {now}");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        t <= now && now - t < 600,
+        "t is the sending time: {t} vs {now}"
+    );
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
     mac.update(format!("{t}.{}", r.body).as_bytes());
-    mac.verify_slice(&hex::decode(v1).unwrap()).expect("signature verifies");
+    mac.verify_slice(&hex::decode(v1).unwrap())
+        .expect("signature verifies");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_are_signed_in_order_and_retried_until_the_receiver_recovers() {
     let dep = Deployment::start().await;
     let (r, addr) = receiver(3).await;
-    let cfg = with_hook(token_config(&dep, "notify_hook", &["orders"]), addr, &["paused", "resumed"]);
-    dep.db(&cfg.source.database).collection::<Document>("orders").insert_one(doc! {"_id": 1}).await.unwrap();
+    let cfg = with_hook(
+        token_config(&dep, "notify_hook", &["orders"]),
+        addr,
+        &["paused", "resumed"],
+    );
+    dep.db(&cfg.source.database)
+        .collection::<Document>("orders")
+        .insert_one(doc! {"_id": 1})
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let p = started(dir.path(), &cfg).await;
     let one = Some(r#"{"collection": "orders"}"#);
-    for (path, body) in [("/api/v1/pause", None), ("/api/v1/resume", None), ("/api/v1/pause", one), ("/api/v1/resume", one)] {
+    for (path, body) in [
+        ("/api/v1/pause", None),
+        ("/api/v1/resume", None),
+        ("/api/v1/pause", one),
+        ("/api/v1/resume", one),
+    ] {
         assert_eq!(post_authed(p.http, path, body).await.code, 200);
     }
     wait_until("4 deliveries accepted", WAIT, || async {
-        r.got.lock().unwrap().iter().filter(|g| g.answered == 200).count() >= 4
+        r.got
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|g| g.answered == 200)
+            .count()
+            >= 4
     })
     .await;
     let got = r.got.lock().unwrap().clone();
-    assert_eq!(got.len(), 7, "3 answered 500 (retried), then 4 accepted: {got:?}");
+    assert_eq!(
+        got.len(),
+        7,
+        "3 answered 500 (retried), then 4 accepted: {got:?}"
+    );
     for g in &got {
         assert_signed(g);
         let body: serde_json::Value = serde_json::from_str(&g.body).unwrap();
@@ -120,18 +157,31 @@ async fn webhooks_are_signed_in_order_and_retried_until_the_receiver_recovers() 
     }
     // The first event was retried (same delivery id) until accepted; nothing overtook it.
     let first = header(&got[0], "x-replicator-delivery");
-    assert!(got[..4].iter().all(|g| header(g, "x-replicator-delivery") == first));
+    assert!(got[..4]
+        .iter()
+        .all(|g| header(g, "x-replicator-delivery") == first));
     let ok: Vec<&Received> = got.iter().filter(|g| g.answered == 200).collect();
-    let mut deliveries: Vec<&str> = ok.iter().map(|g| header(g, "x-replicator-delivery")).collect();
+    let mut deliveries: Vec<&str> = ok
+        .iter()
+        .map(|g| header(g, "x-replicator-delivery"))
+        .collect();
     let order: Vec<(String, String)> = ok
         .iter()
         .map(|g| {
             let b: serde_json::Value = serde_json::from_str(&g.body).unwrap();
-            (b["type"].as_str().unwrap().into(), b["data"]["collection"].as_str().unwrap().into())
+            (
+                b["type"].as_str().unwrap().into(),
+                b["data"]["collection"].as_str().unwrap().into(),
+            )
         })
         .collect();
-    let want = [("paused", "all"), ("resumed", "all"), ("paused", "orders"), ("resumed", "orders")]
-        .map(|(k, c)| (k.to_string(), c.to_string()));
+    let want = [
+        ("paused", "all"),
+        ("resumed", "all"),
+        ("paused", "orders"),
+        ("resumed", "orders"),
+    ]
+    .map(|(k, c)| (k.to_string(), c.to_string()));
     assert_eq!(order, want, "in order per webhook");
     deliveries.dedup();
     assert_eq!(deliveries.len(), 4, "each delivery has its own id");
@@ -157,7 +207,9 @@ async fn replication_never_waits_for_a_receiver_that_never_answers() {
         }
     });
     let cfg = with_hook(token_config(&dep, "notify_silent", &["orders"]), addr, &[]);
-    let orders = dep.db(&cfg.source.database).collection::<Document>("orders");
+    let orders = dep
+        .db(&cfg.source.database)
+        .collection::<Document>("orders");
     orders.insert_one(doc! {"_id": 0}).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let p = started(dir.path(), &cfg).await;
@@ -168,7 +220,12 @@ async fn replication_never_waits_for_a_receiver_that_never_answers() {
     let docs: Vec<Document> = (1..=300).map(|i| doc! {"_id": i, "v": i}).collect();
     orders.insert_many(docs).await.unwrap();
     converge(&dep, &cfg, WAIT).await;
-    wait_until("the receiver was called", WAIT, || async { !held.lock().unwrap().is_empty() }).await;
-    let ok = p.metric(&series(names::NOTIFY_DELIVERIES_TOTAL, "result", "ok")).await;
+    wait_until("the receiver was called", WAIT, || async {
+        !held.lock().unwrap().is_empty()
+    })
+    .await;
+    let ok = p
+        .metric(&series(names::NOTIFY_DELIVERIES_TOTAL, "result", "ok"))
+        .await;
     assert_eq!(ok, 0.0, "nothing was delivered, yet the backup converged");
 }
