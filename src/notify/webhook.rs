@@ -47,6 +47,19 @@ pub struct Queue {
     events: Mutex<VecDeque<Arc<Event>>>,
     ready: Notify,
     metrics: Arc<Metrics>,
+    /// Where `hook.url` points and its path (with the query), `None` for a URL that is not
+    /// `http(s)://host...` (refused at config validation).
+    target: Option<(http_client::Target, String)>,
+}
+
+/// The target and path (with the query) of `url`.
+fn target_of(url: &str) -> Option<(http_client::Target, String)> {
+    let url = url::Url::parse(url).ok()?;
+    let path = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_string(),
+    };
+    Some((http_client::Target::of(&url)?, path))
 }
 
 impl Sink for Queue {
@@ -75,6 +88,7 @@ pub fn spawn(
     stop: CancellationToken,
 ) -> Arc<Queue> {
     let queue = Arc::new(Queue {
+        target: target_of(&hook.url),
         hook,
         events: Mutex::default(),
         ready: Notify::new(),
@@ -108,18 +122,8 @@ enum Failed {
 
 /// Delivers `event` until a non-5xx answer or `max_retry` has passed.
 async fn deliver(q: &Queue, event: &Event, max_retry: Duration) {
-    let url = match url::Url::parse(&q.hook.url) {
-        Ok(u) => u,
-        Err(_) => return q.metrics.notify_delivery("failed"),
-    };
-    let host = format!(
-        "{}:{}",
-        url.host_str().unwrap_or_default(),
-        url.port_or_known_default().unwrap_or(80)
-    );
-    let path = match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
-        None => url.path().to_string(),
+    let Some((target, path)) = &q.target else {
+        return q.metrics.notify_delivery("failed");
     };
     let payload = body(q.hook.format, event).to_string();
     let delivery = format!("{}-{:016x}", event.id, rand::random::<u64>());
@@ -143,9 +147,9 @@ async fn deliver(q: &Queue, event: &Event, max_retry: Duration) {
         ]
         .map(|(n, v)| (n.to_string(), v));
         let reply = http_client::send(
-            &host,
+            target,
             "POST",
-            &path,
+            path,
             &headers,
             Some(payload.as_bytes()),
             ATTEMPT_TIMEOUT,
@@ -236,6 +240,7 @@ mod tests {
             events: Mutex::default(),
             ready: Notify::new(),
             metrics: metrics.clone(),
+            target: None,
         };
         for id in 0..QUEUE as u64 + 3 {
             q.offer(&Arc::new(Event {

@@ -9,6 +9,22 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+/// Seeds the source's `orders` with one document and runs the binary on `cfg` in a new
+/// directory (returned with it: dropping it removes the directory).
+pub async fn start(
+    dep: &crate::support::Deployment,
+    cfg: &mongo_replicator::config::Config,
+) -> (tempfile::TempDir, crate::support::procs::ReplicatorProcess) {
+    dep.db(&cfg.source.database)
+        .collection::<bson::Document>("orders")
+        .insert_one(bson::doc! {"_id": 1})
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = crate::control::started(dir.path(), cfg).await;
+    (dir, p)
+}
+
 /// Longest wait for one event.
 pub const EVENT_WAIT: Duration = Duration::from_secs(60);
 

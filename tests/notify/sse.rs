@@ -2,23 +2,16 @@
 //! ring, live events, and after a disconnect exactly the missed events with `Last-Event-ID`.
 
 use super::SseClient;
-use crate::control::{post_authed, started, token_config, TOKEN};
+use crate::control::{post_authed, token_config, TOKEN};
 use crate::support::http::try_get;
 use crate::support::{wait_until, Deployment};
-use bson::{doc, Document};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_stream_live_and_resume_with_last_event_id() {
     let dep = Deployment::start().await;
     let cfg = token_config(&dep, "notify_sse", &["orders"]);
-    dep.db(&cfg.source.database)
-        .collection::<Document>("orders")
-        .insert_one(doc! {"_id": 1})
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let p = started(dir.path(), &cfg).await;
+    let (_dir, p) = super::start(&dep, &cfg).await;
     wait_until("ready", Duration::from_secs(60), || async {
         p.get("/readyz").await.is_some_and(|(c, _)| c == 200)
     })

@@ -117,13 +117,7 @@ async fn webhooks_are_signed_in_order_and_retried_until_the_receiver_recovers() 
         addr,
         &["paused", "resumed"],
     );
-    dep.db(&cfg.source.database)
-        .collection::<Document>("orders")
-        .insert_one(doc! {"_id": 1})
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let p = started(dir.path(), &cfg).await;
+    let (_dir, p) = super::start(&dep, &cfg).await;
     let one = Some(r#"{"collection": "orders"}"#);
     for (path, body) in [
         ("/api/v1/pause", None),
@@ -228,4 +222,49 @@ async fn replication_never_waits_for_a_receiver_that_never_answers() {
         .metric(&series(names::NOTIFY_DELIVERIES_TOTAL, "result", "ok"))
         .await;
     assert_eq!(ok, 0.0, "nothing was delivered, yet the backup converged");
+}
+
+/// An `https://` webhook speaks TLS (never plaintext) and trusts only the public roots: a
+/// receiver with an unknown certificate authority is never delivered to, counted `failed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_webhooks_speak_tls_and_refuse_an_unknown_authority() {
+    let dep = Deployment::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let first_bytes = Arc::new(Mutex::new(Vec::new()));
+    let seen = first_bytes.clone();
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut b = [0u8; 1];
+            if s.read_exact(&mut b).await.is_ok() {
+                seen.lock().unwrap().push(b[0]);
+            }
+        }
+    });
+    let mut cfg = token_config(&dep, "notify_https", &["orders"]);
+    cfg.notify.webhooks = vec![WebhookConfig {
+        url: format!("https://localhost:{port}/hook"),
+        secret: Secret::new(SECRET),
+        events: vec!["paused".into()],
+        format: WebhookFormat::Slack,
+    }];
+    cfg.notify.max_retry_seconds = 2;
+    let (_dir, p) = super::start(&dep, &cfg).await;
+    assert_eq!(post_authed(p.http, "/api/v1/pause", None).await.code, 200);
+    let failed = series(names::NOTIFY_DELIVERIES_TOTAL, "result", "failed");
+    wait_until("the delivery failed", WAIT, || async {
+        p.metric(&failed).await == 1.0
+    })
+    .await;
+    let bytes = first_bytes.lock().unwrap().clone();
+    assert!(
+        !bytes.is_empty() && bytes.iter().all(|b| *b == 0x16),
+        "TLS handshakes only: {bytes:?}"
+    );
+    assert_eq!(
+        p.metric(&series(names::NOTIFY_DELIVERIES_TOTAL, "result", "ok"))
+            .await,
+        0.0
+    );
 }
