@@ -85,3 +85,44 @@ async fn events_stream_live_and_resume_with_last_event_id() {
     .map(|(k, c)| (k.to_string(), c.to_string()));
     assert_eq!(controls, want);
 }
+
+/// Paused with writes pending, the lag rises: `progress` each second while catching up and
+/// `lag_above` past `notify.lag_threshold_seconds`; resumed, `lag_below` once under half of it,
+/// with no second `lag_above` in between.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lag_events_and_progress_while_catching_up() {
+    let dep = Deployment::start().await;
+    let mut cfg = token_config(&dep, "notify_lag", &["orders"]);
+    cfg.notify.lag_threshold_seconds = 2;
+    let (_dir, p) = super::start(&dep, &cfg).await;
+    wait_until("ready", Duration::from_secs(60), || async {
+        p.get("/readyz").await.is_some_and(|(c, _)| c == 200)
+    })
+    .await;
+    let mut sse = SseClient::connect(p.http, TOKEN, None).await;
+    sse.until("copy_finished").await;
+    assert_eq!(post_authed(p.http, "/api/v1/pause", None).await.code, 200);
+    let orders = dep
+        .db(&cfg.source.database)
+        .collection::<bson::Document>("orders");
+    for i in 2..20 {
+        orders.insert_one(bson::doc! {"_id": i}).await.unwrap();
+    }
+    let above = sse.until("lag_above").await.pop().unwrap();
+    assert!(
+        above.data["data"]["lag_seconds"].as_f64().unwrap() > 2.0,
+        "{above:?}"
+    );
+    let progress = sse.until("progress").await.pop().unwrap();
+    let data = &progress.data["data"];
+    assert_eq!(data["phase"], "tailing", "{data}");
+    assert!(data["lag_seconds"].as_f64().unwrap() >= 1.0, "{data}");
+    assert_eq!(post_authed(p.http, "/api/v1/resume", None).await.code, 200);
+    let after = sse.until("lag_below").await;
+    assert!(after.iter().all(|e| e.kind != "lag_above"), "{after:?}");
+    let below = after.last().unwrap();
+    assert!(
+        below.data["data"]["lag_seconds"].as_f64().unwrap() < 1.0,
+        "{below:?}"
+    );
+}
