@@ -126,3 +126,39 @@ async fn lag_events_and_progress_while_catching_up() {
         "{below:?}"
     );
 }
+
+/// A unique index only the backup has refuses two documents: `conflict_detected` and
+/// `document_parked` (collection names only, never the duplicated value), then an operator's
+/// retry is `document_retried`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parked_documents_and_retries_are_events_without_values() {
+    const EMAIL: &str = "dup-91f3@example.org";
+    let dep = Deployment::start().await;
+    let cfg = token_config(&dep, "notify_parked", &["users"]);
+    let users = crate::control::seeded_users(&dep, &cfg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = crate::control::started(dir.path(), &cfg).await;
+    wait_until("ready", Duration::from_secs(60), || async {
+        p.get("/readyz").await.is_some_and(|(c, _)| c == 200)
+    })
+    .await;
+    let mut sse = SseClient::connect(p.http, TOKEN, None).await;
+    crate::control::refuse_two_users(&dep.db(&cfg.target.database), &users, EMAIL).await;
+    let mut seen = sse.until("document_parked").await;
+    assert!(
+        seen.iter().any(|e| e.kind == "conflict_detected"),
+        "{seen:?}"
+    );
+    assert_eq!(seen.last().unwrap().data["data"]["collection"], "users");
+    let retry = post_authed(p.http, "/api/v1/failed/retry", Some(r#"{"all": true}"#)).await;
+    assert_eq!(retry.code, 200, "{}", retry.body);
+    seen.extend(sse.until("document_retried").await);
+    let retried = seen.last().unwrap();
+    assert!(
+        retried.data["data"]["documents"].as_u64().unwrap() >= 1,
+        "{retried:?}"
+    );
+    for e in &seen {
+        assert!(!e.data.to_string().contains(EMAIL), "a value leaked: {e:?}");
+    }
+}
