@@ -88,13 +88,14 @@ impl Bus {
                 ring.1.pop_front();
             }
             ring.1.push_back(event.clone());
-            // Sent under the lock so a subscriber taken under it sees every later id.
+            // Sent under the lock so a subscriber taken under it sees every later id, and
+            // every sink gets events in id order (an offer is a push onto a queue).
             let _ = self.tx.send(event.clone());
+            for sink in self.sinks.lock().iter() {
+                sink.offer(&event);
+            }
             event
         };
-        for sink in self.sinks.lock().iter() {
-            sink.offer(&event);
-        }
         event.id
     }
 
