@@ -29,6 +29,7 @@ pub mod control;
 pub mod error;
 pub mod ha;
 pub mod history;
+pub mod notify;
 pub mod ops;
 pub mod source;
 pub mod state;

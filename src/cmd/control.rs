@@ -5,9 +5,9 @@
 //! configuration, 3 the replicator cannot be reached.
 
 use crate::cmd::cli::ControlArgs;
-use crate::cmd::http_client::{call, Reply};
 use crate::cmd::{EXIT_CONFIG, EXIT_DIFFERENT, EXIT_FATAL};
 use crate::config::Config;
+use crate::ops::http_client::{call, Reply};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::process::ExitCode;

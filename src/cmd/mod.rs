@@ -7,7 +7,6 @@ pub mod copy;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod failed_runs;
-pub mod http_client;
 pub mod resync;
 pub mod run;
 pub mod verify;

@@ -6,8 +6,8 @@
 
 use crate::cmd::cli::ResyncArgs;
 use crate::cmd::control::{target, text};
-use crate::cmd::http_client::call;
 use crate::cmd::{EXIT_CONFIG, EXIT_DIFFERENT, EXIT_FATAL};
+use crate::ops::http_client::call;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::process::ExitCode;

@@ -77,6 +77,7 @@ impl Default for Config {
             alerts: AlertsConfig::default(),
             on_history_lost: ON_HISTORY_LOST,
             ha: HaConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 }

@@ -5,6 +5,8 @@ pub mod defaults;
 pub mod duration;
 mod env;
 mod load;
+mod notify;
+pub use notify::{redact_url, NotifyConfig, WebhookConfig, WebhookFormat};
 
 pub use env::{ENV_NESTING, ENV_PREFIX};
 mod secrets;
@@ -36,6 +38,9 @@ pub struct Config {
     /// Several instances on one source/target pair, one active by lease ([`crate::ha`]).
     #[serde(default)]
     pub ha: HaConfig,
+    /// Events for people: lag threshold, webhooks ([`crate::notify`]).
+    #[serde(default)]
+    pub notify: NotifyConfig,
 }
 
 /// `[ha]`: active/standby by a lease document on the target (the server's clock). Keys left

@@ -69,6 +69,8 @@ pub fn redact_json(value: &serde_json::Value) -> serde_json::Value {
                 .map(|(k, v)| {
                     let shown = if SECRET_KEYS.contains(&k.as_str()) && !v.is_null() {
                         Value::String(MASK.into())
+                    } else if let (true, Value::String(url)) = (k == "url", v) {
+                        Value::String(super::redact_url(url))
                     } else {
                         redact_json(v)
                     };

@@ -161,6 +161,7 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
         log_level_problem(&c.log.level),
     );
     ha_problems(c, &mut check);
+    super::notify::problems(&c.notify, &mut check);
     check(
         "history.runs_retention",
         &quoted(&c.history.runs_retention),

@@ -47,7 +47,8 @@ pub fn router(api: Api, guard: Guard) -> Router {
             "/api/v1/failed/skip",
             "/api/v1/resync",
             "/api/v1/jobs/{id}",
-            "/api/v1/runs"
+            "/api/v1/runs",
+            "/api/v1/events"
         ]
     );
     Router::new()
@@ -63,6 +64,7 @@ pub fn router(api: Api, guard: Guard) -> Router {
         .route(paths[9], post(crate::control::resync::submit))
         .route(paths[10], get(crate::control::resync::show))
         .route(paths[11], get(crate::control::runs::list))
+        .route(paths[12], get(crate::control::events::stream))
         .with_state(api)
         .route_layer(axum::middleware::from_fn_with_state(guard, auth::check))
 }
@@ -122,6 +124,14 @@ async fn change(api: Api, req: Request, action: &'static str) -> Response {
     match outcome {
         Ok(changed) => {
             publish_metrics(pauses, &api.metrics);
+            if changed {
+                let kind = if action == "pause" {
+                    "paused"
+                } else {
+                    "resumed"
+                };
+                (api.status.bus()).emit(kind, json!({ "collection": what }));
+            }
             let stored = pauses.wait_stored(pauses.version(), STORE_WAIT).await;
             tracing::info!(remote = %who, action, collection = what, changed, stored, result = "ok", "control request");
             Json(json!({

@@ -46,6 +46,9 @@ async fn act(api: Api, req: Request, action: &'static str) -> Response {
         (n, parked.len())
     };
     api.metrics.set_parked_documents(left);
+    if action == "retry" && n > 0 {
+        (api.status.bus()).emit("document_retried", json!({ "documents": n }));
+    }
     if n == 0 && which != Selector::All {
         tracing::warn!(remote = %who, action, result = "not_found", "control request refused: no such parked document");
         let body = json!({ "error": "no parked document matches (GET /api/v1/failed lists them)" });

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod events;
 pub mod failed;
 pub mod held;
 pub mod jobs;
@@ -38,7 +39,7 @@ const fn route(method: &'static str, path: &'static str, mutating: bool) -> Rout
 
 /// Every route behind the token. The router is built from the same paths and
 /// `/api/v1/openapi.json` must describe exactly the `/api/v1` ones (a test checks both).
-pub const ROUTES: [Route; 12] = [
+pub const ROUTES: [Route; 13] = [
     route("GET", "/status", false),
     route("GET", "/api/v1/status", false),
     route("GET", "/api/v1/config", false),
@@ -53,6 +54,8 @@ pub const ROUTES: [Route; 12] = [
     route("GET", "/api/v1/jobs/{id}", false),
     // The run history (crate::history).
     route("GET", "/api/v1/runs", false),
+    // The event stream (crate::notify), Server-Sent Events.
+    route("GET", "/api/v1/events", false),
 ];
 
 /// The `result` label of `control_requests_total`: 2xx, 401, other 4xx, 5xx.

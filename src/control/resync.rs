@@ -53,6 +53,10 @@ pub async fn submit(State(api): State<Api>, req: Request) -> Response {
     match api.status.jobs().submit(spec) {
         Ok(job) => {
             tracing::info!(remote = %who, action = "resync", collection = %collection, ids, job = %job, result = "ok", "control request");
+            (api.status.bus()).emit(
+                "resync_started",
+                json!({ "collection": collection, "documents": ids }),
+            );
             (StatusCode::ACCEPTED, Json(json!({ "job": job }))).into_response()
         }
         Err(Busy) => refuse(

@@ -36,6 +36,7 @@ impl Reporter {
         self.metrics.batch_applied(&[(Op::Ddl, 1)], 1, 0.0);
         self.status.add_applied(Op::Ddl, 1);
         self.status.runs().ddl(description);
+        (self.status.bus()).emit("ddl_applied", serde_json::json!({ "ddl": description }));
         tracing::info!(ddl = %description, "applied DDL");
     }
 
@@ -52,6 +53,7 @@ impl Reporter {
         self.status.set_lag_seconds(lag_seconds);
         self.metrics.set_stalled(stalled);
         self.status.set_stalled(stalled);
+        self.status.bus().levels(lag_seconds, stalled);
     }
 
     /// The copy is about to copy `collections`: their series show from the first scrape.
@@ -59,6 +61,10 @@ impl Reporter {
         for c in collections {
             self.metrics.init_copy_collection(c);
         }
+        (self.status.bus()).emit(
+            "copy_started",
+            serde_json::json!({ "collections": collections }),
+        );
     }
 
     /// `n` documents of `collection` written by the copy.
@@ -81,6 +87,15 @@ impl Reporter {
     pub fn resync_finished(&self, collection: &str, counts: &[(&str, u64)]) {
         self.status.runs().record_resync(collection, counts);
         self.status.parked().lock().skipped().resynced(collection);
+        crate::notify::bus::resync_finished(self.status.bus(), collection, counts);
+    }
+
+    /// A document of `collection` was parked (refused for good by the backup).
+    pub fn document_parked(&self, collection: &str) {
+        (self.status.bus()).emit(
+            "document_parked",
+            serde_json::json!({ "collection": collection }),
+        );
     }
 
     /// The unique indexes still to build, as `collection.name`.

@@ -4,6 +4,7 @@
 mod events;
 pub mod health;
 pub mod http;
+pub mod http_client;
 pub mod labels;
 pub mod logging;
 pub mod metrics;

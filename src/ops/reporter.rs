@@ -27,6 +27,7 @@ impl Reporter {
         if self.status.phase() != phase {
             tracing::info!(phase = ?phase, "phase");
             self.status.runs().phase(phase);
+            crate::notify::bus::phase_changed(self.status.bus(), self.status.phase(), phase);
         }
         self.status.set_phase(phase);
         self.metrics.set_phase(phase);
@@ -46,6 +47,7 @@ impl Reporter {
     pub fn record_error(&self, err: &Error) {
         self.metrics.error(err.metric_kind());
         self.status.runs().error(err.metric_kind());
+        crate::notify::bus::error_seen(self.status.bus(), err);
         self.status.set_error(err.metric_kind(), &err.to_string());
         // A transient failure of a side means it is (for now) unreachable or unwilling.
         if err.is_transient() {

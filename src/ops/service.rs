@@ -52,6 +52,7 @@ impl Service {
         }
         let stop = CancellationToken::new();
         let abort = CancellationToken::new();
+        crate::notify::start(cfg, &status, &metrics, &stop);
         let http_addr = match http {
             Http::None => None,
             Http::Required | Http::IfFree => {

@@ -63,6 +63,7 @@ impl Writer {
         tracing::warn!(collection = %item.op.coll, error = %e,
             "the backup refuses this document for good; parked (its later events wait with it, every other document flows); GET /api/v1/failed lists it");
         self.reporter.record_error(e);
+        self.reporter.document_parked(&item.op.coll);
         self.position
             .ack([item.seq], item.wall_ms, item.cluster_time);
         Ok(())

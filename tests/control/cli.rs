@@ -107,6 +107,15 @@ async fn the_openapi_document_matches_the_served_routes() {
         // A templated path (`/api/v1/jobs/{id}`) is served for any value: unknown is 404.
         let path = &template.replace("{id}", "none");
         let reply = match method.as_str() {
+            // An endless stream: only its head is read.
+            "GET" if path == "/api/v1/events" => {
+                let sse = crate::notify::SseClient::connect(p.http, TOKEN, None).await;
+                crate::support::http::Reply {
+                    code: sse.code,
+                    body: String::new(),
+                    headers: Vec::new(),
+                }
+            }
             "GET" => get_authed(p.http, path).await,
             "POST" => post_authed(p.http, path, None).await,
             other => panic!("undocumented method {other}"),

@@ -39,6 +39,8 @@ pub mod names {
     pub const CONTROL_REQUESTS_TOTAL: &str = "mongo_replicator_control_requests_total";
     pub const LEADER: &str = "mongo_replicator_leader";
     pub const LEADER_CHANGES_TOTAL: &str = "mongo_replicator_leader_changes_total";
+    pub const NOTIFY_DELIVERIES_TOTAL: &str = "mongo_replicator_notify_deliveries_total";
+    pub const NOTIFY_EVENTS_LOST_TOTAL: &str = "mongo_replicator_notify_events_lost_total";
 }
 
 /// Buckets of `apply_batch_seconds`: 1 ms to 30 s (a bulk write slower than that is an incident).
@@ -73,7 +75,13 @@ pub struct Metrics {
     control_requests: IntCounterVec,
     leader: IntGauge,
     leader_changes: IntCounter,
+    notify_deliveries: IntCounterVec,
+    notify_events_lost: IntCounter,
 }
+
+/// The `result` label of `notify_deliveries_total`: delivered, one retry, given up after
+/// `notify.max_retry_seconds` (or refused with a 4xx), dropped from a full queue.
+pub const DELIVERY_RESULTS: [&str; 4] = ["ok", "retried", "failed", "dropped"];
 
 impl Metrics {
     /// Builds and registers every metric, with every known label set at 0 (`build_info` at 1,
@@ -110,8 +118,13 @@ impl Metrics {
             ),
             leader: register(&registry, IntGauge::new(names::LEADER, "1 while this instance is the active one (it applies changes); 0 on an ha standby.")),
             leader_changes: register(&registry, IntCounter::new(names::LEADER_CHANGES_TOTAL, "Times this instance's ha role changed (became active, or stopped being active).")),
+            notify_deliveries: counter_vec(&registry, names::NOTIFY_DELIVERIES_TOTAL, "Webhook deliveries by result: ok, retried (one per retry), failed (gave up or refused), dropped (queue full).", "result"),
+            notify_events_lost: register(&registry, IntCounter::new(names::NOTIFY_EVENTS_LOST_TOTAL, "Events a slow GET /api/v1/events reader lost (it fell behind the bus and skipped the oldest).")),
             registry,
         };
+        for result in DELIVERY_RESULTS {
+            m.notify_deliveries.with_label_values(&[result]);
+        }
         for op in Op::ALL {
             m.events_applied.with_label_values(&[op.as_str()]);
         }
@@ -281,6 +294,16 @@ impl Metrics {
     /// `leader_changes_total`: this instance's role changed.
     pub fn leader_changed(&self) {
         self.leader_changes.inc();
+    }
+
+    /// One webhook delivery outcome (one of [`DELIVERY_RESULTS`]).
+    pub fn notify_delivery(&self, result: &str) {
+        self.notify_deliveries.with_label_values(&[result]).inc();
+    }
+
+    /// `n` events a live stream reader lost by falling behind.
+    pub fn notify_events_lost(&self, n: u64) {
+        self.notify_events_lost.inc_by(n);
     }
 
     /// Sets the one-hot `phase{phase}` gauge (the same words as `/status`).

@@ -88,8 +88,8 @@ fn every_rendered_name_carries_the_prefix_and_help() {
     let text = Metrics::new().render();
     let helps = text.lines().filter(|l| l.starts_with("# HELP ")).count();
     let types = text.lines().filter(|l| l.starts_with("# TYPE ")).count();
-    // 20 families: copy_documents_total has no series until a collection is named.
-    assert_eq!(helps, 20, "one HELP per metric family:\n{text}");
+    // 22 families: copy_documents_total has no series until a collection is named.
+    assert_eq!(helps, 22, "one HELP per metric family:\n{text}");
     assert_eq!(types, helps);
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         assert!(line.starts_with(names::PREFIX), "{line}");
@@ -274,6 +274,7 @@ fn the_metric_catalogue_documents_every_family_and_label_value() {
         .chain(Phase::ALL.map(Phase::as_str))
         .chain([crate::control::ALL])
         .chain(crate::control::RESULTS)
+        .chain(super::DELIVERY_RESULTS)
         .chain(crate::control::ROUTES.map(|r| r.path))
     {
         assert!(

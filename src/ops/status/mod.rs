@@ -22,6 +22,8 @@ pub struct Status {
     jobs: Arc<crate::control::jobs::Jobs>,
     /// This run and the previous ones (`GET /api/v1/runs`).
     runs: Arc<crate::history::RunLog>,
+    /// Events for the live stream and webhooks (crate::notify).
+    bus: Arc<crate::notify::Bus>,
 }
 
 struct Inner {
@@ -85,6 +87,7 @@ impl Status {
             parked: Arc::default(),
             jobs: Arc::default(),
             runs: Arc::default(),
+            bus: Arc::default(),
         }
     }
 
@@ -106,6 +109,11 @@ impl Status {
     /// The run history the reporter's events feed.
     pub fn runs(&self) -> &Arc<crate::history::RunLog> {
         &self.runs
+    }
+
+    /// The event bus the reporter feeds and `GET /api/v1/events` and webhooks read.
+    pub fn bus(&self) -> &Arc<crate::notify::Bus> {
+        &self.bus
     }
 
     /// A panic elsewhere must not take `/status` down with it: the data stays usable.
