@@ -40,6 +40,9 @@ struct Inner {
     dirty: bool,
     /// The signal that asked this run to stop.
     signal: Option<&'static str>,
+    /// The previous runs were read from the store (it is attached once both sides connect;
+    /// until then only this run is known).
+    loaded: bool,
 }
 
 impl Default for RunLog {
@@ -58,6 +61,7 @@ impl Default for RunLog {
                 previous: Vec::new(),
                 dirty: true,
                 signal: None,
+                loaded: false,
             }),
         }
     }
@@ -138,7 +142,7 @@ impl RunLog {
             .chain(inner.previous.iter().map(|r| r.to_json(false)))
             .take(limit)
             .collect();
-        json!({ "runs": runs, "retention": retention })
+        json!({ "runs": runs, "retention": retention, "loaded": inner.loaded })
     }
 
     /// The exit of a finished run: an error (kind, redacted message), else a signal, else a stop.
@@ -227,7 +231,9 @@ pub async fn attach(cfg: &Config, target: &mongodb::Client, log: Arc<RunLog>) ->
                         tracing::warn!(error = %e, "could not close an unfinished run in the run history");
                     }
                 }
-                log.inner.lock().previous = runs;
+                let mut inner = log.inner.lock();
+                inner.previous = runs;
+                inner.loaded = true;
             }
             Err(e) => tracing::warn!(error = %e, "could not read the run history"),
         }

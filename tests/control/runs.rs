@@ -127,9 +127,10 @@ async fn runs_survive_kill_9_and_sigterm_with_their_exit_and_old_runs_are_pruned
     assert_eq!(second.terminate(WAIT).await, Some(0));
 
     let third = started(dir.path(), &cfg).await;
-    // HTTP answers before the history store is attached (after both sides connect).
-    wait_until("the third run lists the first two", WAIT, || async {
-        runs(&third, "").await.len() == 3
+    // HTTP answers before the history store is attached (after both sides connect): until
+    // then `loaded` is false and only this run is listed.
+    wait_until("the third run's history loaded", WAIT, || async {
+        json(&get_authed(third.http, "/api/v1/runs").await)["loaded"] == true
     })
     .await;
     let list = runs(&third, "").await;
