@@ -4,7 +4,7 @@
 //! holds no data). What no command changes in place (`capped`, `size`, `collation`,
 //! `clusteredIndex`...) is named with what to do; `verify` keeps reporting it.
 
-use crate::bulk::listing::{same_value, Kind, Listed};
+use crate::bulk::listing::{differing_options, Kind, Listed};
 use bson::{doc, Bson, Document};
 
 /// The value a `collMod` sets to mean "not set".
@@ -39,27 +39,19 @@ pub fn alignment(source: &Listed, target: &Listed) -> Alignment {
         out.fixed.push("type".into());
         return out;
     }
-    let differs = |k: &str| match (source.options.get(k), target.options.get(k)) {
-        (Some(a), Some(b)) => !same_value(a, b),
-        (None, None) => false,
-        _ => true,
-    };
-    let mut keys: Vec<&String> = source.options.keys().chain(target.options.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    let differing: Vec<&String> = keys.into_iter().filter(|k| differs(k)).collect();
+    let differing = differing_options(&source.options, &target.options);
     if source.kind == Kind::View {
         out.recreate_view = !differing.is_empty();
         return out;
     }
     let mut coll_mod = Document::new();
-    for k in differing {
-        match CHANGEABLE.iter().find(|(name, _)| name == k) {
+    for (k, _) in differing {
+        match CHANGEABLE.iter().find(|(name, _)| *name == k) {
             Some((name, unset)) => {
                 let value = source.options.get(*name).cloned().unwrap_or_else(unset);
                 coll_mod.insert(*name, value);
             }
-            None => out.fixed.push(k.clone()),
+            None => out.fixed.push(k.to_string()),
         }
     }
     out.coll_mod = (!coll_mod.is_empty()).then_some(coll_mod);

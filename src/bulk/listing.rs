@@ -120,6 +120,34 @@ pub fn create_options(l: &Listed) -> Document {
     options
 }
 
+/// How one option differs between the sides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionDifference {
+    MissingOnTarget,
+    Differs,
+    OnlyOnTarget,
+}
+
+/// The options that differ between `source` and `target` (pure): the source's in their order,
+/// then those only the target has. `verify` reports them, a copy aligns them.
+pub fn differing_options<'a>(
+    source: &'a Document,
+    target: &'a Document,
+) -> Vec<(&'a str, OptionDifference)> {
+    let mut out = Vec::new();
+    for (k, v) in source {
+        match target.get(k) {
+            None => out.push((k.as_str(), OptionDifference::MissingOnTarget)),
+            Some(tv) if !same_value(v, tv) => out.push((k.as_str(), OptionDifference::Differs)),
+            _ => {}
+        }
+    }
+    for k in target.keys().filter(|k| !source.contains_key(*k)) {
+        out.push((k.as_str(), OptionDifference::OnlyOnTarget));
+    }
+    out
+}
+
 /// How the options of one namespace differ between the sides (pure), one line per option by
 /// name only (a validator is compared, never printed); nothing when either side lacks it.
 pub fn option_differences(source: Option<&Listed>, target: Option<&Listed>) -> Vec<String> {
@@ -132,22 +160,18 @@ pub fn option_differences(source: Option<&Listed>, target: Option<&Listed>) -> V
             s.kind, t.kind
         )];
     }
-    let mut out = Vec::new();
-    for (k, v) in &s.options {
-        match t.options.get(k) {
-            None => out.push(format!("option {k}: missing on the target")),
-            Some(tv) if !same_value(v, tv) => out.push(format!("option {k}: differs")),
-            _ => {}
-        }
-    }
-    for k in t.options.keys().filter(|k| !s.options.contains_key(*k)) {
-        out.push(format!("option {k}: only on the target"));
-    }
-    out
+    differing_options(&s.options, &t.options)
+        .into_iter()
+        .map(|(k, d)| match d {
+            OptionDifference::MissingOnTarget => format!("option {k}: missing on the target"),
+            OptionDifference::Differs => format!("option {k}: differs"),
+            OptionDifference::OnlyOnTarget => format!("option {k}: only on the target"),
+        })
+        .collect()
 }
 
 /// Equal as options: numbers by value (`size: 4096` and `size: 4096.0` are one size).
-pub(crate) fn same_value(a: &Bson, b: &Bson) -> bool {
+fn same_value(a: &Bson, b: &Bson) -> bool {
     let num = |v: &Bson| match v {
         Bson::Int32(i) => Some(*i as f64),
         Bson::Int64(i) => Some(*i as f64),
