@@ -27,6 +27,7 @@ use crate::error::CmdResult;
 use crate::matcher::Matcher;
 use crate::update::UpdateSpec;
 use bson::{Bson, Document, Timestamp};
+pub(crate) use coll_mod::seconds;
 use data::Data;
 pub(crate) use index::id_index_spec;
 use journal::Journal;
@@ -421,7 +422,7 @@ impl Store {
     pub(crate) fn pre_image(&self, uuid: &bson::Binary, ts: Timestamp) -> Option<Arc<Document>> {
         let log = self.log.lock();
         if let Some(secs) = log.pre_image_expiry {
-            if ts_key(ts) < preimages::expiry_cutoff(log.oplog.last_ts(), secs) {
+            if ts_key(ts) < preimages::expiry_cutoff(preimages::now_secs(), secs) {
                 return None;
             }
         }

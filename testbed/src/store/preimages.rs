@@ -5,7 +5,7 @@
 //! change (older than its oldest entry) and, if set, after `changeStreamOptions.preAndPostImages
 //! .expireAfterSeconds`. Held in memory only: after a `--dbpath` restart none are available.
 
-use bson::{Binary, Document, Timestamp};
+use bson::{Binary, Document};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -29,6 +29,7 @@ impl PreImages {
         self.by_key.get(&(uuid.bytes.clone(), ts)).cloned()
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.by_key.len()
     }
@@ -56,10 +57,18 @@ impl PreImages {
     }
 }
 
-/// The cluster time (as `ts_key`) before which pre-images expire after `secs` seconds, at `now`.
-pub(crate) fn expiry_cutoff(now: Timestamp, secs: i64) -> u64 {
-    let time = i64::from(now.time).saturating_sub(secs).max(0) as u64;
+/// The cluster time (as `ts_key`) before which pre-images expire after `secs` seconds, at
+/// `now` (seconds since the epoch: cluster times carry the wall clock's seconds).
+pub(crate) fn expiry_cutoff(now: u32, secs: i64) -> u64 {
+    let time = i64::from(now).saturating_sub(secs).max(0) as u64;
     time << 32
+}
+
+/// The wall clock in seconds, for `expiry_cutoff`.
+pub(crate) fn now_secs() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as u32)
 }
 
 #[cfg(test)]
@@ -99,15 +108,48 @@ mod tests {
         assert!(p.get(&uuid(1), 2).is_none());
         assert!(p.get(&uuid(1), 3).is_some());
         assert_eq!(p.len(), 3);
+        assert_eq!(expiry_cutoff(100, 40), 60 << 32);
+    }
+
+    #[test]
+    fn oplog_truncation_removes_the_pre_images_of_dropped_entries() {
+        use crate::store::{DeleteStatement, Namespace, Store, StoreOptions};
+        let store = Store::open(StoreOptions {
+            dbpath: None,
+            oplog_max_entries: 3,
+        })
+        .unwrap();
+        let ns = Namespace::new("db", "c");
+        store
+            .create_collection(
+                &ns,
+                doc! {"changeStreamPreAndPostImages": {"enabled": true}},
+            )
+            .unwrap();
+        let docs = (0..5).map(|i| doc! {"_id": i}).collect();
+        store.insert(&ns, docs, true);
+        for i in 0..5 {
+            let del = DeleteStatement {
+                filter: doc! {"_id": i},
+                limit_one: true,
+                collation: None,
+            };
+            store.delete(&ns, &[del], true);
+        }
+        assert_eq!(store.log.lock().pre_images.len(), 3, "one per delete held");
+        let uuid = store.list_collections("db")[0].uuid.clone();
+        let held = store.read_oplog(0, 10).entries;
+        let pres: Vec<_> = held
+            .iter()
+            .map(|e| store.pre_image(&uuid, e.ts).map(|d| (*d).clone()))
+            .collect();
         assert_eq!(
-            expiry_cutoff(
-                Timestamp {
-                    time: 100,
-                    increment: 7
-                },
-                40
-            ),
-            60 << 32
+            pres,
+            [
+                Some(doc! {"_id": 2}),
+                Some(doc! {"_id": 3}),
+                Some(doc! {"_id": 4})
+            ]
         );
     }
 }

@@ -52,7 +52,14 @@ impl<'a> Txn<'a> {
     ) {
         let ts = self.log.oplog.next_ts();
         let dropped = match (&op, &uuid) {
-            (Op::Drop, Some(u)) | (Op::Rename { drop_target: Some(u), .. }, _) => Some(u),
+            (Op::Drop, Some(u))
+            | (
+                Op::Rename {
+                    drop_target: Some(u),
+                    ..
+                },
+                _,
+            ) => Some(u),
             _ => None,
         };
         let state = &mut *self.log;
@@ -87,7 +94,7 @@ impl<'a> Txn<'a> {
         if let Some(secs) = state.pre_image_expiry {
             state
                 .pre_images
-                .remove_before(super::preimages::expiry_cutoff(now, secs));
+                .remove_before(super::preimages::expiry_cutoff(now.time, secs));
         }
     }
 
