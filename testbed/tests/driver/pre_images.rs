@@ -133,18 +133,15 @@ async fn missing_pre_images_are_null_or_fail_a_required_stream() {
         doc! {"update": "c", "updates": [{"q": {"_id": 1}, "u": {"$set": {"n": 1}}}]},
     )
     .await;
-    db.run_command(doc! {"collMod": "c", "changeStreamPreAndPostImages": {"enabled": true}})
-        .await
-        .unwrap();
-    coll.update_one(doc! {"_id": 1}, doc! {"$set": {"n": 2}})
-        .await
-        .unwrap();
-    db.run_command(doc! {"collMod": "c", "changeStreamPreAndPostImages": {"enabled": false}})
-        .await
-        .unwrap();
-    coll.update_one(doc! {"_id": 1}, doc! {"$set": {"n": 3}})
-        .await
-        .unwrap();
+    // Written while enabled (n: 2) and after disabling (n: 3).
+    for (on, n) in [(true, 2), (false, 3)] {
+        db.run_command(doc! {"collMod": "c", "changeStreamPreAndPostImages": {"enabled": on}})
+            .await
+            .unwrap();
+        coll.update_one(doc! {"_id": 1}, doc! {"$set": {"n": n}})
+            .await
+            .unwrap();
+    }
 
     let ev = events_from(
         &coll,
