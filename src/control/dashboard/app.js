@@ -145,27 +145,21 @@ function polyline(points, cls) {
   return line;
 }
 
-function label(x, y, text) {
-  const t = document.createElementNS("http://www.w3.org/2000/svg", "text");
-  t.setAttribute("x", x);
-  t.setAttribute("y", y);
-  t.textContent = text;
-  return t;
-}
-
 function drawChart(now) {
   const svg = $("chart");
-  const W = 600, H = 160, PAD = 14;
+  const W = 600, H = 160, PAD = 8;
   const maxLag = Math.max(1, ...samples.map((s) => s.lag));
   const maxRate = Math.max(1, ...samples.map((s) => s.rate));
-  const x = (t) => ((t - (now - WINDOW_SECONDS)) / WINDOW_SECONDS) * W;
+  // The window grows to WINDOW_SECONDS as samples arrive, so a fresh page is not one edge.
+  const from = Math.max(now - WINDOW_SECONDS, Math.min(now - 30, samples.length ? samples[0].t : now));
+  const x = (t) => ((t - from) / (now - from)) * W;
   const y = (v, max) => H - PAD - (v / max) * (H - 2 * PAD);
   svg.replaceChildren(
     polyline(samples.map((s) => x(s.t).toFixed(1) + "," + y(s.lag, maxLag).toFixed(1)), "lag"),
     polyline(samples.map((s) => x(s.t).toFixed(1) + "," + y(s.rate, maxRate).toFixed(1)), "rate"),
-    label(4, 12, "lag max " + maxLag.toFixed(1) + " s"),
-    label(W - 130, 12, "max " + maxRate.toFixed(0) + " events/s"),
   );
+  $("lag-max").textContent = maxLag.toFixed(1);
+  $("rate-max").textContent = maxRate.toFixed(0);
 }
 
 // ---- copy progress, parked, runs, optional sections ----
