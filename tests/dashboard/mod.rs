@@ -1,8 +1,9 @@
 //! The dashboard (`GET /`) in headless Chromium, driven over WebDriver, against the binary with
 //! a token and traffic running: the page asks for the token, then shows the phase and an
 //! events counter that moves, live events from the stream, and its Pause and Resume buttons
-//! pause and resume replication (checked through `/api/v1/status`). A screenshot is saved to
-//! `target/test-artifacts/dashboard.png`.
+//! pause and resume replication (checked through `/api/v1/status`), and at a phone's width
+//! nothing is wider than the screen. Screenshots are saved to `target/test-artifacts/`
+//! (`dashboard.png`, `dashboard-phone.png`).
 
 use crate::control::{get_authed, json, token_config, TOKEN};
 use crate::support::http::try_get;
@@ -102,6 +103,18 @@ async fn dashboard_in_chromium_shows_progress_and_pauses_and_resumes() {
         browser.text("#paused").await.as_deref() == Some("no")
     })
     .await;
+
+    // Readable on a phone: nothing wider than the screen.
+    browser.resize(390, 844).await;
+    wait_until("the page fits a phone's width", WAIT, || async {
+        let w = browser
+            .execute("return [document.documentElement.scrollWidth, window.innerWidth];")
+            .await;
+        let (scroll, inner) = (w[0].as_u64().unwrap(), w[1].as_u64().unwrap());
+        inner <= 420 && scroll <= inner
+    })
+    .await;
+    browser.screenshot(&artifact("dashboard-phone.png")).await;
     browser.close().await;
     traffic.stop().await;
 }

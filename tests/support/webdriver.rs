@@ -205,6 +205,22 @@ impl Session<'_> {
             .unwrap_or_else(|err| panic!("type into {css}: {err}"));
     }
 
+    /// The value `script` (a function body) returns in the page.
+    pub async fn execute(&self, script: &str) -> Value {
+        let body = json!({ "script": script, "args": [] });
+        self.cmd("POST", "/execute/sync", Some(body))
+            .await
+            .unwrap_or_else(|e| panic!("execute {script}: {e}"))
+    }
+
+    /// Resizes the window (CSS pixels).
+    pub async fn resize(&self, width: u32, height: u32) {
+        let body = json!({ "width": width, "height": height });
+        self.cmd("POST", "/window/rect", Some(body))
+            .await
+            .unwrap_or_else(|e| panic!("resize to {width}x{height}: {e}"));
+    }
+
     /// A PNG of the window, written to `path` (its directory created).
     pub async fn screenshot(&self, path: &Path) {
         let v = self.cmd("GET", "/screenshot", None).await.expect("screenshot");
