@@ -82,7 +82,10 @@ mod tests {
         assert!(p.policy.contains(&sha256_source(SCRIPT)));
         assert!(p.policy.contains(&sha256_source(STYLE)));
         for external in ["src=", "href=", "@import", "url("] {
-            assert!(!p.html.contains(external), "nothing loaded from elsewhere: {external}");
+            assert!(
+                !p.html.contains(external),
+                "nothing loaded from elsewhere: {external}"
+            );
         }
     }
 }

@@ -55,12 +55,19 @@ async fn dashboard_in_chromium_shows_progress_and_pauses_and_resumes() {
     // The page itself is open and carries no data; its policy allows only its own script.
     let page = try_get(p.http, "/").await.unwrap();
     assert_eq!(page.code, 200);
-    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    assert!(page
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
     let csp = page.header("content-security-policy").unwrap();
     assert!(csp.contains("script-src 'sha256-"), "{csp}");
     assert!(!page.body.contains(TOKEN) && !page.body.contains(&cfg.source.database));
 
-    let traffic = Traffic::start(&source, crate::support::seed(), TrafficPlan::new(5, Duration::from_millis(200)));
+    let traffic = Traffic::start(
+        &source,
+        crate::support::seed(),
+        TrafficPlan::new(5, Duration::from_millis(200)),
+    );
     let driver = Driver::start().await;
     let profile = tempfile::tempdir().unwrap();
     let browser = driver.session(profile.path()).await;
@@ -81,7 +88,9 @@ async fn dashboard_in_chromium_shows_progress_and_pauses_and_resumes() {
     .await;
     let first = first.get().unwrap();
     wait_until("the events counter moves", WAIT, || async {
-        number(&browser, "#applied").await.is_some_and(|n| n > first)
+        number(&browser, "#applied")
+            .await
+            .is_some_and(|n| n > first)
     })
     .await;
 
@@ -89,7 +98,10 @@ async fn dashboard_in_chromium_shows_progress_and_pauses_and_resumes() {
     wait_until("Pause pauses replication", WAIT, || paused_all(p.http)).await;
     wait_until("the page shows the pause and its event", WAIT, || async {
         browser.text("#paused").await.as_deref() == Some("all")
-            && browser.text("#events").await.is_some_and(|t| t.contains("paused"))
+            && browser
+                .text("#events")
+                .await
+                .is_some_and(|t| t.contains("paused"))
     })
     .await;
     browser.screenshot(&artifact("dashboard.png")).await;

@@ -63,9 +63,11 @@ impl Driver {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
         };
-        super::wait_until("chromedriver listening", Duration::from_secs(60), || async {
-            driver.call("GET", "/status", None).await.is_ok()
-        })
+        super::wait_until(
+            "chromedriver listening",
+            Duration::from_secs(60),
+            || async { driver.call("GET", "/status", None).await.is_ok() },
+        )
         .await;
         driver
     }
@@ -92,14 +94,20 @@ impl Driver {
         };
         tokio::time::timeout(COMMAND_TIMEOUT, read)
             .await
-            .map_err(|_| std::io::Error::other(format!("chromedriver: no answer to {method} {path}")))?
+            .map_err(|_| {
+                std::io::Error::other(format!("chromedriver: no answer to {method} {path}"))
+            })?
     }
 
     async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> std::io::Result<Value> {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         let reply = self.exchange(method, path, &body).await?;
-        let v: Value = serde_json::from_str(&reply.body)
-            .unwrap_or_else(|e| panic!("chromedriver {method} {path}: not JSON ({e}): {}", reply.body));
+        let v: Value = serde_json::from_str(&reply.body).unwrap_or_else(|e| {
+            panic!(
+                "chromedriver {method} {path}: not JSON ({e}): {}",
+                reply.body
+            )
+        });
         if reply.code >= 400 {
             return Err(std::io::Error::other(format!(
                 "chromedriver {method} {path}: {} {}",
@@ -174,12 +182,16 @@ impl Session<'_> {
     /// The element matching `css`, waiting for it to appear.
     pub async fn element(&self, css: &str) -> String {
         let found = std::cell::RefCell::new(None);
-        super::wait_until(&format!("element {css}"), Duration::from_secs(60), || async {
-            let e = self.find(css).await;
-            let some = e.is_some();
-            *found.borrow_mut() = e;
-            some
-        })
+        super::wait_until(
+            &format!("element {css}"),
+            Duration::from_secs(60),
+            || async {
+                let e = self.find(css).await;
+                let some = e.is_some();
+                *found.borrow_mut() = e;
+                some
+            },
+        )
         .await;
         found.into_inner().unwrap()
     }
@@ -187,7 +199,10 @@ impl Session<'_> {
     /// The rendered text of `css` (empty while it is hidden), `None` when absent.
     pub async fn text(&self, css: &str) -> Option<String> {
         let e = self.find(css).await?;
-        let v = self.cmd("GET", &format!("/element/{e}/text"), None).await.ok()?;
+        let v = self
+            .cmd("GET", &format!("/element/{e}/text"), None)
+            .await
+            .ok()?;
         v.as_str().map(str::to_string)
     }
 
@@ -200,9 +215,13 @@ impl Session<'_> {
 
     pub async fn type_text(&self, css: &str, text: &str) {
         let e = self.element(css).await;
-        self.cmd("POST", &format!("/element/{e}/value"), Some(json!({ "text": text })))
-            .await
-            .unwrap_or_else(|err| panic!("type into {css}: {err}"));
+        self.cmd(
+            "POST",
+            &format!("/element/{e}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await
+        .unwrap_or_else(|err| panic!("type into {css}: {err}"));
     }
 
     /// The value `script` (a function body) returns in the page.
@@ -223,7 +242,10 @@ impl Session<'_> {
 
     /// A PNG of the window, written to `path` (its directory created).
     pub async fn screenshot(&self, path: &Path) {
-        let v = self.cmd("GET", "/screenshot", None).await.expect("screenshot");
+        let v = self
+            .cmd("GET", "/screenshot", None)
+            .await
+            .expect("screenshot");
         let png = base64::engine::general_purpose::STANDARD
             .decode(v.as_str().expect("base64 PNG"))
             .expect("screenshot is base64");
