@@ -179,17 +179,26 @@ impl Session<'_> {
         v[ELEMENT].as_str().map(str::to_string)
     }
 
-    /// The element matching `css`, waiting for it to appear.
+    /// Whether element `e` is shown (a hidden one can be neither clicked nor typed into).
+    async fn displayed(&self, e: &str) -> bool {
+        let v = self.cmd("GET", &format!("/element/{e}/displayed"), None).await;
+        v.is_ok_and(|v| v == true)
+    }
+
+    /// The element matching `css`, waiting until it is shown (the page's script may still be
+    /// deciding what to show when the page has loaded).
     pub async fn element(&self, css: &str) -> String {
         let found = std::cell::RefCell::new(None);
         super::wait_until(
-            &format!("element {css}"),
+            &format!("element {css} shown"),
             Duration::from_secs(60),
             || async {
-                let e = self.find(css).await;
-                let some = e.is_some();
-                *found.borrow_mut() = e;
-                some
+                let Some(e) = self.find(css).await else {
+                    return false;
+                };
+                let shown = self.displayed(&e).await;
+                *found.borrow_mut() = Some(e);
+                shown
             },
         )
         .await;
