@@ -181,7 +181,9 @@ impl Session<'_> {
 
     /// Whether element `e` is shown (a hidden one can be neither clicked nor typed into).
     async fn displayed(&self, e: &str) -> bool {
-        let v = self.cmd("GET", &format!("/element/{e}/displayed"), None).await;
+        let v = self
+            .cmd("GET", &format!("/element/{e}/displayed"), None)
+            .await;
         v.is_ok_and(|v| v == true)
     }
 
