@@ -9,6 +9,7 @@ use base64::Engine;
 use mongo_replicator::ops::http_client::{parse, Reply};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -53,7 +54,10 @@ impl Driver {
             );
         }
         let port = super::procs::free_port();
+        // Its own process group, which the browsers it starts join: dropping the driver ends
+        // them too, even when a failing test never closed its session.
         let child = Command::new(CHROMEDRIVER)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -149,6 +153,10 @@ fn complete(raw: &[u8]) -> bool {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
