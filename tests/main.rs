@@ -7,6 +7,7 @@ mod support;
 mod config;
 mod control;
 mod crash;
+mod dashboard;
 mod ddl;
 mod deploy;
 mod faults;

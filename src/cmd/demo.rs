@@ -76,6 +76,7 @@ pub async fn demo(args: DemoArgs) -> Result<bool> {
     service.stop_on_signals();
     let http = service.http_addr.map(|a| a.to_string()).unwrap_or_default();
     println!("demo: metrics at http://{http}/metrics, status at http://{http}/status");
+    println!("demo: dashboard at http://{http}/ (open it in a browser while the demo runs)");
     let traffic_stop = CancellationToken::new();
     let traffic = tokio::spawn(traffic::run(db.clone(), args.rate, 2, traffic_stop.clone()));
     let job = {

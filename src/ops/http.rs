@@ -1,4 +1,5 @@
-//! The HTTP face (axum): open `/metrics`, `/healthz`, `/readyz` for Prometheus and probes;
+//! The HTTP face (axum): open `/metrics`, `/healthz`, `/readyz` for Prometheus and probes and
+//! `/`, the dashboard page ([`crate::control::dashboard`]);
 //! `/status` and the control API `/api/v1/*` behind the bearer token when one is set
 //! ([`crate::control::api`]).
 //!
@@ -90,7 +91,7 @@ pub async fn serve_endpoints(
             tracing::error!(error = %err, addr = %bound, "HTTP server stopped");
         }
     });
-    tracing::info!(addr = %bound, token_required = protected, "HTTP endpoints: /metrics /healthz /readyz (open), /status /api/v1 (control)");
+    tracing::info!(addr = %bound, token_required = protected, "HTTP endpoints: /metrics /healthz /readyz / (dashboard) (open), /status /api/v1 (control)");
     Ok(bound)
 }
 
@@ -121,6 +122,8 @@ fn router(endpoints: Endpoints, cancel: CancellationToken) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(open)
+        // The dashboard page: open, it holds no data (its script calls /api/v1 with the token).
+        .merge(crate::control::dashboard::router())
         .merge(crate::control::api::router(api, guard))
 }
 

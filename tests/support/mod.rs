@@ -9,6 +9,7 @@ pub mod faults;
 pub mod http;
 pub mod procs;
 pub mod proxy;
+pub mod webdriver;
 pub mod workload;
 
 use mongo_replicator::bulk::verify::{verify_databases, VerifyReport};
