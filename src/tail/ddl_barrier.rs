@@ -59,7 +59,7 @@ impl Watcher {
             }
         }
         self.position.ack([seq], None, None);
-        self.reporter.ddl_applied(&describe(op));
+        self.reporter.ddl_applied(&op.describe());
         self.reporter
             .retry("writing the checkpoint", || self.checkpointer.save_now())
             .await
@@ -180,8 +180,4 @@ impl Watcher {
         tracing::info!(count = pending.len(), "built deferred unique indexes");
         Ok(())
     }
-}
-
-fn describe(op: &DdlOp) -> String {
-    format!("{op:?}").chars().take(200).collect()
 }

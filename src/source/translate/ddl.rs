@@ -117,3 +117,76 @@ fn index_names(event: &Document) -> Result<Vec<String>, TranslateError> {
         })
         .collect()
 }
+
+impl DdlOp {
+    /// One line for logs, the run history and the event stream: the operation, its collections
+    /// and index or option names. Never option values (a validator or a partial filter can hold
+    /// literal values).
+    pub fn describe(&self) -> String {
+        let names = |v: &mut dyn Iterator<Item = &str>| v.collect::<Vec<_>>().join(", ");
+        match self {
+            DdlOp::Drop { coll } => format!("drop {coll}"),
+            DdlOp::Rename { from, to } => format!("rename {from} -> {to}"),
+            DdlOp::RenameIn { coll } => format!("rename into {coll} (copied again)"),
+            DdlOp::DropDatabase => "dropDatabase".to_owned(),
+            DdlOp::Create { coll, options } => match options.is_empty() {
+                true => format!("create {coll}"),
+                false => format!(
+                    "create {coll} (options: {})",
+                    names(&mut options.keys().map(String::as_str))
+                ),
+            },
+            DdlOp::CreateIndexes { coll, indexes } => format!(
+                "createIndexes {coll} ({})",
+                names(&mut indexes.iter().map(|i| i.get_str("name").unwrap_or("?")))
+            ),
+            DdlOp::DropIndexes {
+                coll,
+                names: dropped,
+            } => format!(
+                "dropIndexes {coll} ({})",
+                names(&mut dropped.iter().map(String::as_str))
+            ),
+            DdlOp::Modify { coll, changes } => format!(
+                "collMod {coll} ({})",
+                names(&mut changes.keys().map(String::as_str))
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod describe_tests {
+    use super::DdlOp;
+    use bson::doc;
+
+    #[test]
+    fn describe_names_collections_and_indexes_but_no_option_values() {
+        let create = DdlOp::Create {
+            coll: "orders".into(),
+            options: doc! {"validator": {"status": {"$in": ["secret-value"]}}},
+        };
+        assert_eq!(create.describe(), "create orders (options: validator)");
+        let idx = DdlOp::CreateIndexes {
+            coll: "orders".into(),
+            indexes: vec![
+                doc! {"name": "email_1", "key": {"email": 1}, "partialFilterExpression": {"tier": "gold"}},
+            ],
+        };
+        assert_eq!(idx.describe(), "createIndexes orders (email_1)");
+        let m = DdlOp::Modify {
+            coll: "o".into(),
+            changes: doc! {"index": {"name": "ttl", "expireAfterSeconds": 5}},
+        };
+        assert_eq!(m.describe(), "collMod o (index)");
+        assert_eq!(
+            DdlOp::Rename {
+                from: "a".into(),
+                to: "b".into()
+            }
+            .describe(),
+            "rename a -> b"
+        );
+        assert_eq!(DdlOp::DropDatabase.describe(), "dropDatabase");
+    }
+}
