@@ -1,0 +1,118 @@
+//! Damage behind the replicator's back, while traffic runs: documents deleted, changed and
+//! added directly on the backup, and an index dropped there. Each is found within a sweep at
+//! the test's rate, reported with its kind (and nothing else is reported: the traffic's own
+//! documents never count), repaired, and `verify` ends identical.
+
+use super::{divergences, start, verify_config, verify_status, WAIT};
+use crate::control::resync::{damage, Traffic};
+use crate::support::http::series;
+use crate::support::{converge, create_index, index_names, wait_until, Deployment};
+use bson::{doc, Bson, Document};
+use mongo_replicator::verify::metrics as vm;
+use std::collections::BTreeSet;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn damage_on_the_backup_is_found_with_its_kind_and_repaired_while_traffic_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let dep = Deployment::start().await;
+    let mut cfg = verify_config(&dep, "vfy_repair", 4000);
+    cfg.verify.continuous.repair_ddl = true;
+    let source = dep
+        .db(&cfg.source.database)
+        .collection::<Document>("orders");
+    let backup = dep
+        .db(&cfg.target.database)
+        .collection::<Document>("orders");
+    let seed: Vec<Document> = (0..400)
+        .map(|i| doc! {"_id": i, "v": 0, "name": format!("n{i}")})
+        .collect();
+    source.insert_many(seed).await.unwrap();
+    create_index(
+        &dep.db(&cfg.source.database),
+        "orders",
+        doc! {"name": 1},
+        false,
+    )
+    .await;
+    let p = start(dir.path(), &cfg).await;
+    converge(&dep, &cfg, WAIT).await;
+    let traffic = Traffic::start(source.clone());
+
+    let gone: Vec<Bson> = [3, 4, 5].map(Bson::Int32).to_vec();
+    let changed: Vec<Bson> = [20, 21].map(Bson::Int32).to_vec();
+    let extra: Vec<Bson> = vec![Bson::String("extra-a".into()), Bson::Int32(5000)];
+    damage(&backup, &gone, &changed, &extra).await;
+    backup.drop_index("name_1").await.unwrap();
+
+    let expected: BTreeSet<(String, String)> = gone
+        .iter()
+        .map(|id| ("missing", id))
+        .chain(changed.iter().map(|id| ("different", id)))
+        .chain(extra.iter().map(|id| ("extra", id)))
+        .map(|(k, id)| {
+            (
+                k.to_string(),
+                id.clone().into_canonical_extjson().to_string(),
+            )
+        })
+        .collect();
+    let found = |list: &serde_json::Value| -> BTreeSet<(String, String)> {
+        list["divergences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["kind"] != "index")
+            .map(|d| {
+                (
+                    d["kind"].as_str().unwrap().to_string(),
+                    d["_id"].to_string(),
+                )
+            })
+            .collect()
+    };
+    wait_until(
+        "every damaged document and the index reported",
+        WAIT,
+        || async {
+            let list = divergences(&p).await;
+            let index = list["divergences"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["kind"] == "index");
+            found(&list) == expected && index
+        },
+    )
+    .await;
+    let list = divergences(&p).await;
+    for d in list["divergences"].as_array().unwrap() {
+        assert_eq!(d["collection"], "orders", "{d}");
+        assert_eq!(d["repaired"], true, "repaired: {d}");
+        assert_eq!(d["outcome"], "repaired", "{d}");
+    }
+    assert_eq!(
+        list["total"], 8,
+        "only the damage, never the traffic: {list}"
+    );
+    let traffic_ops = traffic.stop().await;
+    assert!(traffic_ops > 0);
+    for (kind, n) in [
+        ("missing", 3.0),
+        ("different", 2.0),
+        ("extra", 2.0),
+        ("index", 1.0),
+    ] {
+        let s = series(vm::VERIFY_DIVERGENCES_TOTAL, "kind", kind);
+        assert_eq!(p.metric(&s).await, n, "{kind}");
+    }
+    assert_eq!(p.metric(vm::VERIFY_REPAIRS_TOTAL).await, 8.0);
+    assert!(p.metric(vm::VERIFY_DOCUMENTS_TOTAL).await >= 400.0);
+    assert!(index_names(&dep.db(&cfg.target.database), "orders")
+        .await
+        .contains(&"name_1".to_string()));
+    wait_until("a full sweep shows in /status", WAIT, || async {
+        verify_status(&p).await["last_full_sweep"].is_string()
+    })
+    .await;
+    converge(&dep, &cfg, WAIT).await;
+}
