@@ -97,34 +97,23 @@ pub(super) fn problems(
 mod tests {
     use super::*;
 
-    fn found(v: &VerifyConfig) -> Vec<String> {
-        let mut out = Vec::new();
-        problems(v, &mut |k: &str,
-                          _: &dyn std::fmt::Display,
-                          p: Option<String>| {
-            if let Some(p) = p {
-                out.push(format!("{k}: {p}"));
-            }
-        });
-        out
-    }
-
     #[test]
     fn defaults_are_valid_and_each_problem_names_its_key() {
-        assert!(found(&VerifyConfig::default()).is_empty());
-        let bad = VerifyConfig {
-            continuous: ContinuousConfig {
-                docs_per_second: 0,
-                sample_ratio: 1.5,
-                max_sweep_age: "10s".into(),
-                ..Default::default()
-            },
+        let mut c = crate::config::Config::default();
+        assert!(c.validate().is_ok());
+        c.verify.continuous = ContinuousConfig {
+            docs_per_second: 0,
+            sample_ratio: 1.5,
+            max_sweep_age: "10s".into(),
+            ..Default::default()
         };
-        let p = found(&bad);
-        assert_eq!(p.len(), 3, "{p:?}");
-        assert!(p[0].starts_with("verify.continuous.docs_per_second"));
-        assert!(p[1].starts_with("verify.continuous.sample_ratio"));
-        assert!(p[2].starts_with("verify.continuous.max_sweep_age"));
+        let message = c.validate().unwrap_err().0;
+        for key in ["docs_per_second", "sample_ratio", "max_sweep_age"] {
+            assert!(
+                message.contains(&format!("verify.continuous.{key} = ")),
+                "{message}"
+            );
+        }
         assert_eq!(
             ContinuousConfig::default().max_sweep_age(),
             std::time::Duration::from_secs(86_400)

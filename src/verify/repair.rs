@@ -8,10 +8,8 @@ use super::divergences::{Divergence, Outcome};
 use super::{Candidate, Verifier};
 use crate::control::skipped::canonical;
 use crate::tail::rewrite::{Rewrite, Rewritten};
-use crate::tail::router::{partition, WriterMsg};
 use bson::{doc, Document};
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
 
 /// Now, as the divergence list shows times.
 pub(super) fn now() -> String {
@@ -63,16 +61,9 @@ impl Verifier {
     }
 
     async fn rewrite(&self, coll: &str, key: Document) -> Outcome {
-        let writer = &self.writers[partition(coll, &key, self.writers.len())];
-        let (done, answer) = oneshot::channel();
-        let item = Rewrite {
-            coll: coll.to_string(),
-            key,
-            done,
-        };
-        if writer.send(WriterMsg::Rewrite(item)).await.is_err() {
+        let Some(answer) = Rewrite::route(&self.writers, coll, key).await else {
             return Outcome::Failed;
-        }
+        };
         match answer.await {
             Ok(Ok(Rewritten::Written | Rewritten::Deleted)) => Outcome::Repaired,
             Ok(Ok(Rewritten::Parked)) => Outcome::Known,

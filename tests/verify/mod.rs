@@ -10,7 +10,9 @@ mod traffic;
 use crate::control::{get_authed, json, token_config};
 use crate::support::procs::ReplicatorProcess;
 use crate::support::{wait_until, Deployment};
+use bson::{doc, Document};
 use mongo_replicator::config::Config;
+use mongodb::Collection;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -48,4 +50,20 @@ pub(super) async fn verify_status(p: &ReplicatorProcess) -> Value {
 /// The number of the sweep in progress (`/status`).
 pub(super) async fn sweep_number(p: &ReplicatorProcess) -> u64 {
     verify_status(p).await["sweep"].as_u64().unwrap_or(0)
+}
+
+/// `orders` on both sides of `cfg`, the source seeded with `_id`s `0..n` (`v: 0` and a name).
+pub(super) async fn orders(
+    dep: &Deployment,
+    cfg: &Config,
+    n: i32,
+) -> (Collection<Document>, Collection<Document>) {
+    let source = dep
+        .db(&cfg.source.database)
+        .collection::<Document>("orders");
+    let seed: Vec<Document> = (0..n)
+        .map(|i| doc! {"_id": i, "v": 0, "name": format!("n{i}")})
+        .collect();
+    source.insert_many(seed).await.unwrap();
+    (source, dep.db(&cfg.target.database).collection("orders"))
 }

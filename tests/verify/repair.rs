@@ -3,11 +3,11 @@
 //! the test's rate, reported with its kind (and nothing else is reported: the traffic's own
 //! documents never count), repaired, and `verify` ends identical.
 
-use super::{divergences, start, verify_config, verify_status, WAIT};
+use super::{divergences, orders, start, verify_config, verify_status, WAIT};
 use crate::control::resync::{damage, Traffic};
 use crate::support::http::series;
 use crate::support::{converge, create_index, index_names, wait_until, Deployment};
-use bson::{doc, Bson, Document};
+use bson::{doc, Bson};
 use mongo_replicator::verify::metrics as vm;
 use std::collections::BTreeSet;
 
@@ -17,16 +17,7 @@ async fn damage_on_the_backup_is_found_with_its_kind_and_repaired_while_traffic_
     let dep = Deployment::start().await;
     let mut cfg = verify_config(&dep, "vfy_repair", 4000);
     cfg.verify.continuous.repair_ddl = true;
-    let source = dep
-        .db(&cfg.source.database)
-        .collection::<Document>("orders");
-    let backup = dep
-        .db(&cfg.target.database)
-        .collection::<Document>("orders");
-    let seed: Vec<Document> = (0..400)
-        .map(|i| doc! {"_id": i, "v": 0, "name": format!("n{i}")})
-        .collect();
-    source.insert_many(seed).await.unwrap();
+    let (source, backup) = orders(&dep, &cfg, 400).await;
     create_index(
         &dep.db(&cfg.source.database),
         "orders",
@@ -115,4 +106,70 @@ async fn damage_on_the_backup_is_found_with_its_kind_and_repaired_while_traffic_
     })
     .await;
     converge(&dep, &cfg, WAIT).await;
+}
+
+/// Recent changes: a document damaged on the backup right after the tail wrote it is found by
+/// the recent-change check (`found: recent`) long before a sweep at 1 document a second could
+/// reach it, and repaired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_recently_applied_document_damaged_on_the_backup_is_found_by_the_recent_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let dep = Deployment::start().await;
+    let cfg = verify_config(&dep, "vfy_recent", 1);
+    let (source, backup) = orders(&dep, &cfg, 500).await;
+    let p = start(dir.path(), &cfg).await;
+    converge(&dep, &cfg, WAIT).await;
+    let mut round = 0;
+    wait_until("the damage found by the recent check", WAIT, || {
+        round += 1;
+        let (source, backup, p) = (&source, &backup, &p);
+        async move {
+            // Written by the tail, then damaged before its settle delay ends.
+            let v = round;
+            source
+                .update_one(doc! {"_id": 450}, doc! {"$set": {"v": v}})
+                .await
+                .unwrap();
+            wait_until("applied", WAIT, || async {
+                backup
+                    .find_one(doc! {"_id": 450})
+                    .await
+                    .unwrap()
+                    .is_some_and(|d| d.get_i32("v") == Ok(v))
+            })
+            .await;
+            backup
+                .update_one(doc! {"_id": 450}, doc! {"$set": {"damaged": true}})
+                .await
+                .unwrap();
+            // Its settle delay and a check; missed (the check ran first), the next round retries.
+            tokio::time::sleep(mongo_replicator::verify::recent::SETTLE * 2).await;
+            divergences(p).await["total"].as_u64() > Some(0)
+        }
+    })
+    .await;
+    let list = divergences(&p).await;
+    let d = &list["divergences"][0];
+    assert_eq!(
+        (
+            d["kind"].as_str(),
+            d["found"].as_str(),
+            d["_id"].to_string()
+        ),
+        (
+            Some("different"),
+            Some("recent"),
+            r#"{"$numberInt":"450"}"#.to_string()
+        ),
+        "{list}"
+    );
+    assert_eq!(d["repaired"], true);
+    wait_until("the backup copy repaired", WAIT, || async {
+        backup
+            .find_one(doc! {"_id": 450})
+            .await
+            .unwrap()
+            .is_some_and(|d| !d.contains_key("damaged"))
+    })
+    .await;
 }

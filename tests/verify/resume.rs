@@ -3,7 +3,7 @@
 //! before the sweep ends: asserted from the persisted position and the compared-documents
 //! metric, not just from converging.
 
-use super::{start, verify_config, WAIT};
+use super::{orders, start, verify_config, WAIT};
 use crate::support::{wait_until, Deployment};
 use bson::{doc, Document};
 use mongo_replicator::verify::metrics as vm;
@@ -32,11 +32,7 @@ async fn a_kill_9_mid_sweep_resumes_at_the_persisted_position() {
     let dir = tempfile::tempdir().unwrap();
     let dep = Deployment::start().await;
     let cfg = verify_config(&dep, "vfy_resume", 400);
-    let source = dep
-        .db(&cfg.source.database)
-        .collection::<Document>("orders");
-    let seed: Vec<Document> = (0..DOCS).map(|i| doc! {"_id": i, "v": i}).collect();
-    source.insert_many(seed).await.unwrap();
+    orders(&dep, &cfg, DOCS).await;
     let mut p = start(dir.path(), &cfg).await;
     wait_until("a third of the sweep persisted", WAIT, || async {
         persisted(&dep, &cfg)
