@@ -85,6 +85,16 @@ async fn damage_on_the_backup_is_found_with_its_kind_and_repaired_while_traffic_
         list["total"], 8,
         "only the damage, never the traffic: {list}"
     );
+    // Announced on the bus by collection and kind, never by _id.
+    let mut sse = crate::notify::SseClient::connect(p.http, crate::control::TOKEN, None).await;
+    let events = sse.until("divergence_repaired").await;
+    let found = events
+        .iter()
+        .find(|e| e.kind == "divergence_found")
+        .expect("divergence_found");
+    let data = &found.data["data"];
+    assert_eq!(data["collection"], "orders", "{data}");
+    assert!(data.get("_id").is_none(), "{data}");
     let traffic_ops = traffic.stop().await;
     assert!(traffic_ops > 0);
     for (kind, n) in [
