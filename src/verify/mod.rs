@@ -105,8 +105,8 @@ impl Verifier {
     }
 
     /// Queues a candidate; a full queue drops it (the next sweep or sample finds it again).
-    fn candidate(&self, c: Candidate) {
-        let _ = self.candidates.try_send(c);
+    fn candidate(&self, c: Candidate) -> bool {
+        self.candidates.try_send(c).is_ok()
     }
 
     async fn sweeping(&self) {
@@ -169,12 +169,14 @@ impl Verifier {
                 .recent_keys()
                 .settled(Instant::now(), per_poll.max(1));
             for (coll, id) in keys {
-                self.reporter.metrics.verify.compared(1);
-                self.candidate(Candidate {
+                let queued = self.candidate(Candidate {
                     coll,
                     id,
                     found: "recent",
                 });
+                if queued {
+                    self.reporter.metrics.verify.compared(1);
+                }
             }
         }
     }

@@ -200,7 +200,7 @@ impl Verifier {
             };
             compared += 1;
             if differs {
-                self.candidate(Candidate {
+                let _ = self.candidate(Candidate {
                     coll: coll.to_string(),
                     id: id.clone(),
                     found: "sweep",
