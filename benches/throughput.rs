@@ -83,6 +83,14 @@ async fn main() {
     for &w in &workers {
         replicator::prime(&cfg(&format!("dst_w{w}"), w)).await;
     }
+    // Catch-up with the continuous verifier (on by default) and without it, 4 workers each.
+    let verify_cfg = |db: &str, on: bool| {
+        let mut c = cfg(db, 4);
+        c.verify.continuous.enabled = on;
+        c
+    };
+    replicator::prime(&verify_cfg("dst_vfy_on", true)).await;
+    replicator::prime(&verify_cfg("dst_vfy_off", false)).await;
     // A backup 2 ms of round trip away: the proxy delays each direction by 1 ms.
     let target_addr = dst_uri["mongodb://".len()..dst_uri.find("/?").unwrap()]
         .parse()
@@ -169,6 +177,15 @@ async fn main() {
         }
     }
     let tail = tail.expect("at least one worker count");
+    let mut verify_runs = Vec::new();
+    for (db, on) in [("dst_vfy_off", false), ("dst_vfy_on", true)] {
+        let run = replicator::catch_up(&verify_cfg(db, on), total as u64).await;
+        dst_client.database(db).drop().await.unwrap();
+        verify_runs.push(run.events_per_s);
+    }
+    figure("tail_events_per_s_verify_off", verify_runs[0]);
+    figure("tail_events_per_s_verify_on", verify_runs[1]);
+    figure("verify_on_vs_off", verify_runs[1] / verify_runs[0]);
     let cpu_us = tail.cpu_seconds * 1e6 / total as f64;
     figure("replicator_cpu_us_per_event", cpu_us);
     figure("cpu_ratio_vs_bare", cpu_us / bare_us);

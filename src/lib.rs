@@ -19,6 +19,8 @@
 //!   the lease state machine, its conditional updates, the role loop around `run`.
 //! - [`history`]: the run history (`GET /api/v1/runs`), kept beside the checkpoint.
 //! - [`ops`]: what operators see: labels, metrics, status, HTTP, health, logging, progress bars.
+//! - [`verify`]: continuous verification beside the tail: sweeps, recent changes, settled
+//!   divergences and their repair (`GET /api/v1/divergences`).
 //! - [`error`]: one error type with kinds, the server codes, one retry policy.
 
 pub mod apply;
@@ -34,3 +36,4 @@ pub mod ops;
 pub mod source;
 pub mod state;
 pub mod tail;
+pub mod verify;

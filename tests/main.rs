@@ -16,3 +16,4 @@ mod notify;
 mod ops;
 mod props;
 mod replicate;
+mod verify;

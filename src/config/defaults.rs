@@ -78,6 +78,7 @@ impl Default for Config {
             on_history_lost: ON_HISTORY_LOST,
             ha: HaConfig::default(),
             notify: NotifyConfig::default(),
+            verify: crate::config::VerifyConfig::default(),
         }
     }
 }

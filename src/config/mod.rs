@@ -7,6 +7,8 @@ mod env;
 mod load;
 mod notify;
 pub use notify::{redact_url, NotifyConfig, WebhookConfig, WebhookFormat};
+mod verify;
+pub use verify::{ContinuousConfig, VerifyConfig};
 
 pub use env::{ENV_NESTING, ENV_PREFIX};
 mod secrets;
@@ -41,6 +43,9 @@ pub struct Config {
     /// Events for people: lag threshold, webhooks ([`crate::notify`]).
     #[serde(default)]
     pub notify: NotifyConfig,
+    /// The continuous verifier beside the tail ([`crate::verify`]).
+    #[serde(default)]
+    pub verify: VerifyConfig,
 }
 
 /// `[ha]`: active/standby by a lease document on the target (the server's clock). Keys left

@@ -125,6 +125,13 @@ impl Parked {
         std::mem::take(&mut self.unsaved_skip)
     }
 
+    /// Whether `(collection, key)` is parked or skipped: a known difference
+    /// ([`crate::verify`] reports it, never repairs around it).
+    pub fn knows(&self, collection: &str, key: &Document) -> bool {
+        let k = (collection.to_string(), DocKey::of(key));
+        self.slots.contains_key(&k) || self.skipped.contains(&k)
+    }
+
     /// When `(collection, key)` is parked, counts one more waiting event and returns true.
     pub fn wait_behind(&mut self, collection: &str, key: &Document) -> bool {
         if self.slots.is_empty() {

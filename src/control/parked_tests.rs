@@ -86,3 +86,20 @@ fn the_listing_shows_ids_as_canonical_extended_json_and_survives_a_restore() {
     assert_eq!(v["documents"][0]["code"], 13);
     assert_eq!(q.entries(), p.entries());
 }
+
+/// The continuous verifier reports parked and skipped documents as known, never repairs them.
+#[test]
+fn parked_and_skipped_documents_are_known_others_are_not() {
+    let mut p = Parked::default();
+    let now = Instant::now();
+    p.refused("users", &key(1), None, "r", now).unwrap();
+    p.refused("users", &key(2), None, "r", now).unwrap();
+    p.skip(&Selector::One {
+        collection: "users".into(),
+        id: Bson::Int32(2),
+    });
+    assert!(p.knows("users", &key(1)), "parked");
+    assert!(p.knows("users", &key(2)), "skipped");
+    assert!(!p.knows("users", &key(3)));
+    assert!(!p.knows("orders", &key(1)), "same _id elsewhere");
+}

@@ -16,7 +16,7 @@ use crate::error::retry::{backoff, decide, Decision};
 use crate::error::{Error, Origin, Result};
 use crate::ops::Reporter;
 use crate::tail::rewrite::{Rewrite, Rewritten};
-use crate::tail::router::{partition, WriterMsg};
+use crate::tail::router::WriterMsg;
 use backon::BackoffBuilder;
 use bson::{doc, Bson, Document};
 use futures::stream::FuturesUnordered;
@@ -213,17 +213,9 @@ impl<'a> Items<'a> {
         self.unpaused().await;
         let coll = self.coll;
         let key: Document = doc! {"_id": id};
-        let writers = &self.runner.writers;
-        let writer = &writers[partition(coll, &key, writers.len())];
-        let (done, answer) = oneshot::channel();
-        let item = Rewrite {
-            coll: coll.to_string(),
-            key,
-            done,
-        };
-        if writer.send(WriterMsg::Rewrite(item)).await.is_err() {
+        let Some(answer) = Rewrite::route(&self.runner.writers, coll, key).await else {
             return Err(Cut::Stopped);
-        }
+        };
         self.pending.push(answer);
         Ok(())
     }

@@ -30,6 +30,11 @@ impl Skipped {
             .collect();
     }
 
+    /// Whether the document is skipped.
+    pub fn contains(&self, key: &(String, DocKey)) -> bool {
+        self.0.contains_key(key)
+    }
+
     /// What the checkpoint stores.
     pub fn entries(&self) -> Vec<SkippedEntry> {
         self.0.values().cloned().collect()

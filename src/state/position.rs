@@ -20,6 +20,12 @@ pub struct Position {
     received: AtomicU64,
     applied: AtomicU64,
     last_cluster_time: Mutex<Option<ClusterTime>>,
+    /// The newest registered event's cluster time and seq, and the highest seq registered:
+    /// the continuous verifier waits on them for "applied past a source time".
+    newest_registered: Mutex<Option<(ClusterTime, u64)>>,
+    last_registered_seq: AtomicU64,
+    /// Reads of the change stream that came back empty, counted.
+    idle_reads: AtomicU64,
 }
 
 impl Position {
@@ -38,7 +44,9 @@ impl Position {
             self.first_pending_wall_ms
                 .store(wall_ms.unwrap_or(0), Ordering::Relaxed);
         }
-        wm.register(token)
+        let seq = wm.register(token);
+        self.last_registered_seq.fetch_max(seq, Ordering::Relaxed);
+        seq
     }
 
     /// How far the target is behind the source, in seconds: the time since the source wrote
@@ -71,10 +79,37 @@ impl Position {
     /// Whether the last change-stream read came back empty.
     pub fn set_stream_idle(&self, idle: bool) {
         self.stream_idle.store(idle, Ordering::Relaxed);
+        if idle {
+            self.idle_reads.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The event registered as `seq` has cluster time `ct` (events come in cluster-time order).
+    pub fn note_cluster_time(&self, seq: u64, ct: Option<ClusterTime>) {
+        if let Some(ct) = ct {
+            *self.newest_registered.lock() = Some((ct, seq));
+        }
+    }
+
+    /// The newest registered event's cluster time and seq.
+    pub fn newest_registered(&self) -> Option<(ClusterTime, u64)> {
+        *self.newest_registered.lock()
+    }
+
+    /// The highest seq registered so far (0: none).
+    pub fn last_registered_seq(&self) -> u64 {
+        self.last_registered_seq.load(Ordering::Relaxed)
+    }
+
+    /// Empty change-stream reads so far.
+    pub fn idle_reads(&self) -> u64 {
+        self.idle_reads.load(Ordering::Relaxed)
     }
 
     pub fn register_applied(&self, token: Document) -> u64 {
-        self.watermark.lock().register_applied(token)
+        let seq = self.watermark.lock().register_applied(token);
+        self.last_registered_seq.fetch_max(seq, Ordering::Relaxed);
+        seq
     }
 
     /// Marks a batch applied.

@@ -97,6 +97,15 @@ pub async fn run_tail(
         }
         .run(jobs_stop.clone()),
     );
+    // The continuous verifier repairs through the same writers (crate::verify).
+    let verifier = tokio::spawn(crate::verify::Verifier::run(
+        Arc::new(cfg.clone()),
+        (source.clone(), target.clone()),
+        senders.clone(),
+        reporter.clone(),
+        position.clone(),
+        jobs_stop.clone(),
+    ));
     let ticker_stop = CancellationToken::new();
     let mut ticker = tokio::spawn(checkpointer.clone().run(
         Duration::from_millis(cfg.checkpoint.interval_ms),
@@ -142,6 +151,7 @@ pub async fn run_tail(
     let held_back = !watcher.held.lock().is_empty();
     jobs_stop.cancel();
     let _ = job_runner.await;
+    let _ = verifier.await;
     drop(watcher); // closes the writer channels: writers drain and exit
     let mut first_err = outcome.err();
     // Clean: the watcher stopped normally and every writer applied all it held.

@@ -20,6 +20,26 @@ pub struct Rewrite {
     pub done: oneshot::Sender<Result<Rewritten>>,
 }
 
+impl Rewrite {
+    /// Sends the rewrite of `(coll, key)` to the writer of its partition; the receiver of its
+    /// outcome, `None` when that writer has stopped.
+    pub async fn route(
+        writers: &[tokio::sync::mpsc::Sender<super::router::WriterMsg>],
+        coll: &str,
+        key: Document,
+    ) -> Option<oneshot::Receiver<Result<Rewritten>>> {
+        let writer = &writers[super::router::partition(coll, &key, writers.len())];
+        let (done, answer) = oneshot::channel();
+        let item = Rewrite {
+            coll: coll.to_string(),
+            key,
+            done,
+        };
+        let sent = writer.send(super::router::WriterMsg::Rewrite(item)).await;
+        sent.ok().map(|_| answer)
+    }
+}
+
 /// What became of a job item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rewritten {

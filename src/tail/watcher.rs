@@ -209,6 +209,7 @@ impl Watcher {
                 }
                 let op_label = Op::of_operation_type(&meta.op_type);
                 let seq = self.position.register(meta.token, meta.wall_time_ms);
+                self.position.note_cluster_time(seq, meta.cluster_time);
                 let item = Item {
                     seq,
                     op,
@@ -227,6 +228,7 @@ impl Watcher {
             Translated::Ddl(op) => {
                 // Pending in the watermark until applied (or discarded, for a held drop).
                 let seq = self.position.register(meta.token, meta.wall_time_ms);
+                self.position.note_cluster_time(seq, meta.cluster_time);
                 self.before_ddl(stop).await?;
                 let ddl = &self.translate.ddl;
                 if matches!(op, DdlOp::Drop { .. }) && ddl.drop && !ddl.drop_database {

@@ -162,6 +162,9 @@ impl Writer {
         }
         fences.prune(items.iter().filter_map(|i| i.cluster_time).max());
         self.record(&items, plan.ops_in, started.elapsed().as_secs_f64(), acked);
+        // Acknowledged: a sample of these keys is re-checked by the continuous verifier.
+        (self.reporter.status.recent_keys())
+            .applied(items.iter().map(|i| (i.op.coll.as_str(), &i.op.key)));
         Ok(())
     }
 

@@ -7,7 +7,7 @@ mod cli;
 mod cli_failed;
 mod failed;
 mod pause;
-mod resync;
+pub(crate) mod resync;
 mod resync_ids;
 mod resync_limits;
 mod runs;

@@ -20,13 +20,13 @@ pub(super) const TRAFFIC_IDS: i32 = 160;
 
 /// Updates, replaces, inserts and deletes on `coll` until stopped: `_id`s 100..160 change all
 /// the time, `_id`s from 10 000 come and go.
-pub(super) struct Traffic {
+pub(crate) struct Traffic {
     stop: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<u64>,
 }
 
 impl Traffic {
-    pub(super) fn start(coll: Collection<Document>) -> Traffic {
+    pub(crate) fn start(coll: Collection<Document>) -> Traffic {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let task = tokio::spawn(async move {
@@ -61,7 +61,7 @@ impl Traffic {
         Traffic { stop, task }
     }
 
-    pub(super) async fn stop(self) -> u64 {
+    pub(crate) async fn stop(self) -> u64 {
         self.stop.store(true, Ordering::SeqCst);
         self.task.await.unwrap()
     }
@@ -119,7 +119,7 @@ pub(super) async fn setup_with(
 }
 
 /// Damages the backup directly: deletes `gone`, modifies `changed`, inserts `extra`.
-pub(super) async fn damage(
+pub(crate) async fn damage(
     backup: &Collection<Document>,
     gone: &[Bson],
     changed: &[Bson],

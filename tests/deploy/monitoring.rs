@@ -237,3 +237,30 @@ fn dashboard_panels_read_real_metrics_and_cover_what_operators_watch() {
         assert!(read_metrics.contains(name), "the dashboard shows {name}");
     }
 }
+
+/// The continuous verifier's rules: a divergence found, and no full sweep within
+/// `verify.continuous.max_sweep_age` as the replicator exports it (not a copy of the value).
+#[test]
+fn verify_alert_rules_read_the_verifier_metrics() {
+    use mongo_replicator::verify::metrics as vm;
+    let rules = alert_rules();
+    let rule = |name: &str| {
+        let r = rules.iter().find(|r| r["alert"] == name);
+        str_of(
+            &r.unwrap_or_else(|| panic!("missing alert {name}"))["expr"],
+            "expr",
+        )
+        .to_string()
+    };
+    assert!(rule("ReplicatorDivergenceFound").contains(vm::VERIFY_DIVERGENCES_TOTAL));
+    let overdue = rule("ReplicatorVerifySweepOverdue");
+    for metric in [
+        vm::VERIFY_LAST_FULL_SWEEP_TIMESTAMP_SECONDS,
+        vm::VERIFY_MAX_SWEEP_AGE_SECONDS,
+    ] {
+        assert!(
+            overdue.contains(metric),
+            "ReplicatorVerifySweepOverdue reads {metric}: {overdue}"
+        );
+    }
+}

@@ -171,6 +171,9 @@ pub fn config(uri: &str, source_db: &str, target_db: &str) -> Config {
     cfg.checkpoint.interval_ms = 200;
     cfg.apply.max_batch_delay_ms = 10;
     cfg.http.addr = "127.0.0.1:0".parse().unwrap();
+    // The continuous verifier (on by default) repairs what tests damage on purpose and costs
+    // CPU: off here, on in tests/verify.
+    cfg.verify.continuous.enabled = false;
     cfg
 }
 

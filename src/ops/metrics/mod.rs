@@ -77,6 +77,8 @@ pub struct Metrics {
     leader_changes: IntCounter,
     notify_deliveries: IntCounterVec,
     notify_events_lost: IntCounter,
+    /// The continuous verifier's families ([`crate::verify::metrics`]).
+    pub verify: crate::verify::metrics::VerifyMetrics,
 }
 
 /// The `result` label of `notify_deliveries_total`: delivered, one retry, given up after
@@ -120,6 +122,7 @@ impl Metrics {
             leader_changes: register(&registry, IntCounter::new(names::LEADER_CHANGES_TOTAL, "Times this instance's ha role changed (became active, or stopped being active).")),
             notify_deliveries: counter_vec(&registry, names::NOTIFY_DELIVERIES_TOTAL, "Webhook deliveries by result: ok, retried (one per retry), failed (gave up or refused), dropped (queue full).", "result"),
             notify_events_lost: register(&registry, IntCounter::new(names::NOTIFY_EVENTS_LOST_TOTAL, "Events a slow GET /api/v1/events reader lost (it fell behind the bus and skipped the oldest).")),
+            verify: crate::verify::metrics::VerifyMetrics::register(&registry),
             registry,
         };
         for result in DELIVERY_RESULTS {

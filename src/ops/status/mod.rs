@@ -24,6 +24,10 @@ pub struct Status {
     runs: Arc<crate::history::RunLog>,
     /// Events for the live stream and webhooks (crate::notify).
     bus: Arc<crate::notify::Bus>,
+    /// What the continuous verifier found ([`crate::verify`]).
+    divergences: Arc<crate::verify::divergences::Divergences>,
+    /// Recently applied keys for the continuous verifier (fed by the writers).
+    recent: Arc<crate::verify::recent::Recent>,
 }
 
 struct Inner {
@@ -88,6 +92,8 @@ impl Status {
             jobs: Arc::default(),
             runs: Arc::default(),
             bus: Arc::default(),
+            divergences: Arc::default(),
+            recent: Arc::default(),
         }
     }
 
@@ -114,6 +120,21 @@ impl Status {
     /// The event bus the reporter feeds and `GET /api/v1/events` and webhooks read.
     pub fn bus(&self) -> &Arc<crate::notify::Bus> {
         &self.bus
+    }
+
+    /// The continuous verifier's divergences and sweep progress (`GET /api/v1/divergences`).
+    pub fn divergences(&self) -> &Arc<crate::verify::divergences::Divergences> {
+        &self.divergences
+    }
+
+    /// The writers' hook of recently applied keys ([`crate::verify::recent`]).
+    pub fn recent_keys(&self) -> &Arc<crate::verify::recent::Recent> {
+        &self.recent
+    }
+
+    /// The indexes waiting to be built (`collection.name`): not missing, only not there yet.
+    pub fn pending_indexes(&self) -> Vec<String> {
+        self.lock().pending_indexes.clone()
     }
 
     /// A panic elsewhere must not take `/status` down with it: the data stays usable.
@@ -233,6 +254,7 @@ impl Status {
             "pending_indexes": inner.pending_indexes,
             "role": match &inner.ha { Some(h) if !h.active => "standby", _ => "active" },
             "ha": inner.ha.as_ref().map(|h| json!({"holder": h.holder, "epoch": h.epoch})),
+            "verify": self.divergences.summary(),
         })
     }
 }
