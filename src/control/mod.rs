@@ -8,6 +8,8 @@ pub mod auth;
 pub mod events;
 pub mod failed;
 pub mod held;
+pub mod holds;
+pub mod holds_api;
 pub mod jobs;
 pub mod openapi;
 pub mod parked;
@@ -39,7 +41,7 @@ const fn route(method: &'static str, path: &'static str, mutating: bool) -> Rout
 
 /// Every route behind the token. The router is built from the same paths and
 /// `/api/v1/openapi.json` must describe exactly the `/api/v1` ones (a test checks both).
-pub const ROUTES: [Route; 13] = [
+pub const ROUTES: [Route; 16] = [
     route("GET", "/status", false),
     route("GET", "/api/v1/status", false),
     route("GET", "/api/v1/config", false),
@@ -56,6 +58,10 @@ pub const ROUTES: [Route; 13] = [
     route("GET", "/api/v1/runs", false),
     // The event stream (crate::notify), Server-Sent Events.
     route("GET", "/api/v1/events", false),
+    // Destructive changes held by apply.hold (crate::control::holds_api).
+    route("GET", "/api/v1/held", false),
+    route("POST", "/api/v1/held/release", true),
+    route("POST", "/api/v1/held/discard", true),
 ];
 
 /// The `result` label of `control_requests_total`: 2xx, 401, other 4xx, 5xx.

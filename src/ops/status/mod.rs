@@ -24,6 +24,8 @@ pub struct Status {
     runs: Arc<crate::history::RunLog>,
     /// Events for the live stream and webhooks (crate::notify).
     bus: Arc<crate::notify::Bus>,
+    /// Destructive changes held for an operator (`apply.hold`).
+    holds: Arc<crate::control::holds::Holds>,
 }
 
 struct Inner {
@@ -88,7 +90,13 @@ impl Status {
             jobs: Arc::default(),
             runs: Arc::default(),
             bus: Arc::default(),
+            holds: Arc::default(),
         }
+    }
+
+    /// What `apply.hold` holds (the watcher holds, the control API releases or discards).
+    pub fn holds(&self) -> &Arc<crate::control::holds::Holds> {
+        &self.holds
     }
 
     /// The pause state the watcher obeys and the control API changes.
