@@ -10,6 +10,7 @@ mod crash;
 mod ddl;
 mod deploy;
 mod faults;
+mod hold;
 mod ha;
 mod notify;
 mod ops;
