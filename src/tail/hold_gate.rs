@@ -26,8 +26,9 @@ use crate::source::translate::{ClusterTime, DdlOp, WriteKind};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-/// One held event.
+/// One held event (held events are few and wait for a person: the size is no concern).
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum HoldItem {
     Write(Item),
     Ddl { op: DdlOp, seq: u64 },

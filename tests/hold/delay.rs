@@ -27,7 +27,9 @@ async fn write(dep: &Deployment, cfg: &Config, id: i32) -> i64 {
 
 /// Waits until `_id` is on the backup; asserts it came no earlier than `written + DELAY_MS`.
 async fn arrives_delayed(dep: &Deployment, cfg: &Config, id: i32, written: i64) {
-    let backup = dep.db(&cfg.target.database).collection::<Document>("orders");
+    let backup = dep
+        .db(&cfg.target.database)
+        .collection::<Document>("orders");
     wait_until(&format!("order {id} on the backup"), WAIT, || async {
         backup.find_one(doc! {"_id": id}).await.unwrap().is_some()
     })
@@ -62,7 +64,11 @@ async fn delayed_apply_holds_live_backlog_and_restarted_writes_for_the_delay_and
     // A kill -9 while a read write waits out its delay: the checkpoint is before it.
     let written = write(&dep, &cfg, 3).await;
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    assert_eq!(count(&dep, &cfg.target.database, "orders").await, 3, "3 not yet");
+    assert_eq!(
+        count(&dep, &cfg.target.database, "orders").await,
+        3,
+        "3 not yet"
+    );
     p.kill9();
     let p = ReplicatorProcess::run(dir.path(), &cfg);
     arrives_delayed(&dep, &cfg, 3, written).await;

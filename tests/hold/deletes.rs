@@ -38,9 +38,9 @@ async fn a_delete_burst_is_held_survives_kill_9_and_is_discarded_or_released() {
     let p = ReplicatorProcess::run(dir.path(), &cfg);
     tailing(&p).await;
     wait_until("orders held again after the restart", WAIT, || async {
-        super::held(&p, "orders").await.is_some_and(|h| {
-            h["kind"] == "deletes" && h["count"].as_u64().is_some_and(|n| n >= 16)
-        })
+        super::held(&p, "orders")
+            .await
+            .is_some_and(|h| h["kind"] == "deletes" && h["count"].as_u64().is_some_and(|n| n >= 16))
     })
     .await;
     assert_eq!(count(&dep, &dst, "orders").await, 15, "nothing applied");
@@ -51,7 +51,11 @@ async fn a_delete_burst_is_held_survives_kill_9_and_is_discarded_or_released() {
         backup.find_one(doc! {"_id": 100}).await.unwrap().is_some()
     })
     .await;
-    assert_eq!(count(&dep, &dst, "orders").await, 16, "the backup kept its 15");
+    assert_eq!(
+        count(&dep, &dst, "orders").await,
+        16,
+        "the backup kept its 15"
+    );
 
     // A second burst, released: the held deletes are applied.
     let fresh: Vec<Document> = (200..210).map(|i| doc! {"_id": i}).collect();

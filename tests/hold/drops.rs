@@ -28,7 +28,11 @@ async fn a_held_drop_waits_while_others_flow_then_discard_keeps_and_release_appl
     tailing(&p).await;
     converge(&dep, &cfg, WAIT).await;
 
-    dep.db(&src).collection::<Document>("orders").drop().await.unwrap();
+    dep.db(&src)
+        .collection::<Document>("orders")
+        .drop()
+        .await
+        .unwrap();
     held_with(&p, "orders", "drop", 1).await;
     assert_eq!(p.metric(names::HELD_CHANGES).await, 1.0);
     let items = dep.db(&src).collection::<Document>("items");
@@ -40,7 +44,11 @@ async fn a_held_drop_waits_while_others_flow_then_discard_keeps_and_release_appl
     assert_eq!(count(&dep, &dst, "orders").await, 3, "the drop is held");
 
     decide(&p, "discard", "orders").await;
-    assert_eq!(count(&dep, &dst, "orders").await, 3, "discard keeps the backup's");
+    assert_eq!(
+        count(&dep, &dst, "orders").await,
+        3,
+        "discard keeps the backup's"
+    );
     assert_eq!(p.metric(names::HELD_CHANGES).await, 0.0);
     let orders = dep.db(&src).collection::<Document>("orders");
     orders.insert_one(doc! {"_id": 10}).await.unwrap();
@@ -50,7 +58,11 @@ async fn a_held_drop_waits_while_others_flow_then_discard_keeps_and_release_appl
     .await;
 
     // The CLI: `held` lists the drop of logs, `release` applies it.
-    dep.db(&src).collection::<Document>("logs").drop().await.unwrap();
+    dep.db(&src)
+        .collection::<Document>("logs")
+        .drop()
+        .await
+        .unwrap();
     held_with(&p, "logs", "drop", 1).await;
     let addr = p.http.to_string();
     let ctl = |cmd: &str| -> Vec<String> {
@@ -61,7 +73,10 @@ async fn a_held_drop_waits_while_others_flow_then_discard_keeps_and_release_appl
     };
     let (code, out, err) = cli(ctl("held")).await;
     assert_eq!(code, 0, "{err}");
-    let row = out.lines().find(|l| l.starts_with("logs")).unwrap_or_default();
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("logs"))
+        .unwrap_or_default();
     assert!(row.contains("drop") && row.contains(" 1 "), "{out}");
     let (code, _, err) = cli(ctl("release")).await;
     assert_eq!(code, 2, "release needs --collection: {err}");
@@ -71,6 +86,9 @@ async fn a_held_drop_waits_while_others_flow_then_discard_keeps_and_release_appl
     assert_eq!((code, out.trim()), (0, "released: logs done"), "{err}");
     assert!(held(&p, "logs").await.is_none());
     let names = dep.db(&dst).list_collection_names().await.unwrap();
-    assert!(!names.contains(&"logs".to_string()), "released drop applied: {names:?}");
+    assert!(
+        !names.contains(&"logs".to_string()),
+        "released drop applied: {names:?}"
+    );
     assert!(names.contains(&"orders".to_string()));
 }

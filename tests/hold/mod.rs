@@ -60,9 +60,9 @@ async fn held(p: &ReplicatorProcess, coll: &str) -> Option<Value> {
 /// Waits until `coll` is held with `count` events.
 async fn held_with(p: &ReplicatorProcess, coll: &str, kind: &str, count: u64) {
     wait_until(&format!("{coll} held ({kind}, {count})"), WAIT, || async {
-        held(p, coll).await.is_some_and(|h| {
-            h["kind"] == kind && h["count"].as_u64() == Some(count)
-        })
+        held(p, coll)
+            .await
+            .is_some_and(|h| h["kind"] == kind && h["count"].as_u64() == Some(count))
     })
     .await;
 }
