@@ -85,6 +85,7 @@ async fn api_status(State(api): State<Api>) -> Json<Value> {
     v["paused"] = api.status.pauses().to_json();
     v["parked_documents"] = api.status.parked().lock().len().into();
     v["resync"] = api.status.jobs().summary();
+    v["held"] = api.status.holds().to_json()["held"].take();
     Json(v)
 }
 

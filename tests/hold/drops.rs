@@ -1,9 +1,11 @@
 //! `apply.hold.drops = true`: a collection drop is held before it reaches the backup while
 //! every other collection flows; discard keeps the backup's collection (and the collection
-//! flows again), release (through the CLI) applies the drop.
+//! flows again), release (through the CLI) applies the drop; a `dropDatabase` holds each of
+//! its collections (events `held_change` on the bus).
 
 use super::{count, decide, held, held_with, setup, tailing, WAIT};
 use crate::control::TOKEN;
+use crate::notify::SseClient;
 use crate::support::procs::ReplicatorProcess;
 use crate::support::{converge, run_binary, wait_until};
 use bson::{doc, Document};
@@ -91,4 +93,52 @@ async fn a_held_drop_waits_while_others_flow_then_discard_keeps_and_release_appl
         "released drop applied: {names:?}"
     );
     assert!(names.contains(&"orders".to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_drop_holds_every_collection_and_says_so_on_the_event_bus() {
+    let (dep, mut cfg) = setup("hold_dropdb", &["orders", "items"], 2).await;
+    cfg.apply.hold.drops = true;
+    let dst = cfg.target.database.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let p = ReplicatorProcess::run(dir.path(), &cfg);
+    tailing(&p).await;
+    converge(&dep, &cfg, WAIT).await;
+    let mut events = SseClient::connect(p.http, TOKEN, None).await;
+
+    dep.db(&cfg.source.database).drop().await.unwrap();
+    held_with(&p, "orders", "drop", 1).await;
+    held_with(&p, "items", "drop", 1).await;
+    let mut held_events = Vec::new();
+    while held_events.len() < 2 {
+        let e = events.until("held_change").await.pop().unwrap();
+        assert_eq!(
+            (&e.data["data"]["action"], &e.data["data"]["kind"]),
+            (&"held".into(), &"drop".into())
+        );
+        held_events.push(e.data["data"]["collection"].as_str().unwrap().to_string());
+    }
+    held_events.sort();
+    assert_eq!(held_events, ["items", "orders"]);
+    assert_eq!(
+        (
+            count(&dep, &dst, "orders").await,
+            count(&dep, &dst, "items").await
+        ),
+        (2, 2),
+        "the backup keeps both"
+    );
+
+    decide(&p, "release", "items").await;
+    let e = events.until("held_change").await.pop().unwrap();
+    assert_eq!(
+        (&e.data["data"]["collection"], &e.data["data"]["action"]),
+        (&"items".into(), &"released".into())
+    );
+    let names = dep.db(&dst).list_collection_names().await.unwrap();
+    assert!(
+        !names.contains(&"items".to_string()) && names.contains(&"orders".to_string()),
+        "{names:?}"
+    );
+    assert!(held(&p, "orders").await.is_some(), "orders still waits");
 }

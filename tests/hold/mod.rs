@@ -39,11 +39,7 @@ async fn tailing(p: &ReplicatorProcess) {
 }
 
 async fn count(dep: &Deployment, db: &str, coll: &str) -> u64 {
-    dep.db(db)
-        .collection::<Document>(coll)
-        .count_documents(doc! {})
-        .await
-        .unwrap()
+    dep.count(db, coll).await
 }
 
 /// The `GET /api/v1/held` entry of `coll`, if held.
