@@ -291,3 +291,30 @@ async fn wait_for_decision(
         _ = stop.cancelled() => Err(crate::error::retry::cancelled("waiting for held changes")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_source_time_is_the_wall_time_else_the_cluster_time() {
+        let ct = ClusterTime(bson::Timestamp {
+            time: 1_700_000_000,
+            increment: 3,
+        });
+        assert_eq!(source_ms(Some(5), Some(ct)), Some(5));
+        assert_eq!(source_ms(None, Some(ct)), Some(1_700_000_000_000));
+        assert_eq!(source_ms(None, None), None);
+    }
+
+    #[test]
+    fn a_rename_names_both_collections_and_a_database_drop_none() {
+        let rename = DdlOp::Rename {
+            from: "a".into(),
+            to: "b".into(),
+        };
+        assert_eq!(names_of(&rename), ["a", "b"]);
+        assert!(names_of(&DdlOp::DropDatabase).is_empty());
+        assert_eq!(names_of(&DdlOp::Drop { coll: "c".into() }), ["c"]);
+    }
+}

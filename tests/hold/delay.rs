@@ -2,6 +2,7 @@
 //! kill -9 mid-delay each reach the backup, and none earlier than 3 s after its source write.
 
 use super::{count, setup, tailing, WAIT};
+use crate::control::{get_authed, json};
 use crate::support::procs::ReplicatorProcess;
 use crate::support::{converge, wait_until, Deployment};
 use bson::{doc, Document};

@@ -1,10 +1,11 @@
 //! `apply.hold.drops = true`: a collection drop is held before it reaches the backup while
 //! every other collection flows; discard keeps the backup's collection (and the collection
 //! flows again), release (through the CLI) applies the drop; a `dropDatabase` holds each of
-//! its collections (events `held_change` on the bus).
+//! its collections (events `held_change` on the bus), and a resync of a held collection waits
+//! for the decision.
 
 use super::{count, decide, held, held_with, setup, tailing, WAIT};
-use crate::control::TOKEN;
+use crate::control::{get_authed, json, post_authed, TOKEN};
 use crate::notify::SseClient;
 use crate::support::procs::ReplicatorProcess;
 use crate::support::{converge, run_binary, wait_until};
@@ -141,4 +142,32 @@ async fn a_database_drop_holds_every_collection_and_says_so_on_the_event_bus() {
         "{names:?}"
     );
     assert!(held(&p, "orders").await.is_some(), "orders still waits");
+
+    // A resync of the held collection waits for the decision (it would empty the backup's).
+    let reply = post_authed(
+        p.http,
+        "/api/v1/resync",
+        Some(r#"{"collection": "orders"}"#),
+    )
+    .await;
+    assert_eq!(reply.code, 202, "{}", reply.body);
+    let job = format!("/api/v1/jobs/{}", json(&reply)["job"].as_str().unwrap());
+    let items = dep.db(&cfg.source.database).collection::<Document>("items");
+    items.insert_one(doc! {"_id": 1}).await.unwrap();
+    wait_until("items flow", WAIT, || async {
+        count(&dep, &dst, "items").await == 1
+    })
+    .await;
+    assert_ne!(json(&get_authed(p.http, &job).await)["state"], "done");
+    assert_eq!(count(&dep, &dst, "orders").await, 2, "the resync waits");
+    decide(&p, "discard", "orders").await;
+    wait_until("the resync ran after the decision", WAIT, || async {
+        json(&get_authed(p.http, &job).await)["state"] == "done"
+    })
+    .await;
+    assert_eq!(
+        count(&dep, &dst, "orders").await,
+        0,
+        "it repaired from the source"
+    );
 }
