@@ -111,10 +111,11 @@ impl Watcher {
                         })?;
                         let Some(event) = event else { continue };
                         self.act_on_holds(&mut state, stop).await?;
-                        if !self.pause_gate(&event, stop).await? {
+                        // The delay first: a pause asked during it still stops this event.
+                        if !self.delay_gate(&event, &mut state, stop).await? {
                             return Ok(());
                         }
-                        if !self.delay_gate(&event, &mut state, stop).await? {
+                        if !self.pause_gate(&event, stop).await? {
                             return Ok(());
                         }
                         if let Some(invalidated) =

@@ -70,6 +70,11 @@ async fn delayed_apply_holds_live_backlog_and_restarted_writes_for_the_delay_and
         3,
         "3 not yet"
     );
+    let status = json(&get_authed(p.http, "/api/v1/status").await);
+    assert_eq!(
+        status["lag_seconds"], 0.0,
+        "lag counts only beyond the delay"
+    );
     p.kill9();
     let p = ReplicatorProcess::run(dir.path(), &cfg);
     arrives_delayed(&dep, &cfg, 3, written).await;
