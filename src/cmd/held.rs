@@ -4,7 +4,7 @@
 //! [`crate::cmd::control`]'s).
 
 use crate::cmd::cli::ControlArgs;
-use crate::cmd::control::{print_answer, request, text};
+use crate::cmd::control::{of_collection, print_answer, request, text};
 use crate::cmd::EXIT_CONFIG;
 use serde_json::{json, Value};
 use std::process::ExitCode;
@@ -14,12 +14,7 @@ pub async fn held(args: ControlArgs) -> ExitCode {
     match request(&args, "GET", "/api/v1/held", None).await {
         Ok((mut parsed, _)) => {
             if let Some(c) = &args.collection {
-                let all = parsed["held"].as_array().cloned().unwrap_or_default();
-                let mine: Vec<Value> = all
-                    .into_iter()
-                    .filter(|h| h["collection"] == c.as_str())
-                    .collect();
-                parsed = json!({ "held": mine });
+                parsed = json!({ "held": of_collection(&parsed["held"], c) });
             }
             print_answer(&args, &parsed, || table(&parsed));
             ExitCode::SUCCESS
