@@ -10,7 +10,7 @@ pub use bus::{Bus, Event};
 
 /// Every event type, as it appears in `type`, in `X-Replicator-Event` and in a webhook's
 /// `events = [...]` filter.
-pub const KINDS: [&str; 18] = [
+pub const KINDS: [&str; 19] = [
     "phase_changed",
     "copy_started",
     "copy_finished",
@@ -29,6 +29,8 @@ pub const KINDS: [&str; 18] = [
     "shutdown",
     "progress",
     "ddl_applied",
+    // apply.hold (crate::tail::hold_gate): a collection held, released or discarded.
+    "held_change",
 ];
 
 /// Wires the bus to the configuration: the lag threshold, one queue and delivery task per
