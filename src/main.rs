@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         | Command::Resume(_)
         | Command::Resync(_) => None,
         Command::Failed(_) | Command::Retry(_) | Command::Skip(_) | Command::Runs(_) => None,
+        Command::Held(_) | Command::Release(_) | Command::Discard(_) => None,
     };
     let log = cfg.as_ref().map(|c| c.log.clone()).unwrap_or(LogConfig {
         format: LogFormat::Text,

@@ -12,6 +12,7 @@ mod ddl;
 mod deploy;
 mod faults;
 mod ha;
+mod hold;
 mod notify;
 mod ops;
 mod props;

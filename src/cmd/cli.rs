@@ -46,6 +46,12 @@ pub enum Command {
     Skip(DocumentArgs),
     /// The run history: each run's start, end, exit, phases and counts, newest first.
     Runs(RunsArgs),
+    /// List what `apply.hold` holds (drops, delete bursts): collection, kind, events, since.
+    Held(ControlArgs),
+    /// Apply a held collection's changes (`--collection`), in stream order.
+    Release(ControlArgs),
+    /// Skip a held collection's drop or deletes (`--collection`): the backup keeps that data.
+    Discard(ControlArgs),
 }
 
 /// Flags of `resync`: the control flags, the `_id`s, and whether to wait for the job.

@@ -212,6 +212,15 @@ fn paused_line(p: &Value) -> String {
     }
 }
 
+/// The entries of the JSON array `list` about `collection` (`failed`, `held` with
+/// `--collection`).
+pub(crate) fn of_collection(list: &Value, collection: &str) -> Vec<Value> {
+    let all = list.as_array().into_iter().flatten();
+    all.filter(|e| e["collection"] == collection)
+        .cloned()
+        .collect()
+}
+
 pub(crate) fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),

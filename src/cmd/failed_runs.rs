@@ -3,7 +3,7 @@
 //! `GET /api/v1/runs` (the request, its exit codes and `--json` are [`crate::cmd::control`]'s).
 
 use crate::cmd::cli::{ControlArgs, DocumentArgs, RunsArgs};
-use crate::cmd::control::{print_answer, request, text};
+use crate::cmd::control::{of_collection, print_answer, request, text};
 use crate::cmd::EXIT_CONFIG;
 use serde_json::{json, Value};
 use std::process::ExitCode;
@@ -13,11 +13,7 @@ pub async fn failed(args: ControlArgs) -> ExitCode {
     match request(&args, "GET", "/api/v1/failed", None).await {
         Ok((mut parsed, _)) => {
             if let Some(c) = &args.collection {
-                let docs = parsed["documents"].as_array().cloned().unwrap_or_default();
-                let mine: Vec<Value> = docs
-                    .into_iter()
-                    .filter(|d| d["collection"] == c.as_str())
-                    .collect();
+                let mine = of_collection(&parsed["documents"], c);
                 parsed = json!({ "count": mine.len(), "documents": mine });
             }
             print_answer(&args, &parsed, || failed_table(&parsed));

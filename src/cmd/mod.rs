@@ -7,6 +7,7 @@ pub mod copy;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod failed_runs;
+pub mod held;
 pub mod resync;
 pub mod run;
 pub mod verify;
@@ -52,6 +53,9 @@ pub async fn execute(command: Command, cfg: Option<Config>) -> ExitCode {
         (Command::Retry(args), _) => return failed_runs::act("retry", args).await,
         (Command::Skip(args), _) => return failed_runs::act("skip", args).await,
         (Command::Runs(args), _) => return failed_runs::runs(args).await,
+        (Command::Held(args), _) => return held::held(args).await,
+        (Command::Release(args), _) => return held::decide("release", args).await,
+        (Command::Discard(args), _) => return held::decide("discard", args).await,
         (Command::Run(_), Some(cfg)) => run::command(&cfg).await,
         (Command::Copy(_), Some(cfg)) => copy::command(&cfg).await,
         (Command::Verify(_), Some(cfg)) => verify::command(&cfg).await,

@@ -62,6 +62,8 @@ impl Default for Config {
                 on_refused: on_refused(),
                 max_parked_documents: max_parked_documents(),
                 ddl: DdlConfig::default(),
+                delay_seconds: APPLY_DELAY_SECONDS,
+                hold: super::HoldConfig::default(),
             },
             http: HttpConfig {
                 addr: HTTP_ADDR.parse().expect("valid default address"),
@@ -127,6 +129,9 @@ impl Default for DdlConfig {
         }
     }
 }
+
+/// `apply.delay_seconds`: no delay.
+pub const APPLY_DELAY_SECONDS: u64 = 0;
 
 /// `apply.on_refused`: park refused documents.
 pub const APPLY_ON_REFUSED: super::OnRefused = super::OnRefused::Park;

@@ -209,6 +209,26 @@ pub struct ApplyConfig {
     #[serde(default = "defaults::max_parked_documents")]
     pub max_parked_documents: usize,
     pub ddl: DdlConfig,
+    /// Events are applied no earlier than their source wall time plus this many seconds
+    /// (a window to stop a mistake before it reaches the backup; [`crate::tail::delay`]).
+    #[serde(default)]
+    pub delay_seconds: u64,
+    /// Destructive changes held before they reach the backup ([`crate::tail::hold_gate`]).
+    #[serde(default)]
+    pub hold: HoldConfig,
+}
+
+/// `[apply.hold]`: which destructive changes wait for an operator (`release` / `discard`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct HoldConfig {
+    /// Hold collection drops (and the drops of a `dropDatabase`).
+    #[serde(default)]
+    pub drops: bool,
+    /// More deletes than this on one collection within a minute (source wall time) hold that
+    /// collection's deletes and what follows them; 0 = off.
+    #[serde(default)]
+    pub deletes_per_minute: u64,
 }
 
 /// `apply.on_refused`.

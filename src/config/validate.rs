@@ -8,6 +8,10 @@ pub const MAX_WORKERS: usize = 256;
 pub const MAX_BATCH_SIZE: usize = 100_000;
 pub const MAX_PARALLEL_COLLECTIONS: usize = 256;
 pub const MAX_BATCH_DELAY_MS: u64 = 60_000;
+/// `apply.delay_seconds` upper bound: a week (the source's oplog must keep that much).
+const MAX_APPLY_DELAY_SECONDS: usize = 7 * 24 * 3600;
+/// `apply.hold.deletes_per_minute` upper bound (the window keeps one timestamp per delete).
+const MAX_DELETES_PER_MINUTE: usize = 1_000_000;
 /// `apply.max_parked_documents` upper bound (each entry is kept in the checkpoint).
 const MAX_PARKED_DOCUMENTS: usize = 1_000_000;
 /// `apply.max_queued_bytes` bounds: 1 MiB (one large document must fit) to 64 GiB.
@@ -130,6 +134,20 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
         "apply.workers",
         &c.apply.workers,
         range(c.apply.workers, 1, MAX_WORKERS),
+    );
+    check(
+        "apply.delay_seconds",
+        &c.apply.delay_seconds,
+        range(c.apply.delay_seconds as usize, 0, MAX_APPLY_DELAY_SECONDS),
+    );
+    check(
+        "apply.hold.deletes_per_minute",
+        &c.apply.hold.deletes_per_minute,
+        range(
+            c.apply.hold.deletes_per_minute as usize,
+            0,
+            MAX_DELETES_PER_MINUTE,
+        ),
     );
     check(
         "apply.max_parked_documents",

@@ -49,7 +49,10 @@ pub fn router(api: Api, guard: Guard) -> Router {
             "/api/v1/jobs/{id}",
             "/api/v1/runs",
             "/api/v1/events",
-            "/api/v1/divergences"
+            "/api/v1/divergences",
+            "/api/v1/held",
+            "/api/v1/held/release",
+            "/api/v1/held/discard"
         ]
     );
     Router::new()
@@ -67,6 +70,9 @@ pub fn router(api: Api, guard: Guard) -> Router {
         .route(paths[11], get(crate::control::runs::list))
         .route(paths[12], get(crate::control::events::stream))
         .route(paths[13], get(crate::verify::divergences::list))
+        .route(paths[14], get(crate::control::holds_api::list))
+        .route(paths[15], post(crate::control::holds_api::release))
+        .route(paths[16], post(crate::control::holds_api::discard))
         .with_state(api)
         .route_layer(axum::middleware::from_fn_with_state(guard, auth::check))
 }
@@ -81,6 +87,7 @@ async fn api_status(State(api): State<Api>) -> Json<Value> {
     v["paused"] = api.status.pauses().to_json();
     v["parked_documents"] = api.status.parked().lock().len().into();
     v["resync"] = api.status.jobs().summary();
+    v["held"] = api.status.holds().to_json()["held"].take();
     Json(v)
 }
 

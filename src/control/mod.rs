@@ -9,6 +9,8 @@ pub mod dashboard;
 pub mod events;
 pub mod failed;
 pub mod held;
+pub mod holds;
+pub mod holds_api;
 pub mod jobs;
 pub mod openapi;
 pub mod parked;
@@ -40,7 +42,7 @@ const fn route(method: &'static str, path: &'static str, mutating: bool) -> Rout
 
 /// Every route behind the token. The router is built from the same paths and
 /// `/api/v1/openapi.json` must describe exactly the `/api/v1` ones (a test checks both).
-pub const ROUTES: [Route; 14] = [
+pub const ROUTES: [Route; 17] = [
     route("GET", "/status", false),
     route("GET", "/api/v1/status", false),
     route("GET", "/api/v1/config", false),
@@ -59,6 +61,10 @@ pub const ROUTES: [Route; 14] = [
     route("GET", "/api/v1/events", false),
     // The continuous verifier (crate::verify).
     route("GET", "/api/v1/divergences", false),
+    // Destructive changes held by apply.hold (crate::control::holds_api).
+    route("GET", "/api/v1/held", false),
+    route("POST", "/api/v1/held/release", true),
+    route("POST", "/api/v1/held/discard", true),
 ];
 
 /// The `result` label of `control_requests_total`: 2xx, 401, other 4xx, 5xx.

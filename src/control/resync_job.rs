@@ -220,8 +220,9 @@ impl<'a> Items<'a> {
         Ok(())
     }
 
-    /// Waits while the collection, or everything, is paused (the runner's stop ends the wait
-    /// by dropping it).
+    /// Waits while the collection, or everything, is paused, and while `apply.hold` holds the
+    /// collection (a repair would apply what a person must decide on); the runner's stop ends
+    /// the wait by dropping it.
     async fn unpaused(&self) {
         let pauses = self.runner.reporter.status.pauses();
         let coll = self.coll;
@@ -230,6 +231,13 @@ impl<'a> Items<'a> {
             pauses
                 .wait_while(|p| p.all() || p.is_paused(coll), &never)
                 .await;
+        }
+        let holds = self.runner.reporter.status.holds();
+        loop {
+            let mut changes = holds.subscribe();
+            if !holds.is_held(coll) || changes.changed().await.is_err() {
+                return;
+            }
         }
     }
 

@@ -10,7 +10,7 @@ pub use bus::{Bus, Event};
 
 /// Every event type, as it appears in `type`, in `X-Replicator-Event` and in a webhook's
 /// `events = [...]` filter.
-pub const KINDS: [&str; 20] = [
+pub const KINDS: [&str; 21] = [
     "phase_changed",
     "copy_started",
     "copy_finished",
@@ -32,6 +32,8 @@ pub const KINDS: [&str; 20] = [
     // The continuous verifier (crate::verify).
     "divergence_found",
     "divergence_repaired",
+    // apply.hold (crate::tail::hold_gate): a collection held, released or discarded.
+    "held_change",
 ];
 
 /// Wires the bus to the configuration: the lag threshold, one queue and delivery task per

@@ -44,7 +44,7 @@ pub(crate) fn refresh(
     let age = now.saturating_duration_since(saved_at).as_secs_f64();
     let lag = position.lag_seconds(bson::DateTime::now().timestamp_millis());
     // A paused watermark is what the operator asked for, not a stall (the clock restarts).
-    let pending = if reporter.status.pauses().any() {
+    let pending = if reporter.status.pauses().any() || reporter.status.holds().any() {
         0
     } else {
         pending

@@ -120,6 +120,9 @@ pub struct Checkpoint {
     /// `verify` until written again.
     #[serde(default)]
     pub skipped: Vec<crate::control::skipped::SkippedEntry>,
+    /// Collections `apply.hold` holds ([`crate::control::holds`]): survive restarts.
+    #[serde(default)]
+    pub holds: crate::control::holds::HoldState,
     pub updated_at: Option<DateTime>,
 }
 

@@ -26,6 +26,8 @@ pub struct Position {
     last_registered_seq: AtomicU64,
     /// Reads of the change stream that came back empty, counted.
     idle_reads: AtomicU64,
+    /// `apply.delay_seconds` in ms: lag counts only beyond it ([`crate::tail::delay`]).
+    delay_ms: AtomicI64,
 }
 
 impl Position {
@@ -34,6 +36,12 @@ impl Position {
             watermark: Mutex::new(Watermark::new()),
             ..Default::default()
         })
+    }
+
+    /// The configured apply delay, which [`Position::lag_seconds`] leaves out.
+    pub fn set_apply_delay(&self, delay: std::time::Duration) {
+        let ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+        self.delay_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Registers an event to apply; `wall_ms` is its source write time (for lag).
@@ -52,7 +60,8 @@ impl Position {
     /// How far the target is behind the source, in seconds: the time since the source wrote
     /// the newer of the last applied event and the first event that arrived after the pipeline
     /// was last idle. 0 only when caught up: nothing pending and the stream had nothing more to
-    /// give (a backlog still unread in the source counts, not just received events).
+    /// give (a backlog still unread in the source counts, not just received events). With an
+    /// apply delay, only the time beyond the delay counts (0 while within it).
     pub fn lag_seconds(&self, now_ms: i64) -> f64 {
         if self.pending() == 0 && self.stream_idle.load(Ordering::Relaxed) {
             return 0.0;
@@ -64,7 +73,8 @@ impl Position {
         if since == 0 {
             return 0.0;
         }
-        ((now_ms - since).max(0) as f64) / 1000.0
+        let delay = self.delay_ms.load(Ordering::Relaxed);
+        ((now_ms - since - delay).max(0) as f64) / 1000.0
     }
 
     /// An event was read but is not handed on yet (replication paused): lag counts from its

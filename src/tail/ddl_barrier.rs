@@ -65,10 +65,15 @@ impl Watcher {
             .await
     }
 
-    /// Applies the held collection drops, oldest first: no `dropDatabase` followed them.
-    pub(super) async fn release_drops(&self, state: &mut StreamState) -> Result<()> {
+    /// Applies the held collection drops, oldest first: no `dropDatabase` followed them
+    /// (unless `apply.hold` holds them, [`super::hold_gate`]).
+    pub(super) async fn release_drops(
+        &self,
+        state: &mut StreamState,
+        stop: &tokio_util::sync::CancellationToken,
+    ) -> Result<()> {
         for held in state.drops.take() {
-            self.apply_ddl_event(&held.op, held.seq, state).await?;
+            self.gate_ddl(held.op, held.seq, state, stop).await?;
         }
         Ok(())
     }

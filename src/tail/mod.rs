@@ -4,8 +4,11 @@
 
 pub mod byte_gate;
 mod ddl_barrier;
+pub mod delay;
+pub mod delete_rate;
 pub mod drop_hold;
 pub mod fences;
+pub mod hold_gate;
 mod parking;
 mod pause_gate;
 mod renamed_in;
@@ -111,6 +114,13 @@ pub async fn run_tail(
         Duration::from_millis(cfg.checkpoint.interval_ms),
         ticker_stop.clone(),
     ));
+    // Holds kept in the checkpoint wait again; the delay shows apart from the lag.
+    let holds = reporter.status.holds().clone();
+    holds.restore(&checkpointer.state.lock().await.holds);
+    position.set_apply_delay(Duration::from_secs(cfg.apply.delay_seconds));
+    reporter
+        .metrics
+        .set_apply_delay_seconds(cfg.apply.delay_seconds);
     let watcher = Watcher {
         source,
         target,
@@ -124,6 +134,8 @@ pub async fn run_tail(
         index_attempt: Default::default(),
         pauses: reporter.status.pauses().clone(),
         held: Default::default(),
+        delay: Duration::from_secs(cfg.apply.delay_seconds),
+        hold: hold_gate::HoldGate::new(holds, cfg.apply.hold.clone()),
     };
     reporter.set_phase(crate::ops::status::Phase::Tailing);
     // A writer failing fatally stops the watcher too.
@@ -148,7 +160,7 @@ pub async fn run_tail(
         }
     };
     // Events held for a paused collection were never applied: the stop is not clean.
-    let held_back = !watcher.held.lock().is_empty();
+    let held_back = !watcher.held.lock().is_empty() || watcher.hold.holding();
     jobs_stop.cancel();
     let _ = job_runner.await;
     let _ = verifier.await;

@@ -134,7 +134,7 @@ impl Watcher {
 }
 
 /// About how much memory an item holds (its documents), for the held-bytes bound.
-fn approx_bytes(item: &Item) -> usize {
+pub(super) fn approx_bytes(item: &Item) -> usize {
     let key = bson::to_vec(&item.op.key).map_or(1024, |v| v.len());
     key + match &item.op.kind {
         WriteKind::Upsert(d) => d.as_bytes().len(),

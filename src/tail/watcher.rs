@@ -38,6 +38,10 @@ pub struct Watcher {
     /// What an operator paused, and the events held for paused collections ([`super::pause_gate`]).
     pub pauses: Arc<crate::control::Pauses>,
     pub held: super::pause_gate::HeldItems,
+    /// `apply.delay_seconds` ([`super::delay`]).
+    pub delay: Duration,
+    /// Destructive changes held for an operator ([`super::hold_gate`]).
+    pub hold: super::hold_gate::HoldGate,
 }
 
 /// What the watcher carries from one event to the next.
@@ -106,6 +110,11 @@ impl Watcher {
                             Error::malformed(Origin::Source, "reassembling a split event", m)
                         })?;
                         let Some(event) = event else { continue };
+                        self.act_on_holds(&mut state, stop).await?;
+                        // The delay first: a pause asked during it still stops this event.
+                        if !self.delay_gate(&event, &mut state, stop).await? {
+                            return Ok(());
+                        }
                         if !self.pause_gate(&event, stop).await? {
                             return Ok(());
                         }
@@ -118,9 +127,10 @@ impl Watcher {
                     }
                     Ok(None) => {
                         self.release_held().await?;
+                        self.act_on_holds(&mut state, stop).await?;
                         if state.drops.expired(std::time::Instant::now()) {
                             // No `dropDatabase` came: they were ordinary collection drops.
-                            self.release_drops(&mut state).await?;
+                            self.release_drops(&mut state, stop).await?;
                         }
                         self.position.set_stream_idle(true);
                         if let Some(t) = token_of(&stream) {
@@ -195,7 +205,7 @@ impl Watcher {
                     );
                     self.position.ack(kept.iter().map(|d| d.seq), None, None);
                 }
-                Verdict::Release => self.release_drops(state).await?,
+                Verdict::Release => self.release_drops(state, stop).await?,
             }
         }
         match translated {
@@ -223,7 +233,7 @@ impl Watcher {
                         .and_then(|u| Bson::try_from(u).ok()),
                     grant: None,
                 };
-                self.hold_or_route(item, stop).await?;
+                self.gate_write(item, state, stop).await?;
             }
             Translated::Ddl(op) => {
                 // Pending in the watermark until applied (or discarded, for a held drop).
@@ -248,7 +258,7 @@ impl Watcher {
                 );
                 use crate::bulk::follow::Replayed;
                 match replayed {
-                    Replayed::Apply(op) => self.apply_ddl_event(&op, seq, state).await?,
+                    Replayed::Apply(op) => self.gate_ddl(op, seq, state, stop).await?,
                     Replayed::DropFirst { stale, op } => {
                         self.barrier().await?;
                         let drop = DdlOp::Drop { coll: stale };

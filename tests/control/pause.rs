@@ -28,11 +28,7 @@ async fn setup(tag: &str) -> (Deployment, Config) {
 }
 
 async fn count(dep: &Deployment, db: &str, coll: &str) -> u64 {
-    dep.db(db)
-        .collection::<Document>(coll)
-        .count_documents(doc! {})
-        .await
-        .unwrap()
+    dep.count(db, coll).await
 }
 
 async fn tailing(p: &ReplicatorProcess) {

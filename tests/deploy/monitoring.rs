@@ -51,6 +51,7 @@ fn alert_rules_are_complete_and_reference_real_metrics() {
         "ReplicatorStalled",
         "ReplicatorParkedDocuments",
         "ReplicatorPausedTooLong",
+        "ReplicatorChangesHeld",
     ] {
         assert!(
             names.contains(required),

@@ -142,6 +142,15 @@ impl Deployment {
         self.client.database(name)
     }
 
+    /// Documents in `db.coll` now.
+    pub async fn count(&self, db: &str, coll: &str) -> u64 {
+        self.db(db)
+            .collection::<bson::Document>(coll)
+            .count_documents(bson::doc! {})
+            .await
+            .unwrap()
+    }
+
     /// The embedded testbed's address (fault-injection tests run on the testbed only).
     pub fn testbed_addr(&self) -> std::net::SocketAddr {
         self.testbed

@@ -41,6 +41,8 @@ pub mod names {
     pub const LEADER_CHANGES_TOTAL: &str = "mongo_replicator_leader_changes_total";
     pub const NOTIFY_DELIVERIES_TOTAL: &str = "mongo_replicator_notify_deliveries_total";
     pub const NOTIFY_EVENTS_LOST_TOTAL: &str = "mongo_replicator_notify_events_lost_total";
+    pub const APPLY_DELAY_SECONDS: &str = "mongo_replicator_apply_delay_seconds";
+    pub const HELD_CHANGES: &str = "mongo_replicator_held_changes";
 }
 
 /// Buckets of `apply_batch_seconds`: 1 ms to 30 s (a bulk write slower than that is an incident).
@@ -79,6 +81,8 @@ pub struct Metrics {
     notify_events_lost: IntCounter,
     /// The continuous verifier's families ([`crate::verify::metrics`]).
     pub verify: crate::verify::metrics::VerifyMetrics,
+    apply_delay_seconds: IntGauge,
+    held_changes: IntGauge,
 }
 
 /// The `result` label of `notify_deliveries_total`: delivered, one retry, given up after
@@ -93,7 +97,7 @@ impl Metrics {
         let m = Metrics {
             events_applied: counter_vec(&registry, names::EVENTS_APPLIED_TOTAL, "Change events applied to the target, by operation.", "op"),
             events_received: register(&registry, IntCounter::new(names::EVENTS_RECEIVED_TOTAL, "Change events received from the source change stream.")),
-            lag_seconds: register(&registry, Gauge::new(names::LAG_SECONDS, "Seconds the backup is behind the source (since the source write of the oldest unapplied event); 0 only when caught up.")),
+            lag_seconds: register(&registry, Gauge::new(names::LAG_SECONDS, "Seconds the backup is behind the source (since the source write of the oldest unapplied event) beyond apply.delay_seconds; 0 only when caught up or within the delay.")),
             checkpoint_age_seconds: register(&registry, Gauge::new(names::CHECKPOINT_AGE_SECONDS, "Seconds since the checkpoint (resume token) was last persisted.")),
             apply_batch_seconds: register(
                 &registry,
@@ -123,6 +127,8 @@ impl Metrics {
             notify_deliveries: counter_vec(&registry, names::NOTIFY_DELIVERIES_TOTAL, "Webhook deliveries by result: ok, retried (one per retry), failed (gave up or refused), dropped (queue full).", "result"),
             notify_events_lost: register(&registry, IntCounter::new(names::NOTIFY_EVENTS_LOST_TOTAL, "Events a slow GET /api/v1/events reader lost (it fell behind the bus and skipped the oldest).")),
             verify: crate::verify::metrics::VerifyMetrics::register(&registry),
+            apply_delay_seconds: register(&registry, IntGauge::new(names::APPLY_DELAY_SECONDS, "apply.delay_seconds: events are applied no earlier than their source write plus this (lag_seconds counts beyond it).")),
+            held_changes: register(&registry, IntGauge::new(names::HELD_CHANGES, "Change events held for an operator by apply.hold (GET /api/v1/held; release or discard).")),
             registry,
         };
         for result in DELIVERY_RESULTS {
@@ -263,6 +269,17 @@ impl Metrics {
     pub fn set_max_pause(&self, max: std::time::Duration) {
         self.max_pause_seconds
             .set(i64::try_from(max.as_secs()).unwrap_or(i64::MAX));
+    }
+
+    /// `apply_delay_seconds` (the configured delay).
+    pub fn set_apply_delay_seconds(&self, seconds: u64) {
+        self.apply_delay_seconds
+            .set(i64::try_from(seconds).unwrap_or(i64::MAX));
+    }
+
+    /// `held_changes`: events held by `apply.hold` now.
+    pub fn set_held_changes(&self, n: usize) {
+        self.held_changes.set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// `parked_documents`.

@@ -28,6 +28,8 @@ pub struct Status {
     divergences: Arc<crate::verify::divergences::Divergences>,
     /// Recently applied keys for the continuous verifier (fed by the writers).
     recent: Arc<crate::verify::recent::Recent>,
+    /// Destructive changes held for an operator (`apply.hold`).
+    holds: Arc<crate::control::holds::Holds>,
 }
 
 struct Inner {
@@ -94,7 +96,13 @@ impl Status {
             bus: Arc::default(),
             divergences: Arc::default(),
             recent: Arc::default(),
+            holds: Arc::default(),
         }
+    }
+
+    /// What `apply.hold` holds (the watcher holds, the control API releases or discards).
+    pub fn holds(&self) -> &Arc<crate::control::holds::Holds> {
+        &self.holds
     }
 
     /// The pause state the watcher obeys and the control API changes.
