@@ -18,6 +18,8 @@
 //! - [`ha`]: several instances on one pair, one active by a lease on the target (`[ha]`):
 //!   the lease state machine, its conditional updates, the role loop around `run`.
 //! - [`history`]: the run history (`GET /api/v1/runs`), kept beside the checkpoint.
+//! - [`sync`]: two-way sync between a local and a remote deployment (`sync`): agreed
+//!   versions, conflicts and their resolution, the reconciliation pass.
 //! - [`ops`]: what operators see: labels, metrics, status, HTTP, health, logging, progress bars.
 //! - [`error`]: one error type with kinds, the server codes, one retry policy.
 
@@ -33,4 +35,5 @@ pub mod notify;
 pub mod ops;
 pub mod source;
 pub mod state;
+pub mod sync;
 pub mod tail;

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod failed_runs;
 pub mod resync;
 pub mod run;
+pub mod sync;
 pub mod verify;
 
 pub use copy::copy_job;
@@ -52,6 +53,10 @@ pub async fn execute(command: Command, cfg: Option<Config>) -> ExitCode {
         (Command::Retry(args), _) => return failed_runs::act("retry", args).await,
         (Command::Skip(args), _) => return failed_runs::act("skip", args).await,
         (Command::Runs(args), _) => return failed_runs::runs(args).await,
+        (Command::Conflicts(args), _) => return sync::conflicts(args).await,
+        (Command::Resolve(args), _) => return sync::resolve(args).await,
+        (Command::AutoResolve(args), _) => return sync::auto_resolve(args).await,
+        (Command::Sync(_), Some(cfg)) => sync::command(&cfg).await,
         (Command::Run(_), Some(cfg)) => run::command(&cfg).await,
         (Command::Copy(_), Some(cfg)) => copy::command(&cfg).await,
         (Command::Verify(_), Some(cfg)) => verify::command(&cfg).await,

@@ -78,6 +78,10 @@ impl Default for Config {
             on_history_lost: ON_HISTORY_LOST,
             ha: HaConfig::default(),
             notify: NotifyConfig::default(),
+            local: None,
+            remote: None,
+            conflicts: Default::default(),
+            sync: Default::default(),
         }
     }
 }

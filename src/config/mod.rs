@@ -6,6 +6,8 @@ pub mod duration;
 mod env;
 mod load;
 mod notify;
+mod sync;
+pub use sync::{ConflictsConfig, SideConfig, Strategy, SyncConfig};
 pub use notify::{redact_url, NotifyConfig, WebhookConfig, WebhookFormat};
 
 pub use env::{ENV_NESTING, ENV_PREFIX};
@@ -41,6 +43,18 @@ pub struct Config {
     /// Events for people: lag threshold, webhooks ([`crate::notify`]).
     #[serde(default)]
     pub notify: NotifyConfig,
+    /// Two-way sync (`mongo-replicator sync`, [`crate::sync`]): the local side.
+    #[serde(default)]
+    pub local: Option<SideConfig>,
+    /// Two-way sync: the remote side.
+    #[serde(default)]
+    pub remote: Option<SideConfig>,
+    /// Two-way sync: what a conflict becomes.
+    #[serde(default)]
+    pub conflicts: ConflictsConfig,
+    /// Two-way sync: where its state lives.
+    #[serde(default)]
+    pub sync: SyncConfig,
 }
 
 /// `[ha]`: active/standby by a lease document on the target (the server's clock). Keys left

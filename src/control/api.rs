@@ -48,7 +48,12 @@ pub fn router(api: Api, guard: Guard) -> Router {
             "/api/v1/resync",
             "/api/v1/jobs/{id}",
             "/api/v1/runs",
-            "/api/v1/events"
+            "/api/v1/events",
+            "/api/v1/sync/status",
+            "/api/v1/sync/now",
+            "/api/v1/conflicts",
+            "/api/v1/conflicts/{id}/resolve",
+            "/api/v1/conflicts/auto-resolve"
         ]
     );
     Router::new()
@@ -65,6 +70,11 @@ pub fn router(api: Api, guard: Guard) -> Router {
         .route(paths[10], get(crate::control::resync::show))
         .route(paths[11], get(crate::control::runs::list))
         .route(paths[12], get(crate::control::events::stream))
+        .route(paths[13], get(crate::sync::api::status))
+        .route(paths[14], post(crate::sync::api::now))
+        .route(paths[15], get(crate::sync::api::list))
+        .route(paths[16], post(crate::sync::api::resolve))
+        .route(paths[17], post(crate::sync::api::auto_resolve))
         .with_state(api)
         .route_layer(axum::middleware::from_fn_with_state(guard, auth::check))
 }

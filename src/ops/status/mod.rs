@@ -24,6 +24,8 @@ pub struct Status {
     runs: Arc<crate::history::RunLog>,
     /// Events for the live stream and webhooks (crate::notify).
     bus: Arc<crate::notify::Bus>,
+    /// Two-way sync, when running (crate::sync).
+    sync: Arc<crate::sync::Hub>,
 }
 
 struct Inner {
@@ -88,6 +90,7 @@ impl Status {
             jobs: Arc::default(),
             runs: Arc::default(),
             bus: Arc::default(),
+            sync: Arc::default(),
         }
     }
 
@@ -114,6 +117,11 @@ impl Status {
     /// The event bus the reporter feeds and `GET /api/v1/events` and webhooks read.
     pub fn bus(&self) -> &Arc<crate::notify::Bus> {
         &self.bus
+    }
+
+    /// The running two-way sync the API reaches (crate::sync).
+    pub fn sync(&self) -> &Arc<crate::sync::Hub> {
+        &self.sync
     }
 
     /// A panic elsewhere must not take `/status` down with it: the data stays usable.
