@@ -15,3 +15,4 @@ mod notify;
 mod ops;
 mod props;
 mod replicate;
+mod sync;

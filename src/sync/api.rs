@@ -91,7 +91,8 @@ pub async fn list(State(api): State<Api>, Query(q): Query<ListQuery>) -> Respons
         Ok(e) => e,
         Err(r) => return r,
     };
-    let all = q.resolved.is_some();
+    // Without `resolved`: every conflict; `resolved=false`: the open ones.
+    let all = q.resolved != Some(false);
     match engine.conflicts.list(all, q.collection.as_deref()).await {
         Ok(list) => {
             let shown: Vec<Value> = list
