@@ -5,7 +5,8 @@
 
 use super::conflicts::{Conflict, Kind};
 use super::engine::{Direction, Engine, Outcome, Side};
-use super::version::{decide, id_key, version_of, Agreed, Verdict, Version};
+use super::state::Record;
+use super::version::{decide, id_key, version_of, Verdict, Version};
 use crate::error::{Error, Result};
 use crate::source::translate::WriteKind;
 use crate::tail::guard::{Admission, ApplyGuard};
@@ -94,11 +95,11 @@ impl DirectionGuard {
             let ids: Vec<Bson> = indexes.iter().filter_map(|i| id_of(&items[*i])).collect();
             let source = engine.read_many(self.dir.source, &coll, &ids).await?;
             let target = engine.read_many(self.dir.target(), &coll, &ids).await?;
-            let agreed: HashMap<String, Agreed> = engine
+            let agreed: HashMap<String, Record> = engine
                 .reporter
                 .retry("reading sync_state", || engine.state.get_many(&coll, &ids))
                 .await?;
-            let mut same = Vec::new();
+            let (mut same, mut announced) = (Vec::new(), Vec::new());
             for i in indexes {
                 let Some(id) = id_of(&items[i]) else { continue };
                 let key = id_key(&id);
@@ -108,7 +109,9 @@ impl DirectionGuard {
                 }
                 let (s, t) = (source.get(&key), target.get(&key));
                 let (sv, tv) = (s.map(|d| version_of(d)), t.map(|d| version_of(d)));
-                let a = agreed.get(&key).cloned().unwrap_or(Agreed::Unknown);
+                let a = agreed.get(&key).cloned().unwrap_or_default().effective(|side| {
+                    if side == self.dir.source { sv.clone() } else { tv.clone() }
+                });
                 match decide(sv.as_ref(), tv.as_ref(), &a) {
                     Verdict::Echo => engine.count(self.dir, Outcome::Echo, 1),
                     Verdict::Same => {
@@ -121,6 +124,7 @@ impl DirectionGuard {
                             None => WriteKind::Delete,
                         };
                         keep[i] = true;
+                        announced.push((id, sv));
                     }
                     Verdict::Conflict => {
                         let c = Self::conflict_of(self.dir, &coll, &id, (to_doc(s), to_doc(t)), items[i].wall_ms);
@@ -132,6 +136,11 @@ impl DirectionGuard {
             engine
                 .reporter
                 .retry("writing sync_state", || engine.state.set_many(&coll, &same))
+                .await?;
+            let to = self.dir.target();
+            engine
+                .reporter
+                .retry("writing sync_state", || engine.state.announce(&coll, to, &announced))
                 .await?;
         }
         Ok(())

@@ -119,6 +119,10 @@ pub async fn command(cfg: &Config) -> Result<ExitCode> {
     if first_sync {
         tracing::info!("a direction has no checkpoint: reconciling both sides first");
         engine.reconcile().await?;
+        // The start points, stored at once: a crash from here on resumes from them.
+        for (_, _, _, _, cp, _) in &pipes {
+            reporter.retry("saving the sync start point", || cp.save_state()).await?;
+        }
     }
     let mut tasks = tokio::task::JoinSet::new();
     for (dir, dcfg, source, target, cp, position) in pipes {
@@ -177,6 +181,7 @@ async fn direction_loop(
                 let token = fresh_token(&reporter, &dbs.0).await?;
                 cp.start_over(Checkpoint { resume_token: Some(token), ..Default::default() }).await;
                 engine.reconcile().await?;
+                reporter.retry("saving the sync start point", || cp.save_state()).await?;
             }
             Err(e) => return Err(e),
         }

@@ -115,7 +115,9 @@ impl Engine {
             let (l, r) = (local.get(key), remote.get(key));
             let id = l.or(r).map(|(id, _)| id.clone()).unwrap_or(Bson::Null);
             let (lv, rv) = (l.map(|(_, d)| version_of(d)), r.map(|(_, d)| version_of(d)));
-            let a = agreed.get(key).cloned().unwrap_or(Agreed::Unknown);
+            let a = agreed.get(key).cloned().unwrap_or_default().effective(|side| {
+                if side == Side::Local { lv.clone() } else { rv.clone() }
+            });
             let from = if lv == rv {
                 if a != Agreed::At(lv.clone()) {
                     same.push((id, lv));
@@ -160,6 +162,10 @@ impl Engine {
     /// Writes `from`'s version of `id` to the other side: false when a unique index refused it
     /// (recorded as a conflict).
     async fn copy_over(&self, coll: &str, id: &Bson, doc: Option<&RawDocumentBuf>, from: Side) -> Result<bool> {
+        let announced = [(id.clone(), doc.map(|d| version_of(d)))];
+        self.reporter
+            .retry("writing sync_state", || self.state.announce(coll, from.other(), &announced))
+            .await?;
         match self.write(from.other(), coll, id, doc).await {
             Ok(()) => Ok(true),
             Err(e) if Engine::is_duplicate(&e) => {

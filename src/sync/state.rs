@@ -1,7 +1,13 @@
 //! `sync_state` (in `sync.state_database`, local side): per document the version both sides
 //! last agreed on. `{_id: {c: collection, i: <_id>}, h: <hash> | null}`; `null` is a
 //! tombstone (both sides had it deleted), kept so a late delete event stays an echo.
+//!
+//! A write to one side is announced first (`p`: the version, `pt`: the side it goes to) and
+//! made agreed after the side acknowledged it (the whole record replaced, `p` gone): after a
+//! kill -9 between the two, the side holding the announced version shows the write happened
+//! ([`Record::effective`]), so it is neither replayed over a newer change nor a conflict.
 
+use super::engine::Side;
 use super::version::{id_key, Agreed, Version};
 use crate::error::{Error, Origin, Result};
 use bson::{doc, Bson, Document};
@@ -10,6 +16,30 @@ use mongodb::{Collection, Database};
 use std::collections::HashMap;
 
 pub const STATE_COLLECTION: &str = "sync_state";
+
+/// One document's state: agreed, and a write to one side announced but not yet recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub agreed: Agreed,
+    pub pending: Option<(Side, Option<Version>)>,
+}
+
+impl Default for Record {
+    fn default() -> Self {
+        Record { agreed: Agreed::Unknown, pending: None }
+    }
+}
+
+impl Record {
+    /// The agreed version given what each side holds now: the announced one once the side it
+    /// went to holds it (the write happened), else the recorded one.
+    pub fn effective(&self, on: impl Fn(Side) -> Option<Version>) -> Agreed {
+        match &self.pending {
+            Some((to, v)) if on(*to) == *v => Agreed::At(v.clone()),
+            _ => self.agreed.clone(),
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct StateStore {
@@ -30,10 +60,10 @@ impl StateStore {
     }
 
     /// The agreed state of `ids` of `collection`, by [`id_key`] (one `$in` query).
-    pub async fn get_many(&self, collection: &str, ids: &[Bson]) -> Result<HashMap<String, Agreed>> {
+    pub async fn get_many(&self, collection: &str, ids: &[Bson]) -> Result<HashMap<String, Record>> {
         let wanted: Vec<Bson> = ids.iter().map(|i| state_id(collection, i)).collect();
-        let mut out: HashMap<String, Agreed> =
-            ids.iter().map(|i| (id_key(i), Agreed::Unknown)).collect();
+        let mut out: HashMap<String, Record> =
+            ids.iter().map(|i| (id_key(i), Record::default())).collect();
         if wanted.is_empty() {
             return Ok(out);
         }
@@ -55,7 +85,7 @@ impl StateStore {
     }
 
     /// Every agreed state of `collection` (the reconciliation pass).
-    pub async fn all_of(&self, collection: &str) -> Result<HashMap<String, Agreed>> {
+    pub async fn all_of(&self, collection: &str) -> Result<HashMap<String, Record>> {
         let mut cursor = self
             .coll
             .find(doc! { "_id.c": collection })
@@ -93,13 +123,42 @@ impl StateStore {
             .map_err(|e| Error::from_driver(Origin::Checkpoint, "writing sync_state", &e))?;
         crate::apply::check_write_reply("update", STATE_COLLECTION, &reply)
     }
+
+    /// Announces writes of `version` to `side` before they are made.
+    pub async fn announce(&self, collection: &str, side: Side, entries: &[(Bson, Option<Version>)]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let updates: Vec<Document> = entries
+            .iter()
+            .map(|(id, v)| {
+                let p = v.clone().map_or(Bson::Null, Bson::String);
+                doc! { "q": { "_id": state_id(collection, id) }, "u": { "$set": { "p": p, "pt": side.as_str() } }, "upsert": true }
+            })
+            .collect();
+        let reply = self
+            .db
+            .run_command(doc! { "update": STATE_COLLECTION, "updates": updates, "ordered": true, "writeConcern": { "w": "majority" } })
+            .await
+            .map_err(|e| Error::from_driver(Origin::Checkpoint, "writing sync_state", &e))?;
+        crate::apply::check_write_reply("update", STATE_COLLECTION, &reply)
+    }
 }
 
-fn parse(d: &Document) -> Option<(Bson, Agreed)> {
+fn parse(d: &Document) -> Option<(Bson, Record)> {
     let id = d.get_document("_id").ok()?.get("i")?.clone();
     let agreed = match d.get("h") {
         Some(Bson::String(h)) => Agreed::At(Some(h.clone())),
-        _ => Agreed::At(None),
+        Some(_) => Agreed::At(None),
+        // Only announced so far: never agreed.
+        None => Agreed::Unknown,
     };
-    Some((id, agreed))
+    let pending = match (d.get_str("pt"), d.get("p")) {
+        (Ok(side), Some(p)) => {
+            let side = if side == "local" { Side::Local } else { Side::Remote };
+            Some((side, p.as_str().map(str::to_string)))
+        }
+        _ => None,
+    };
+    Some((id, Record { agreed, pending }))
 }
