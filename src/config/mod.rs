@@ -44,10 +44,10 @@ pub struct Config {
     #[serde(default)]
     pub notify: NotifyConfig,
     /// Two-way sync (`mongo-replicator sync`, [`crate::sync`]): the local side.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local: Option<SideConfig>,
     /// Two-way sync: the remote side.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote: Option<SideConfig>,
     /// Two-way sync: what a conflict becomes.
     #[serde(default)]

@@ -128,3 +128,14 @@ pub async fn open_conflicts(p: &ReplicatorProcess) -> Vec<Value> {
         .map(|v| v["conflicts"].as_array().cloned().unwrap_or_default())
         .unwrap_or_default()
 }
+
+#[test]
+fn the_sync_example_configuration_loads() {
+    let _env = support::env_lock();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example-sync.toml");
+    let cfg = Config::load(Some(&path), serde_json::json!({})).unwrap();
+    assert_eq!(cfg.local.unwrap().database, "app");
+    assert_eq!(cfg.remote.unwrap().database, "app");
+    assert_eq!(cfg.conflicts.strategy_of("orders"), Strategy::KeepLocal);
+    assert_eq!(cfg.conflicts.strategy_of("users"), Strategy::Manual);
+}
