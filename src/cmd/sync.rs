@@ -64,10 +64,21 @@ pub async fn auto_resolve(args: AutoResolveArgs) -> ExitCode {
         return ExitCode::from(EXIT_CONFIG);
     }
     let body = json!({ "max": args.max });
-    match request(&args.control, "POST", "/api/v1/conflicts/auto-resolve", Some(&body.to_string())).await {
+    match request(
+        &args.control,
+        "POST",
+        "/api/v1/conflicts/auto-resolve",
+        Some(&body.to_string()),
+    )
+    .await
+    {
         Ok((parsed, _)) => {
             print_answer(&args.control, &parsed, || {
-                format!("auto-resolve: {} resolved, {} skipped (need a person)\n", text(&parsed["resolved"]), text(&parsed["skipped"]))
+                format!(
+                    "auto-resolve: {} resolved, {} skipped (need a person)\n",
+                    text(&parsed["resolved"]),
+                    text(&parsed["skipped"])
+                )
             });
             ExitCode::SUCCESS
         }
@@ -79,7 +90,9 @@ pub async fn auto_resolve(args: AutoResolveArgs) -> ExitCode {
 fn urlencoding(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

@@ -7,8 +7,8 @@ mod env;
 mod load;
 mod notify;
 mod sync;
-pub use sync::{ConflictsConfig, SideConfig, Strategy, SyncConfig};
 pub use notify::{redact_url, NotifyConfig, WebhookConfig, WebhookFormat};
+pub use sync::{ConflictsConfig, SideConfig, Strategy, SyncConfig};
 
 pub use env::{ENV_NESTING, ENV_PREFIX};
 mod secrets;

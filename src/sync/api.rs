@@ -18,21 +18,25 @@ use std::sync::Arc;
 /// Largest request body read (a merged document).
 const MAX_BODY: usize = 4 * 1024 * 1024;
 
-fn engine(api: &Api) -> Result<Arc<Engine>, Response> {
+fn engine(api: &Api) -> Result<Arc<Engine>, Box<Response>> {
     api.status.sync().engine().cloned().ok_or_else(|| {
         let body = json!({ "error": "no two-way sync is running here (mongo-replicator sync), or it has not connected yet" });
-        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        Box::new((StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response())
     })
 }
 
 fn failed(e: impl std::fmt::Display) -> Response {
-    (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": e.to_string() }))).into_response()
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({ "error": e.to_string() })),
+    )
+        .into_response()
 }
 
 pub async fn status(State(api): State<Api>) -> Response {
     let engine = match engine(&api) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut sides = serde_json::Map::new();
     for side in [Side::Local, Side::Remote] {
@@ -47,12 +51,22 @@ pub async fn status(State(api): State<Api>) -> Response {
         let counts = &engine.counts[dir.index()];
         let mut d = serde_json::Map::new();
         for (i, o) in Outcome::ALL.iter().enumerate() {
-            d.insert(o.as_str().into(), counts.by_outcome[i].load(Ordering::Relaxed).into());
+            d.insert(
+                o.as_str().into(),
+                counts.by_outcome[i].load(Ordering::Relaxed).into(),
+            );
         }
         let last = counts.last_applied_ms.load(Ordering::Relaxed);
         d.insert(
             "last_applied_at".into(),
-            if last == 0 { Value::Null } else { bson::DateTime::from_millis(last).try_to_rfc3339_string().unwrap_or_default().into() },
+            if last == 0 {
+                Value::Null
+            } else {
+                bson::DateTime::from_millis(last)
+                    .try_to_rfc3339_string()
+                    .unwrap_or_default()
+                    .into()
+            },
         );
         directions.insert(dir.label().into(), Value::Object(d));
     }
@@ -68,7 +82,7 @@ pub async fn status(State(api): State<Api>) -> Response {
 pub async fn now(State(api): State<Api>, req: Request) -> Response {
     let engine = match engine(&api) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let who = remote(&req);
     match engine.reconcile().await {
@@ -89,7 +103,7 @@ pub struct ListQuery {
 pub async fn list(State(api): State<Api>, Query(q): Query<ListQuery>) -> Response {
     let engine = match engine(&api) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     // Without `resolved`: every conflict; `resolved=false`: the open ones.
     let all = q.resolved != Some(false);
@@ -106,7 +120,7 @@ pub async fn list(State(api): State<Api>, Query(q): Query<ListQuery>) -> Respons
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ResolveBody {
     strategy: String,
@@ -123,16 +137,13 @@ async fn body<T: for<'de> Deserialize<'de> + Default>(req: Request) -> Result<T,
     serde_json::from_slice(&bytes).map_err(|e| format!("bad body: {e}"))
 }
 
-impl Default for ResolveBody {
-    fn default() -> Self {
-        ResolveBody { strategy: String::new(), value: None }
-    }
-}
-
 /// The resolution a body names; `value` as Extended JSON.
 fn resolution(b: &ResolveBody) -> Result<Resolution, String> {
     let value = || -> Result<bson::Bson, String> {
-        let v = b.value.clone().ok_or(format!("{} needs a \"value\"", b.strategy))?;
+        let v = b
+            .value
+            .clone()
+            .ok_or(format!("{} needs a \"value\"", b.strategy))?;
         bson::Bson::try_from(v).map_err(|e| format!("\"value\" is not Extended JSON: {e}"))
     };
     match b.strategy.as_str() {
@@ -143,14 +154,16 @@ fn resolution(b: &ResolveBody) -> Result<Resolution, String> {
             _ => Err("merge needs a document as \"value\"".into()),
         },
         "rename_local" => Ok(Resolution::RenameLocal(value()?)),
-        other => Err(format!("strategy {other:?}: expected keep_local, keep_remote, merge or rename_local")),
+        other => Err(format!(
+            "strategy {other:?}: expected keep_local, keep_remote, merge or rename_local"
+        )),
     }
 }
 
 pub async fn resolve(State(api): State<Api>, Path(id): Path<String>, req: Request) -> Response {
     let engine = match engine(&api) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let who = remote(&req);
     let how = match body::<ResolveBody>(req).await.and_then(|b| resolution(&b)) {
@@ -166,8 +179,16 @@ pub async fn resolve(State(api): State<Api>, Path(id): Path<String>, req: Reques
             tracing::info!(remote = %who, action = "resolve", strategy = name, result = "ok", "control request");
             Json(json!({ "resolved": true, "conflict": c.to_json() })).into_response()
         }
-        Err(Refusal::NotFound) => (StatusCode::NOT_FOUND, Json(json!({ "error": "no conflict with that id" }))).into_response(),
-        Err(Refusal::Resolved) => (StatusCode::CONFLICT, Json(json!({ "error": "the conflict is already resolved" }))).into_response(),
+        Err(Refusal::NotFound) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": "no conflict with that id" })),
+        )
+            .into_response(),
+        Err(Refusal::Resolved) => (
+            StatusCode::CONFLICT,
+            Json(json!({ "error": "the conflict is already resolved" })),
+        )
+            .into_response(),
         Err(Refusal::Invalid(m)) => bad_request(m),
         Err(Refusal::Failed(e)) => failed(e),
     }
@@ -182,14 +203,16 @@ struct AutoBody {
 pub async fn auto_resolve(State(api): State<Api>, req: Request) -> Response {
     let engine = match engine(&api) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let max = match body::<AutoBody>(req).await {
         Ok(b) => b.max.unwrap_or(usize::MAX),
         Err(m) => return bad_request(m),
     };
     match engine.auto_resolve(max).await {
-        Ok((resolved, skipped)) => Json(json!({ "resolved": resolved, "skipped": skipped })).into_response(),
+        Ok((resolved, skipped)) => {
+            Json(json!({ "resolved": resolved, "skipped": skipped })).into_response()
+        }
         Err(e) => failed(e),
     }
 }

@@ -49,9 +49,15 @@ pub struct Conflict {
 impl Conflict {
     /// The `(collection, id key)` pairs this conflict blocks.
     pub fn blocked(&self) -> Vec<(String, String)> {
-        let mut keys = vec![(self.collection.clone(), super::version::id_key(&self.local_id))];
+        let mut keys = vec![(
+            self.collection.clone(),
+            super::version::id_key(&self.local_id),
+        )];
         if self.remote_id != self.local_id {
-            keys.push((self.collection.clone(), super::version::id_key(&self.remote_id)));
+            keys.push((
+                self.collection.clone(),
+                super::version::id_key(&self.remote_id),
+            ));
         }
         keys
     }
@@ -59,11 +65,15 @@ impl Conflict {
     /// What the API shows: values only here (the route is authenticated).
     pub fn to_json(&self) -> serde_json::Value {
         let ext = |d: &Option<Document>| {
-            d.clone()
-                .map_or(serde_json::Value::Null, |d| Bson::Document(d).into_relaxed_extjson())
+            d.clone().map_or(serde_json::Value::Null, |d| {
+                Bson::Document(d).into_relaxed_extjson()
+            })
         };
         let field_value = |d: &Option<Document>| match (&self.field, d) {
-            (Some(f), Some(d)) => d.get(f).cloned().map_or(serde_json::Value::Null, Bson::into_relaxed_extjson),
+            (Some(f), Some(d)) => d
+                .get(f)
+                .cloned()
+                .map_or(serde_json::Value::Null, Bson::into_relaxed_extjson),
             _ => serde_json::Value::Null,
         };
         serde_json::json!({
@@ -130,7 +140,11 @@ impl ConflictStore {
     /// times): one open conflict per document pair. True when it is new.
     pub async fn record(&self, c: &Conflict) -> Result<bool> {
         let same = doc! { "resolved": false, "collection": &c.collection, "kind": bson::to_bson(&c.kind).unwrap_or(Bson::Null), "local_id": c.local_id.clone(), "remote_id": c.remote_id.clone() };
-        let existing = self.coll.find_one(same.clone()).await.map_err(err("reading sync_conflicts"))?;
+        let existing = self
+            .coll
+            .find_one(same.clone())
+            .await
+            .map_err(err("reading sync_conflicts"))?;
         match existing {
             Some(old) => {
                 let mut set = doc! {};
@@ -149,7 +163,10 @@ impl ConflictStore {
                 Ok(false)
             }
             None => {
-                self.coll.insert_one(c).await.map_err(err("writing sync_conflicts"))?;
+                self.coll
+                    .insert_one(c)
+                    .await
+                    .map_err(err("writing sync_conflicts"))?;
                 Ok(true)
             }
         }

@@ -46,8 +46,12 @@ pub struct Direction {
 
 impl Direction {
     pub const ALL: [Direction; 2] = [
-        Direction { source: Side::Local },
-        Direction { source: Side::Remote },
+        Direction {
+            source: Side::Local,
+        },
+        Direction {
+            source: Side::Remote,
+        },
     ];
     pub fn target(self) -> Side {
         self.source.other()
@@ -164,7 +168,9 @@ impl Engine {
                 let ids = ids.clone();
                 async move {
                     let c = self.db(side).collection::<RawDocumentBuf>(coll);
-                    let e = |e: mongodb::error::Error| Error::from_driver(origin(side), "reading documents", &e);
+                    let e = |e: mongodb::error::Error| {
+                        Error::from_driver(origin(side), "reading documents", &e)
+                    };
                     let mut cursor = c.find(doc! { "_id": { "$in": ids } }).await.map_err(e)?;
                     let mut out = HashMap::new();
                     while let Some(d) = cursor.try_next().await.map_err(e)? {
@@ -182,14 +188,25 @@ impl Engine {
 
     /// Makes `side` hold `doc` under `id` (`None`: deleted). A unique-index refusal comes
     /// back as [`ErrorKind::DuplicateKey`], not retried.
-    pub async fn write(&self, side: Side, coll: &str, id: &Bson, doc: Option<&RawDocumentBuf>) -> Result<()> {
+    pub async fn write(
+        &self,
+        side: Side,
+        coll: &str,
+        id: &Bson,
+        doc: Option<&RawDocumentBuf>,
+    ) -> Result<()> {
         self.reporter
             .retry("writing a document for sync", || async move {
                 let c = self.db(side).collection::<RawDocumentBuf>(coll);
-                let e = |e: mongodb::error::Error| Error::from_driver(origin(side), "writing a document", &e);
+                let e = |e: mongodb::error::Error| {
+                    Error::from_driver(origin(side), "writing a document", &e)
+                };
                 match doc {
                     Some(d) => {
-                        c.replace_one(doc! { "_id": id.clone() }, d).upsert(true).await.map_err(e)?;
+                        c.replace_one(doc! { "_id": id.clone() }, d)
+                            .upsert(true)
+                            .await
+                            .map_err(e)?;
                     }
                     None => {
                         c.delete_one(doc! { "_id": id.clone() }).await.map_err(e)?;
@@ -202,14 +219,29 @@ impl Engine {
 
     /// The document on `side` that `doc` clashes with on a unique index: the index's field
     /// and the other document.
-    pub async fn unique_clash(&self, side: Side, coll: &str, doc: &Document) -> Result<Option<(String, Document)>> {
+    pub async fn unique_clash(
+        &self,
+        side: Side,
+        coll: &str,
+        doc: &Document,
+    ) -> Result<Option<(String, Document)>> {
         let db = self.db(side);
         let e = |e: mongodb::error::Error| Error::from_driver(origin(side), "reading indexes", &e);
-        let indexes: Vec<mongodb::IndexModel> =
-            db.collection::<Document>(coll).list_indexes().await.map_err(e)?.try_collect().await.map_err(e)?;
+        let indexes: Vec<mongodb::IndexModel> = db
+            .collection::<Document>(coll)
+            .list_indexes()
+            .await
+            .map_err(e)?
+            .try_collect()
+            .await
+            .map_err(e)?;
         let id = doc.get("_id").cloned().unwrap_or(Bson::Null);
         for index in indexes {
-            let unique = index.options.as_ref().and_then(|o| o.unique).unwrap_or(false);
+            let unique = index
+                .options
+                .as_ref()
+                .and_then(|o| o.unique)
+                .unwrap_or(false);
             let fields: Vec<String> = index.keys.keys().cloned().collect();
             if !unique || fields.iter().any(|f| f == "_id") {
                 continue;
@@ -218,7 +250,12 @@ impl Engine {
             for f in &fields {
                 filter.insert(f.clone(), doc.get(f).cloned().unwrap_or(Bson::Null));
             }
-            if let Some(other) = db.collection::<Document>(coll).find_one(filter).await.map_err(e)? {
+            if let Some(other) = db
+                .collection::<Document>(coll)
+                .find_one(filter)
+                .await
+                .map_err(e)?
+            {
                 return Ok(Some((fields.join(","), other)));
             }
         }
@@ -228,7 +265,10 @@ impl Engine {
     /// Stores a conflict (or refreshes the open one on the same documents), blocks its
     /// documents, counts it and tells the bus (names and counts only).
     pub async fn record_conflict(&self, c: Conflict) -> Result<()> {
-        let is_new = self.reporter.retry("recording a conflict", || self.conflicts.record(&c)).await?;
+        let is_new = self
+            .reporter
+            .retry("recording a conflict", || self.conflicts.record(&c))
+            .await?;
         {
             let mut open = self.open.lock();
             open.extend(c.blocked());
@@ -248,7 +288,9 @@ impl Engine {
     }
 
     pub fn is_blocked(&self, coll: &str, key: &str) -> bool {
-        self.open.lock().contains(&(coll.to_string(), key.to_string()))
+        self.open
+            .lock()
+            .contains(&(coll.to_string(), key.to_string()))
     }
 
     /// Whether `e` is a unique-index refusal.

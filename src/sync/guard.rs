@@ -109,9 +109,17 @@ impl DirectionGuard {
                 }
                 let (s, t) = (source.get(&key), target.get(&key));
                 let (sv, tv) = (s.map(|d| version_of(d)), t.map(|d| version_of(d)));
-                let a = agreed.get(&key).cloned().unwrap_or_default().effective(|side| {
-                    if side == self.dir.source { sv.clone() } else { tv.clone() }
-                });
+                let a = agreed
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_default()
+                    .effective(|side| {
+                        if side == self.dir.source {
+                            sv.clone()
+                        } else {
+                            tv.clone()
+                        }
+                    });
                 match decide(sv.as_ref(), tv.as_ref(), &a) {
                     Verdict::Echo => engine.count(self.dir, Outcome::Echo, 1),
                     Verdict::Same => {
@@ -127,7 +135,13 @@ impl DirectionGuard {
                         announced.push((id, sv));
                     }
                     Verdict::Conflict => {
-                        let c = Self::conflict_of(self.dir, &coll, &id, (to_doc(s), to_doc(t)), items[i].wall_ms);
+                        let c = Self::conflict_of(
+                            self.dir,
+                            &coll,
+                            &id,
+                            (to_doc(s), to_doc(t)),
+                            items[i].wall_ms,
+                        );
                         engine.record_conflict(c).await?;
                         engine.count(self.dir, Outcome::Conflict, 1);
                     }
@@ -140,7 +154,9 @@ impl DirectionGuard {
             let to = self.dir.target();
             engine
                 .reporter
-                .retry("writing sync_state", || engine.state.announce(&coll, to, &announced))
+                .retry("writing sync_state", || {
+                    engine.state.announce(&coll, to, &announced)
+                })
                 .await?;
         }
         Ok(())
@@ -173,7 +189,9 @@ impl ApplyGuard for DirectionGuard {
             for (coll, entries) in by_coll {
                 engine
                     .reporter
-                    .retry("writing sync_state", || engine.state.set_many(coll, &entries))
+                    .retry("writing sync_state", || {
+                        engine.state.set_many(coll, &entries)
+                    })
                     .await?;
                 engine.count(self.dir, Outcome::Applied, entries.len() as u64);
             }
@@ -190,12 +208,24 @@ impl ApplyGuard for DirectionGuard {
             if !Engine::is_duplicate(e) {
                 return Ok(false);
             }
-            let Ok(doc) = doc.to_document() else { return Ok(false) };
+            let Ok(doc) = doc.to_document() else {
+                return Ok(false);
+            };
             let engine = &self.engine;
-            let clash = engine.unique_clash(self.dir.target(), &item.op.coll, &doc).await?;
-            let Some((field, other)) = clash else { return Ok(false) };
+            let clash = engine
+                .unique_clash(self.dir.target(), &item.op.coll, &doc)
+                .await?;
+            let Some((field, other)) = clash else {
+                return Ok(false);
+            };
             let other_id = other.get("_id").cloned().unwrap_or(Bson::Null);
-            let mut c = Self::conflict_of(self.dir, &item.op.coll, &id, (Some(doc), Some(other)), item.wall_ms);
+            let mut c = Self::conflict_of(
+                self.dir,
+                &item.op.coll,
+                &id,
+                (Some(doc), Some(other)),
+                item.wall_ms,
+            );
             c.kind = Kind::UniqueIndex;
             c.field = Some(field);
             (c.local_id, c.remote_id) = match self.dir.source {

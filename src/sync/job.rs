@@ -7,7 +7,9 @@
 use super::engine::{Counts, Direction, Engine, Side};
 use super::guard::DirectionGuard;
 use super::metrics::SyncMetrics;
-use crate::config::{CheckpointStoreKind, Config, CopyMode, DdlConfig, SourceConfig, TargetConfig, UpdateMode};
+use crate::config::{
+    CheckpointStoreKind, Config, CopyMode, DdlConfig, SourceConfig, TargetConfig, UpdateMode,
+};
 use crate::error::{Class, Error, ErrorKind, Origin, Result};
 use crate::ops::{Http, Phase, Reporter, Service};
 use crate::source::{Sides, StartAt};
@@ -27,7 +29,12 @@ const PING_EVERY: Duration = Duration::from_secs(2);
 /// (the reconciliation pass does the first sync), checkpoint on the target side.
 pub fn direction_config(cfg: &Config, dir: Direction) -> Result<Config> {
     let (Some(local), Some(remote)) = (&cfg.local, &cfg.remote) else {
-        return Err(Error::new(ErrorKind::Config, Class::Fatal, "local, remote", "sync needs both [local] and [remote] sections"));
+        return Err(Error::new(
+            ErrorKind::Config,
+            Class::Fatal,
+            "local, remote",
+            "sync needs both [local] and [remote] sections",
+        ));
     };
     let (from, to) = match dir.source {
         Side::Local => (local, remote),
@@ -46,7 +53,15 @@ pub fn direction_config(cfg: &Config, dir: Direction) -> Result<Config> {
     };
     c.apply.workers = 1;
     c.apply.update_mode = UpdateMode::FullDocument;
-    c.apply.ddl = DdlConfig { drop: false, rename: false, drop_database: false, create: false, create_indexes: false, drop_indexes: false, modify: false };
+    c.apply.ddl = DdlConfig {
+        drop: false,
+        rename: false,
+        drop_database: false,
+        create: false,
+        create_indexes: false,
+        drop_indexes: false,
+        modify: false,
+    };
     c.checkpoint.store = CheckpointStoreKind::Target;
     c.checkpoint.database = cfg.sync.state_database.clone();
     c.copy.mode = CopyMode::Never;
@@ -70,8 +85,12 @@ pub async fn command(cfg: &Config) -> Result<ExitCode> {
     let engine = Arc::new(Engine {
         local: sides.source.clone(),
         remote: sides.target.clone(),
-        state: super::state::StateStore::new(sides.source_client.database(&cfg.sync.state_database)),
-        conflicts: super::conflicts::ConflictStore::new(&sides.source_client.database(&cfg.sync.state_database)),
+        state: super::state::StateStore::new(
+            sides.source_client.database(&cfg.sync.state_database),
+        ),
+        conflicts: super::conflicts::ConflictStore::new(
+            &sides.source_client.database(&cfg.sync.state_database),
+        ),
         policy: cfg.conflicts.clone(),
         lock: Arc::default(),
         open: Default::default(),
@@ -83,8 +102,15 @@ pub async fn command(cfg: &Config) -> Result<ExitCode> {
         collections: l2r.source.collections.clone(),
         last_pass: Default::default(),
     });
-    let open = reporter.retry("reading sync_conflicts", || engine.conflicts.open_keys()).await?;
-    let open_count = reporter.retry("reading sync_conflicts", || engine.conflicts.list(false, None)).await?.len();
+    let open = reporter
+        .retry("reading sync_conflicts", || engine.conflicts.open_keys())
+        .await?;
+    let open_count = reporter
+        .retry("reading sync_conflicts", || {
+            engine.conflicts.list(false, None)
+        })
+        .await?
+        .len();
     engine.metrics.set_open(open_count);
     *engine.open.lock() = open;
     reporter.status.sync().attach(engine.clone());
@@ -102,7 +128,8 @@ pub async fn command(cfg: &Config) -> Result<ExitCode> {
         (Direction::ALL[0], &l2r, &sides, service.position.clone()),
         (Direction::ALL[1], &r2l, &swapped, Position::new()),
     ] {
-        let (store, existing, identity) = crate::cmd::copy::load_checkpoint(dcfg, dsides, &reporter, None).await?;
+        let (store, existing, identity) =
+            crate::cmd::copy::load_checkpoint(dcfg, dsides, &reporter, None).await?;
         let token = existing.as_ref().and_then(|c| c.resume_token.clone());
         let token = match token {
             Some(t) => t,
@@ -111,30 +138,59 @@ pub async fn command(cfg: &Config) -> Result<ExitCode> {
                 fresh_token(&reporter, &dsides.source).await?
             }
         };
-        let checkpoint = Checkpoint { resume_token: Some(token), ..existing.unwrap_or_default() };
+        let checkpoint = Checkpoint {
+            resume_token: Some(token),
+            ..existing.unwrap_or_default()
+        };
         let cp = Checkpointer::new(store, checkpoint, position.clone(), reporter.clone());
         cp.set_source(identity);
-        pipes.push((dir, dcfg.clone(), dsides.source.clone(), dsides.target.clone(), cp, position));
+        pipes.push((
+            dir,
+            dcfg.clone(),
+            dsides.source.clone(),
+            dsides.target.clone(),
+            cp,
+            position,
+        ));
     }
     if first_sync {
         tracing::info!("a direction has no checkpoint: reconciling both sides first");
         engine.reconcile().await?;
         // The start points, stored at once: a crash from here on resumes from them.
         for (_, _, _, _, cp, _) in &pipes {
-            reporter.retry("saving the sync start point", || cp.save_state()).await?;
+            reporter
+                .retry("saving the sync start point", || cp.save_state())
+                .await?;
         }
     }
     let mut tasks = tokio::task::JoinSet::new();
     for (dir, dcfg, source, target, cp, position) in pipes {
-        let guard = Arc::new(DirectionGuard { engine: engine.clone(), dir });
+        let guard = Arc::new(DirectionGuard {
+            engine: engine.clone(),
+            dir,
+        });
         let (engine, reporter, stop) = (engine.clone(), reporter.clone(), stop.clone());
         tasks.spawn(async move {
-            direction_loop(&dcfg, (source, target), (cp, position), (reporter, stop), (engine, guard)).await
+            direction_loop(
+                &dcfg,
+                (source, target),
+                (cp, position),
+                (reporter, stop),
+                (engine, guard),
+            )
+            .await
         });
     }
     let mut first_err = None;
     while let Some(joined) = tasks.join_next().await {
-        let outcome = joined.unwrap_or_else(|e| Err(Error::new(ErrorKind::Internal, Class::Fatal, "sync direction", e.to_string())));
+        let outcome = joined.unwrap_or_else(|e| {
+            Err(Error::new(
+                ErrorKind::Internal,
+                Class::Fatal,
+                "sync direction",
+                e.to_string(),
+            ))
+        });
         if let Err(e) = outcome {
             // One direction failing for good stops the other (a clean stop of both).
             stop.cancel();
@@ -166,7 +222,10 @@ async fn direction_loop(
         let outcome = run_tail_guarded(
             cfg,
             dbs.clone(),
-            TailFrom { at, target_may_be_ahead: true },
+            TailFrom {
+                at,
+                target_may_be_ahead: true,
+            },
             (cp.clone(), position.clone()),
             reporter.clone(),
             stop.clone(),
@@ -179,9 +238,15 @@ async fn direction_loop(
                 reporter.record_error(&e);
                 tracing::warn!(direction = guard.dir.label(), "change stream history lost on a side: new start point, then a reconciliation pass");
                 let token = fresh_token(&reporter, &dbs.0).await?;
-                cp.start_over(Checkpoint { resume_token: Some(token), ..Default::default() }).await;
+                cp.start_over(Checkpoint {
+                    resume_token: Some(token),
+                    ..Default::default()
+                })
+                .await;
                 engine.reconcile().await?;
-                reporter.retry("saving the sync start point", || cp.save_state()).await?;
+                reporter
+                    .retry("saving the sync start point", || cp.save_state())
+                    .await?;
             }
             Err(e) => return Err(e),
         }
@@ -192,9 +257,17 @@ async fn direction_loop(
 async fn fresh_token(reporter: &Reporter, db: &mongodb::Database) -> Result<bson::Document> {
     reporter
         .retry("opening a change stream for a start point", || async {
-            let stream = db.watch().await.map_err(|e| Error::from_driver(Origin::Source, "opening a change stream", &e))?;
+            let stream = db
+                .watch()
+                .await
+                .map_err(|e| Error::from_driver(Origin::Source, "opening a change stream", &e))?;
             crate::source::stream::token_of(&stream).ok_or_else(|| {
-                Error::new(ErrorKind::Internal, Class::Fatal, "opening a change stream", "the server sent no resume token")
+                Error::new(
+                    ErrorKind::Internal,
+                    Class::Fatal,
+                    "opening a change stream",
+                    "the server sent no resume token",
+                )
             })
         })
         .await

@@ -19,7 +19,11 @@ impl SyncMetrics {
             &["direction", "outcome"],
         )
         .expect("valid metric");
-        let open = IntGauge::new(SYNC_CONFLICTS_OPEN, "Two-way sync: conflicts waiting for a resolution.").expect("valid metric");
+        let open = IntGauge::new(
+            SYNC_CONFLICTS_OPEN,
+            "Two-way sync: conflicts waiting for a resolution.",
+        )
+        .expect("valid metric");
         // Registered once per process (a second registration is a programming error we ignore).
         let _ = metrics.registry().register(Box::new(events.clone()));
         let _ = metrics.registry().register(Box::new(open.clone()));
@@ -32,7 +36,9 @@ impl SyncMetrics {
     }
 
     pub fn event(&self, dir: Direction, outcome: Outcome, n: u64) {
-        self.events.with_label_values(&[dir.label(), outcome.as_str()]).inc_by(n);
+        self.events
+            .with_label_values(&[dir.label(), outcome.as_str()])
+            .inc_by(n);
     }
 
     pub fn set_open(&self, n: usize) {

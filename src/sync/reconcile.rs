@@ -49,10 +49,13 @@ impl Engine {
             let listed = self
                 .reporter
                 .retry("listing collections", || async {
-                    self.db(side)
-                        .list_collection_names()
-                        .await
-                        .map_err(|e| crate::error::Error::from_driver(crate::error::Origin::Source, "listing collections", &e))
+                    self.db(side).list_collection_names().await.map_err(|e| {
+                        crate::error::Error::from_driver(
+                            crate::error::Origin::Source,
+                            "listing collections",
+                            &e,
+                        )
+                    })
                 })
                 .await?;
             names.extend(listed.into_iter().filter(|n| !n.starts_with("system.")));
@@ -65,7 +68,13 @@ impl Engine {
     async fn read_all(&self, side: Side, coll: &str) -> Result<Docs> {
         self.reporter
             .retry("reading a collection for reconciliation", || async {
-                let e = |e: mongodb::error::Error| crate::error::Error::from_driver(crate::error::Origin::Source, "reading a collection", &e);
+                let e = |e: mongodb::error::Error| {
+                    crate::error::Error::from_driver(
+                        crate::error::Origin::Source,
+                        "reading a collection",
+                        &e,
+                    )
+                };
                 let mut cursor = self
                     .db(side)
                     .collection::<RawDocumentBuf>(coll)
@@ -75,7 +84,12 @@ impl Engine {
                     .map_err(e)?;
                 let mut out = Docs::new();
                 while let Some(d) = cursor.try_next().await.map_err(e)? {
-                    if let Some(id) = d.get("_id").ok().flatten().and_then(|v| v.to_raw_bson().try_into().ok()) {
+                    if let Some(id) = d
+                        .get("_id")
+                        .ok()
+                        .flatten()
+                        .and_then(|v| v.to_raw_bson().try_into().ok())
+                    {
                         out.insert(id_key(&id), (id, d));
                     }
                 }
@@ -92,8 +106,16 @@ impl Engine {
             summary.collections += 1;
             self.reconcile_collection(&coll, &mut summary).await?;
         }
-        *self.last_pass.lock() = Some(json!({ "at": bson::DateTime::now().try_to_rfc3339_string().unwrap_or_default(), "summary": summary.to_json() }));
-        tracing::info!(collections = summary.collections, to_local = summary.to_local, to_remote = summary.to_remote, conflicts = summary.conflicts, "sync reconciliation pass done");
+        *self.last_pass.lock() = Some(
+            json!({ "at": bson::DateTime::now().try_to_rfc3339_string().unwrap_or_default(), "summary": summary.to_json() }),
+        );
+        tracing::info!(
+            collections = summary.collections,
+            to_local = summary.to_local,
+            to_remote = summary.to_remote,
+            conflicts = summary.conflicts,
+            "sync reconciliation pass done"
+        );
         Ok(summary)
     }
 
@@ -115,9 +137,17 @@ impl Engine {
             let (l, r) = (local.get(key), remote.get(key));
             let id = l.or(r).map(|(id, _)| id.clone()).unwrap_or(Bson::Null);
             let (lv, rv) = (l.map(|(_, d)| version_of(d)), r.map(|(_, d)| version_of(d)));
-            let a = agreed.get(key).cloned().unwrap_or_default().effective(|side| {
-                if side == Side::Local { lv.clone() } else { rv.clone() }
-            });
+            let a = agreed
+                .get(key)
+                .cloned()
+                .unwrap_or_default()
+                .effective(|side| {
+                    if side == Side::Local {
+                        lv.clone()
+                    } else {
+                        rv.clone()
+                    }
+                });
             let from = if lv == rv {
                 if a != Agreed::At(lv.clone()) {
                     same.push((id, lv));
@@ -134,7 +164,11 @@ impl Engine {
             let (ld, rd) = (l.map(|(_, d)| d), r.map(|(_, d)| d));
             match from {
                 Some(side) => {
-                    let (doc, v) = if side == Side::Local { (ld, lv) } else { (rd, rv) };
+                    let (doc, v) = if side == Side::Local {
+                        (ld, lv)
+                    } else {
+                        (rd, rv)
+                    };
                     if self.copy_over(coll, &id, doc, side).await? {
                         same.push((id, v));
                         if side == Side::Local {
@@ -147,9 +181,15 @@ impl Engine {
                     }
                 }
                 None => {
-                    let dir = Direction { source: Side::Local };
-                    let docs = (ld.and_then(|d| d.to_document().ok()), rd.and_then(|d| d.to_document().ok()));
-                    self.record_conflict(DirectionGuard::conflict_of(dir, coll, &id, docs, None)).await?;
+                    let dir = Direction {
+                        source: Side::Local,
+                    };
+                    let docs = (
+                        ld.and_then(|d| d.to_document().ok()),
+                        rd.and_then(|d| d.to_document().ok()),
+                    );
+                    self.record_conflict(DirectionGuard::conflict_of(dir, coll, &id, docs, None))
+                        .await?;
                     summary.conflicts += 1;
                 }
             }
@@ -161,21 +201,32 @@ impl Engine {
 
     /// Writes `from`'s version of `id` to the other side: false when a unique index refused it
     /// (recorded as a conflict).
-    async fn copy_over(&self, coll: &str, id: &Bson, doc: Option<&RawDocumentBuf>, from: Side) -> Result<bool> {
+    async fn copy_over(
+        &self,
+        coll: &str,
+        id: &Bson,
+        doc: Option<&RawDocumentBuf>,
+        from: Side,
+    ) -> Result<bool> {
         let announced = [(id.clone(), doc.map(|d| version_of(d)))];
         self.reporter
-            .retry("writing sync_state", || self.state.announce(coll, from.other(), &announced))
+            .retry("writing sync_state", || {
+                self.state.announce(coll, from.other(), &announced)
+            })
             .await?;
         match self.write(from.other(), coll, id, doc).await {
             Ok(()) => Ok(true),
             Err(e) if Engine::is_duplicate(&e) => {
-                let Some(d) = doc.and_then(|d| d.to_document().ok()) else { return Err(e) };
+                let Some(d) = doc.and_then(|d| d.to_document().ok()) else {
+                    return Err(e);
+                };
                 let Some((field, other)) = self.unique_clash(from.other(), coll, &d).await? else {
                     return Err(e);
                 };
                 let other_id = other.get("_id").cloned().unwrap_or(Bson::Null);
                 let dir = Direction { source: from };
-                let mut c = DirectionGuard::conflict_of(dir, coll, id, (Some(d), Some(other)), None);
+                let mut c =
+                    DirectionGuard::conflict_of(dir, coll, id, (Some(d), Some(other)), None);
                 c.kind = Kind::UniqueIndex;
                 c.field = Some(field);
                 (c.local_id, c.remote_id) = match from {

@@ -49,7 +49,14 @@ pub enum Refusal {
 }
 
 fn raw(d: &Document) -> Result<RawDocumentBuf> {
-    RawDocumentBuf::from_document(d).map_err(|e| Error::new(ErrorKind::Internal, Class::Fatal, "encoding a document", e.to_string()))
+    RawDocumentBuf::from_document(d).map_err(|e| {
+        Error::new(
+            ErrorKind::Internal,
+            Class::Fatal,
+            "encoding a document",
+            e.to_string(),
+        )
+    })
 }
 
 /// `doc` with `_id` first, as stored.
@@ -65,9 +72,15 @@ fn with_id(id: &Bson, doc: &Document) -> Document {
 
 impl Engine {
     /// Applies `how` to conflict `id`.
-    pub async fn resolve(&self, id: ObjectId, how: Resolution) -> std::result::Result<Conflict, Refusal> {
+    pub async fn resolve(
+        &self,
+        id: ObjectId,
+        how: Resolution,
+    ) -> std::result::Result<Conflict, Refusal> {
         let Ok(_held) = tokio::time::timeout(LOCK_WAIT, self.lock.lock()).await else {
-            return Err(Refusal::Invalid("sync is busy (a side unreachable?); try again".into()));
+            return Err(Refusal::Invalid(
+                "sync is busy (a side unreachable?); try again".into(),
+            ));
         };
         let c = self.conflicts.get(id).await?.ok_or(Refusal::NotFound)?;
         if c.resolved {
@@ -76,8 +89,14 @@ impl Engine {
         let coll = c.collection.clone();
         match (&c.kind, &how) {
             (Kind::BothChanged, Resolution::KeepLocal | Resolution::KeepRemote) => {
-                let from = if how == Resolution::KeepLocal { Side::Local } else { Side::Remote };
-                let cur = self.read_many(from, &coll, std::slice::from_ref(&c.local_id)).await?;
+                let from = if how == Resolution::KeepLocal {
+                    Side::Local
+                } else {
+                    Side::Remote
+                };
+                let cur = self
+                    .read_many(from, &coll, std::slice::from_ref(&c.local_id))
+                    .await?;
                 let doc = cur.get(&id_key(&c.local_id));
                 self.converge(&coll, &c.local_id, doc).await?;
             }
@@ -88,17 +107,29 @@ impl Engine {
             (Kind::UniqueIndex, Resolution::RenameLocal(value)) => {
                 let field = c.field.clone().unwrap_or_default();
                 if field.contains(',') {
-                    return Err(Refusal::Invalid("rename_local needs a single-field unique index".into()));
+                    return Err(Refusal::Invalid(
+                        "rename_local needs a single-field unique index".into(),
+                    ));
                 }
-                let local = self.read_many(Side::Local, &coll, std::slice::from_ref(&c.local_id)).await?;
-                let Some(mut doc) = local.get(&id_key(&c.local_id)).and_then(|d| d.to_document().ok()) else {
-                    return Err(Refusal::Invalid("the local document is gone; use keep_remote".into()));
+                let local = self
+                    .read_many(Side::Local, &coll, std::slice::from_ref(&c.local_id))
+                    .await?;
+                let Some(mut doc) = local
+                    .get(&id_key(&c.local_id))
+                    .and_then(|d| d.to_document().ok())
+                else {
+                    return Err(Refusal::Invalid(
+                        "the local document is gone; use keep_remote".into(),
+                    ));
                 };
                 doc.insert(field, value.clone());
                 let renamed = raw(&doc)?;
                 self.converge(&coll, &c.local_id, Some(&renamed)).await?;
-                let remote = self.read_many(Side::Remote, &coll, std::slice::from_ref(&c.remote_id)).await?;
-                self.converge(&coll, &c.remote_id, remote.get(&id_key(&c.remote_id))).await?;
+                let remote = self
+                    .read_many(Side::Remote, &coll, std::slice::from_ref(&c.remote_id))
+                    .await?;
+                self.converge(&coll, &c.remote_id, remote.get(&id_key(&c.remote_id)))
+                    .await?;
             }
             (Kind::UniqueIndex, Resolution::KeepLocal | Resolution::KeepRemote) => {
                 // The kept side's document wins the value; the other document is deleted on
@@ -109,8 +140,11 @@ impl Engine {
                     (&c.remote_id, Side::Remote, &c.local_id)
                 };
                 self.converge(&coll, drop_id, None).await?;
-                let kept = self.read_many(keep_side, &coll, std::slice::from_ref(keep_id)).await?;
-                self.converge(&coll, keep_id, kept.get(&id_key(keep_id))).await?;
+                let kept = self
+                    .read_many(keep_side, &coll, std::slice::from_ref(keep_id))
+                    .await?;
+                self.converge(&coll, keep_id, kept.get(&id_key(keep_id)))
+                    .await?;
             }
             _ => {
                 return Err(Refusal::Invalid(format!(
@@ -137,7 +171,12 @@ impl Engine {
 
     /// Writes `doc` (or its absence) under `id` to both sides, agreed first so the change
     /// events both writes cause are echoes. Caller holds the lock.
-    pub(super) async fn converge(&self, coll: &str, id: &Bson, doc: Option<&RawDocumentBuf>) -> Result<()> {
+    pub(super) async fn converge(
+        &self,
+        coll: &str,
+        id: &Bson,
+        doc: Option<&RawDocumentBuf>,
+    ) -> Result<()> {
         let entry = [(id.clone(), doc.map(|d| version_of(d)))];
         self.reporter
             .retry("writing sync_state", || self.state.set_many(coll, &entry))

@@ -26,7 +26,10 @@ pub struct Record {
 
 impl Default for Record {
     fn default() -> Self {
-        Record { agreed: Agreed::Unknown, pending: None }
+        Record {
+            agreed: Agreed::Unknown,
+            pending: None,
+        }
     }
 }
 
@@ -60,7 +63,11 @@ impl StateStore {
     }
 
     /// The agreed state of `ids` of `collection`, by [`id_key`] (one `$in` query).
-    pub async fn get_many(&self, collection: &str, ids: &[Bson]) -> Result<HashMap<String, Record>> {
+    pub async fn get_many(
+        &self,
+        collection: &str,
+        ids: &[Bson],
+    ) -> Result<HashMap<String, Record>> {
         let wanted: Vec<Bson> = ids.iter().map(|i| state_id(collection, i)).collect();
         let mut out: HashMap<String, Record> =
             ids.iter().map(|i| (id_key(i), Record::default())).collect();
@@ -105,7 +112,11 @@ impl StateStore {
     }
 
     /// Records that both sides now hold `version` of each document (one `update` command).
-    pub async fn set_many(&self, collection: &str, entries: &[(Bson, Option<Version>)]) -> Result<()> {
+    pub async fn set_many(
+        &self,
+        collection: &str,
+        entries: &[(Bson, Option<Version>)],
+    ) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -125,7 +136,12 @@ impl StateStore {
     }
 
     /// Announces writes of `version` to `side` before they are made.
-    pub async fn announce(&self, collection: &str, side: Side, entries: &[(Bson, Option<Version>)]) -> Result<()> {
+    pub async fn announce(
+        &self,
+        collection: &str,
+        side: Side,
+        entries: &[(Bson, Option<Version>)],
+    ) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -155,7 +171,11 @@ fn parse(d: &Document) -> Option<(Bson, Record)> {
     };
     let pending = match (d.get_str("pt"), d.get("p")) {
         (Ok(side), Some(p)) => {
-            let side = if side == "local" { Side::Local } else { Side::Remote };
+            let side = if side == "local" {
+                Side::Local
+            } else {
+                Side::Remote
+            };
             Some((side, p.as_str().map(str::to_string)))
         }
         _ => None,

@@ -85,7 +85,10 @@ mod tests {
         assert_eq!(decide(Some(&b), Some(&c), &at(Some(&a))), Verdict::Conflict);
         assert_eq!(decide(None, Some(&c), &at(Some(&a))), Verdict::Conflict);
         assert_eq!(decide(Some(&b), None, &Agreed::Unknown), Verdict::Apply);
-        assert_eq!(decide(Some(&b), Some(&c), &Agreed::Unknown), Verdict::Conflict);
+        assert_eq!(
+            decide(Some(&b), Some(&c), &Agreed::Unknown),
+            Verdict::Conflict
+        );
     }
 
     proptest! {

@@ -332,17 +332,20 @@ impl Writer {
     ) -> Result<Option<(Vec<Item>, Box<dyn Send + Sync>)>> {
         let admission = guard.admit(&mut items).await?;
         let _ = builder.take_plan();
-        let (kept, dropped): (Vec<(Item, bool)>, Vec<(Item, bool)>) = items
-            .into_iter()
-            .zip(admission.keep)
-            .partition(|(_, keep)| *keep);
-        let wall = dropped.iter().filter_map(|(i, _)| i.wall_ms).max();
-        let ct = dropped.iter().filter_map(|(i, _)| i.cluster_time).max();
-        self.position.ack(dropped.iter().map(|(i, _)| i.seq), wall, ct);
+        let (mut kept, mut dropped) = (Vec::new(), Vec::new());
+        for (item, keep) in items.into_iter().zip(admission.keep) {
+            if keep {
+                kept.push(item);
+            } else {
+                dropped.push(item);
+            }
+        }
+        let wall = dropped.iter().filter_map(|i| i.wall_ms).max();
+        let ct = dropped.iter().filter_map(|i| i.cluster_time).max();
+        self.position.ack(dropped.iter().map(|i| i.seq), wall, ct);
         if kept.is_empty() {
             return Ok(None);
         }
-        let kept: Vec<Item> = kept.into_iter().map(|(i, _)| i).collect();
         for item in &kept {
             builder.push(item.op.clone());
         }

@@ -164,7 +164,11 @@ impl ReplicatorProcess {
     }
 
     /// Writes `cfg` (HTTP on a free port) into `dir` and starts `command` (`run`, `sync`).
-    pub fn start(dir: &Path, cfg: &mongo_replicator::config::Config, command: &str) -> ReplicatorProcess {
+    pub fn start(
+        dir: &Path,
+        cfg: &mongo_replicator::config::Config,
+        command: &str,
+    ) -> ReplicatorProcess {
         let mut cfg = cfg.clone();
         let http = SocketAddr::from(([127, 0, 0, 1], free_port()));
         cfg.http.addr = http;

@@ -16,7 +16,10 @@ const PARTITION: Duration = Duration::from_secs(5);
 async fn a_partition_leaves_in_conflict_exactly_the_documents_changed_on_both_sides() {
     let pair = Pair::start("sync_partition").await;
     let (l, r) = (pair.local_db(), pair.remote_db());
-    let (lu, ru) = (l.collection::<bson::Document>("users"), r.collection::<bson::Document>("users"));
+    let (lu, ru) = (
+        l.collection::<bson::Document>("users"),
+        r.collection::<bson::Document>("users"),
+    );
     let p = pair.sync().await;
     for i in 0..20 {
         lu.insert_one(doc! { "_id": i, "v": 0 }).await.unwrap();
@@ -26,13 +29,19 @@ async fn a_partition_leaves_in_conflict_exactly_the_documents_changed_on_both_si
     let started = std::time::Instant::now();
     // Local keeps working while the remote side is unreachable.
     for i in 0..10 {
-        lu.update_one(doc! { "_id": i }, doc! { "$set": { "v": "local" } }).await.unwrap();
+        lu.update_one(doc! { "_id": i }, doc! { "$set": { "v": "local" } })
+            .await
+            .unwrap();
     }
     for i in 5..15 {
-        ru.update_one(doc! { "_id": i }, doc! { "$set": { "v": "remote" } }).await.unwrap();
+        ru.update_one(doc! { "_id": i }, doc! { "$set": { "v": "remote" } })
+            .await
+            .unwrap();
     }
     ru.delete_one(doc! { "_id": 19 }).await.unwrap();
-    lu.update_one(doc! { "_id": 19 }, doc! { "$set": { "v": "local" } }).await.unwrap();
+    lu.update_one(doc! { "_id": 19 }, doc! { "$set": { "v": "local" } })
+        .await
+        .unwrap();
     tokio::time::sleep(PARTITION.saturating_sub(started.elapsed())).await;
     pair.proxy.set(Fault::Pass);
     let expected: BTreeSet<i64> = (5..10).chain([19]).collect();
@@ -42,17 +51,35 @@ async fn a_partition_leaves_in_conflict_exactly_the_documents_changed_on_both_si
     .await;
     let v = |d: &bson::Document| d.get("v").map(|v| v.to_string());
     wait_until("the rest converged", CONVERGE, || async {
-        let (ls, rs) = (super::sorted(&l, "users").await, super::sorted(&r, "users").await);
-        let pick = |docs: &[bson::Document], i: i64| docs.iter().find(|d| d.get_i32("_id").ok() == Some(i as i32)).map(v);
-        (0..20).filter(|i| !expected.contains(i)).all(|i| pick(&ls, i) == pick(&rs, i) && pick(&ls, i).is_some())
+        let (ls, rs) = (
+            super::sorted(&l, "users").await,
+            super::sorted(&r, "users").await,
+        );
+        let pick = |docs: &[bson::Document], i: i64| {
+            docs.iter()
+                .find(|d| d.get_i32("_id").ok() == Some(i as i32))
+                .map(v)
+        };
+        (0..20)
+            .filter(|i| !expected.contains(i))
+            .all(|i| pick(&ls, i) == pick(&rs, i) && pick(&ls, i).is_some())
     })
     .await;
     let got: BTreeSet<i64> = open_conflicts(&p)
         .await
         .iter()
-        .map(|c| c["local_id"]["$numberInt"].as_str().unwrap().parse().unwrap())
+        .map(|c| {
+            c["local_id"]["$numberInt"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
         .collect();
-    assert_eq!(got, expected, "conflicts are exactly the documents changed on both sides");
+    assert_eq!(
+        got, expected,
+        "conflicts are exactly the documents changed on both sides"
+    );
     // The conflicting documents are left as they are on each side.
     let local5 = lu.find_one(doc! { "_id": 5 }).await.unwrap().unwrap();
     assert_eq!(local5.get_str("v").unwrap(), "local");
@@ -67,7 +94,10 @@ async fn a_duplicate_username_is_a_conflict_and_rename_local_resolves_it_on_both
         crate::support::create_index(db, "users", doc! { "username": 1 }, true).await;
     }
     let p = pair.sync().await;
-    let (lu, ru) = (l.collection::<bson::Document>("users"), r.collection::<bson::Document>("users"));
+    let (lu, ru) = (
+        l.collection::<bson::Document>("users"),
+        r.collection::<bson::Document>("users"),
+    );
     // The seed's case: an admin created on each side with the same username.
     let (a, b) = tokio::join!(
         lu.insert_one(doc! { "_id": 1, "username": "zelda-dup", "site": "local" }),
@@ -75,7 +105,10 @@ async fn a_duplicate_username_is_a_conflict_and_rename_local_resolves_it_on_both
     );
     a.unwrap();
     b.unwrap();
-    wait_until("the unique conflict", CONVERGE, || async { !open_conflicts(&p).await.is_empty() }).await;
+    wait_until("the unique conflict", CONVERGE, || async {
+        !open_conflicts(&p).await.is_empty()
+    })
+    .await;
     let open = open_conflicts(&p).await;
     assert_eq!(open.len(), 1, "one conflict for the pair: {open:?}");
     let c = &open[0];
@@ -94,7 +127,18 @@ async fn a_duplicate_username_is_a_conflict_and_rename_local_resolves_it_on_both
     let id = c["id"].as_str().unwrap().to_string();
     let addr = p.http.to_string();
     let (code, out, err) = run_binary(
-        &["resolve", &id, "--strategy", "rename_local", "--value", "zelda-local", "--addr", &addr, "--token", TOKEN],
+        &[
+            "resolve",
+            &id,
+            "--strategy",
+            "rename_local",
+            "--value",
+            "zelda-local",
+            "--addr",
+            &addr,
+            "--token",
+            TOKEN,
+        ],
         &[],
     );
     assert_eq!(code, 0, "resolve: {out} {err}");
@@ -107,7 +151,18 @@ async fn a_duplicate_username_is_a_conflict_and_rename_local_resolves_it_on_both
     })
     .await;
     assert!(open_conflicts(&p).await.is_empty());
-    let (code, out, _) = run_binary(&["conflicts", "--all", "--addr", &addr, "--token", TOKEN, "--json"], &[]);
+    let (code, out, _) = run_binary(
+        &[
+            "conflicts",
+            "--all",
+            "--addr",
+            &addr,
+            "--token",
+            TOKEN,
+            "--json",
+        ],
+        &[],
+    );
     assert_eq!(code, 0);
     let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(listed["conflicts"][0]["resolution"], "rename_local");

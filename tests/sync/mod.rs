@@ -80,9 +80,13 @@ impl Pair {
 
     /// Waits until `coll` holds the same documents on both sides.
     pub async fn converged(&self, coll: &str) {
-        wait_until(&format!("{coll} identical on both sides"), CONVERGE, || async {
-            sorted(&self.local_db(), coll).await == sorted(&self.remote_db(), coll).await
-        })
+        wait_until(
+            &format!("{coll} identical on both sides"),
+            CONVERGE,
+            || async {
+                sorted(&self.local_db(), coll).await == sorted(&self.remote_db(), coll).await
+            },
+        )
         .await;
     }
 }
@@ -102,8 +106,12 @@ pub async fn sorted(db: &Database, coll: &str) -> Vec<Document> {
 
 /// `GET path` with the token, parsed; `None` until it answers 200.
 pub async fn api_get(p: &ReplicatorProcess, path: &str) -> Option<Value> {
-    let r = support::http::get_with_token(p.http, path, TOKEN).await.ok()?;
-    (r.code == 200).then(|| serde_json::from_str(&r.body).ok()).flatten()
+    let r = support::http::get_with_token(p.http, path, TOKEN)
+        .await
+        .ok()?;
+    (r.code == 200)
+        .then(|| serde_json::from_str(&r.body).ok())
+        .flatten()
 }
 
 /// `POST path` with the token: `(code, body)`.
@@ -116,7 +124,9 @@ pub async fn api_post(p: &ReplicatorProcess, path: &str, body: &str) -> (u16, Va
 
 /// A direction's counter from `sync/status` (`local_to_remote`, `applied`).
 pub async fn counter(p: &ReplicatorProcess, dir: &str, outcome: &str) -> u64 {
-    api_get(p, "/api/v1/sync/status").await.expect("sync/status")["directions"][dir][outcome]
+    api_get(p, "/api/v1/sync/status")
+        .await
+        .expect("sync/status")["directions"][dir][outcome]
         .as_u64()
         .unwrap()
 }

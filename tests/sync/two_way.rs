@@ -10,7 +10,10 @@ use mongodb::Database;
 async fn traffic(db: Database, first: i64, n: i64) {
     let items = db.collection::<bson::Document>("items");
     for i in first..first + n {
-        items.insert_one(doc! { "_id": i, "n": 0, "side": first }).await.unwrap();
+        items
+            .insert_one(doc! { "_id": i, "n": 0, "side": first })
+            .await
+            .unwrap();
     }
     for i in first..first + n {
         items
@@ -30,7 +33,10 @@ async fn concurrent_writes_on_both_sides_converge_and_nothing_echoes() {
     );
     pair.converged("items").await;
     assert_eq!(super::sorted(&pair.local_db(), "items").await.len(), 80);
-    assert!(open_conflicts(&p).await.is_empty(), "no conflict: each side wrote its own documents");
+    assert!(
+        open_conflicts(&p).await.is_empty(),
+        "no conflict: each side wrote its own documents"
+    );
     // Quiet now. One more write on the local side, and its echo seen on the way back: every
     // earlier echo came before it in that stream, so the counters below are final.
     let echoes = counter(&p, "remote_to_local", "echo").await;
@@ -47,7 +53,10 @@ async fn concurrent_writes_on_both_sides_converge_and_nothing_echoes() {
         counter(&p, "remote_to_local", "echo").await > echoes
     })
     .await;
-    assert_eq!(counter(&p, "local_to_remote", "applied").await, applied.0 + 1);
+    assert_eq!(
+        counter(&p, "local_to_remote", "applied").await,
+        applied.0 + 1
+    );
     assert_eq!(
         counter(&p, "remote_to_local", "applied").await,
         applied.1,
