@@ -223,3 +223,68 @@ impl Engine {
         Ok((resolved, skipped))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conflict(kind: Kind, local_at: Option<i64>, remote_at: Option<i64>) -> Conflict {
+        Conflict {
+            id: ObjectId::new(),
+            collection: "users".into(),
+            kind,
+            local_id: Bson::Int32(1),
+            remote_id: Bson::Int32(2),
+            field: None,
+            local: None,
+            remote: None,
+            local_at,
+            remote_at,
+            detected_at: bson::DateTime::now(),
+            resolved: false,
+            resolution: None,
+            resolved_at: None,
+        }
+    }
+
+    #[test]
+    fn strategies_resolve_what_needs_no_person() {
+        let both = conflict(Kind::BothChanged, Some(5), Some(9));
+        assert_eq!(Engine::automatic(Strategy::Manual, &both), None);
+        assert_eq!(
+            Engine::automatic(Strategy::KeepLocal, &both),
+            Some(Resolution::KeepLocal)
+        );
+        assert_eq!(
+            Engine::automatic(Strategy::KeepRemote, &both),
+            Some(Resolution::KeepRemote)
+        );
+        assert_eq!(
+            Engine::automatic(Strategy::Newest, &both),
+            Some(Resolution::KeepRemote)
+        );
+        let local_later = conflict(Kind::BothChanged, Some(10), None);
+        assert_eq!(
+            Engine::automatic(Strategy::Newest, &local_later),
+            Some(Resolution::KeepLocal)
+        );
+        assert_eq!(
+            Engine::automatic(Strategy::Newest, &conflict(Kind::BothChanged, None, None)),
+            None
+        );
+        // A unique clash under `newest` needs a person (a rename, or which one to drop).
+        assert_eq!(
+            Engine::automatic(
+                Strategy::Newest,
+                &conflict(Kind::UniqueIndex, Some(1), Some(2))
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn a_merged_document_is_stored_with_the_conflicts_id_first() {
+        let merged = with_id(&Bson::Int32(3), &bson::doc! { "v": 1, "_id": 99, "w": 2 });
+        assert_eq!(merged, bson::doc! { "_id": 3, "v": 1, "w": 2 });
+    }
+}

@@ -74,38 +74,25 @@ impl StateStore {
         if wanted.is_empty() {
             return Ok(out);
         }
-        let mut cursor = self
-            .coll
-            .find(doc! { "_id": { "$in": wanted } })
-            .await
-            .map_err(|e| Error::from_driver(Origin::Checkpoint, "reading sync_state", &e))?;
-        while let Some(d) = cursor
-            .try_next()
-            .await
-            .map_err(|e| Error::from_driver(Origin::Checkpoint, "reading sync_state", &e))?
-        {
-            if let Some((id, agreed)) = parse(&d) {
-                out.insert(id_key(&id), agreed);
-            }
-        }
+        out.extend(self.read(doc! { "_id": { "$in": wanted } }).await?);
         Ok(out)
     }
 
     /// Every agreed state of `collection` (the reconciliation pass).
     pub async fn all_of(&self, collection: &str) -> Result<HashMap<String, Record>> {
-        let mut cursor = self
-            .coll
-            .find(doc! { "_id.c": collection })
-            .await
-            .map_err(|e| Error::from_driver(Origin::Checkpoint, "reading sync_state", &e))?;
+        self.read(doc! { "_id.c": collection }).await
+    }
+
+    /// The records `filter` matches, by [`id_key`].
+    async fn read(&self, filter: Document) -> Result<HashMap<String, Record>> {
+        let e = |e: mongodb::error::Error| {
+            Error::from_driver(Origin::Checkpoint, "reading sync_state", &e)
+        };
+        let mut cursor = self.coll.find(filter).await.map_err(e)?;
         let mut out = HashMap::new();
-        while let Some(d) = cursor
-            .try_next()
-            .await
-            .map_err(|e| Error::from_driver(Origin::Checkpoint, "reading sync_state", &e))?
-        {
-            if let Some((id, agreed)) = parse(&d) {
-                out.insert(id_key(&id), agreed);
+        while let Some(d) = cursor.try_next().await.map_err(e)? {
+            if let Some((id, record)) = parse(&d) {
+                out.insert(id_key(&id), record);
             }
         }
         Ok(out)
@@ -127,12 +114,7 @@ impl StateStore {
                 doc! { "q": { "_id": state_id(collection, id) }, "u": { "_id": state_id(collection, id), "h": h }, "upsert": true }
             })
             .collect();
-        let reply = self
-            .db
-            .run_command(doc! { "update": STATE_COLLECTION, "updates": updates, "ordered": true, "writeConcern": { "w": "majority" } })
-            .await
-            .map_err(|e| Error::from_driver(Origin::Checkpoint, "writing sync_state", &e))?;
-        crate::apply::check_write_reply("update", STATE_COLLECTION, &reply)
+        self.send(updates).await
     }
 
     /// Announces writes of `version` to `side` before they are made.
@@ -152,6 +134,11 @@ impl StateStore {
                 doc! { "q": { "_id": state_id(collection, id) }, "u": { "$set": { "p": p, "pt": side.as_str() } }, "upsert": true }
             })
             .collect();
+        self.send(updates).await
+    }
+
+    /// One `update` command, majority-acknowledged.
+    async fn send(&self, updates: Vec<Document>) -> Result<()> {
         let reply = self
             .db
             .run_command(doc! { "update": STATE_COLLECTION, "updates": updates, "ordered": true, "writeConcern": { "w": "majority" } })
@@ -181,4 +168,64 @@ fn parse(d: &Document) -> Option<(Bson, Record)> {
         _ => None,
     };
     Some((id, Record { agreed, pending }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// After a kill -9 between a write and its record, the side holding the announced version
+    /// shows the write happened; the other side's version never counts for it.
+    #[test]
+    fn an_announced_write_counts_once_its_side_holds_it() {
+        let (old, new) = (Some("old".to_string()), Some("new".to_string()));
+        let r = Record {
+            agreed: Agreed::At(old.clone()),
+            pending: Some((Side::Remote, new.clone())),
+        };
+        let on = |remote: &Option<Version>, local: &Option<Version>| {
+            let (remote, local) = (remote.clone(), local.clone());
+            move |s: Side| {
+                if s == Side::Remote {
+                    remote.clone()
+                } else {
+                    local.clone()
+                }
+            }
+        };
+        assert_eq!(r.effective(on(&new, &new)), Agreed::At(new.clone()));
+        assert_eq!(r.effective(on(&old, &new)), Agreed::At(old.clone()));
+        // The local side holding it proves nothing about the write to the remote side.
+        assert_eq!(r.effective(on(&None, &new)), Agreed::At(old.clone()));
+        let fresh = Record {
+            agreed: Agreed::Unknown,
+            pending: Some((Side::Local, None)),
+        };
+        assert_eq!(fresh.effective(|_| None), Agreed::At(None));
+        assert_eq!(fresh.effective(|_| new.clone()), Agreed::Unknown);
+    }
+
+    #[test]
+    fn records_parse_agreed_tombstones_and_announcements() {
+        let id = doc! { "c": "users", "i": 7 };
+        let (_, r) = parse(&doc! { "_id": id.clone(), "h": "abc" }).unwrap();
+        assert_eq!(
+            r,
+            Record {
+                agreed: Agreed::At(Some("abc".into())),
+                pending: None
+            }
+        );
+        let (_, r) = parse(&doc! { "_id": id.clone(), "h": Bson::Null }).unwrap();
+        assert_eq!(r.agreed, Agreed::At(None));
+        let (i, r) = parse(&doc! { "_id": id, "p": "x", "pt": "local" }).unwrap();
+        assert_eq!(i, Bson::Int32(7));
+        assert_eq!(
+            r,
+            Record {
+                agreed: Agreed::Unknown,
+                pending: Some((Side::Local, Some("x".into())))
+            }
+        );
+    }
 }

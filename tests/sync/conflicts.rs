@@ -123,6 +123,19 @@ async fn a_duplicate_username_is_a_conflict_and_rename_local_resolves_it_on_both
     assert!(!metrics.contains("zelda-dup") && !p.log_text().contains("zelda-dup"));
     let status = api_get(&p, "/api/v1/sync/status").await.unwrap();
     assert_eq!(status["conflicts_open"], 1);
+    // The bus told the event stream: names and counts only.
+    let mut events = crate::notify::SseClient::connect(p.http, TOKEN, None).await;
+    // (The writer's refused batch is one too, with only the error kind: the sync's names the
+    // collection.)
+    let detected = loop {
+        let e = events.until("conflict_detected").await.pop().unwrap();
+        if e.data["data"]["collection"].is_string() {
+            break e;
+        }
+    };
+    assert_eq!(detected.data["data"]["collection"], "users");
+    assert_eq!(detected.data["data"]["kind"], "unique_index");
+    assert!(!detected.data.to_string().contains("zelda-dup"));
 
     let id = c["id"].as_str().unwrap().to_string();
     let addr = p.http.to_string();

@@ -68,6 +68,31 @@ async fn first_sync_of_two_divergent_non_empty_sides() {
         .await
         .unwrap();
     assert_eq!(v(item), "local");
+    // `manual` needs a person: auto-resolve skips it; a merge resolves it on both sides.
+    let (code, auto) = api_post(&p, "/api/v1/conflicts/auto-resolve", r#"{"max": 5}"#).await;
+    assert_eq!(
+        (code, &auto["resolved"], &auto["skipped"]),
+        (200, &0.into(), &1.into())
+    );
+    let id = open[0]["id"].as_str().unwrap();
+    let path = format!("/api/v1/conflicts/{id}/resolve");
+    let (code, out) = api_post(
+        &p,
+        &path,
+        r#"{"strategy": "merge", "value": {"v": "merged"}}"#,
+    )
+    .await;
+    assert_eq!(code, 200, "{out}");
+    wait_until("the merged version on both sides", CONVERGE, || async {
+        let (a, b) = (
+            lu.find_one(doc! { "_id": 3 }).await.unwrap(),
+            ru.find_one(doc! { "_id": 3 }).await.unwrap(),
+        );
+        a == Some(doc! { "_id": 3, "v": "merged" }) && a == b
+    })
+    .await;
+    let (code, _) = api_post(&p, &path, r#"{"strategy": "keep_local"}"#).await;
+    assert_eq!(code, 409, "a resolved conflict is not resolved again");
     // A pass on demand now finds nothing to copy.
     let (code, summary) = api_post(&p, "/api/v1/sync/now", "").await;
     assert_eq!(code, 200, "{summary}");

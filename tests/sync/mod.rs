@@ -9,7 +9,6 @@ mod two_way;
 use crate::support::procs::ReplicatorProcess;
 use crate::support::proxy::Proxy;
 use crate::support::{self, wait_until, Deployment};
-use bson::{doc, Document};
 use mongo_replicator::config::{Config, ConnectionString, Secret, SideConfig, Strategy};
 use mongodb::Database;
 use serde_json::Value;
@@ -91,18 +90,7 @@ impl Pair {
     }
 }
 
-/// Every document of `coll`, in `_id` order.
-pub async fn sorted(db: &Database, coll: &str) -> Vec<Document> {
-    use futures::TryStreamExt;
-    db.collection::<Document>(coll)
-        .find(doc! {})
-        .sort(doc! { "_id": 1 })
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap()
-}
+pub use support::documents as sorted;
 
 /// `GET path` with the token, parsed; `None` until it answers 200.
 pub async fn api_get(p: &ReplicatorProcess, path: &str) -> Option<Value> {
