@@ -4,12 +4,14 @@
 
 mod conflicts;
 mod first_sync;
+mod history;
 mod two_way;
 
 use crate::support::procs::ReplicatorProcess;
 use crate::support::proxy::Proxy;
 use crate::support::{self, wait_until, Deployment};
 use mongo_replicator::config::{Config, ConnectionString, Secret, SideConfig, Strategy};
+use mongo_testbed::TestbedOptions;
 use mongodb::Database;
 use serde_json::Value;
 use std::time::Duration;
@@ -31,7 +33,15 @@ pub struct Pair {
 
 impl Pair {
     pub async fn start(tag: &str) -> Pair {
-        let (local, remote) = (Deployment::start().await, Deployment::start().await);
+        Self::start_with(tag, TestbedOptions::default()).await
+    }
+
+    /// [`Pair::start`] with the remote testbed started with `remote` (a tiny oplog).
+    pub async fn start_with(tag: &str, remote: TestbedOptions) -> Pair {
+        let (local, remote) = (
+            Deployment::start().await,
+            Deployment::start_with(remote).await,
+        );
         let proxy = Proxy::start(remote.testbed_addr()).await;
         let (db, _) = support::db_names(tag);
         let mut cfg = support::config(&local.uri, "unused_src", "unused_dst");
