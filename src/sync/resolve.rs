@@ -229,22 +229,19 @@ mod tests {
     use super::*;
 
     fn conflict(kind: Kind, local_at: Option<i64>, remote_at: Option<i64>) -> Conflict {
-        Conflict {
-            id: ObjectId::new(),
-            collection: "users".into(),
-            kind,
-            local_id: Bson::Int32(1),
-            remote_id: Bson::Int32(2),
-            field: None,
-            local: None,
-            remote: None,
+        let local = super::super::engine::Direction {
+            source: Side::Local,
+        };
+        let id = Bson::Int32(1);
+        let mut c = super::super::guard::DirectionGuard::conflict_of(
+            local,
+            "users",
+            &id,
+            (None, None),
             local_at,
-            remote_at,
-            detected_at: bson::DateTime::now(),
-            resolved: false,
-            resolution: None,
-            resolved_at: None,
-        }
+        );
+        (c.kind, c.remote_at) = (kind, remote_at);
+        c
     }
 
     #[test]

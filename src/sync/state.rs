@@ -104,17 +104,8 @@ impl StateStore {
         collection: &str,
         entries: &[(Bson, Option<Version>)],
     ) -> Result<()> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let updates: Vec<Document> = entries
-            .iter()
-            .map(|(id, v)| {
-                let h = v.clone().map_or(Bson::Null, Bson::String);
-                doc! { "q": { "_id": state_id(collection, id) }, "u": { "_id": state_id(collection, id), "h": h }, "upsert": true }
-            })
-            .collect();
-        self.send(updates).await
+        self.upsert_each(collection, entries, |sid, h| doc! { "_id": sid, "h": h })
+            .await
     }
 
     /// Announces writes of `version` to `side` before they are made.
@@ -124,14 +115,29 @@ impl StateStore {
         side: Side,
         entries: &[(Bson, Option<Version>)],
     ) -> Result<()> {
+        self.upsert_each(collection, entries, |_, p| {
+            doc! { "$set": { "p": p, "pt": side.as_str() } }
+        })
+        .await
+    }
+
+    /// One upsert per entry, its update made by `u` from the record's `_id` and the version
+    /// (`null`: deleted).
+    async fn upsert_each(
+        &self,
+        collection: &str,
+        entries: &[(Bson, Option<Version>)],
+        u: impl Fn(Bson, Bson) -> Document,
+    ) -> Result<()> {
         if entries.is_empty() {
             return Ok(());
         }
         let updates: Vec<Document> = entries
             .iter()
             .map(|(id, v)| {
-                let p = v.clone().map_or(Bson::Null, Bson::String);
-                doc! { "q": { "_id": state_id(collection, id) }, "u": { "$set": { "p": p, "pt": side.as_str() } }, "upsert": true }
+                let v = v.clone().map_or(Bson::Null, Bson::String);
+                let sid = state_id(collection, id);
+                doc! { "q": { "_id": sid.clone() }, "u": u(sid, v), "upsert": true }
             })
             .collect();
         self.send(updates).await
