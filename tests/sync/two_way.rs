@@ -63,6 +63,8 @@ async fn concurrent_writes_on_both_sides_converge_and_nothing_echoes() {
         "a write the sync made came back as a change (echo loop)"
     );
     pair.converged("items").await;
+    let status = super::api_get(&p, "/api/v1/sync/status").await.unwrap();
+    eprintln!("sync counts: {}", status["directions"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
