@@ -18,6 +18,8 @@
 //! - [`ha`]: several instances on one pair, one active by a lease on the target (`[ha]`):
 //!   the lease state machine, its conditional updates, the role loop around `run`.
 //! - [`history`]: the run history (`GET /api/v1/runs`), kept beside the checkpoint.
+//! - [`sync`]: two-way sync between a local and a remote deployment (`sync`): agreed
+//!   versions, conflicts and their resolution, the reconciliation pass.
 //! - [`ops`]: what operators see: labels, metrics, status, HTTP, health, logging, progress bars.
 //! - [`verify`]: continuous verification beside the tail: sweeps, recent changes, settled
 //!   divergences and their repair (`GET /api/v1/divergences`).
@@ -35,5 +37,6 @@ pub mod notify;
 pub mod ops;
 pub mod source;
 pub mod state;
+pub mod sync;
 pub mod tail;
 pub mod verify;

@@ -15,7 +15,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let cfg = match &cli.command {
-        Command::Run(a) | Command::Copy(a) | Command::Verify(a) => {
+        Command::Run(a) | Command::Copy(a) | Command::Verify(a) | Command::Sync(a) => {
             match Config::load(a.config.as_deref(), a.overrides()) {
                 Ok(cfg) => Some(cfg),
                 Err(e) => {
@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         | Command::Resync(_) => None,
         Command::Failed(_) | Command::Retry(_) | Command::Skip(_) | Command::Runs(_) => None,
         Command::Held(_) | Command::Release(_) | Command::Discard(_) => None,
+        Command::Conflicts(_) | Command::Resolve(_) | Command::AutoResolve(_) => None,
     };
     let log = cfg.as_ref().map(|c| c.log.clone()).unwrap_or(LogConfig {
         format: LogFormat::Text,

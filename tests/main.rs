@@ -17,4 +17,5 @@ mod notify;
 mod ops;
 mod props;
 mod replicate;
+mod sync;
 mod verify;

@@ -52,6 +52,49 @@ pub enum Command {
     Release(ControlArgs),
     /// Skip a held collection's drop or deletes (`--collection`): the backup keeps that data.
     Discard(ControlArgs),
+    /// Two-way sync between `[local]` and `[remote]`, live, with conflict detection.
+    Sync(CommonArgs),
+    /// List a running sync's open conflicts (`--all`: resolved ones too).
+    Conflicts(ConflictsArgs),
+    /// Resolve one conflict: `ID --strategy keep_local|keep_remote|merge|rename_local [--value JSON]`.
+    Resolve(ResolveArgs),
+    /// Apply the configured strategies to open conflicts (those needing a person are skipped).
+    AutoResolve(AutoResolveArgs),
+}
+
+/// Flags of `conflicts`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ConflictsArgs {
+    #[command(flatten)]
+    pub control: ControlArgs,
+    /// Resolved conflicts too.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// Flags of `resolve`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ResolveArgs {
+    #[command(flatten)]
+    pub control: ControlArgs,
+    /// The conflict's id (from `conflicts`).
+    pub id: String,
+    /// keep_local, keep_remote, merge or rename_local.
+    #[arg(long)]
+    pub strategy: String,
+    /// Extended JSON: the merged document (merge) or the new unique value (rename_local).
+    #[arg(long)]
+    pub value: Option<String>,
+}
+
+/// Flags of `auto-resolve`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct AutoResolveArgs {
+    #[command(flatten)]
+    pub control: ControlArgs,
+    /// Resolve at most this many.
+    #[arg(long)]
+    pub max: Option<usize>,
 }
 
 /// Flags of `resync`: the control flags, the `_id`s, and whether to wait for the job.

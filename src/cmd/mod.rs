@@ -10,6 +10,7 @@ pub mod failed_runs;
 pub mod held;
 pub mod resync;
 pub mod run;
+pub mod sync;
 pub mod verify;
 
 pub use copy::copy_job;
@@ -56,6 +57,10 @@ pub async fn execute(command: Command, cfg: Option<Config>) -> ExitCode {
         (Command::Held(args), _) => return held::held(args).await,
         (Command::Release(args), _) => return held::decide("release", args).await,
         (Command::Discard(args), _) => return held::decide("discard", args).await,
+        (Command::Conflicts(args), _) => return sync::conflicts(args).await,
+        (Command::Resolve(args), _) => return sync::resolve(args).await,
+        (Command::AutoResolve(args), _) => return sync::auto_resolve(args).await,
+        (Command::Sync(_), Some(cfg)) => sync::command(&cfg).await,
         (Command::Run(_), Some(cfg)) => run::command(&cfg).await,
         (Command::Copy(_), Some(cfg)) => copy::command(&cfg).await,
         (Command::Verify(_), Some(cfg)) => verify::command(&cfg).await,

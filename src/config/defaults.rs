@@ -81,6 +81,10 @@ impl Default for Config {
             ha: HaConfig::default(),
             notify: NotifyConfig::default(),
             verify: crate::config::VerifyConfig::default(),
+            local: None,
+            remote: None,
+            conflicts: Default::default(),
+            sync: Default::default(),
         }
     }
 }

@@ -6,8 +6,10 @@ pub mod duration;
 mod env;
 mod load;
 mod notify;
+mod sync;
 pub use notify::{redact_url, NotifyConfig, WebhookConfig, WebhookFormat};
 mod verify;
+pub use sync::{ConflictsConfig, SideConfig, Strategy, SyncConfig};
 pub use verify::{ContinuousConfig, VerifyConfig};
 
 pub use env::{ENV_NESTING, ENV_PREFIX};
@@ -46,6 +48,18 @@ pub struct Config {
     /// The continuous verifier beside the tail ([`crate::verify`]).
     #[serde(default)]
     pub verify: VerifyConfig,
+    /// Two-way sync (`mongo-replicator sync`, [`crate::sync`]): the local side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<SideConfig>,
+    /// Two-way sync: the remote side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<SideConfig>,
+    /// Two-way sync: what a conflict becomes.
+    #[serde(default)]
+    pub conflicts: ConflictsConfig,
+    /// Two-way sync: where its state lives.
+    #[serde(default)]
+    pub sync: SyncConfig,
 }
 
 /// `[ha]`: active/standby by a lease document on the target (the server's clock). Keys left

@@ -181,6 +181,7 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
     ha_problems(c, &mut check);
     super::notify::problems(&c.notify, &mut check);
     super::verify::problems(&c.verify, &mut check);
+    super::sync::problems(c, &mut check);
     check(
         "history.runs_retention",
         &quoted(&c.history.runs_retention),

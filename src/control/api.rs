@@ -52,7 +52,12 @@ pub fn router(api: Api, guard: Guard) -> Router {
             "/api/v1/divergences",
             "/api/v1/held",
             "/api/v1/held/release",
-            "/api/v1/held/discard"
+            "/api/v1/held/discard",
+            "/api/v1/sync/status",
+            "/api/v1/sync/now",
+            "/api/v1/conflicts",
+            "/api/v1/conflicts/{id}/resolve",
+            "/api/v1/conflicts/auto-resolve"
         ]
     );
     Router::new()
@@ -73,6 +78,11 @@ pub fn router(api: Api, guard: Guard) -> Router {
         .route(paths[14], get(crate::control::holds_api::list))
         .route(paths[15], post(crate::control::holds_api::release))
         .route(paths[16], post(crate::control::holds_api::discard))
+        .route(paths[17], get(crate::sync::api::status))
+        .route(paths[18], post(crate::sync::api::now))
+        .route(paths[19], get(crate::sync::api::list))
+        .route(paths[20], post(crate::sync::api::resolve))
+        .route(paths[21], post(crate::sync::api::auto_resolve))
         .with_state(api)
         .route_layer(axum::middleware::from_fn_with_state(guard, auth::check))
 }

@@ -42,7 +42,7 @@ const fn route(method: &'static str, path: &'static str, mutating: bool) -> Rout
 
 /// Every route behind the token. The router is built from the same paths and
 /// `/api/v1/openapi.json` must describe exactly the `/api/v1` ones (a test checks both).
-pub const ROUTES: [Route; 17] = [
+pub const ROUTES: [Route; 22] = [
     route("GET", "/status", false),
     route("GET", "/api/v1/status", false),
     route("GET", "/api/v1/config", false),
@@ -65,6 +65,12 @@ pub const ROUTES: [Route; 17] = [
     route("GET", "/api/v1/held", false),
     route("POST", "/api/v1/held/release", true),
     route("POST", "/api/v1/held/discard", true),
+    // Two-way sync (crate::sync).
+    route("GET", "/api/v1/sync/status", false),
+    route("POST", "/api/v1/sync/now", true),
+    route("GET", "/api/v1/conflicts", false),
+    route("POST", "/api/v1/conflicts/{id}/resolve", true),
+    route("POST", "/api/v1/conflicts/auto-resolve", true),
 ];
 
 /// The `result` label of `control_requests_total`: 2xx, 401, other 4xx, 5xx.

@@ -8,6 +8,7 @@ pub mod delay;
 pub mod delete_rate;
 pub mod drop_hold;
 pub mod fences;
+pub mod guard;
 pub mod hold_gate;
 mod parking;
 mod pause_gate;
@@ -62,6 +63,28 @@ pub async fn run_tail(
     reporter: Reporter,
     stop: CancellationToken,
 ) -> Result<()> {
+    run_tail_guarded(
+        cfg,
+        (source, target),
+        from,
+        (checkpointer, position),
+        reporter,
+        stop,
+        None,
+    )
+    .await
+}
+
+/// [`run_tail`] with writers consulting `guard` per batch (two-way sync).
+pub async fn run_tail_guarded(
+    cfg: &Config,
+    (source, target): (Database, Database),
+    from: TailFrom,
+    (checkpointer, position): (Arc<Checkpointer>, Arc<Position>),
+    reporter: Reporter,
+    stop: CancellationToken,
+    guard: Option<Arc<dyn guard::ApplyGuard>>,
+) -> Result<()> {
     let limits = BatchLimits {
         max_ops: cfg.apply.batch_size,
         max_bytes: MAX_BATCH_BYTES,
@@ -85,6 +108,7 @@ pub async fn run_tail(
             limits,
             unresolved: checkpointer.unresolved.clone(),
             partition: (index, cfg.apply.workers),
+            guard: guard.clone(),
         };
         writers.spawn(w.run(rx));
     }

@@ -45,6 +45,8 @@ pub struct Writer {
     /// This writer's partition and the number of partitions: it retries the parked documents
     /// that hash to it, so their order with later events holds.
     pub partition: (usize, usize),
+    /// Decides per batch what is written (two-way sync); `None` writes everything.
+    pub guard: Option<std::sync::Arc<dyn super::guard::ApplyGuard>>,
 }
 
 /// How long a conflicting op waits for earlier events before the conflict is reported.
@@ -135,6 +137,13 @@ impl Writer {
         fences: &mut Fences,
     ) -> Result<()> {
         let started = Instant::now();
+        let (items, _permit) = match &self.guard {
+            None => (items, None),
+            Some(guard) => match self.admitted(guard.as_ref(), builder, items).await? {
+                Some((kept, permit)) => (kept, Some(permit)),
+                None => return Ok(()),
+            },
+        };
         let plan = builder.take_plan();
         let mut acked = false;
         let result = self
@@ -148,6 +157,9 @@ impl Writer {
                 fences.record(outcome.found);
                 let gone = self.left_with_collection(&items, outcome.gone).await;
                 self.settle_fetches(&items, gone);
+                if let Some(guard) = &self.guard {
+                    guard.written(&items).await?;
+                }
             }
             Err(e)
                 if e.kind == ErrorKind::DuplicateKey
@@ -198,6 +210,9 @@ impl Writer {
                         let items = std::slice::from_ref(item);
                         let gone = self.left_with_collection(items, outcome.gone).await;
                         self.settle_fetches(items, gone);
+                        if let Some(guard) = &self.guard {
+                            guard.written(items).await?;
+                        }
                         self.position
                             .ack([item.seq], item.wall_ms, item.cluster_time);
                         break;
@@ -210,6 +225,15 @@ impl Writer {
                             ..item.op.clone()
                         });
                         plan = fetch.take_plan();
+                    }
+                    Err(e)
+                        if e.kind == ErrorKind::DuplicateKey
+                            && self.position.seq() + 1 >= item.seq
+                            && self.guard_took(item, &e).await? =>
+                    {
+                        self.position
+                            .ack([item.seq], item.wall_ms, item.cluster_time);
+                        break;
                     }
                     Err(e) if self.parking() && refused_for_good(&e) => {
                         self.park(item, &e)?;
@@ -298,6 +322,44 @@ impl Writer {
         }
         for (coll, key) in gone {
             unresolved.record(&coll, key);
+        }
+    }
+
+    /// Asks the guard which items to write: the kept ones (the builder holds just them) and
+    /// the permit, or `None` when nothing is left to write (all acknowledged).
+    async fn admitted(
+        &self,
+        guard: &dyn super::guard::ApplyGuard,
+        builder: &mut BatchBuilder,
+        mut items: Vec<Item>,
+    ) -> Result<Option<(Vec<Item>, Box<dyn Send + Sync>)>> {
+        let admission = guard.admit(&mut items).await?;
+        let _ = builder.take_plan();
+        let (mut kept, mut dropped) = (Vec::new(), Vec::new());
+        for (item, keep) in items.into_iter().zip(admission.keep) {
+            if keep {
+                kept.push(item);
+            } else {
+                dropped.push(item);
+            }
+        }
+        let wall = dropped.iter().filter_map(|i| i.wall_ms).max();
+        let ct = dropped.iter().filter_map(|i| i.cluster_time).max();
+        self.position.ack(dropped.iter().map(|i| i.seq), wall, ct);
+        if kept.is_empty() {
+            return Ok(None);
+        }
+        for item in &kept {
+            builder.push(item.op.clone());
+        }
+        Ok(Some((kept, admission.permit)))
+    }
+
+    /// True when the guard took a unique-index refusal of `item`.
+    async fn guard_took(&self, item: &Item, e: &crate::error::Error) -> Result<bool> {
+        match &self.guard {
+            Some(guard) => guard.refused(item, e).await,
+            None => Ok(false),
         }
     }
 

@@ -62,6 +62,7 @@ fn start(bed: &Bed) -> Running {
         },
         unresolved: Default::default(),
         partition: (0, 1),
+        guard: None,
     };
     let (position, reporter) = (writer.position.clone(), writer.reporter.clone());
     Running {

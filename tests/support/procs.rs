@@ -160,6 +160,15 @@ pub struct ReplicatorProcess {
 impl ReplicatorProcess {
     /// Writes `cfg` (HTTP on a free port) into `dir` and starts `run`.
     pub fn run(dir: &Path, cfg: &mongo_replicator::config::Config) -> ReplicatorProcess {
+        Self::start(dir, cfg, "run")
+    }
+
+    /// Writes `cfg` (HTTP on a free port) into `dir` and starts `command` (`run`, `sync`).
+    pub fn start(
+        dir: &Path,
+        cfg: &mongo_replicator::config::Config,
+        command: &str,
+    ) -> ReplicatorProcess {
         let mut cfg = cfg.clone();
         let http = SocketAddr::from(([127, 0, 0, 1], free_port()));
         cfg.http.addr = http;
@@ -172,7 +181,7 @@ impl ReplicatorProcess {
             .expect("open log");
         let child = super::spawn_replicator(
             Command::new(super::replicator_bin())
-                .args(["run", "--config", path.to_str().unwrap()])
+                .args([command, "--config", path.to_str().unwrap()])
                 .stdout(Stdio::null())
                 .stderr(file),
         );

@@ -90,6 +90,11 @@ pub struct Metrics {
 pub const DELIVERY_RESULTS: [&str; 4] = ["ok", "retried", "failed", "dropped"];
 
 impl Metrics {
+    /// The registry, for features registering their own families (two-way sync).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// Builds and registers every metric, with every known label set at 0 (`build_info` at 1,
     /// `phase{phase="starting"}` at 1).
     pub fn new() -> Arc<Metrics> {

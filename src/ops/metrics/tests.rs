@@ -89,8 +89,11 @@ fn every_rendered_name_carries_the_prefix_and_help() {
     let helps = text.lines().filter(|l| l.starts_with("# HELP ")).count();
     let types = text.lines().filter(|l| l.starts_with("# TYPE ")).count();
     // 30 families: copy_documents_total has no series until a collection is named.
-    assert_eq!(helps, 30, "one HELP per metric family:
-{text}");
+    assert_eq!(
+        helps, 30,
+        "one HELP per metric family:
+{text}"
+    );
     assert_eq!(types, helps);
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         assert!(line.starts_with(names::PREFIX), "{line}");

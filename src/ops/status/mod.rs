@@ -30,6 +30,8 @@ pub struct Status {
     recent: Arc<crate::verify::recent::Recent>,
     /// Destructive changes held for an operator (`apply.hold`).
     holds: Arc<crate::control::holds::Holds>,
+    /// Two-way sync, when running (crate::sync).
+    sync: Arc<crate::sync::Hub>,
 }
 
 struct Inner {
@@ -97,6 +99,7 @@ impl Status {
             divergences: Arc::default(),
             recent: Arc::default(),
             holds: Arc::default(),
+            sync: Arc::default(),
         }
     }
 
@@ -143,6 +146,11 @@ impl Status {
     /// The indexes waiting to be built (`collection.name`): not missing, only not there yet.
     pub fn pending_indexes(&self) -> Vec<String> {
         self.lock().pending_indexes.clone()
+    }
+
+    /// The running two-way sync the API reaches (crate::sync).
+    pub fn sync(&self) -> &Arc<crate::sync::Hub> {
+        &self.sync
     }
 
     /// A panic elsewhere must not take `/status` down with it: the data stays usable.
