@@ -49,6 +49,31 @@ impl<T> Held<T> {
         self.bytes += bytes;
     }
 
+    /// Where a newly read `item` of `collection` goes: held behind the others while `paused`
+    /// (nothing to hand on), else handed on now, after whatever of its collection is still
+    /// held. A collection resumed between the last release and this item must not let the item
+    /// overtake its held events (an older version would land on top of the newer one).
+    pub fn hold_or_pass(
+        &mut self,
+        collection: &str,
+        item: T,
+        bytes: usize,
+        paused: bool,
+    ) -> Vec<T> {
+        if paused {
+            self.push(collection, item, bytes);
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for (held, b) in self.queues.remove(collection).unwrap_or_default() {
+            self.events -= 1;
+            self.bytes -= b;
+            out.push(held);
+        }
+        out.push(item);
+        out
+    }
+
     /// At the bound: the caller stops reading until something is released.
     pub fn full(&self) -> bool {
         self.events >= self.max_events || self.bytes >= self.max_bytes
@@ -105,6 +130,22 @@ mod tests {
         assert_eq!((per.get("b"), bytes), (Some(&2), 20));
         assert_eq!(h.release(|_| false), vec![1, 3]);
         assert!(h.is_empty() && h.summary().1 == 0);
+    }
+
+    #[test]
+    fn an_item_of_a_resumed_collection_comes_after_its_held_ones() {
+        let mut h = Held::default();
+        assert_eq!(h.hold_or_pass("a", 0, 10, true), Vec::<usize>::new());
+        assert_eq!(h.hold_or_pass("b", 1, 10, true), Vec::<usize>::new());
+        assert_eq!(h.hold_or_pass("a", 2, 10, true), Vec::<usize>::new());
+        // `a` resumed before anything released its queue: the new item goes last.
+        assert_eq!(h.hold_or_pass("a", 3, 10, false), vec![0, 2, 3]);
+        assert_eq!(
+            h.hold_or_pass("c", 4, 10, false),
+            vec![4],
+            "nothing held: straight on"
+        );
+        assert_eq!(h.summary(), ([("b".to_string(), 1)].into(), 10));
     }
 
     #[test]

@@ -43,16 +43,22 @@ impl Watcher {
     /// Routes `item`, or holds it when its collection is paused (waiting, with reading stopped,
     /// while the held buffer is full).
     pub(super) async fn hold_or_route(&self, item: Item, stop: &CancellationToken) -> Result<()> {
-        if !self.pauses.is_paused(&item.op.coll) {
+        let coll = item.op.coll.clone();
+        let paused = self.pauses.is_paused(&coll);
+        if !paused && self.held.lock().is_empty() {
             return self.route(item).await;
         }
-        let coll = item.op.coll.clone();
         let bytes = approx_bytes(&item);
-        let full = {
-            let mut held = self.held.lock();
-            held.push(&coll, item, bytes);
-            held.full()
-        };
+        // Resumed since the last release: the item follows what its collection still holds.
+        let now = self.held.lock().hold_or_pass(&coll, item, bytes, paused);
+        if !now.is_empty() {
+            for item in now {
+                self.route(item).await?;
+            }
+            self.report_held(None);
+            return Ok(());
+        }
+        let full = self.held.lock().full();
         self.report_held(None);
         if full {
             let why = format!(
