@@ -7,6 +7,8 @@ pub mod copy;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod failed_runs;
+pub mod history;
+pub mod restore;
 pub mod resync;
 pub mod run;
 pub mod verify;
@@ -52,6 +54,8 @@ pub async fn execute(command: Command, cfg: Option<Config>) -> ExitCode {
         (Command::Retry(args), _) => return failed_runs::act("retry", args).await,
         (Command::Skip(args), _) => return failed_runs::act("skip", args).await,
         (Command::Runs(args), _) => return failed_runs::runs(args).await,
+        (Command::History(args), _) => return history::command(args).await,
+        (Command::Restore(args), Some(cfg)) => restore::command(&cfg, &args).await,
         (Command::Run(_), Some(cfg)) => run::command(&cfg).await,
         (Command::Copy(_), Some(cfg)) => copy::command(&cfg).await,
         (Command::Verify(_), Some(cfg)) => verify::command(&cfg).await,

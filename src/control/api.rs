@@ -48,7 +48,8 @@ pub fn router(api: Api, guard: Guard) -> Router {
             "/api/v1/resync",
             "/api/v1/jobs/{id}",
             "/api/v1/runs",
-            "/api/v1/events"
+            "/api/v1/events",
+            "/api/v1/history"
         ]
     );
     Router::new()
@@ -65,6 +66,7 @@ pub fn router(api: Api, guard: Guard) -> Router {
         .route(paths[10], get(crate::control::resync::show))
         .route(paths[11], get(crate::control::runs::list))
         .route(paths[12], get(crate::control::events::stream))
+        .route(paths[13], get(crate::control::history::versions))
         .with_state(api)
         .route_layer(axum::middleware::from_fn_with_state(guard, auth::check))
 }

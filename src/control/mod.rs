@@ -15,6 +15,7 @@ pub mod pause;
 pub mod persist;
 pub mod resync;
 pub mod resync_job;
+pub mod history;
 pub mod runs;
 pub mod skipped;
 
@@ -39,7 +40,7 @@ const fn route(method: &'static str, path: &'static str, mutating: bool) -> Rout
 
 /// Every route behind the token. The router is built from the same paths and
 /// `/api/v1/openapi.json` must describe exactly the `/api/v1` ones (a test checks both).
-pub const ROUTES: [Route; 13] = [
+pub const ROUTES: [Route; 14] = [
     route("GET", "/status", false),
     route("GET", "/api/v1/status", false),
     route("GET", "/api/v1/config", false),
@@ -56,6 +57,8 @@ pub const ROUTES: [Route; 13] = [
     route("GET", "/api/v1/runs", false),
     // The event stream (crate::notify), Server-Sent Events.
     route("GET", "/api/v1/events", false),
+    // The change history's audit trail (crate::history::audit).
+    route("GET", "/api/v1/history", false),
 ];
 
 /// The `result` label of `control_requests_total`: 2xx, 401, other 4xx, 5xx.

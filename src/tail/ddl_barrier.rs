@@ -36,6 +36,11 @@ impl Watcher {
         self.reporter
             .retry("writing the checkpoint", || self.checkpointer.save_now())
             .await?;
+        if let Some(h) = &self.history {
+            let last = self.position.last_cluster_time();
+            let keep = || h.before_ddl(&self.target, op, last);
+            self.reporter.retry("keeping DDL'd documents in the history", keep).await?;
+        }
         self.reporter
             .retry("applying DDL to the target", || apply_ddl(&self.target, op))
             .await?;

@@ -64,6 +64,7 @@ pub async fn run_tail(
         max_bytes: MAX_BATCH_BYTES,
         max_delay: Duration::from_millis(cfg.apply.max_batch_delay_ms),
     };
+    let history = crate::history::changes::attach(cfg, &target, &reporter).await?;
     let mut senders = Vec::new();
     let mut writers = tokio::task::JoinSet::new();
     {
@@ -82,6 +83,7 @@ pub async fn run_tail(
             limits,
             unresolved: checkpointer.unresolved.clone(),
             partition: (index, cfg.apply.workers),
+            history: history.clone(),
         };
         writers.spawn(w.run(rx));
     }
@@ -115,7 +117,12 @@ pub async fn run_tail(
         index_attempt: Default::default(),
         pauses: reporter.status.pauses().clone(),
         held: Default::default(),
+        history: history.clone(),
     };
+    let pruner = history.clone().map(|h| {
+        let run = crate::history::changes::prune::run(h, position.clone(), ticker_stop.clone());
+        tokio::spawn(run)
+    });
     reporter.set_phase(crate::ops::status::Phase::Tailing);
     // A writer failing fatally stops the watcher too.
     let writer_failed = CancellationToken::new();
@@ -155,6 +162,9 @@ pub async fn run_tail(
         }
     }
     ticker_stop.cancel();
+    if let Some(p) = pruner {
+        let _ = p.await;
+    }
     if !ticker_done {
         let _ = ticker.await;
     }

@@ -21,6 +21,9 @@ pub struct Item {
     /// The event's `collectionUUID` (servers 6.0+ with expanded events): tells a document
     /// deleted in place from one that left with its collection.
     pub coll_uuid: Option<bson::Bson>,
+    /// The event's `fullDocumentBeforeChange` (history on, source pre-images enabled): the
+    /// `before` of its history entry ([`crate::history::changes`]).
+    pub pre_image: Option<bson::RawDocumentBuf>,
     /// The op's bytes in `apply.max_queued_bytes`, given back when the item is dropped (after
     /// its batch was applied); set by the router.
     pub grant: Option<Grant>,

@@ -38,6 +38,8 @@ pub struct Watcher {
     /// What an operator paused, and the events held for paused collections ([`super::pause_gate`]).
     pub pauses: Arc<crate::control::Pauses>,
     pub held: super::pause_gate::HeldItems,
+    /// `[history] enabled`: ask for pre-images, keep dropped documents restorable.
+    pub history: Option<Arc<crate::history::changes::Changes>>,
 }
 
 /// What the watcher carries from one event to the next.
@@ -69,6 +71,7 @@ impl Watcher {
             mode,
             batch_size: self.batch_size,
             collections: self.translate.collections.as_deref(),
+            pre_images: self.history.is_some(),
         };
         let replay_until = if replay {
             self.reporter
@@ -220,6 +223,7 @@ impl Watcher {
                         .ok()
                         .flatten()
                         .and_then(|u| Bson::try_from(u).ok()),
+                    pre_image: crate::history::changes::pre_image(&event),
                     grant: None,
                 };
                 self.hold_or_route(item, stop).await?;

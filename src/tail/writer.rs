@@ -45,6 +45,8 @@ pub struct Writer {
     /// This writer's partition and the number of partitions: it retries the parked documents
     /// that hash to it, so their order with later events holds.
     pub partition: (usize, usize),
+    /// `[history] enabled`: each batch's entries are written before the batch.
+    pub history: Option<Arc<crate::history::changes::Changes>>,
 }
 
 /// How long a conflicting op waits for earlier events before the conflict is reported.
@@ -137,6 +139,10 @@ impl Writer {
         let started = Instant::now();
         let plan = builder.take_plan();
         let mut acked = false;
+        if let Some(h) = &self.history {
+            let record = || h.record(&self.target, &items);
+            self.reporter.retry("recording history", record).await?;
+        }
         let result = self
             .reporter
             .retry("applying a batch to the target", || {

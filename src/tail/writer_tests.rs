@@ -62,6 +62,7 @@ fn start(bed: &Bed) -> Running {
         },
         unresolved: Default::default(),
         partition: (0, 1),
+        history: None,
     };
     let (position, reporter) = (writer.position.clone(), writer.reporter.clone());
     Running {
@@ -106,6 +107,7 @@ fn item(position: &Position, op: WriteOp, op_label: Op) -> Item {
         wall_ms: None,
         cluster_time: None,
         coll_uuid: None,
+        pre_image: None,
         grant: None,
     }
 }

@@ -24,6 +24,8 @@ pub struct Status {
     runs: Arc<crate::history::RunLog>,
     /// Events for the live stream and webhooks (crate::notify).
     bus: Arc<crate::notify::Bus>,
+    /// The change history the audit trail reads, while a tail with history on runs.
+    changes: Arc<parking_lot::Mutex<Option<crate::history::audit::Source>>>,
 }
 
 struct Inner {
@@ -88,6 +90,7 @@ impl Status {
             jobs: Arc::default(),
             runs: Arc::default(),
             bus: Arc::default(),
+            changes: Arc::default(),
         }
     }
 
@@ -107,6 +110,10 @@ impl Status {
     }
 
     /// The run history the reporter's events feed.
+    pub fn changes(&self) -> &Arc<parking_lot::Mutex<Option<crate::history::audit::Source>>> {
+        &self.changes
+    }
+
     pub fn runs(&self) -> &Arc<crate::history::RunLog> {
         &self.runs
     }
