@@ -11,6 +11,7 @@ mod ddl;
 mod deploy;
 mod faults;
 mod ha;
+mod history;
 mod notify;
 mod ops;
 mod props;

@@ -27,6 +27,7 @@ fn with_kind(coll: &str, id: i32, ct: Option<ClusterTime>, kind: WriteKind) -> I
         cluster_time: ct,
         coll_uuid: None,
         pre_image: None,
+        event: None,
         grant: None,
     }
 }

@@ -203,11 +203,12 @@ impl Watcher {
         }
         match translated {
             Translated::Write(mut op) => {
+                let mut replayed = None;
                 if let (WriteKind::Delta { .. }, Some(ct), Some(until)) =
                     (&op.kind, meta.cluster_time, state.replay_until)
                 {
                     if ct <= until {
-                        op.kind = WriteKind::Fetch;
+                        replayed = Some(std::mem::replace(&mut op.kind, WriteKind::Fetch));
                     }
                 }
                 let op_label = Op::of_operation_type(&meta.op_type);
@@ -224,6 +225,7 @@ impl Watcher {
                         .flatten()
                         .and_then(|u| Bson::try_from(u).ok()),
                     pre_image: crate::history::changes::pre_image(&event),
+                    event: replayed,
                     grant: None,
                 };
                 self.hold_or_route(item, stop).await?;

@@ -61,6 +61,7 @@ impl Writer {
         let mut items: Vec<Item> = Vec::new();
         let mut builder = BatchBuilder::new();
         let mut fences = Fences::default();
+        let mut covered: Vec<Item> = Vec::new();
         loop {
             let first = match tokio::time::timeout(PARKED_POLL, rx.recv()).await {
                 Ok(Some(m)) => m,
@@ -80,8 +81,12 @@ impl Writer {
                         if self.waits_behind_parked(&item) {
                             self.position.ack([item.seq], None, None);
                         } else if fences.covers(&item) {
-                            // Already in the target through a later fetch of this document.
-                            self.position.ack([item.seq], None, None);
+                            // Already in the target through a later fetch of this document;
+                            // with history on, recorded (and acknowledged) with the batch.
+                            match self.history {
+                                Some(_) => covered.push(item),
+                                None => self.position.ack([item.seq], None, None),
+                            }
                         } else {
                             let mut item = item;
                             self.unskip(&mut item);
@@ -115,8 +120,9 @@ impl Writer {
                     }
                 }
             }
-            if !items.is_empty() {
-                self.apply(&mut builder, std::mem::take(&mut items), &mut fences)
+            if !items.is_empty() || !covered.is_empty() {
+                let covered = std::mem::take(&mut covered);
+                self.apply(&mut builder, std::mem::take(&mut items), covered, &mut fences)
                     .await?;
             }
             for w in flush_waiters {
@@ -134,14 +140,20 @@ impl Writer {
         &self,
         builder: &mut BatchBuilder,
         items: Vec<Item>,
+        covered: Vec<Item>,
         fences: &mut Fences,
     ) -> Result<()> {
         let started = Instant::now();
         let plan = builder.take_plan();
         let mut acked = false;
         if let Some(h) = &self.history {
-            let record = || h.record(&self.target, &items);
+            let all = crate::history::changes::in_stream_order(&items, &covered);
+            let record = || h.record(&self.target, &all);
             self.reporter.retry("recording history", record).await?;
+            self.position.ack(covered.iter().map(|i| i.seq), None, None);
+            if items.is_empty() {
+                return Ok(());
+            }
         }
         let result = self
             .reporter

@@ -108,6 +108,7 @@ fn item(position: &Position, op: WriteOp, op_label: Op) -> Item {
         cluster_time: None,
         coll_uuid: None,
         pre_image: None,
+        event: None,
         grant: None,
     }
 }

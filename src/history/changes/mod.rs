@@ -15,7 +15,7 @@ mod entry;
 pub mod prune;
 pub mod window;
 
-pub use entry::{entries, key_of, to_read};
+pub use entry::{entries, key_of, to_read, Ahead, Batched, Recorded};
 
 use crate::apply::check_write_reply;
 use crate::config::Config;
@@ -39,7 +39,12 @@ pub struct Changes {
     pub retention: Duration,
     /// The window's start is written once per process, with the first batch.
     started: AtomicBool,
+    /// Keys the backup is ahead of their recorded chain (see [`Ahead`]); writers own disjoint keys.
+    ahead: parking_lot::Mutex<Ahead>,
 }
+
+/// [`Ahead`] keys kept at most; past it a covered change's `before` is recorded as unknown.
+const MAX_AHEAD: usize = 10_000;
 
 /// `history.database`, else `checkpoint.database`.
 pub fn database_name(cfg: &Config) -> String {
@@ -47,6 +52,17 @@ pub fn database_name(cfg: &Config) -> String {
         .database
         .clone()
         .unwrap_or_else(|| cfg.checkpoint.database.clone())
+}
+
+/// A writer batch's items and the ones a re-read covered, in stream order.
+pub fn in_stream_order<'a>(items: &'a [Item], covered: &'a [Item]) -> Vec<Batched<'a>> {
+    let written = items.iter().map(|item| Batched { item, covered: false });
+    let skipped = covered.iter().map(|item| Batched { item, covered: true });
+    let mut all: Vec<Batched> = written.chain(skipped).collect();
+    if !covered.is_empty() {
+        all.sort_by_key(|b| b.item.seq);
+    }
+    all
 }
 
 /// The `fullDocumentBeforeChange` of a raw change event, when it carries one.
@@ -89,6 +105,7 @@ impl Changes {
             db: target.database(&database_name(cfg)),
             retention: cfg.history.retention(),
             started: AtomicBool::new(false),
+            ahead: Default::default(),
         })
     }
 
@@ -113,9 +130,10 @@ impl Changes {
 
     /// Writes the entries of `items` (a writer batch about to be applied to `backup`): one
     /// `_id $in` read of the backup per collection, then one unordered insert.
-    pub async fn record(&self, backup: &Database, items: &[Item]) -> Result<()> {
+    pub async fn record(&self, backup: &Database, items: &[Batched<'_>]) -> Result<()> {
         let mut current = HashMap::new();
-        for (coll, ids) in to_read(items) {
+        let reads = to_read(items, &self.ahead.lock());
+        for (coll, ids) in reads {
             let filter = doc! {"_id": {"$in": ids}};
             let docs: Vec<Document> = backup
                 .collection::<Document>(&coll)
@@ -131,13 +149,25 @@ impl Changes {
                 }
             }
         }
-        let entries = entries(items, &current);
+        let recorded = entries(items, &current, &self.ahead.lock());
         if !self.started.swap(true, Ordering::Relaxed) {
-            if let Some(first) = entries.first() {
+            if let Some(first) = recorded.entries.first() {
                 window::start(&self.db, first).await?;
             }
         }
-        self.insert(entries).await
+        self.insert(recorded.entries).await?;
+        let mut ahead = self.ahead.lock();
+        for (key, keep) in recorded.ahead {
+            match keep {
+                Some(v) if ahead.len() < MAX_AHEAD || ahead.contains_key(&key) => {
+                    ahead.insert(key, v);
+                }
+                _ => {
+                    ahead.remove(&key);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Inserts `entries` unordered; entries already there (a replay) are kept as they are.

@@ -58,7 +58,7 @@ pub async fn prune(changes: &Changes, cutoff: DateTime, max: u64) -> Result<u64>
             .find(doc! {"wall": {"$lt": cutoff}})
             .projection(doc! {"_id": 1})
             .sort(doc! {"wall": 1})
-            .limit(CHUNK)
+            .limit(CHUNK.min(i64::try_from(max - deleted).unwrap_or(CHUNK)))
             .await
             .map_err(|e| err(&e))?
             .try_collect()
@@ -74,7 +74,7 @@ pub async fn prune(changes: &Changes, cutoff: DateTime, max: u64) -> Result<u64>
             .await
             .map_err(|e| err(&e))?;
         deleted += n;
-        if n < CHUNK as u64 {
+        if n < CHUNK as u64 && deleted < max {
             break;
         }
     }
