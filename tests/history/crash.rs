@@ -2,37 +2,38 @@
 //! document's entries form an unbroken chain of versions (every `before` is the version the
 //! previous change left) ending at the backup's document.
 
-use super::fixture::Fixture;
+use super::fixture::{Fixture, LIMIT};
 use crate::support::procs::ReplicatorProcess;
+use crate::support::wait_until;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use bson::{doc, Bson, Document};
 use futures::TryStreamExt;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 const DOCS: i32 = 200;
 
-/// Inserts `{_id, v: 0}` then `$inc`s `v` on random documents: version n of a document has
-/// `v: n`, so a missing, doubled or wrong entry shows in the chain.
-async fn traffic(f: &Fixture, rounds: usize) {
-    let coll = f.source().collection::<Document>("counters");
+/// `$inc`s `v` on pseudo-random documents until `stop`, counting in `done`: version n of a
+/// document has `v: n`, so a missing, doubled or wrong entry shows in the chain.
+async fn traffic(source: mongodb::Database, done: Arc<AtomicU64>, stop: Arc<AtomicBool>) {
+    let coll = source.collection::<Document>("counters");
     let mut x: u64 = 0x9e37_79b9;
-    for r in 0..rounds {
-        let mut ops = Vec::new();
-        for _ in 0..50 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            ops.push((x % DOCS as u64) as i32);
-        }
-        for id in ops {
-            coll.update_one(doc! {"_id": id}, doc! {"$inc": {"v": 1}})
-                .await
-                .unwrap();
-        }
-        if r % 10 == 0 {
-            tokio::task::yield_now().await;
-        }
+    while !stop.load(Ordering::Relaxed) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let id = (x % DOCS as u64) as i32;
+        coll.update_one(doc! {"_id": id}, doc! {"$inc": {"v": 1}})
+            .await
+            .unwrap();
+        done.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// Waits until the traffic made `n` more updates.
+async fn after_updates(done: &AtomicU64, n: u64) {
+    let target = done.load(Ordering::Relaxed) + n;
+    wait_until("traffic", LIMIT, || async { done.load(Ordering::Relaxed) >= target }).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,17 +42,27 @@ async fn kill_9_under_traffic_keeps_history_and_backup_consistent() {
     let coll = f.source().collection::<Document>("counters");
     let docs: Vec<Document> = (0..DOCS).map(|i| doc! {"_id": i, "v": 0}).collect();
     coll.insert_many(docs).await.unwrap();
-    for round in 0..3 {
-        let load = traffic(&f, 20);
-        let kill = async {
-            tokio::time::sleep(Duration::from_millis(300 + 200 * round)).await;
-        };
-        tokio::join!(load, kill);
+    let (done, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
+    let load = tokio::spawn(traffic(f.source(), done.clone(), stop.clone()));
+    for _ in 0..3 {
+        // Killed while the traffic runs: batches are in flight when the process dies.
+        after_updates(&done, 300).await;
         f.process.kill9();
+        after_updates(&done, 200).await;
         f.process = ReplicatorProcess::run(f.dir.path(), &f.cfg);
     }
-    traffic(&f, 10).await;
+    after_updates(&done, 200).await;
+    stop.store(true, Ordering::Relaxed);
+    load.await.unwrap();
     f.caught_up(&["counters"]).await;
+    // A re-read can put the backup ahead of the entries of the changes it covers until they
+    // are processed (the window's end stays behind them); then every change has its entry.
+    let changes = u64::from(DOCS as u32) + done.load(Ordering::Relaxed);
+    let history = f.history().collection::<Document>("history");
+    wait_until("an entry for every change", LIMIT, || async {
+        history.count_documents(doc! {"coll": "counters"}).await.unwrap() == changes
+    })
+    .await;
 
     let mut chains: BTreeMap<i32, Vec<Document>> = BTreeMap::new();
     let mut cursor = f
@@ -74,7 +85,15 @@ async fn kill_9_under_traffic_keeps_history_and_backup_consistent() {
         // the chain's first entry.
         let inserted = chain.first().is_some_and(|e| e.get_str("op") == Ok("insert"));
         let want_len = v as usize + usize::from(inserted);
-        assert_eq!(chain.len(), want_len, "document {id} at v {v}: {chain:?}");
+        let compact: Vec<String> = chain
+            .iter()
+            .map(|e| {
+                let t = e.get_timestamp("t").unwrap();
+                let b = e.get_document("before").ok().and_then(|b| b.get_i32("v").ok());
+                format!("{} {}.{} before {b:?}", e.get_str("op").unwrap(), t.time, t.increment)
+            })
+            .collect();
+        assert_eq!(chain.len(), want_len, "document {id} at v {v}: {compact:#?}");
         for (n, e) in chain.iter().enumerate() {
             let before = match e.get("before") {
                 Some(Bson::Document(b)) => b.get_i32("v").ok(),
