@@ -167,7 +167,12 @@ impl ChangeStream {
             return Ok(batch.docs);
         }
         let store = self.store.clone();
-        let lookup = |ns: &Namespace, id: &Bson| store.find_by_id(ns, id);
+        let current = |ns: &Namespace, id: &Bson| store.find_by_id(ns, id);
+        let pre_image = |uuid: &bson::Binary, ts: bson::Timestamp| store.pre_image(uuid, ts);
+        let lookup = event::Lookup {
+            current: &current,
+            pre_image: &pre_image,
+        };
         loop {
             let read = self.store.read_oplog(self.pos.ts, READ_CHUNK);
             if self.pos < read.history_start {

@@ -15,6 +15,7 @@ mod journal;
 mod keys;
 pub(crate) mod oplog;
 mod persist;
+mod preimages;
 mod size;
 mod ttl;
 mod txn;
@@ -26,6 +27,7 @@ use crate::error::CmdResult;
 use crate::matcher::Matcher;
 use crate::update::UpdateSpec;
 use bson::{Bson, Document, Timestamp};
+pub(crate) use coll_mod::seconds;
 use data::Data;
 pub(crate) use index::id_index_spec;
 use journal::Journal;
@@ -165,6 +167,10 @@ pub(crate) struct LogState {
     journal: Option<Journal>,
     /// Size of the last snapshot; the journal is compacted once it outgrows it.
     snapshot_size: u64,
+    /// Change-stream pre-images (bounded by the oplog, see `preimages`).
+    pre_images: preimages::PreImages,
+    /// `changeStreamOptions.preAndPostImages.expireAfterSeconds`; `None`: "off".
+    pre_image_expiry: Option<i64>,
 }
 
 /// What a change stream gets from one oplog read.
@@ -210,6 +216,8 @@ impl Store {
                 oplog,
                 journal,
                 snapshot_size,
+                pre_images: preimages::PreImages::default(),
+                pre_image_expiry: None,
             }),
             changes,
             dbpath: options.dbpath,
@@ -408,6 +416,26 @@ impl Store {
     pub(crate) fn oplog_bounds(&self) -> (Position, Timestamp) {
         let log = self.log.lock();
         (log.oplog.history_start(), log.oplog.last_ts())
+    }
+
+    /// The pre-image recorded for the change at `ts` to the collection `uuid`, unless expired.
+    pub(crate) fn pre_image(&self, uuid: &bson::Binary, ts: Timestamp) -> Option<Arc<Document>> {
+        let log = self.log.lock();
+        if let Some(secs) = log.pre_image_expiry {
+            if ts_key(ts) < preimages::expiry_cutoff(preimages::now_secs(), secs) {
+                return None;
+            }
+        }
+        log.pre_images.get(uuid, ts_key(ts))
+    }
+
+    /// `changeStreamOptions.preAndPostImages.expireAfterSeconds` (`None`: "off").
+    pub(crate) fn pre_image_expiry(&self) -> Option<i64> {
+        self.log.lock().pre_image_expiry
+    }
+
+    pub(crate) fn set_pre_image_expiry(&self, secs: Option<i64>) {
+        self.log.lock().pre_image_expiry = secs;
     }
 
     /// A receiver that changes whenever something is committed.

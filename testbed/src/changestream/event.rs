@@ -9,13 +9,19 @@ use crate::error::{CmdError, CmdResult};
 use crate::store::oplog::{Op, OplogEntry, Position};
 use crate::store::Namespace;
 use crate::update::UpdateDescription;
-use bson::{doc, Bson, Document};
+use bson::{doc, Binary, Bson, Document, Timestamp};
+use std::sync::Arc;
 
 /// Databases whose changes cluster-wide streams never show.
 const INTERNAL_DBS: [&str; 3] = ["admin", "config", "local"];
 
-/// Looks up the current version of a document (`updateLookup`).
-pub(crate) type Lookup<'a> = &'a dyn Fn(&Namespace, &Bson) -> Option<Document>;
+/// What rendering reads besides the oplog entry.
+pub(crate) struct Lookup<'a> {
+    /// The current version of a document (`updateLookup`).
+    pub current: &'a dyn Fn(&Namespace, &Bson) -> Option<Document>,
+    /// The pre-image recorded for the change at a cluster time to a collection (by UUID).
+    pub pre_image: &'a dyn Fn(&Binary, Timestamp) -> Option<Arc<Document>>,
+}
 
 /// What an entry means to a stream: its event (if visible) and whether it invalidates the stream.
 fn visibility(e: &OplogEntry, scope: &Scope, expanded: bool) -> (bool, bool) {
@@ -78,7 +84,7 @@ pub(crate) fn render(
     e: &OplogEntry,
     scope: &Scope,
     opts: &Options,
-    lookup: Lookup,
+    lookup: &Lookup,
 ) -> CmdResult<Vec<(Position, Document)>> {
     let (visible, invalidates) = visibility(e, scope, opts.show_expanded);
     let mut out = Vec::with_capacity(usize::from(visible) + usize::from(invalidates));
@@ -107,7 +113,19 @@ fn no_pre_image(e: &OplogEntry) -> CmdError {
     )
 }
 
-fn event(e: &OplogEntry, pos: Position, opts: &Options, lookup: Lookup) -> CmdResult<Document> {
+/// `fullDocument: "required"` on an update whose post-image cannot be computed (no pre-image).
+fn no_post_image(e: &OplogEntry) -> CmdError {
+    CmdError::new(
+        47,
+        "NoMatchingDocument",
+        format!(
+            "Change stream was configured to require a post-image for all update events, but the post-image was not found for event at {}",
+            Bson::Timestamp(e.ts)
+        ),
+    )
+}
+
+fn event(e: &OplogEntry, pos: Position, opts: &Options, lookup: &Lookup) -> CmdResult<Document> {
     let mut d = doc! {
         "_id": token::encode(pos),
         "operationType": op_type(&e.op),
@@ -120,27 +138,42 @@ fn event(e: &OplogEntry, pos: Position, opts: &Options, lookup: Lookup) -> CmdRe
         }
     }
     let id = || e.document_id().unwrap_or(Bson::Null);
+    // Recorded while the collection had `changeStreamPreAndPostImages` enabled.
+    let pre = || {
+        e.uuid
+            .as_ref()
+            .and_then(|u| (lookup.pre_image)(u, e.ts))
+            .map(|p| Bson::Document((*p).clone()))
+    };
     match &e.op {
         Op::Insert(doc) | Op::Replace(doc) => d.insert("fullDocument", (**doc).clone()),
         Op::Update { post, .. } => match opts.full_document {
             FullDocument::Default => None,
             FullDocument::UpdateLookup => d.insert(
                 "fullDocument",
-                lookup(&e.ns, &id()).map_or(Bson::Null, Bson::Document),
+                (lookup.current)(&e.ns, &id()).map_or(Bson::Null, Bson::Document),
             ),
-            FullDocument::WhenAvailable | FullDocument::Required => {
-                d.insert("fullDocument", (**post).clone())
-            }
+            // mongod computes the post-image from the pre-image and the update: `post`.
+            FullDocument::WhenAvailable | FullDocument::Required => match pre() {
+                Some(_) => d.insert("fullDocument", (**post).clone()),
+                None if opts.full_document == FullDocument::Required => {
+                    return Err(no_post_image(e))
+                }
+                None => d.insert("fullDocument", Bson::Null),
+            },
         },
         _ => None,
     };
     if matches!(e.op, Op::Update { .. } | Op::Replace(_) | Op::Delete { .. }) {
-        match opts.before_change {
-            BeforeChange::Off => {}
-            BeforeChange::WhenAvailable => {
-                d.insert("fullDocumentBeforeChange", Bson::Null);
+        match (opts.before_change, pre()) {
+            (BeforeChange::Off, _) => {}
+            (BeforeChange::WhenAvailable, p) => {
+                d.insert("fullDocumentBeforeChange", p.unwrap_or(Bson::Null));
             }
-            BeforeChange::Required => return Err(no_pre_image(e)),
+            (BeforeChange::Required, Some(p)) => {
+                d.insert("fullDocumentBeforeChange", p);
+            }
+            (BeforeChange::Required, None) => return Err(no_pre_image(e)),
         }
     }
     d.insert("ns", ns_doc(&e.ns));

@@ -14,7 +14,7 @@ pub(crate) enum FullDocument {
     Required,
 }
 
-/// `fullDocumentBeforeChange` (pre-images are never recorded, so never available).
+/// `fullDocumentBeforeChange`: the pre-image recorded for the change (see `store::preimages`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum BeforeChange {
     Off,

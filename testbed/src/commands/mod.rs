@@ -5,6 +5,7 @@ mod admin;
 mod aggregate;
 mod args;
 mod change_stream;
+mod cluster_params;
 mod handshake;
 mod merge;
 mod read;
@@ -101,6 +102,8 @@ async fn dispatch(
         "replSetGetConfig" => handshake::repl_set_get_config(state, db),
         "getParameter" => handshake::get_parameter(cmd, &state.params.current()),
         "setParameter" => crate::params::set_parameter(&state.params, db, cmd),
+        "setClusterParameter" => cluster_params::set(state, db, cmd),
+        "getClusterParameter" => cluster_params::get(state, db, cmd),
         "whatsmyuri" => Ok(doc! { "you": "127.0.0.1:0" }),
         "connectionStatus" => Ok(crate::auth::connection_status(&conn.auth)),
         "saslStart" => crate::auth::sasl_start(&state.users, &mut conn.auth, db, cmd),

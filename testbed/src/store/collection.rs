@@ -57,6 +57,14 @@ impl Collection {
         }
     }
 
+    /// `changeStreamPreAndPostImages: {enabled: true}`: updates, replaces and deletes record
+    /// the document's pre-image.
+    pub fn records_pre_images(&self) -> bool {
+        self.options
+            .get_document("changeStreamPreAndPostImages")
+            .is_ok_and(|d| d.get_bool("enabled") == Ok(true))
+    }
+
     pub fn get(&self, id: &Bson) -> Option<&Stored> {
         self.docs.get(&IdKey(id.clone()))
     }

@@ -4,7 +4,7 @@
 
 use super::collection::{new_uuid, Collection};
 use super::data::Data;
-use super::oplog::{ts_key, Op, OplogEntry};
+use super::oplog::{ts_key, Op, OplogEntry, Position};
 use super::{persist, LogState, Namespace, Store};
 use crate::error::{code, CmdError, CmdResult};
 use bson::{Binary, DateTime, Document};
@@ -38,7 +38,37 @@ impl<'a> Txn<'a> {
 
     /// Appends one committed change to the oplog (and the journal buffer).
     pub fn log(&mut self, ns: &Namespace, uuid: Option<Binary>, op: Op) {
+        self.log_change(ns, uuid, op, None);
+    }
+
+    /// `log`, recording `pre` as the change's pre-image (the collection has them enabled).
+    /// Dropping a collection removes its pre-images; those older than the oplog go.
+    pub fn log_change(
+        &mut self,
+        ns: &Namespace,
+        uuid: Option<Binary>,
+        op: Op,
+        pre: Option<Arc<Document>>,
+    ) {
         let ts = self.log.oplog.next_ts();
+        let dropped = match (&op, &uuid) {
+            (Op::Drop, Some(u))
+            | (
+                Op::Rename {
+                    drop_target: Some(u),
+                    ..
+                },
+                _,
+            ) => Some(u),
+            _ => None,
+        };
+        let state = &mut *self.log;
+        if let Some(u) = dropped {
+            state.pre_images.drop_collection(u);
+        }
+        if let (Some(pre), Some(u)) = (pre, &uuid) {
+            state.pre_images.record(u, ts_key(ts), pre);
+        }
         let e = Arc::new(OplogEntry {
             ts,
             wall: DateTime::now(),
@@ -50,7 +80,22 @@ impl<'a> Txn<'a> {
             j.record(&e);
         }
         self.log.oplog.push(e);
+        self.bound_pre_images(ts);
         self.wrote = true;
+    }
+
+    /// Removes pre-images whose change the oplog no longer holds, or older than the expiry.
+    fn bound_pre_images(&mut self, now: bson::Timestamp) {
+        let state = &mut *self.log;
+        let hs = state.oplog.history_start();
+        state
+            .pre_images
+            .remove_before(hs.ts + u64::from(hs.kind == Position::AFTER));
+        if let Some(secs) = state.pre_image_expiry {
+            state
+                .pre_images
+                .remove_before(super::preimages::expiry_cutoff(now.time, secs));
+        }
     }
 
     /// Creates the collection (logging `create`) when it does not exist; true when it did not.
@@ -93,6 +138,7 @@ impl Drop for Txn<'_> {
             oplog,
             journal,
             snapshot_size,
+            ..
         } = &mut *self.log;
         if let Some(j) = journal {
             if let Err(e) = j.flush() {

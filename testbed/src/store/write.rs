@@ -197,6 +197,7 @@ impl Txn<'_> {
         let new = Arc::new(new);
         c.put(new.clone(), size as u32);
         let uuid = c.uuid.clone();
+        let pre = c.records_pre_images().then_some(old);
         let op = if applied.as_delta {
             Op::Update {
                 post: new,
@@ -205,7 +206,7 @@ impl Txn<'_> {
         } else {
             Op::Replace(new)
         };
-        self.log(ns, Some(uuid), op);
+        self.log_change(ns, Some(uuid), op, pre);
         Ok(true)
     }
 
@@ -456,7 +457,8 @@ impl Txn<'_> {
         let c = self.data.coll_mut(ns)?;
         let old = c.remove(id)?;
         let uuid = c.uuid.clone();
-        self.log(ns, Some(uuid), Op::Delete { id: id.0.clone() });
+        let pre = c.records_pre_images().then(|| old.doc.clone());
+        self.log_change(ns, Some(uuid), Op::Delete { id: id.0.clone() }, pre);
         Some(old)
     }
 }

@@ -1,6 +1,6 @@
 //! The testbed through the official Rust driver over TCP: CRUD, aggregation, change streams,
 //! authentication, fail points, the handshake, persistence, validation and views, collations,
-//! capped and clustered collections, `$jsonSchema`, TTL and `collMod`.
+//! capped and clustered collections, `$jsonSchema`, TTL and `collMod`, change-stream pre-images.
 
 mod aggregate_out;
 mod auth;
@@ -14,6 +14,7 @@ mod get_more_failpoint;
 mod handshake;
 mod json_schema;
 mod persistence;
+mod pre_images;
 mod ttl_coll_mod;
 mod validation_views;
 mod write_concern;

@@ -12,7 +12,6 @@ UNSUPPORTED = {
     "hint": "index hints",
     "let": "let variables",
     "arrayFilters": "arrayFilters",
-    "changeStreamPreAndPostImages": "pre/post images",
     "showExpandedEvents": "expanded change events",
     "clientBulkWrite": "client-level bulkWrite",
     "rawData": "rawData option",
