@@ -6,6 +6,7 @@
 use super::fixture::{raw_docs, Fixture, LIMIT};
 use crate::support::wait_until;
 use bson::{doc, Document};
+use mongodb::options::ChangeStreamPreAndPostImages;
 
 const COLLS: [&str; 3] = ["orders", "users", "logs"];
 
@@ -60,7 +61,31 @@ async fn fat_finger(f: &Fixture) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restore_before_a_fat_finger_gives_the_snapshot_back_and_undoes_it_on_the_source() {
+    fat_finger_undone(false).await;
+}
+
+/// The same with `changeStreamPreAndPostImages` on the source collections: `before` comes from
+/// the events' `fullDocumentBeforeChange`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_with_source_pre_images_gives_the_snapshot_back() {
+    fat_finger_undone(true).await;
+}
+
+async fn fat_finger_undone(pre_images: bool) {
     let f = Fixture::start("hist_restore", |_| {}).await;
+    if pre_images {
+        let on = ChangeStreamPreAndPostImages::builder().enabled(true).build();
+        for c in COLLS {
+            f.source()
+                .create_collection(c)
+                .change_stream_pre_and_post_images(on.clone())
+                .await
+                .unwrap();
+        }
+    }
+    if pre_images {
+        pre_images_are_used(&f).await;
+    }
     workload(&f).await;
     f.caught_up(&COLLS).await;
     let at = f.source_time().await;
@@ -121,4 +146,36 @@ async fn restore_before_a_fat_finger_gives_the_snapshot_back_and_undoes_it_on_th
     let (code, _, err) = f.binary(&["restore", "--at", "4000000000.0"]).await;
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("ahead of what the backup has applied"), "{err}");
+}
+
+/// With pre-images, `before` is the event's: a version only the backup had (a target-only
+/// write) does not show in the entry.
+async fn pre_images_are_used(f: &Fixture) {
+    let on = ChangeStreamPreAndPostImages::builder().enabled(true).build();
+    f.source()
+        .create_collection("probe")
+        .change_stream_pre_and_post_images(on)
+        .await
+        .unwrap();
+    let (src, dst) = (
+        f.source().collection::<Document>("probe"),
+        f.backup().collection::<Document>("probe"),
+    );
+    src.insert_one(doc! {"_id": 1, "v": 1}).await.unwrap();
+    f.caught_up(&["probe"]).await;
+    dst.update_one(doc! {"_id": 1}, doc! {"$set": {"v": 99}})
+        .await
+        .unwrap();
+    src.update_one(doc! {"_id": 1}, doc! {"$set": {"v": 2}})
+        .await
+        .unwrap();
+    f.caught_up(&["probe"]).await;
+    let entry = f
+        .history()
+        .collection::<Document>("history")
+        .find_one(doc! {"coll": "probe", "op": "update"})
+        .await
+        .unwrap()
+        .expect("the update's entry");
+    assert_eq!(entry.get_document("before").unwrap(), &doc! {"_id": 1, "v": 1});
 }
