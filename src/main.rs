@@ -24,7 +24,8 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Restore(a) => match Config::load(a.common.config.as_deref(), a.common.overrides()) {
+        Command::Restore(a) => match Config::load(a.common.config.as_deref(), a.common.overrides())
+        {
             Ok(cfg) => Some(cfg),
             Err(e) => {
                 eprintln!("mongo-replicator: {e}");

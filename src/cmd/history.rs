@@ -21,7 +21,11 @@ pub async fn command(args: HistoryArgs) -> ExitCode {
     };
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query.append_pair("collection", coll).append_pair("id", &id);
-    for (name, value) in [("since", &args.since), ("until", &args.until), ("op", &args.op)] {
+    for (name, value) in [
+        ("since", &args.since),
+        ("until", &args.until),
+        ("op", &args.op),
+    ] {
         if let Some(v) = value {
             query.append_pair(name, v);
         }

@@ -69,15 +69,23 @@ pub async fn command(cfg: &Config, args: &RestoreArgs) -> Result<ExitCode> {
             let names = backup.list_collection_names().await.map_err(|e| {
                 Error::from_driver(crate::error::Origin::Target, "listing the backup", &e)
             })?;
-            all.extend(names.into_iter().filter(|n| {
-                !n.starts_with("system.")
-                    && !(history_name == cfg.target.database && ours.contains(&n.as_str()))
-            }));
+            let shared = history_name == cfg.target.database;
+            let ours = |n: &str| n.starts_with("system.") || (shared && ours.contains(&n));
+            all.extend(names.into_iter().filter(|n| !ours(n)));
         }
         all
     };
-    let what = if args.dry_run { "would restore" } else { "restoring" };
-    println!("{what} {} as of {} into {}", cfg.target.database, at.text(), dest.name());
+    let what = if args.dry_run {
+        "would restore"
+    } else {
+        "restoring"
+    };
+    println!(
+        "{what} {} as of {} into {}",
+        cfg.target.database,
+        at.text(),
+        dest.name()
+    );
     let bars = ProgressBars::new(args.dry_run);
     let job = Job {
         backup: &backup,
@@ -90,7 +98,8 @@ pub async fn command(cfg: &Config, args: &RestoreArgs) -> Result<ExitCode> {
     };
     let empty = Default::default();
     for coll in &collections {
-        let counts = restore_collection(&job, coll, changed.get(coll).unwrap_or(&empty), to).await?;
+        let counts =
+            restore_collection(&job, coll, changed.get(coll).unwrap_or(&empty), to).await?;
         println!("{}", counts.line(coll));
     }
     Ok(ExitCode::SUCCESS)

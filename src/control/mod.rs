@@ -8,6 +8,7 @@ pub mod auth;
 pub mod events;
 pub mod failed;
 pub mod held;
+pub mod history;
 pub mod jobs;
 pub mod openapi;
 pub mod parked;
@@ -15,7 +16,6 @@ pub mod pause;
 pub mod persist;
 pub mod resync;
 pub mod resync_job;
-pub mod history;
 pub mod runs;
 pub mod skipped;
 

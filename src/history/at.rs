@@ -69,13 +69,31 @@ mod tests {
     #[test]
     fn both_spellings_parse_and_others_are_refused() {
         let c = At::parse("1700000000.3").unwrap();
-        assert_eq!(c, At::Cluster(Timestamp { time: 1_700_000_000, increment: 3 }));
+        assert_eq!(
+            c,
+            At::Cluster(Timestamp {
+                time: 1_700_000_000,
+                increment: 3
+            })
+        );
         assert_eq!(c.text(), "1700000000.3");
         let w = At::parse("2026-12-01T17:52:00.250Z").unwrap();
-        assert_eq!(w.millis(), DateTime::parse_rfc3339_str("2026-12-01T17:52:00.250Z").unwrap().timestamp_millis());
+        assert_eq!(
+            w.millis(),
+            DateTime::parse_rfc3339_str("2026-12-01T17:52:00.250Z")
+                .unwrap()
+                .timestamp_millis()
+        );
         assert!(At::parse("yesterday").unwrap_err().contains("RFC 3339"));
-        let t = Timestamp { time: 10, increment: 2 };
-        assert!(At::Cluster(Timestamp { time: 10, increment: 3 }).after(t, None));
+        let t = Timestamp {
+            time: 10,
+            increment: 2,
+        };
+        assert!(At::Cluster(Timestamp {
+            time: 10,
+            increment: 3
+        })
+        .after(t, None));
         assert!(!At::Cluster(t).after(t, None));
     }
 }

@@ -104,6 +104,10 @@ fn same(until: At, t: bson::Timestamp, wall: Option<bson::DateTime>) -> bool {
 
 fn names(e: &Document, field: &str) -> Vec<String> {
     e.get_array(field)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }

@@ -39,7 +39,9 @@ impl Watcher {
         if let Some(h) = &self.history {
             let last = self.position.last_cluster_time();
             let keep = || h.before_ddl(&self.target, op, last);
-            self.reporter.retry("keeping DDL'd documents in the history", keep).await?;
+            self.reporter
+                .retry("keeping DDL'd documents in the history", keep)
+                .await?;
         }
         self.reporter
             .retry("applying DDL to the target", || apply_ddl(&self.target, op))

@@ -122,8 +122,13 @@ impl Writer {
             }
             if !items.is_empty() || !covered.is_empty() {
                 let covered = std::mem::take(&mut covered);
-                self.apply(&mut builder, std::mem::take(&mut items), covered, &mut fences)
-                    .await?;
+                self.apply(
+                    &mut builder,
+                    std::mem::take(&mut items),
+                    covered,
+                    &mut fences,
+                )
+                .await?;
             }
             for w in flush_waiters {
                 let _ = w.send(());

@@ -10,7 +10,10 @@ use serde_json::{json, Value};
 async fn the_audit_trail_of_a_document_lists_every_version() {
     let f = Fixture::start("hist_audit", |_| {}).await;
     let orders = f.source().collection::<Document>("orders");
-    orders.insert_one(doc! {"_id": 7, "qty": 1, "note": "a"}).await.unwrap();
+    orders
+        .insert_one(doc! {"_id": 7, "qty": 1, "note": "a"})
+        .await
+        .unwrap();
     orders
         .update_one(doc! {"_id": 7}, doc! {"$set": {"qty": 2}})
         .await
@@ -57,18 +60,38 @@ async fn the_audit_trail_of_a_document_lists_every_version() {
     assert_eq!(trail["id"], json!({"$numberInt": "7"}));
 
     // Filters, and the CLI over the same route.
-    let (code, body) = f.process.get(&format!("{path}&op=update&limit=1")).await.unwrap();
+    let (code, body) = f
+        .process
+        .get(&format!("{path}&op=update&limit=1"))
+        .await
+        .unwrap();
     assert_eq!(code, 200, "{body}");
     let one: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(one["versions"].as_array().unwrap().len(), 1);
     assert_eq!(one["versions"][0]["removed"], json!(["note"]));
-    let (code, body) = f.process.get("/api/v1/history?collection=orders").await.unwrap();
+    let (code, body) = f
+        .process
+        .get("/api/v1/history?collection=orders")
+        .await
+        .unwrap();
     assert_eq!(code, 400, "{body}");
     let addr = f.process.http.to_string();
     let (code, out, err) = f
-        .binary(&["history", "--addr", &addr, "--collection", "orders", "--id", "7"])
+        .binary(&[
+            "history",
+            "--addr",
+            &addr,
+            "--collection",
+            "orders",
+            "--id",
+            "7",
+        ])
         .await;
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out.lines().filter(|l| !l.starts_with(' ')).count(), 5, "{out}");
+    assert_eq!(
+        out.lines().filter(|l| !l.starts_with(' ')).count(),
+        5,
+        "{out}"
+    );
     assert!(out.lines().next().unwrap().contains("delete"), "{out}");
 }

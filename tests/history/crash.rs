@@ -5,11 +5,11 @@
 use super::fixture::{Fixture, LIMIT};
 use crate::support::procs::ReplicatorProcess;
 use crate::support::wait_until;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use bson::{doc, Bson, Document};
 use futures::TryStreamExt;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
 const DOCS: i32 = 200;
 
@@ -33,7 +33,10 @@ async fn traffic(source: mongodb::Database, done: Arc<AtomicU64>, stop: Arc<Atom
 /// Waits until the traffic made `n` more updates.
 async fn after_updates(done: &AtomicU64, n: u64) {
     let target = done.load(Ordering::Relaxed) + n;
-    wait_until("traffic", LIMIT, || async { done.load(Ordering::Relaxed) >= target }).await;
+    wait_until("traffic", LIMIT, || async {
+        done.load(Ordering::Relaxed) >= target
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,7 +45,10 @@ async fn kill_9_under_traffic_keeps_history_and_backup_consistent() {
     let coll = f.source().collection::<Document>("counters");
     let docs: Vec<Document> = (0..DOCS).map(|i| doc! {"_id": i, "v": 0}).collect();
     coll.insert_many(docs).await.unwrap();
-    let (done, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
+    let (done, stop) = (
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicBool::new(false)),
+    );
     let load = tokio::spawn(traffic(f.source(), done.clone(), stop.clone()));
     for _ in 0..3 {
         // Killed while the traffic runs: batches are in flight when the process dies.
@@ -60,7 +66,11 @@ async fn kill_9_under_traffic_keeps_history_and_backup_consistent() {
     let changes = u64::from(DOCS as u32) + done.load(Ordering::Relaxed);
     let history = f.history().collection::<Document>("history");
     wait_until("an entry for every change", LIMIT, || async {
-        history.count_documents(doc! {"coll": "counters"}).await.unwrap() == changes
+        history
+            .count_documents(doc! {"coll": "counters"})
+            .await
+            .unwrap()
+            == changes
     })
     .await;
 
@@ -83,17 +93,31 @@ async fn kill_9_under_traffic_keeps_history_and_backup_consistent() {
         let chain = chains.get(&id).map(Vec::as_slice).unwrap_or_default();
         // The copy wrote v 0 when it ran before the inserts were streamed; else the insert is
         // the chain's first entry.
-        let inserted = chain.first().is_some_and(|e| e.get_str("op") == Ok("insert"));
+        let inserted = chain
+            .first()
+            .is_some_and(|e| e.get_str("op") == Ok("insert"));
         let want_len = v as usize + usize::from(inserted);
         let compact: Vec<String> = chain
             .iter()
             .map(|e| {
                 let t = e.get_timestamp("t").unwrap();
-                let b = e.get_document("before").ok().and_then(|b| b.get_i32("v").ok());
-                format!("{} {}.{} before {b:?}", e.get_str("op").unwrap(), t.time, t.increment)
+                let b = e
+                    .get_document("before")
+                    .ok()
+                    .and_then(|b| b.get_i32("v").ok());
+                format!(
+                    "{} {}.{} before {b:?}",
+                    e.get_str("op").unwrap(),
+                    t.time,
+                    t.increment
+                )
             })
             .collect();
-        assert_eq!(chain.len(), want_len, "document {id} at v {v}: {compact:#?}");
+        assert_eq!(
+            chain.len(),
+            want_len,
+            "document {id} at v {v}: {compact:#?}"
+        );
         for (n, e) in chain.iter().enumerate() {
             let before = match e.get("before") {
                 Some(Bson::Document(b)) => b.get_i32("v").ok(),

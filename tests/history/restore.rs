@@ -31,7 +31,10 @@ async fn workload(f: &Fixture) {
     let orders = src.collection::<Document>("orders");
     for i in (0..40).step_by(3) {
         orders
-            .update_one(doc! {"_id": i}, doc! {"$set": {"qty": 100 + i}, "$unset": {"note": 1}})
+            .update_one(
+                doc! {"_id": i},
+                doc! {"$set": {"qty": 100 + i}, "$unset": {"note": 1}},
+            )
             .await
             .unwrap();
         orders
@@ -74,7 +77,9 @@ async fn restore_with_source_pre_images_gives_the_snapshot_back() {
 async fn fat_finger_undone(pre_images: bool) {
     let f = Fixture::start("hist_restore", |_| {}).await;
     if pre_images {
-        let on = ChangeStreamPreAndPostImages::builder().enabled(true).build();
+        let on = ChangeStreamPreAndPostImages::builder()
+            .enabled(true)
+            .build();
         for c in COLLS {
             f.source()
                 .create_collection(c)
@@ -97,22 +102,36 @@ async fn fat_finger_undone(pre_images: bool) {
     wait_until("the fat finger reaches the backup", LIMIT, || async {
         let b = f.backup();
         raw_docs(&b, "orders").await.is_empty()
-            && !b.list_collection_names().await.unwrap().contains(&"logs".to_string())
-            && raw_docs(&b, "users").await.iter().all(|d| d.get_str("email") == Ok("oops"))
+            && !b
+                .list_collection_names()
+                .await
+                .unwrap()
+                .contains(&"logs".to_string())
+            && raw_docs(&b, "users")
+                .await
+                .iter()
+                .all(|d| d.get_str("email") == Ok("oops"))
     })
     .await;
     f.applied_past(&at).await;
 
     // Into a new database: every collection as it was at `at`, byte for byte.
     let into = format!("{}_r", f.cfg.target.database);
-    let (code, out, err) = f.binary(&["restore", "--at", &at, "--into-db", &into]).await;
+    let (code, out, err) = f
+        .binary(&["restore", "--at", &at, "--into-db", &into])
+        .await;
     assert_eq!(code, 0, "restore failed:\n{out}\n{err}");
     for (c, want) in COLLS.iter().zip(&snapshot) {
         let got = raw_docs(&f.dep.db(&into), c).await;
-        assert_eq!(&got, want, "{c} restored into {into} differs from the snapshot");
+        assert_eq!(
+            &got, want,
+            "{c} restored into {into} differs from the snapshot"
+        );
     }
     // Running it again (as after an interruption) changes nothing.
-    let (code, _, err) = f.binary(&["restore", "--at", &at, "--into-db", &into]).await;
+    let (code, _, err) = f
+        .binary(&["restore", "--at", &at, "--into-db", &into])
+        .await;
     assert_eq!(code, 0, "{err}");
     assert_eq!(raw_docs(&f.dep.db(&into), "orders").await, snapshot[0]);
 
@@ -124,15 +143,25 @@ async fn fat_finger_undone(pre_images: bool) {
     assert_eq!(code, 0, "{err}");
     let orders_left = snapshot[0].len();
     assert!(
-        out.contains(&format!("orders: 0 restored, 0 deleted, {orders_left} recreated")),
+        out.contains(&format!(
+            "orders: 0 restored, 0 deleted, {orders_left} recreated"
+        )),
         "{out}"
     );
-    assert!(out.contains("users: 20 restored, 0 deleted, 0 recreated"), "{out}");
-    assert!(out.contains("logs: 0 restored, 0 deleted, 20 recreated"), "{out}");
+    assert!(
+        out.contains("users: 20 restored, 0 deleted, 0 recreated"),
+        "{out}"
+    );
+    assert!(
+        out.contains("logs: 0 restored, 0 deleted, 20 recreated"),
+        "{out}"
+    );
     assert!(raw_docs(&f.source(), "orders").await.is_empty());
 
     // Into the source: the mistake is undone there, and the backup follows.
-    let (code, out, err) = f.binary(&["restore", "--at", &at, "--into-uri", &uri]).await;
+    let (code, out, err) = f
+        .binary(&["restore", "--at", &at, "--into-uri", &uri])
+        .await;
     assert_eq!(code, 0, "{out}\n{err}");
     for (c, want) in COLLS.iter().zip(&snapshot) {
         assert_eq!(&raw_docs(&f.source(), c).await, want, "{c} on the source");
@@ -142,16 +171,24 @@ async fn fat_finger_undone(pre_images: bool) {
     // Outside the window: refused with the window, exit 2.
     let (code, _, err) = f.binary(&["restore", "--at", "1.0"]).await;
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("before the retained window") && err.contains("the history covers"), "{err}");
+    assert!(
+        err.contains("before the retained window") && err.contains("the history covers"),
+        "{err}"
+    );
     let (code, _, err) = f.binary(&["restore", "--at", "4000000000.0"]).await;
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("ahead of what the backup has applied"), "{err}");
+    assert!(
+        err.contains("ahead of what the backup has applied"),
+        "{err}"
+    );
 }
 
 /// With pre-images, `before` is the event's: a version only the backup had (a target-only
 /// write) does not show in the entry.
 async fn pre_images_are_used(f: &Fixture) {
-    let on = ChangeStreamPreAndPostImages::builder().enabled(true).build();
+    let on = ChangeStreamPreAndPostImages::builder()
+        .enabled(true)
+        .build();
     f.source()
         .create_collection("probe")
         .change_stream_pre_and_post_images(on)
@@ -177,5 +214,8 @@ async fn pre_images_are_used(f: &Fixture) {
         .await
         .unwrap()
         .expect("the update's entry");
-    assert_eq!(entry.get_document("before").unwrap(), &doc! {"_id": 1, "v": 1});
+    assert_eq!(
+        entry.get_document("before").unwrap(),
+        &doc! {"_id": 1, "v": 1}
+    );
 }

@@ -101,7 +101,12 @@ mod tests {
     fn set_unset_and_truncate_follow_the_server() {
         let mut d = doc! {"_id": 1, "a": {"b": 1}, "arr": [1, 2, 3], "gone": true};
         let set = rawdoc! {"a.c": 2, "arr.1": 9, "n.m": "x", "top": 5};
-        apply(&mut d, &set, &["gone".into(), "a.b".into()], &[("arr".into(), 2)]);
+        apply(
+            &mut d,
+            &set,
+            &["gone".into(), "a.b".into()],
+            &[("arr".into(), 2)],
+        );
         assert_eq!(
             d,
             doc! {"_id": 1, "a": {"c": 2}, "arr": [1, 9], "n": {"m": "x"}, "top": 5}

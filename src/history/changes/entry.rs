@@ -51,7 +51,11 @@ pub fn to_read(items: &[Batched], ahead: &Ahead) -> BTreeMap<String, Vec<Bson>> 
             continue;
         };
         let key = key_of(&item.op.coll, id);
-        if seen.insert(key.clone()) && item.pre_image.is_none() && !b.covered && !ahead.contains_key(&key) {
+        if seen.insert(key.clone())
+            && item.pre_image.is_none()
+            && !b.covered
+            && !ahead.contains_key(&key)
+        {
             out.entry(item.op.coll.clone())
                 .or_default()
                 .push(id.clone());
@@ -94,15 +98,21 @@ pub fn entries(items: &[Batched], backup: &HashMap<Key, Document>, ahead: &Ahead
             .and_then(|p| Document::try_from(p.as_ref()).ok());
         let before = match pre {
             Some(p) => State::Doc(p),
-            None => state.remove(&key).unwrap_or_else(|| match (ahead.get(&key), b.covered) {
-                (Some(Some(d)), _) => State::Doc(d.clone()),
-                (Some(None), _) => State::Absent,
-                (None, true) => State::Unknown,
-                (None, false) => backup.get(&key).map_or(State::Absent, |d| State::Doc(d.clone())),
-            }),
+            None => state
+                .remove(&key)
+                .unwrap_or_else(|| match (ahead.get(&key), b.covered) {
+                    (Some(Some(d)), _) => State::Doc(d.clone()),
+                    (Some(None), _) => State::Absent,
+                    (None, true) => State::Unknown,
+                    (None, false) => backup
+                        .get(&key)
+                        .map_or(State::Absent, |d| State::Doc(d.clone())),
+                }),
         };
         let t = ct.timestamp();
-        let n = ordinal.entry((key.clone(), (t.time, t.increment))).or_insert(0);
+        let n = ordinal
+            .entry((key.clone(), (t.time, t.increment)))
+            .or_insert(0);
         let (entry, after) = entry(item, id, t, *n, before);
         *n += 1;
         out.push(entry);

@@ -56,8 +56,14 @@ pub fn database_name(cfg: &Config) -> String {
 
 /// A writer batch's items and the ones a re-read covered, in stream order.
 pub fn in_stream_order<'a>(items: &'a [Item], covered: &'a [Item]) -> Vec<Batched<'a>> {
-    let written = items.iter().map(|item| Batched { item, covered: false });
-    let skipped = covered.iter().map(|item| Batched { item, covered: true });
+    let written = items.iter().map(|item| Batched {
+        item,
+        covered: false,
+    });
+    let skipped = covered.iter().map(|item| Batched {
+        item,
+        covered: true,
+    });
     let mut all: Vec<Batched> = written.chain(skipped).collect();
     if !covered.is_empty() {
         all.sort_by_key(|b| b.item.seq);
@@ -177,11 +183,10 @@ impl Changes {
                 &self.db,
                 doc! {"insert": COLLECTION, "documents": chunk, "ordered": false},
             );
-            let mut reply = self
-                .db
-                .run_command(cmd)
-                .await
-                .map_err(|e| Error::from_driver(Origin::Target, "writing history entries", &e))?;
+            let mut reply =
+                self.db.run_command(cmd).await.map_err(|e| {
+                    Error::from_driver(Origin::Target, "writing history entries", &e)
+                })?;
             if let Ok(errors) = reply.get_array_mut("writeErrors") {
                 errors.retain(|e| match e {
                     Bson::Document(d) => d.get_i32("code").ok() != Some(DUPLICATE_KEY),

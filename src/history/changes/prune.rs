@@ -67,7 +67,10 @@ pub async fn prune(changes: &Changes, cutoff: DateTime, max: u64) -> Result<u64>
         if ids.is_empty() {
             break;
         }
-        let ids: Vec<_> = ids.into_iter().filter_map(|d| d.get("_id").cloned()).collect();
+        let ids: Vec<_> = ids
+            .into_iter()
+            .filter_map(|d| d.get("_id").cloned())
+            .collect();
         let n = ids.len() as u64;
         entries
             .delete_many(doc! {"_id": {"$in": ids}})

@@ -57,7 +57,11 @@ pub async fn restore_collection(
     if to == Destination::NewDatabase {
         copy_unchanged(job, coll, changed, &key, &mut p).await?;
     }
-    let present_on = if to == Destination::NewDatabase { job.backup } else { job.dest };
+    let present_on = if to == Destination::NewDatabase {
+        job.backup
+    } else {
+        job.dest
+    };
     let present = present_ids(present_on, coll, changed.values().map(|e| &e.id)).await?;
     let mut updates = Vec::new();
     let mut deletes = Vec::new();

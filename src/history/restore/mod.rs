@@ -30,7 +30,9 @@ pub fn check_window(w: &Window, at: At) -> Result<()> {
         );
     };
     let pruned_ms = w.pruned_to.map_or(i64::MIN, |p| p.timestamp_millis());
-    let since_ms = since.wall.map_or(i64::from(since.t.time) * 1000, |w| w.timestamp_millis());
+    let since_ms = since
+        .wall
+        .map_or(i64::from(since.t.time) * 1000, |w| w.timestamp_millis());
     let start = if pruned_ms > since_ms {
         w.pruned_to
             .and_then(|p| p.try_to_rfc3339_string().ok())
@@ -60,7 +62,9 @@ pub fn check_window(w: &Window, at: At) -> Result<()> {
 /// The window's first change is later than `at` (changes between them have no entries).
 fn since_after(since: window::Point, at: At) -> bool {
     match at {
-        At::Cluster(c) => (c.time, c.increment) < (since.t.time, since.t.increment.saturating_sub(1)),
+        At::Cluster(c) => {
+            (c.time, c.increment) < (since.t.time, since.t.increment.saturating_sub(1))
+        }
         At::Wall(w) => since.wall.is_some_and(|s| w < s),
     }
 }
@@ -123,21 +127,38 @@ mod tests {
     #[test]
     fn times_outside_the_window_are_refused_with_the_window() {
         let w = Window {
-            since: Some(Point { t: ts(100, 1), wall: Some(DateTime::from_millis(100_000)) }),
-            applied: Some(Point { t: ts(200, 5), wall: Some(DateTime::from_millis(200_000)) }),
+            since: Some(Point {
+                t: ts(100, 1),
+                wall: Some(DateTime::from_millis(100_000)),
+            }),
+            applied: Some(Point {
+                t: ts(200, 5),
+                wall: Some(DateTime::from_millis(200_000)),
+            }),
             pruned_to: Some(DateTime::from_millis(50_000)),
         };
         assert!(check_window(&w, At::Cluster(ts(150, 0))).is_ok());
         assert!(check_window(&w, At::Cluster(ts(200, 5))).is_ok());
         let ahead = check_window(&w, At::Cluster(ts(200, 6))).unwrap_err();
         assert_eq!(ahead.kind, ErrorKind::Config);
-        assert!(ahead.to_string().contains("ahead of what the backup has applied"), "{ahead}");
+        assert!(
+            ahead
+                .to_string()
+                .contains("ahead of what the backup has applied"),
+            "{ahead}"
+        );
         assert!(ahead.to_string().contains("cluster time 200.5"), "{ahead}");
         let early = check_window(&w, At::Cluster(ts(90, 0))).unwrap_err();
-        assert!(early.to_string().contains("before the retained window"), "{early}");
+        assert!(
+            early.to_string().contains("before the retained window"),
+            "{early}"
+        );
         let none = check_window(&Window::default(), At::Cluster(ts(150, 0))).unwrap_err();
         assert!(none.to_string().contains("no change history"), "{none}");
-        let pruned = Window { pruned_to: Some(DateTime::from_millis(160_000)), ..w };
+        let pruned = Window {
+            pruned_to: Some(DateTime::from_millis(160_000)),
+            ..w
+        };
         assert!(check_window(&pruned, At::Cluster(ts(150, 0))).is_err());
     }
 }

@@ -89,7 +89,10 @@ impl Counts {
             self.recreated,
             self.copied,
             if self.unknown > 0 {
-                format!(", {} with no known version (left as the backup has them)", self.unknown)
+                format!(
+                    ", {} with no known version (left as the backup has them)",
+                    self.unknown
+                )
             } else {
                 String::new()
             }
@@ -119,11 +122,23 @@ mod tests {
     #[test]
     fn the_first_change_after_t_gives_the_version_at_t() {
         let mut changed = Changed::new();
-        add(&mut changed, &doc! {"coll": "c", "id": 1, "before": {"_id": 1, "v": 1}});
-        add(&mut changed, &doc! {"coll": "c", "id": 1, "before": {"_id": 1, "v": 2}});
-        add(&mut changed, &doc! {"coll": "c", "id": 2, "before": Bson::Null});
+        add(
+            &mut changed,
+            &doc! {"coll": "c", "id": 1, "before": {"_id": 1, "v": 1}},
+        );
+        add(
+            &mut changed,
+            &doc! {"coll": "c", "id": 1, "before": {"_id": 1, "v": 2}},
+        );
+        add(
+            &mut changed,
+            &doc! {"coll": "c", "id": 2, "before": Bson::Null},
+        );
         let c = &changed["c"];
-        assert_eq!(c[&id_bytes(&Bson::Int32(1))].before, Some(doc! {"_id": 1, "v": 1}));
+        assert_eq!(
+            c[&id_bytes(&Bson::Int32(1))].before,
+            Some(doc! {"_id": 1, "v": 1})
+        );
         assert_eq!(c[&id_bytes(&Bson::Int32(2))].before, None);
     }
 
@@ -134,7 +149,10 @@ mod tests {
         assert_eq!(action(Some(&d), false), Action::Recreate);
         assert_eq!(action(None, true), Action::Delete);
         assert_eq!(action(None, false), Action::Nothing);
-        assert_eq!(default_database("b", "1700000000.3"), "b_restore_1700000000_3");
+        assert_eq!(
+            default_database("b", "1700000000.3"),
+            "b_restore_1700000000_3"
+        );
         assert_eq!(
             default_database("b", "2026-12-01T17:52:00Z"),
             "b_restore_20261201T175200Z"
