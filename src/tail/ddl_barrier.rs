@@ -37,8 +37,8 @@ impl Watcher {
             .retry("writing the checkpoint", || self.checkpointer.save_now())
             .await?;
         if let Some(h) = &self.history {
-            let last = self.position.last_cluster_time();
-            let keep = || h.before_ddl(&self.target, op, last);
+            let at = h.ddl_time(seq, self.position.last_cluster_time());
+            let keep = || h.before_ddl(&self.target, op, at);
             self.reporter
                 .retry("keeping DDL'd documents in the history", keep)
                 .await?;

@@ -233,6 +233,9 @@ impl Watcher {
             Translated::Ddl(op) => {
                 // Pending in the watermark until applied (or discarded, for a held drop).
                 let seq = self.position.register(meta.token, meta.wall_time_ms);
+                if let (Some(h), Some(ct)) = (&self.history, meta.cluster_time) {
+                    h.ddl_seen(seq, ct);
+                }
                 self.before_ddl(stop).await?;
                 let ddl = &self.translate.ddl;
                 if matches!(op, DdlOp::Drop { .. }) && ddl.drop && !ddl.drop_database {

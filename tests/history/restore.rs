@@ -219,3 +219,37 @@ async fn pre_images_are_used(f: &Fixture) {
         &doc! {"_id": 1, "v": 1}
     );
 }
+
+/// A rename keeps the renamed documents restorable under their old name, and a restore from
+/// before it leaves the new name empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_before_a_rename_brings_the_old_name_back() {
+    let f = Fixture::start("hist_rename", |_| {}).await;
+    let a = f.source().collection::<Document>("a");
+    for i in 0..10 {
+        a.insert_one(doc! {"_id": i, "x": i}).await.unwrap();
+    }
+    f.caught_up(&["a"]).await;
+    let at = f.source_time().await;
+    let snapshot = raw_docs(&f.source(), "a").await;
+    crate::support::rename_collection(&f.dep, &f.cfg.source.database, "a", "b", false).await;
+    wait_until("the rename reaches the backup", LIMIT, || async {
+        raw_docs(&f.backup(), "b").await.len() == 10 && raw_docs(&f.backup(), "a").await.is_empty()
+    })
+    .await;
+    // The window ends at the last document change applied (a DDL does not move it).
+    let marker = f.source().collection::<Document>("marker");
+    marker.insert_one(doc! {"_id": 1}).await.unwrap();
+    f.applied_past(&at).await;
+    let into = format!("{}_r", f.cfg.target.database);
+    let (code, out, err) = f
+        .binary(&["restore", "--at", &at, "--into-db", &into])
+        .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(raw_docs(&f.dep.db(&into), "a").await, snapshot, "{out}");
+    assert!(raw_docs(&f.dep.db(&into), "b").await.is_empty(), "{out}");
+    assert!(
+        out.contains("b: 0 restored, 10 deleted, 0 recreated"),
+        "{out}"
+    );
+}

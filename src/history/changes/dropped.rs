@@ -4,8 +4,8 @@
 //! rename also gives each moved document an entry in the new name with `before` null (or the
 //! version it replaced there), so a restore before the rename leaves the new name as it was.
 //!
-//! The entries take the time just after the last change the backup applied before the DDL
-//! (the barrier drained every writer): later than every change before the DDL.
+//! The entries take the DDL event's cluster time ([`Changes::ddl_seen`]), or for a DDL whose
+//! event time is unknown the time just after the last change applied before it.
 
 use super::Changes;
 use crate::error::{Error, Origin, Result};
@@ -15,15 +15,26 @@ use futures::TryStreamExt;
 use mongodb::Database;
 use std::collections::HashMap;
 
+/// DDL event times kept until their DDL is applied (held drops wait; a few at most).
+const MAX_DDL_TIMES: usize = 1024;
+
 impl Changes {
-    /// Records what `op` is about to remove from `backup`; `last` is the last applied change.
-    pub async fn before_ddl(
-        &self,
-        backup: &Database,
-        op: &DdlOp,
-        last: Option<ClusterTime>,
-    ) -> Result<()> {
-        let t = match last {
+    /// Notes the cluster time of the DDL event registered as `seq` (its entries take it).
+    pub fn ddl_seen(&self, seq: u64, at: ClusterTime) {
+        let mut times = self.ddl_times.lock();
+        times.insert(seq, at);
+        while times.len() > MAX_DDL_TIMES {
+            times.pop_first();
+        }
+    }
+
+    /// The time of the DDL `seq`: its event's, else just after `last`, the last change applied
+    /// (the barrier drained every writer: later than every change before the DDL).
+    pub fn ddl_time(&self, seq: u64, last: Option<ClusterTime>) -> Timestamp {
+        if let Some(at) = self.ddl_times.lock().remove(&seq) {
+            return at.0;
+        }
+        match last {
             Some(ct) => Timestamp {
                 time: ct.0.time,
                 increment: ct.0.increment.saturating_add(1),
@@ -32,7 +43,11 @@ impl Changes {
                 time: u32::try_from(bson::DateTime::now().timestamp_millis() / 1000).unwrap_or(0),
                 increment: 0,
             },
-        };
+        }
+    }
+
+    /// Records what `op` is about to remove from `backup`, at `t`.
+    pub async fn before_ddl(&self, backup: &Database, op: &DdlOp, t: Timestamp) -> Result<()> {
         match op {
             DdlOp::Drop { coll } => self.keep(backup, coll, "drop", t).await.map(drop),
             DdlOp::DropDatabase => {

@@ -41,6 +41,9 @@ pub struct Changes {
     started: AtomicBool,
     /// Keys the backup is ahead of their recorded chain (see [`Ahead`]); writers own disjoint keys.
     ahead: parking_lot::Mutex<Ahead>,
+    /// Cluster times of DDL events by sequence number, until applied ([`dropped`]).
+    ddl_times:
+        parking_lot::Mutex<std::collections::BTreeMap<u64, crate::source::translate::ClusterTime>>,
 }
 
 /// [`Ahead`] keys kept at most; past it a covered change's `before` is recorded as unknown.
@@ -112,6 +115,7 @@ impl Changes {
             retention: cfg.history.retention(),
             started: AtomicBool::new(false),
             ahead: Default::default(),
+            ddl_times: Default::default(),
         })
     }
 
