@@ -63,7 +63,7 @@ impl Fixture {
         }
     }
 
-    async fn tailing(&self) {
+    pub async fn tailing(&self) {
         wait_until("the replicator tails", LIMIT, || async {
             self.status().await["phase"] == "tailing"
         })
