@@ -46,6 +46,19 @@ impl Changes {
         }
     }
 
+    /// The DDL at `t` is applied: the window's end may pass it ([`super::prune`]).
+    pub fn ddl_applied(&self, t: Timestamp) {
+        let mut last = self.last_ddl.lock();
+        if last.is_none_or(|l| (l.time, l.increment) < (t.time, t.increment)) {
+            *last = Some(t);
+        }
+    }
+
+    /// The newest DDL applied, if any.
+    pub fn last_ddl(&self) -> Option<Timestamp> {
+        *self.last_ddl.lock()
+    }
+
     /// Records what `op` is about to remove from `backup`, at `t`.
     pub async fn before_ddl(&self, backup: &Database, op: &DdlOp, t: Timestamp) -> Result<()> {
         match op {

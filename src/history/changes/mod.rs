@@ -44,6 +44,8 @@ pub struct Changes {
     /// Cluster times of DDL events by sequence number, until applied ([`dropped`]).
     ddl_times:
         parking_lot::Mutex<std::collections::BTreeMap<u64, crate::source::translate::ClusterTime>>,
+    /// The newest DDL applied: the window's end covers it too.
+    last_ddl: parking_lot::Mutex<Option<bson::Timestamp>>,
 }
 
 /// [`Ahead`] keys kept at most; past it a covered change's `before` is recorded as unknown.
@@ -116,6 +118,7 @@ impl Changes {
             started: AtomicBool::new(false),
             ahead: Default::default(),
             ddl_times: Default::default(),
+            last_ddl: Default::default(),
         })
     }
 

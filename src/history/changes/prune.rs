@@ -33,10 +33,20 @@ pub async fn run(changes: Arc<Changes>, position: Arc<Position>, stop: Cancellat
 }
 
 async fn tick(changes: &Changes, position: &Position) -> Result<()> {
-    let applied = position.last_cluster_time().map(|ct| Point {
+    let change = position.last_cluster_time().map(|ct| Point {
         t: ct.timestamp(),
         wall: position.last_applied_wall_ms().map(DateTime::from_millis),
     });
+    // A DDL after the last document change moves the end too (its wall time: its seconds).
+    let ddl = changes.last_ddl().map(|t| Point {
+        t,
+        wall: Some(DateTime::from_millis(i64::from(t.time) * 1000)),
+    });
+    let applied = match (change, ddl) {
+        (Some(c), Some(d)) if (d.t.time, d.t.increment) > (c.t.time, c.t.increment) => Some(d),
+        (Some(c), _) => Some(c),
+        (None, d) => d,
+    };
     let retention_ms = i64::try_from(changes.retention.as_millis()).unwrap_or(i64::MAX);
     let cutoff = DateTime::from_millis(DateTime::now().timestamp_millis() - retention_ms);
     let deleted = prune(changes, cutoff, MAX_PER_TICK).await?;
