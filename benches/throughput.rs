@@ -91,6 +91,10 @@ async fn main() {
     };
     replicator::prime(&verify_cfg("dst_vfy_on", true)).await;
     replicator::prime(&verify_cfg("dst_vfy_off", false)).await;
+    // The same catch-up with `[history] enabled` (4 writers), against the w4 run.
+    let mut hist_cfg = cfg("dst_hist", 4);
+    hist_cfg.history.enabled = true;
+    replicator::prime(&hist_cfg).await;
     // A backup 2 ms of round trip away: the proxy delays each direction by 1 ms.
     let target_addr = dst_uri["mongodb://".len()..dst_uri.find("/?").unwrap()]
         .parse()
@@ -186,6 +190,11 @@ async fn main() {
     figure("tail_events_per_s_verify_off", verify_runs[0]);
     figure("tail_events_per_s_verify_on", verify_runs[1]);
     figure("verify_on_vs_off", verify_runs[1] / verify_runs[0]);
+    let hist = replicator::catch_up(&hist_cfg, total as u64).await;
+    dst_client.database("dst_hist").drop().await.unwrap();
+    dst_client.database("ckpt_dst_hist").drop().await.unwrap();
+    figure("tail_events_per_s_history", hist.events_per_s);
+    figure("history_on_vs_off", hist.events_per_s / tail.events_per_s);
     let cpu_us = tail.cpu_seconds * 1e6 / total as f64;
     figure("replicator_cpu_us_per_event", cpu_us);
     figure("cpu_ratio_vs_bare", cpu_us / bare_us);

@@ -17,7 +17,8 @@
 //! - [`bulk`]: whole-collection jobs: copy, resync, verify, the merge join and `_id` order.
 //! - [`ha`]: several instances on one pair, one active by a lease on the target (`[ha]`):
 //!   the lease state machine, its conditional updates, the role loop around `run`.
-//! - [`history`]: the run history (`GET /api/v1/runs`), kept beside the checkpoint.
+//! - [`history`]: the run history (`GET /api/v1/runs`), kept beside the checkpoint; with
+//!   `[history] enabled` the change history, its audit trail and point-in-time restore.
 //! - [`sync`]: two-way sync between a local and a remote deployment (`sync`): agreed
 //!   versions, conflicts and their resolution, the reconciliation pass.
 //! - [`ops`]: what operators see: labels, metrics, status, HTTP, health, logging, progress bars.

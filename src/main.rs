@@ -24,6 +24,14 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Restore(a) => match Config::load(a.common.config.as_deref(), a.common.overrides())
+        {
+            Ok(cfg) => Some(cfg),
+            Err(e) => {
+                eprintln!("mongo-replicator: {e}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        },
         // Control commands load their own (address and token only) and never log.
         Command::Demo(_)
         | Command::Status(_)
@@ -33,6 +41,7 @@ fn main() -> ExitCode {
         Command::Failed(_) | Command::Retry(_) | Command::Skip(_) | Command::Runs(_) => None,
         Command::Held(_) | Command::Release(_) | Command::Discard(_) => None,
         Command::Conflicts(_) | Command::Resolve(_) | Command::AutoResolve(_) => None,
+        Command::History(_) => None,
     };
     let log = cfg.as_ref().map(|c| c.log.clone()).unwrap_or(LogConfig {
         format: LogFormat::Text,

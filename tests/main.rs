@@ -13,6 +13,7 @@ mod deploy;
 mod faults;
 mod ha;
 mod hold;
+mod history;
 mod notify;
 mod ops;
 mod props;

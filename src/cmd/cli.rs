@@ -60,6 +60,11 @@ pub enum Command {
     Resolve(ResolveArgs),
     /// Apply the configured strategies to open conflicts (those needing a person are skipped).
     AutoResolve(AutoResolveArgs),
+    /// The backup's state as of `--at` (from the change history) into a new database, or with
+    /// `--into-uri` into any deployment (only the documents changed since are rewritten).
+    Restore(RestoreArgs),
+    /// The versions of one document (`--collection C --id ID`), newest first, with what changed.
+    History(HistoryArgs),
 }
 
 /// Flags of `conflicts`.
@@ -95,6 +100,55 @@ pub struct AutoResolveArgs {
     /// Resolve at most this many.
     #[arg(long)]
     pub max: Option<usize>,
+}
+
+/// Flags of `restore`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The time to restore to: RFC 3339 (`2026-01-31T12:00:00Z`) or a cluster time `<secs>.<inc>`.
+    #[arg(long)]
+    pub at: String,
+    /// Only this collection (repeatable; default every collection).
+    #[arg(long = "collection", value_name = "C")]
+    pub collections: Vec<String>,
+    /// Only this `_id` (repeatable): Extended JSON or a plain string.
+    #[arg(long = "id", value_name = "ID")]
+    pub ids: Vec<String>,
+    /// The database written (default `<target>_restore_<time>`; with `--into-uri`, the source
+    /// database's name).
+    #[arg(long)]
+    pub into_db: Option<String>,
+    /// Write into this deployment instead (e.g. the source, to undo a mistake there): only the
+    /// documents changed after `--at` are rewritten, deleted or re-created.
+    #[arg(long)]
+    pub into_uri: Option<String>,
+    /// Print per collection how many documents would be restored, deleted, recreated.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Flags of `history`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub control: ControlArgs,
+    /// The document's `_id`: Extended JSON (`{"$oid": "..."}`, `7`, `"7"`) or a plain string.
+    #[arg(long)]
+    pub id: String,
+    /// Only changes after this time (RFC 3339 or `<secs>.<inc>`).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only changes up to this time.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only this operation (insert, update, replace, delete, drop, rename).
+    #[arg(long)]
+    pub op: Option<String>,
+    /// How many versions, newest first (1..=1000).
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
 }
 
 /// Flags of `resync`: the control flags, the `_id`s, and whether to wait for the job.

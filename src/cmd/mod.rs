@@ -8,6 +8,8 @@ pub mod copy;
 pub mod demo;
 pub mod failed_runs;
 pub mod held;
+pub mod history;
+pub mod restore;
 pub mod resync;
 pub mod run;
 pub mod sync;
@@ -61,6 +63,8 @@ pub async fn execute(command: Command, cfg: Option<Config>) -> ExitCode {
         (Command::Resolve(args), _) => return sync::resolve(args).await,
         (Command::AutoResolve(args), _) => return sync::auto_resolve(args).await,
         (Command::Sync(_), Some(cfg)) => sync::command(&cfg).await,
+        (Command::History(args), _) => return history::command(args).await,
+        (Command::Restore(args), Some(cfg)) => restore::command(&cfg, &args).await,
         (Command::Run(_), Some(cfg)) => run::command(&cfg).await,
         (Command::Copy(_), Some(cfg)) => copy::command(&cfg).await,
         (Command::Verify(_), Some(cfg)) => verify::command(&cfg).await,

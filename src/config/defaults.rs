@@ -155,6 +155,13 @@ pub const HISTORY_RUNS_RETENTION: &str = "30d";
 /// `alerts.max_pause`: a maintenance window longer than this is probably forgotten.
 pub const ALERTS_MAX_PAUSE: &str = "30m";
 
+/// `history.retention`: a week of changes to undo a mistake from.
+pub const HISTORY_RETENTION: &str = "7d";
+
+pub fn history_retention() -> String {
+    HISTORY_RETENTION.into()
+}
+
 pub fn runs_retention() -> String {
     HISTORY_RUNS_RETENTION.into()
 }
@@ -167,6 +174,9 @@ impl Default for HistoryConfig {
     fn default() -> Self {
         HistoryConfig {
             runs_retention: runs_retention(),
+            enabled: false,
+            retention: history_retention(),
+            database: None,
         }
     }
 }

@@ -86,6 +86,16 @@ pub struct HistoryConfig {
     /// Runs that started longer ago than this are pruned at start (`"30d"`, `"12h"`, `"90m"`).
     #[serde(default = "defaults::runs_retention")]
     pub runs_retention: String,
+    /// Record every applied change (collection `history`) for the audit trail and
+    /// point-in-time restore ([`crate::history::changes`]).
+    #[serde(default)]
+    pub enabled: bool,
+    /// Change entries older than this are pruned by the replicator (`"7d"`).
+    #[serde(default = "defaults::history_retention")]
+    pub retention: String,
+    /// Database on the target holding the entries (default: `checkpoint.database`).
+    #[serde(default)]
+    pub database: Option<String>,
 }
 
 /// `alerts`: thresholds the shipped Prometheus rules are written for.
@@ -99,6 +109,12 @@ pub struct AlertsConfig {
 }
 
 impl HistoryConfig {
+    /// `retention` as a duration (validated at load).
+    pub fn retention(&self) -> std::time::Duration {
+        duration::parse(&self.retention)
+            .unwrap_or(duration::parse(defaults::HISTORY_RETENTION).expect("valid default"))
+    }
+
     /// `runs_retention` as a duration (validated at load).
     pub fn runs_retention(&self) -> std::time::Duration {
         duration::parse(&self.runs_retention)

@@ -20,6 +20,8 @@ pub const MAX_QUEUED_BYTES: usize = 64 * 1024 * 1024 * 1024;
 /// `history.runs_retention` bounds: at least an hour (the current run is always kept), at most
 /// ten years.
 const MIN_RUNS_RETENTION: Duration = Duration::from_secs(3600);
+/// `history.retention` lower bound: a few seconds (tests prune quickly; a real window is days).
+const MIN_HISTORY_RETENTION: Duration = Duration::from_secs(5);
 /// `alerts.max_pause` lower bound: the rule's `for:` evaluates per minute.
 const MIN_MAX_PAUSE: Duration = Duration::from_secs(60);
 const MAX_DURATION: Duration = Duration::from_secs(10 * 366 * 86_400);
@@ -187,6 +189,14 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
         &quoted(&c.history.runs_retention),
         duration_problem(&c.history.runs_retention, MIN_RUNS_RETENTION),
     );
+    check(
+        "history.retention",
+        &quoted(&c.history.retention),
+        duration_problem(&c.history.retention, MIN_HISTORY_RETENTION),
+    );
+    if let Some(db) = &c.history.database {
+        check("history.database", &quoted(db), db_name_problem(db));
+    }
     check(
         "alerts.max_pause",
         &quoted(&c.alerts.max_pause),

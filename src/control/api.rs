@@ -57,7 +57,8 @@ pub fn router(api: Api, guard: Guard) -> Router {
             "/api/v1/sync/now",
             "/api/v1/conflicts",
             "/api/v1/conflicts/{id}/resolve",
-            "/api/v1/conflicts/auto-resolve"
+            "/api/v1/conflicts/auto-resolve",
+            "/api/v1/history"
         ]
     );
     Router::new()
@@ -83,6 +84,7 @@ pub fn router(api: Api, guard: Guard) -> Router {
         .route(paths[19], get(crate::sync::api::list))
         .route(paths[20], post(crate::sync::api::resolve))
         .route(paths[21], post(crate::sync::api::auto_resolve))
+        .route(paths[22], get(crate::control::history::versions))
         .with_state(api)
         .route_layer(axum::middleware::from_fn_with_state(guard, auth::check))
 }

@@ -11,6 +11,7 @@ pub mod failed;
 pub mod held;
 pub mod holds;
 pub mod holds_api;
+pub mod history;
 pub mod jobs;
 pub mod openapi;
 pub mod parked;
@@ -42,7 +43,7 @@ const fn route(method: &'static str, path: &'static str, mutating: bool) -> Rout
 
 /// Every route behind the token. The router is built from the same paths and
 /// `/api/v1/openapi.json` must describe exactly the `/api/v1` ones (a test checks both).
-pub const ROUTES: [Route; 22] = [
+pub const ROUTES: [Route; 23] = [
     route("GET", "/status", false),
     route("GET", "/api/v1/status", false),
     route("GET", "/api/v1/config", false),
@@ -71,6 +72,8 @@ pub const ROUTES: [Route; 22] = [
     route("GET", "/api/v1/conflicts", false),
     route("POST", "/api/v1/conflicts/{id}/resolve", true),
     route("POST", "/api/v1/conflicts/auto-resolve", true),
+    // The change history's audit trail (crate::history::audit).
+    route("GET", "/api/v1/history", false),
 ];
 
 /// The `result` label of `control_requests_total`: 2xx, 401, other 4xx, 5xx.

@@ -8,7 +8,7 @@ use crate::error::{command_code, Class, Error, ErrorKind, Origin, Result};
 use bson::{doc, Document};
 use mongodb::change_stream::event::ResumeToken;
 use mongodb::change_stream::ChangeStream;
-use mongodb::options::FullDocumentType;
+use mongodb::options::{FullDocumentBeforeChangeType, FullDocumentType};
 use mongodb::Database;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -28,6 +28,8 @@ pub struct StreamOptions<'a> {
     pub batch_size: u32,
     /// `source.collections`: document events of other collections are filtered on the server.
     pub collections: Option<&'a [String]>,
+    /// Ask for `fullDocumentBeforeChange` where the collection keeps pre-images (history on).
+    pub pre_images: bool,
 }
 
 /// Document events: the only ones a collection filter drops.
@@ -62,6 +64,7 @@ pub async fn open_stream(
         mode,
         batch_size,
         collections: None,
+        pre_images: false,
     };
     open_stream_with(source, start, opts).await
 }
@@ -87,6 +90,9 @@ pub async fn open_stream_with(
         .batch_size(batch_size);
     if mode == UpdateMode::FullDocument {
         w = w.full_document(FullDocumentType::UpdateLookup);
+    }
+    if opts.pre_images {
+        w = w.full_document_before_change(FullDocumentBeforeChangeType::WhenAvailable);
     }
     w = match start {
         StartAt::Now => w,

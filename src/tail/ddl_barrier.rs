@@ -36,9 +36,20 @@ impl Watcher {
         self.reporter
             .retry("writing the checkpoint", || self.checkpointer.save_now())
             .await?;
+        let history = self.history.as_ref();
+        let at = history.map(|h| h.ddl_time(seq, self.position.last_cluster_time()));
+        if let (Some(h), Some(at)) = (history, at) {
+            let keep = || h.before_ddl(&self.target, op, at);
+            self.reporter
+                .retry("keeping DDL'd documents in the history", keep)
+                .await?;
+        }
         self.reporter
             .retry("applying DDL to the target", || apply_ddl(&self.target, op))
             .await?;
+        if let (Some(h), Some(at)) = (history, at) {
+            h.ddl_applied(at);
+        }
         {
             // Deferred unique indexes and recorded TTLs follow the source's DDL.
             let mut state = self.checkpointer.state.lock().await;

@@ -52,7 +52,7 @@ impl Fences {
             (self.floor, item.cluster_time, &item.op.kind)
         {
             if ct <= floor {
-                item.op.kind = WriteKind::Fetch;
+                item.refetch();
             }
         }
     }

@@ -26,6 +26,8 @@ fn with_kind(coll: &str, id: i32, ct: Option<ClusterTime>, kind: WriteKind) -> I
         wall_ms: None,
         cluster_time: ct,
         coll_uuid: None,
+        pre_image: None,
+        event: None,
         grant: None,
     }
 }

@@ -90,6 +90,7 @@ pub async fn run_tail_guarded(
         max_bytes: MAX_BATCH_BYTES,
         max_delay: Duration::from_millis(cfg.apply.max_batch_delay_ms),
     };
+    let history = crate::history::changes::attach(cfg, &target, &reporter).await?;
     let mut senders = Vec::new();
     let mut writers = tokio::task::JoinSet::new();
     {
@@ -109,6 +110,7 @@ pub async fn run_tail_guarded(
             unresolved: checkpointer.unresolved.clone(),
             partition: (index, cfg.apply.workers),
             guard: guard.clone(),
+            history: history.clone(),
         };
         writers.spawn(w.run(rx));
     }
@@ -160,7 +162,12 @@ pub async fn run_tail_guarded(
         held: Default::default(),
         delay: Duration::from_secs(cfg.apply.delay_seconds),
         hold: hold_gate::HoldGate::new(holds, cfg.apply.hold.clone()),
+        history: history.clone(),
     };
+    let pruner = history.clone().map(|h| {
+        let run = crate::history::changes::prune::run(h, position.clone(), ticker_stop.clone());
+        tokio::spawn(run)
+    });
     reporter.set_phase(crate::ops::status::Phase::Tailing);
     // A writer failing fatally stops the watcher too.
     let writer_failed = CancellationToken::new();
@@ -201,6 +208,9 @@ pub async fn run_tail_guarded(
         }
     }
     ticker_stop.cancel();
+    if let Some(p) = pruner {
+        let _ = p.await;
+    }
     if !ticker_done {
         let _ = ticker.await;
     }

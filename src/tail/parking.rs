@@ -51,7 +51,7 @@ impl Writer {
             parked.skipped().written(&item.op.coll, &item.op.key)
         };
         if was_skipped && matches!(item.op.kind, WriteKind::Delta { .. }) {
-            item.op.kind = WriteKind::Fetch;
+            item.refetch();
         }
     }
 

@@ -4,7 +4,7 @@
 
 use super::byte_gate::{ByteGate, Grant};
 use crate::ops::Op;
-use crate::source::translate::{ClusterTime, DocKey, WriteOp};
+use crate::source::translate::{ClusterTime, DocKey, WriteKind, WriteOp};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -21,9 +21,23 @@ pub struct Item {
     /// The event's `collectionUUID` (servers 6.0+ with expanded events): tells a document
     /// deleted in place from one that left with its collection.
     pub coll_uuid: Option<bson::Bson>,
+    /// The event's `fullDocumentBeforeChange` (history on, source pre-images enabled): the
+    /// `before` of its history entry ([`crate::history::changes`]).
+    pub pre_image: Option<bson::RawDocumentBuf>,
+    /// The event's own change when `op` became a re-read (a replay, a fence's floor, a skipped
+    /// document): the history records the change, not the re-read.
+    pub event: Option<WriteKind>,
     /// The op's bytes in `apply.max_queued_bytes`, given back when the item is dropped (after
     /// its batch was applied); set by the router.
     pub grant: Option<Grant>,
+}
+
+impl Item {
+    /// Applies this item by re-reading its document, keeping the event's change for the history.
+    pub fn refetch(&mut self) {
+        let kind = std::mem::replace(&mut self.op.kind, WriteKind::Fetch);
+        self.event.get_or_insert(kind);
+    }
 }
 
 // The op variant is the hot one (one per event); boxing it would cost an allocation per event.

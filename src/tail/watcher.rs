@@ -42,6 +42,8 @@ pub struct Watcher {
     pub delay: Duration,
     /// Destructive changes held for an operator ([`super::hold_gate`]).
     pub hold: super::hold_gate::HoldGate,
+    /// `[history] enabled`: ask for pre-images, keep dropped documents restorable.
+    pub history: Option<Arc<crate::history::changes::Changes>>,
 }
 
 /// What the watcher carries from one event to the next.
@@ -73,6 +75,7 @@ impl Watcher {
             mode,
             batch_size: self.batch_size,
             collections: self.translate.collections.as_deref(),
+            pre_images: self.history.is_some(),
         };
         let replay_until = if replay {
             self.reporter
@@ -210,11 +213,12 @@ impl Watcher {
         }
         match translated {
             Translated::Write(mut op) => {
+                let mut replayed = None;
                 if let (WriteKind::Delta { .. }, Some(ct), Some(until)) =
                     (&op.kind, meta.cluster_time, state.replay_until)
                 {
                     if ct <= until {
-                        op.kind = WriteKind::Fetch;
+                        replayed = Some(std::mem::replace(&mut op.kind, WriteKind::Fetch));
                     }
                 }
                 let op_label = Op::of_operation_type(&meta.op_type);
@@ -231,6 +235,8 @@ impl Watcher {
                         .ok()
                         .flatten()
                         .and_then(|u| Bson::try_from(u).ok()),
+                    pre_image: crate::history::changes::pre_image(&event),
+                    event: replayed,
                     grant: None,
                 };
                 self.gate_write(item, state, stop).await?;
@@ -239,6 +245,9 @@ impl Watcher {
                 // Pending in the watermark until applied (or discarded, for a held drop).
                 let seq = self.position.register(meta.token, meta.wall_time_ms);
                 self.position.note_cluster_time(seq, meta.cluster_time);
+                if let (Some(h), Some(ct)) = (&self.history, meta.cluster_time) {
+                    h.ddl_seen(seq, ct);
+                }
                 self.before_ddl(stop).await?;
                 let ddl = &self.translate.ddl;
                 if matches!(op, DdlOp::Drop { .. }) && ddl.drop && !ddl.drop_database {

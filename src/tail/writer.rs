@@ -47,6 +47,8 @@ pub struct Writer {
     pub partition: (usize, usize),
     /// Decides per batch what is written (two-way sync); `None` writes everything.
     pub guard: Option<std::sync::Arc<dyn super::guard::ApplyGuard>>,
+    /// `[history] enabled`: each batch's entries are written before the batch.
+    pub history: Option<Arc<crate::history::changes::Changes>>,
 }
 
 /// How long a conflicting op waits for earlier events before the conflict is reported.
@@ -61,6 +63,7 @@ impl Writer {
         let mut items: Vec<Item> = Vec::new();
         let mut builder = BatchBuilder::new();
         let mut fences = Fences::default();
+        let mut covered: Vec<Item> = Vec::new();
         loop {
             let first = match tokio::time::timeout(PARKED_POLL, rx.recv()).await {
                 Ok(Some(m)) => m,
@@ -80,8 +83,12 @@ impl Writer {
                         if self.waits_behind_parked(&item) {
                             self.position.ack([item.seq], None, None);
                         } else if fences.covers(&item) {
-                            // Already in the target through a later fetch of this document.
-                            self.position.ack([item.seq], None, None);
+                            // Already in the target through a later fetch of this document;
+                            // with history on, recorded (and acknowledged) with the batch.
+                            match self.history {
+                                Some(_) => covered.push(item),
+                                None => self.position.ack([item.seq], None, None),
+                            }
                         } else {
                             let mut item = item;
                             self.unskip(&mut item);
@@ -115,9 +122,15 @@ impl Writer {
                     }
                 }
             }
-            if !items.is_empty() {
-                self.apply(&mut builder, std::mem::take(&mut items), &mut fences)
-                    .await?;
+            if !items.is_empty() || !covered.is_empty() {
+                let covered = std::mem::take(&mut covered);
+                self.apply(
+                    &mut builder,
+                    std::mem::take(&mut items),
+                    covered,
+                    &mut fences,
+                )
+                .await?;
             }
             for w in flush_waiters {
                 let _ = w.send(());
@@ -134,6 +147,7 @@ impl Writer {
         &self,
         builder: &mut BatchBuilder,
         items: Vec<Item>,
+        covered: Vec<Item>,
         fences: &mut Fences,
     ) -> Result<()> {
         let started = Instant::now();
@@ -146,6 +160,15 @@ impl Writer {
         };
         let plan = builder.take_plan();
         let mut acked = false;
+        if let Some(h) = &self.history {
+            let all = crate::history::changes::in_stream_order(&items, &covered);
+            let record = || h.record(&self.target, &all);
+            self.reporter.retry("recording history", record).await?;
+            self.position.ack(covered.iter().map(|i| i.seq), None, None);
+            if items.is_empty() {
+                return Ok(());
+            }
+        }
         let result = self
             .reporter
             .retry("applying a batch to the target", || {

@@ -63,6 +63,7 @@ fn start(bed: &Bed) -> Running {
         unresolved: Default::default(),
         partition: (0, 1),
         guard: None,
+        history: None,
     };
     let (position, reporter) = (writer.position.clone(), writer.reporter.clone());
     Running {
@@ -107,6 +108,8 @@ fn item(position: &Position, op: WriteOp, op_label: Op) -> Item {
         wall_ms: None,
         cluster_time: None,
         coll_uuid: None,
+        pre_image: None,
+        event: None,
         grant: None,
     }
 }

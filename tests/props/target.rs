@@ -170,6 +170,8 @@ fn item(op: WriteOp, event: &Document) -> Item {
         wall_ms: None,
         cluster_time: Some(ClusterTime(event.get_timestamp("clusterTime").unwrap())),
         coll_uuid: None,
+        pre_image: None,
+        event: None,
         grant: None,
     }
 }

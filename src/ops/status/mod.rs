@@ -32,6 +32,8 @@ pub struct Status {
     holds: Arc<crate::control::holds::Holds>,
     /// Two-way sync, when running (crate::sync).
     sync: Arc<crate::sync::Hub>,
+    /// The change history the audit trail reads, while a tail with history on runs.
+    changes: Arc<parking_lot::Mutex<Option<crate::history::audit::Source>>>,
 }
 
 struct Inner {
@@ -100,6 +102,7 @@ impl Status {
             recent: Arc::default(),
             holds: Arc::default(),
             sync: Arc::default(),
+            changes: Arc::default(),
         }
     }
 
@@ -124,6 +127,10 @@ impl Status {
     }
 
     /// The run history the reporter's events feed.
+    pub fn changes(&self) -> &Arc<parking_lot::Mutex<Option<crate::history::audit::Source>>> {
+        &self.changes
+    }
+
     pub fn runs(&self) -> &Arc<crate::history::RunLog> {
         &self.runs
     }
