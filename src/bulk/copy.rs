@@ -235,6 +235,7 @@ async fn copy_collection(
                 .map_err(|e| Error::from_driver(Origin::Source, "counting documents", &e))
         })
         .await?;
+    reporter.status.set_copy_total(&name, total);
     let bar = display.collection(&name, total, progress.documents);
     let mut state = progress;
     let mut bytes = 0u64;

@@ -1,6 +1,7 @@
 //! The `progress` event, once a second while the backup is being filled (copying, resyncing)
 //! or catching up (tailing with a lag of [`CATCHING_UP_SECONDS`] or more): phase, lag,
-//! documents copied per collection and events applied, all read from `/status`'s state.
+//! documents copied per collection with the source's estimated totals, events applied, and
+//! the rates since the previous tick, all read from `/status`'s state.
 
 use crate::ops::status::{Phase, Status};
 use serde_json::{json, Value};
@@ -30,8 +31,32 @@ pub fn snapshot(status: &Status) -> Option<Value> {
         "lag_seconds": lag,
         "copied": current["copies"].clone(),
         "copied_documents": current["copied_documents"].clone(),
+        "copy_totals": status.copy_totals(),
         "events_applied": s["events_applied"],
     }))
+}
+
+/// Documents copied and events applied in a snapshot, the counts rates are taken from.
+fn counts(p: &Value) -> (u64, u64) {
+    let applied = p["events_applied"]
+        .as_object()
+        .map_or(0, |o| o.values().filter_map(Value::as_u64).sum());
+    (p["copied_documents"].as_u64().unwrap_or(0), applied)
+}
+
+/// Adds `copy_docs_per_s` and `events_per_s`: the change since `prev` (counts, `secs` ago).
+pub fn with_rates(mut now: Value, prev: Option<((u64, u64), f64)>) -> Value {
+    let (copied, applied) = counts(&now);
+    let (docs, events) = match prev {
+        Some(((c0, a0), secs)) if secs > 0.0 => (
+            copied.saturating_sub(c0) as f64 / secs,
+            applied.saturating_sub(a0) as f64 / secs,
+        ),
+        _ => (0.0, 0.0),
+    };
+    now["copy_docs_per_s"] = json!(docs);
+    now["events_per_s"] = json!(events);
+    now
 }
 
 /// Emits [`snapshot`] every [`EVERY`] until `stop`.
@@ -39,13 +64,21 @@ pub fn spawn(status: Status, stop: CancellationToken) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut prev: Option<((u64, u64), std::time::Instant)> = None;
         loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            if let Some(data) = snapshot(&status) {
-                status.bus().emit("progress", data);
+            match snapshot(&status) {
+                Some(data) => {
+                    let at = std::time::Instant::now();
+                    let since = prev.map(|(c, t)| (c, at.duration_since(t).as_secs_f64()));
+                    let data = with_rates(data, since);
+                    prev = Some((counts(&data), at));
+                    status.bus().emit("progress", data);
+                }
+                None => prev = None,
             }
         }
     });
@@ -61,9 +94,16 @@ mod tests {
         assert!(snapshot(&status).is_none());
         status.set_phase(Phase::Copying);
         status.runs().copied("orders", 7);
+        status.set_copy_total("orders", 20);
         let p = snapshot(&status).expect("copying is progress");
         assert_eq!(p["phase"], "copying");
         assert_eq!(p["copied_documents"], 7);
+        assert_eq!(p["copy_totals"]["orders"], 20);
+        let first = with_rates(p.clone(), None);
+        assert_eq!(first["copy_docs_per_s"], 0.0, "no previous tick: no rate");
+        let later = with_rates(p, Some(((3, 0), 2.0)));
+        assert_eq!(later["copy_docs_per_s"], 2.0, "4 more documents in 2 s");
+        assert_eq!(later["events_per_s"], 0.0);
         status.set_phase(Phase::Tailing);
         assert!(snapshot(&status).is_none());
         status.set_lag_seconds(5.0);

@@ -52,6 +52,8 @@ struct Inner {
     stalled: bool,
     pending_indexes: Vec<String>,
     ha: Option<HaView>,
+    /// Source documents per collection as the copy estimated them (the `progress` event).
+    copy_totals: BTreeMap<String, u64>,
 }
 
 /// The `ha` lease as this instance last saw it.
@@ -90,6 +92,7 @@ impl Status {
             stalled: false,
             pending_indexes: Vec::new(),
             ha: None,
+            copy_totals: BTreeMap::new(),
         };
         Status {
             inner: Arc::new(Mutex::new(inner)),
@@ -148,6 +151,18 @@ impl Status {
     /// The writers' hook of recently applied keys ([`crate::verify::recent`]).
     pub fn recent_keys(&self) -> &Arc<crate::verify::recent::Recent> {
         &self.recent
+    }
+
+    /// The copy's estimate of `collection`'s source documents (for progress totals).
+    pub fn set_copy_total(&self, collection: &str, total: u64) {
+        self.lock()
+            .copy_totals
+            .insert(collection.to_string(), total);
+    }
+
+    /// Estimated source documents per collection being or having been copied.
+    pub fn copy_totals(&self) -> BTreeMap<String, u64> {
+        self.lock().copy_totals.clone()
     }
 
     /// The indexes waiting to be built (`collection.name`): not missing, only not there yet.
