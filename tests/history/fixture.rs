@@ -4,7 +4,6 @@
 use crate::support::procs::ReplicatorProcess;
 use crate::support::{config, db_names, wait_until, Deployment};
 use bson::RawDocumentBuf;
-use futures::TryStreamExt;
 use mongo_replicator::config::Config;
 use mongodb::Database;
 use std::time::Duration;
@@ -114,6 +113,16 @@ impl Fixture {
         .unwrap()
     }
 
+    /// `restore --at AT --into-db <target>_r`, asserted to succeed: the database and the output.
+    pub async fn restore_into_new_db(&self, at: &str) -> (String, String) {
+        let into = format!("{}_r", self.cfg.target.database);
+        let (code, out, err) = self
+            .binary(&["restore", "--at", at, "--into-db", &into])
+            .await;
+        assert_eq!(code, 0, "restore failed:\n{out}\n{err}");
+        (into, out)
+    }
+
     /// Waits until the backup equals the source collection by collection.
     pub async fn caught_up(&self, colls: &[&str]) {
         wait_until("the backup catches up", LIMIT, || async {
@@ -130,12 +139,5 @@ impl Fixture {
 
 /// Every document of `db.coll` as raw bytes, in `_id` order: a byte-for-byte snapshot.
 pub async fn raw_docs(db: &Database, coll: &str) -> Vec<RawDocumentBuf> {
-    db.collection::<RawDocumentBuf>(coll)
-        .find(bson::doc! {})
-        .sort(bson::doc! {"_id": 1})
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap()
+    crate::support::documents_as(db, coll).await
 }

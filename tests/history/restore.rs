@@ -116,11 +116,7 @@ async fn fat_finger_undone(pre_images: bool) {
     f.applied_past(&at).await;
 
     // Into a new database: every collection as it was at `at`, byte for byte.
-    let into = format!("{}_r", f.cfg.target.database);
-    let (code, out, err) = f
-        .binary(&["restore", "--at", &at, "--into-db", &into])
-        .await;
-    assert_eq!(code, 0, "restore failed:\n{out}\n{err}");
+    let (into, _) = f.restore_into_new_db(&at).await;
     for (c, want) in COLLS.iter().zip(&snapshot) {
         let got = raw_docs(&f.dep.db(&into), c).await;
         assert_eq!(
@@ -129,10 +125,7 @@ async fn fat_finger_undone(pre_images: bool) {
         );
     }
     // Running it again (as after an interruption) changes nothing.
-    let (code, _, err) = f
-        .binary(&["restore", "--at", &at, "--into-db", &into])
-        .await;
-    assert_eq!(code, 0, "{err}");
+    f.restore_into_new_db(&at).await;
     assert_eq!(raw_docs(&f.dep.db(&into), "orders").await, snapshot[0]);
 
     // Dry run into the source: counts per collection, nothing written.
@@ -239,11 +232,7 @@ async fn restore_before_a_rename_brings_the_old_name_back() {
     .await;
     // The rename, the last change, moves the window's end past `at`.
     f.applied_past(&at).await;
-    let into = format!("{}_r", f.cfg.target.database);
-    let (code, out, err) = f
-        .binary(&["restore", "--at", &at, "--into-db", &into])
-        .await;
-    assert_eq!(code, 0, "{out}\n{err}");
+    let (into, out) = f.restore_into_new_db(&at).await;
     assert_eq!(raw_docs(&f.dep.db(&into), "a").await, snapshot, "{out}");
     assert!(raw_docs(&f.dep.db(&into), "b").await.is_empty(), "{out}");
     assert!(

@@ -500,8 +500,17 @@ pub async fn replicate_once(cfg: &Config) {
 
 /// Every document of `db.coll`, in `_id` order.
 pub async fn documents(db: &Database, coll: &str) -> Vec<bson::Document> {
+    documents_as(db, coll).await
+}
+
+/// Every document of `db.coll` as `T` (e.g. `RawDocumentBuf` for a byte-for-byte
+/// snapshot), in `_id` order.
+pub async fn documents_as<T>(db: &Database, coll: &str) -> Vec<T>
+where
+    T: serde::de::DeserializeOwned + Send + Sync,
+{
     use futures::TryStreamExt;
-    db.collection::<bson::Document>(coll)
+    db.collection::<T>(coll)
         .find(bson::doc! {})
         .sort(bson::doc! {"_id": 1})
         .await
