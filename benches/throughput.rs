@@ -1,18 +1,25 @@
 //! Throughput and CPU figures of the replicator (in-process) against two testbed processes, in
 //! one run, one `name=value` line each. Sizes: `BENCH_EVENTS` (backlog, default 200000),
 //! `BENCH_NAIVE_EVENTS` (default 20000; 2000 through the 2 ms link), `BENCH_WORKERS` (default
-//! "1,2,4,8"). See README "Performance".
+//! "1,2,4,8"), `BENCH_VERIFY_DOCS` (verifier RSS, default 20000). `BENCH_ONLY=verify_rss` runs
+//! only the verifier's RSS measurement. See README "Performance".
 
 #[path = "throughput/backlog.rs"]
 mod backlog;
 #[path = "throughput/bare.rs"]
 mod bare;
+/// The tests' minimal HTTP client: here only `try_get` of `/status`.
+#[allow(dead_code)]
+#[path = "../tests/support/http.rs"]
+mod http;
 /// The test support's fault proxy: here only its latency (`Fault::Delay`).
 #[allow(dead_code)]
 #[path = "../tests/support/proxy.rs"]
 mod proxy;
 #[path = "throughput/replicator.rs"]
 mod replicator;
+#[path = "throughput/verify_rss.rs"]
+mod verify_rss;
 
 use backlog::{rounds_for, step, steps, Form};
 use bson::doc;
@@ -59,9 +66,14 @@ async fn main() {
         .filter_map(|w| w.trim().parse().ok())
         .collect();
     let started = Instant::now();
+    let testbed_bin = testbed_binary();
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("verify_rss") {
+        verify_rss::run(&testbed_bin).await;
+        figure("bench_seconds", started.elapsed().as_secs_f64());
+        return;
+    }
     // Source and target run as their own processes, so this process's RSS is the replicator's
     // (and the bare clients'), not the testbeds' data.
-    let testbed_bin = testbed_binary();
     let (_source_process, src_uri) = spawn_testbed(&testbed_bin);
     let (_target_process, dst_uri) = spawn_testbed(&testbed_bin);
     let src_client = Client::with_uri_str(&src_uri).await.unwrap();
@@ -218,6 +230,7 @@ async fn main() {
     figure("copy_mb_per_s", bytes as f64 / 1e6 / secs);
     figure("copy_bare_docs_per_s", bdocs as f64 / bsecs);
     figure("copy_efficiency", bsecs / secs);
+    verify_rss::run(&testbed_bin).await;
     figure("bench_seconds", started.elapsed().as_secs_f64());
 }
 
