@@ -43,9 +43,20 @@ async fn first_sync_of_two_divergent_non_empty_sides() {
             && ru.count_documents(doc! {}).await.unwrap() == 8
     })
     .await;
+    let v = |d: Option<bson::Document>| d.unwrap().get_str("v").unwrap().to_string();
+    // items: keep_local, resolved without a person. Waited for first: until then its conflict
+    // may be open too (listed newest first), or not yet detected.
+    pair.converged("items").await;
+    let item = r
+        .collection::<bson::Document>("items")
+        .find_one(doc! { "_id": 1 })
+        .await
+        .unwrap();
+    assert_eq!(v(item), "local");
     // users: manual, so _id 3 stays as it is on each side, one open conflict.
-    wait_until("the users conflict", CONVERGE, || async {
-        open_conflicts(&p).await.len() == 1
+    wait_until("the users conflict alone open", CONVERGE, || async {
+        let open = open_conflicts(&p).await;
+        open.len() == 1 && open[0]["collection"] == "users"
     })
     .await;
     let open = open_conflicts(&p).await;
@@ -57,17 +68,8 @@ async fn first_sync_of_two_divergent_non_empty_sides() {
     );
     assert_eq!(open[0]["local"]["v"], "local");
     assert_eq!(open[0]["remote"]["v"], "remote");
-    let v = |d: Option<bson::Document>| d.unwrap().get_str("v").unwrap().to_string();
     assert_eq!(v(lu.find_one(doc! { "_id": 3 }).await.unwrap()), "local");
     assert_eq!(v(ru.find_one(doc! { "_id": 3 }).await.unwrap()), "remote");
-    // items: keep_local, resolved without a person.
-    pair.converged("items").await;
-    let item = r
-        .collection::<bson::Document>("items")
-        .find_one(doc! { "_id": 1 })
-        .await
-        .unwrap();
-    assert_eq!(v(item), "local");
     // `manual` needs a person: auto-resolve skips it; a merge resolves it on both sides.
     let (code, auto) = api_post(&p, "/api/v1/conflicts/auto-resolve", r#"{"max": 5}"#).await;
     assert_eq!(
