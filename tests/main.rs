@@ -14,6 +14,7 @@ mod faults;
 mod ha;
 mod history;
 mod hold;
+mod namespaces;
 mod notify;
 mod ops;
 mod props;

@@ -1,0 +1,139 @@
+//! Bad `[[namespaces]]` rules: exit 2 and a stderr naming the rule's key, from `run`, `copy`
+//! and `verify` alike; found before connecting when the rules alone show it, on the source
+//! listing otherwise.
+
+use super::{command, exclude, include, include_to, seed, write_config};
+use crate::support::{config, db_names, spawn_binary, Deployment};
+use mongo_replicator::config::{ConnectionString, SideConfig};
+use mongo_replicator::source::namespaces::NamespaceRule;
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+/// Nothing listens there: a command that tried to connect would fail (or retry), not exit 2
+/// for the configuration.
+const NOWHERE: &str = "mongodb://127.0.0.1:1/?replicaSet=rs0&serverSelectionTimeoutMS=2000";
+
+/// Runs `command --config path`; `(exit code, stderr)`, no code when it still ran after 60 s
+/// (killed: a bad rule was not found before connecting).
+fn exit_of(command: &str, path: &std::path::Path) -> (Option<i32>, String) {
+    let mut child = spawn_binary(&[command, "--config", path.to_str().unwrap()], &[]);
+    let start = Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    let _ = child.stderr.take().unwrap().read_to_string(&mut err);
+    (code, err)
+}
+
+#[test]
+fn each_bad_rule_exits_2_naming_its_key_before_connecting() {
+    let cfg = config(NOWHERE, "a", "a_backup");
+    let target_and_exclude = NamespaceRule {
+        target: Some("b.x".into()),
+        ..exclude("a.x")
+    };
+    let cases: Vec<(&str, Vec<NamespaceRule>, &str)> = vec![
+        ("no dot", vec![include("nodot")], "namespaces[0].source"),
+        (
+            "bad database glob",
+            vec![include("a.x"), include("a b.*")],
+            "namespaces[1].source",
+        ),
+        ("empty collection", vec![include("a.")], "namespaces[0].source"),
+        ("bad regex", vec![include("/^a\\.(x$/")], "namespaces[0].source"),
+        ("unclosed regex", vec![include("/^a\\..*")], "namespaces[0].source"),
+        ("target with exclude", vec![target_and_exclude], "namespaces[0].target"),
+        (
+            "unknown placeholder",
+            vec![include_to("a.x", "b.{database}")],
+            "namespaces[0].target",
+        ),
+        (
+            "many names to one place",
+            vec![include_to("a.*", "b.fixed")],
+            "namespaces[0].target",
+        ),
+        (
+            "two literal rules to one target",
+            vec![include_to("a.x", "b.y"), include_to("a.z", "b.y")],
+            "namespaces[1]",
+        ),
+        (
+            "a target that is a replicated source",
+            vec![include_to("a.x", "a.y"), include("a.y")],
+            "namespaces[1]",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (what, rules, key)) in cases.iter().enumerate() {
+        let path = write_config(dir.path(), &cfg, rules);
+        let command = ["run", "copy", "verify"][i % 3];
+        let (code, err) = exit_of(command, &path);
+        assert_eq!(code, Some(2), "{what} ({command}): stderr: {err}");
+        assert!(err.contains(key), "{what} ({command}): no {key} in: {err}");
+    }
+}
+
+/// Two-way sync stays one database on each side: rules there are refused.
+#[test]
+fn namespaces_with_two_way_sync_exit_2() {
+    let mut cfg = config(NOWHERE, "unused_src", "unused_dst");
+    let side = || SideConfig {
+        uri: ConnectionString::new(NOWHERE),
+        database: "app".into(),
+        collections: None,
+    };
+    cfg.local = Some(side());
+    cfg.remote = Some(side());
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path(), &cfg, &[include("app.*")]);
+    let (code, err) = exit_of("sync", &path);
+    assert_eq!(code, Some(2), "stderr: {err}");
+    assert!(
+        err.contains("namespaces") && !err.contains("unknown field"),
+        "the key is not named: {err}"
+    );
+}
+
+/// Globs that only collide on what the source holds: `copy` and `verify` list the source and
+/// exit 2 naming a rule and both names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collision_on_the_source_listing_exits_2_naming_the_rule() {
+    let dep = Deployment::start().await;
+    let (a, dst) = db_names("ns_collide_a");
+    let (b, _) = db_names("ns_collide_b");
+    seed(&dep, &a, "orders", 3).await;
+    seed(&dep, &b, "orders", 3).await;
+    let cfg = config(&dep.uri, &a, &dst);
+    let rules = [
+        include_to(&format!("{a}.o*"), &format!("{dst}.{{coll}}")),
+        include_to(&format!("{b}.o*"), &format!("{dst}.{{coll}}")),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path(), &cfg, &rules);
+    for cmd in ["copy", "verify"] {
+        let (code, out, err) = command(cmd, &path).await;
+        assert_eq!(code, 2, "{cmd}: stdout: {out}\nstderr: {err}");
+        assert!(
+            err.contains("namespaces[0]") || err.contains("namespaces[1]"),
+            "{cmd}: no rule named: {err}"
+        );
+        assert!(
+            err.contains(&format!("{a}.orders")) && err.contains(&format!("{b}.orders")),
+            "{cmd}: the colliding names are not named: {err}"
+        );
+    }
+    assert!(
+        dep.db(&dst).list_collection_names().await.unwrap().is_empty(),
+        "copy wrote before finding the collision"
+    );
+}
