@@ -48,10 +48,26 @@ fn each_bad_rule_exits_2_naming_its_key_before_connecting() {
             vec![include("a.x"), include("a b.*")],
             "namespaces[1].source",
         ),
-        ("empty collection", vec![include("a.")], "namespaces[0].source"),
-        ("bad regex", vec![include("/^a\\.(x$/")], "namespaces[0].source"),
-        ("unclosed regex", vec![include("/^a\\..*")], "namespaces[0].source"),
-        ("target with exclude", vec![target_and_exclude], "namespaces[0].target"),
+        (
+            "empty collection",
+            vec![include("a.")],
+            "namespaces[0].source",
+        ),
+        (
+            "bad regex",
+            vec![include("/^a\\.(x$/")],
+            "namespaces[0].source",
+        ),
+        (
+            "unclosed regex",
+            vec![include("/^a\\..*")],
+            "namespaces[0].source",
+        ),
+        (
+            "target with exclude",
+            vec![target_and_exclude],
+            "namespaces[0].target",
+        ),
         (
             "unknown placeholder",
             vec![include_to("a.x", "b.{database}")],
@@ -133,7 +149,11 @@ async fn a_collision_on_the_source_listing_exits_2_naming_the_rule() {
         );
     }
     assert!(
-        dep.db(&dst).list_collection_names().await.unwrap().is_empty(),
+        dep.db(&dst)
+            .list_collection_names()
+            .await
+            .unwrap()
+            .is_empty(),
         "copy wrote before finding the collision"
     );
 }

@@ -27,7 +27,10 @@ async fn a_target_template_renames_the_collection_for_copy_live_changes_and_veri
     wait_same(&dep, (&src, "orders"), (&dst, "orders_archive")).await;
 
     let orders = dep.db(&src).collection::<Document>("orders");
-    orders.insert_one(doc! {"_id": 100, "n": 100}).await.unwrap();
+    orders
+        .insert_one(doc! {"_id": 100, "n": 100})
+        .await
+        .unwrap();
     orders
         .update_one(doc! {"_id": 1}, doc! {"$set": {"total": 9.5}})
         .await

@@ -3,14 +3,17 @@
 //! when `apply.ddl.drop = false`. mongosync refuses these; users trip on them.
 
 use super::{exclude, fence, include, names, seed, start, tailing, wait_same, WAIT};
+use crate::support::procs::ReplicatorProcess;
 use crate::support::{config, db_names, rename_collection, wait_until, Deployment};
 use bson::{doc, Document};
-use crate::support::procs::ReplicatorProcess;
 use mongo_replicator::config::Config;
 
 /// `tmp_*` excluded, everything else of the source database selected.
 fn rules(src: &str) -> [mongo_replicator::source::namespaces::NamespaceRule; 2] {
-    [exclude(&format!("{src}.tmp_*")), include(&format!("{src}.*"))]
+    [
+        exclude(&format!("{src}.tmp_*")),
+        include(&format!("{src}.*")),
+    ]
 }
 
 /// A deployment with `tmp_load` (15, excluded), `live` (10) and `keep` (5), and a replicator
@@ -51,7 +54,11 @@ impl Pair {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn renames_across_the_filter_copy_in_and_drop_out() {
     let Pair {
-        dep, src, dst, p, _dir
+        dep,
+        src,
+        dst,
+        p,
+        _dir,
     } = Pair::tailing("ns_rename", |_| {}).await;
 
     // Excluded -> selected: its documents are copied, and later writes follow.
@@ -83,7 +90,11 @@ async fn renames_across_the_filter_copy_in_and_drop_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rename_out_of_the_filter_keeps_the_target_when_drops_are_off() {
     let Pair {
-        dep, src, dst, p, _dir
+        dep,
+        src,
+        dst,
+        p,
+        _dir,
     } = Pair::tailing("ns_rename_keep", |c| c.apply.ddl.drop = false).await;
     rename_collection(&dep, &src, "live", "tmp_old", false).await;
     fence(&dep, (&src, "keep"), (&dst, "keep")).await;

@@ -94,7 +94,10 @@ async fn an_exclude_before_a_wider_include_keeps_that_collection_off_the_target(
         ["orders", "users"],
         "the excluded sessions reached the target"
     );
-    assert!(labelled(&p, "sessions").await.is_empty(), "sessions has metrics");
+    assert!(
+        labelled(&p, "sessions").await.is_empty(),
+        "sessions has metrics"
+    );
     assert_eq!(p.terminate(WAIT).await, Some(0));
 }
 
