@@ -6,16 +6,16 @@ use bson::{doc, Bson, DateTime, Document, RawDocumentBuf, Timestamp};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use mongo_replicator::apply::batch::BatchBuilder;
 use mongo_replicator::config::{DdlConfig, UpdateMode};
+use mongo_replicator::source::namespaces::Scope;
 use mongo_replicator::source::translate::{
     event_meta, translate, TranslateOptions, Translated, WriteOp,
 };
 
 fn opts() -> TranslateOptions {
     TranslateOptions {
-        source_db: "bench".into(),
+        scope: std::sync::Arc::new(Scope::shorthand("bench", None, "bench_backup")),
         update_mode: UpdateMode::Delta,
         ddl: DdlConfig::default(),
-        collections: None,
     }
 }
 

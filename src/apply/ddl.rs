@@ -5,20 +5,22 @@
 use super::target::{with_write_concern, write_concern_error};
 use crate::error::codes::{INDEX_NOT_FOUND, NAMESPACE_EXISTS, NAMESPACE_NOT_FOUND};
 use crate::error::{command_code, Error, Origin, Result};
+use crate::source::namespaces::Namespace;
 use crate::source::translate::DdlOp;
+use crate::source::Endpoint;
 use bson::{doc, Document};
 use mongodb::Database;
 
-/// Applies one DDL op to the target database.
-pub async fn apply_ddl(target: &Database, op: &DdlOp) -> Result<()> {
-    let Some((on_admin, cmd)) = ddl_command(target.name(), op) else {
+/// Applies one DDL op to the target.
+pub async fn apply_ddl(target: &Endpoint, op: &DdlOp) -> Result<()> {
+    let Some((db, on_admin, cmd)) = located_command(target, op) else {
         return Ok(()); // nothing the backup applies (a TTL change is only recorded)
     };
-    let cmd = with_write_concern(target, cmd);
+    let cmd = with_write_concern(&db, cmd);
     let outcome = if on_admin {
-        target.client().database("admin").run_command(cmd).await
+        db.client().database("admin").run_command(cmd).await
     } else {
-        target.run_command(cmd).await
+        db.run_command(cmd).await
     };
     match outcome {
         Ok(reply) => match reply.get_document("writeConcernError") {
@@ -40,31 +42,55 @@ pub async fn apply_ddl(target: &Database, op: &DdlOp) -> Result<()> {
     }
 }
 
-/// The command of `op` on database `db`, and whether it runs on `admin` (pure; no write concern);
-/// `None` when nothing is sent.
-fn ddl_command(db: &str, op: &DdlOp) -> Option<(bool, Document)> {
+/// The database `op` runs on and its command with the target's names: a key's target
+/// database, or for a `dropDatabase` the one database the source's maps to whole (none
+/// otherwise: the collections' own drops did it).
+fn located_command(target: &Endpoint, op: &DdlOp) -> Option<(Database, bool, Document)> {
+    let db = match op {
+        DdlOp::DropDatabase => target
+            .client()
+            .database(&target.scope().whole_database_target()?),
+        DdlOp::Drop { coll }
+        | DdlOp::RenameIn { coll }
+        | DdlOp::Create { coll, .. }
+        | DdlOp::CreateIndexes { coll, .. }
+        | DdlOp::DropIndexes { coll, .. }
+        | DdlOp::Modify { coll, .. }
+        | DdlOp::Rename { from: coll, .. } => target.locate(coll).0,
+    };
+    let (on_admin, cmd) = ddl_command(op, &|key| target.namespace(key))?;
+    Some((db, on_admin, cmd))
+}
+
+/// The command of `op`, with `target_of` naming each key's target namespace, and whether it
+/// runs on `admin` (pure; no write concern); `None` when nothing is sent.
+fn ddl_command(op: &DdlOp, target_of: &dyn Fn(&str) -> Namespace) -> Option<(bool, Document)> {
+    let name = |key: &str| target_of(key).coll;
     let cmd = match op {
         // The renamed-in collection's documents are copied after it (see `tail::renamed_in`).
-        DdlOp::Drop { coll } | DdlOp::RenameIn { coll } => doc! {"drop": coll},
+        DdlOp::Drop { coll } | DdlOp::RenameIn { coll } => doc! {"drop": name(coll)},
         DdlOp::DropDatabase => doc! {"dropDatabase": 1},
+        // Across target databases too: `renameCollection` takes full names.
         DdlOp::Rename { from, to } => {
-            let cmd = doc! {"renameCollection": format!("{db}.{from}"), "to": format!("{db}.{to}"), "dropTarget": true};
+            let cmd = doc! {"renameCollection": target_of(from).to_string(), "to": target_of(to).to_string(), "dropTarget": true};
             return Some((true, cmd));
         }
         DdlOp::Create { coll, options } => {
-            let mut cmd = doc! {"create": coll};
+            let mut cmd = doc! {"create": name(coll)};
             for (k, v) in options {
                 cmd.insert(k.clone(), v.clone());
             }
             cmd
         }
         DdlOp::CreateIndexes { coll, indexes } => {
-            doc! {"createIndexes": coll, "indexes": clean_specs(indexes)}
+            doc! {"createIndexes": name(coll), "indexes": clean_specs(indexes)}
         }
-        DdlOp::DropIndexes { coll, names } => doc! {"dropIndexes": coll, "index": names.clone()},
+        DdlOp::DropIndexes { coll, names } => {
+            doc! {"dropIndexes": name(coll), "index": names.clone()}
+        }
         DdlOp::Modify { coll, changes } => {
             let changes = backup_coll_mod(changes)?;
-            let mut cmd = doc! {"collMod": coll};
+            let mut cmd = doc! {"collMod": name(coll)};
             cmd.extend(changes);
             cmd
         }
@@ -118,6 +144,10 @@ fn describe(op: &DdlOp) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn in_b(key: &str) -> Namespace {
+        Namespace::new("b", key)
+    }
     use mongodb::options::{Acknowledgment, ClientOptions, ServerAddress, WriteConcern};
 
     #[test]
@@ -128,14 +158,14 @@ mod tests {
         };
         let ttl_only = modify(doc! {"index": {"name": "at_1", "expireAfterSeconds": 60}});
         assert_eq!(
-            ddl_command("b", &ttl_only),
+            ddl_command(&ttl_only, &in_b),
             None,
             "a TTL change is only recorded"
         );
         let hidden =
             modify(doc! {"index": {"name": "at_1", "expireAfterSeconds": 60, "hidden": true}});
         assert_eq!(
-            ddl_command("b", &hidden),
+            ddl_command(&hidden, &in_b),
             Some((
                 false,
                 doc! {"collMod": "c", "index": {"name": "at_1", "hidden": true}}
@@ -143,7 +173,7 @@ mod tests {
         );
         let validator = modify(doc! {"validator": {"a": 1}, "validationAction": "warn"});
         assert_eq!(
-            ddl_command("b", &validator),
+            ddl_command(&validator, &in_b),
             Some((
                 false,
                 doc! {"collMod": "c", "validator": {"a": 1}, "validationAction": "warn"}
@@ -183,7 +213,7 @@ mod tests {
             },
         ];
         for op in &ops {
-            let (on_admin, cmd) = ddl_command("b", op).unwrap();
+            let (on_admin, cmd) = ddl_command(op, &in_b).unwrap();
             assert_eq!(on_admin, matches!(op, DdlOp::Rename { .. }), "{cmd}");
             let cmd = with_write_concern(&target, cmd);
             assert_eq!(
@@ -192,7 +222,7 @@ mod tests {
                 "{cmd}"
             );
         }
-        let (_, rename) = ddl_command("b", &ops[2]).unwrap();
+        let (_, rename) = ddl_command(&ops[2], &in_b).unwrap();
         assert_eq!(
             rename,
             doc! {"renameCollection": "b.c", "to": "b.d", "dropTarget": true}

@@ -4,10 +4,10 @@
 
 use crate::error::{Class, Error, ErrorKind, Origin, Result};
 use crate::source::translate::{ClusterTime, DocKey};
+use crate::source::Endpoint;
 use bson::{doc, Bson, Document};
 use futures::TryStreamExt;
 use mongodb::options::ReadConcern;
-use mongodb::Database;
 use std::collections::HashMap;
 
 /// A document re-read from the source and written to the target: every event of that key up to
@@ -34,7 +34,7 @@ pub struct FetchOutcome {
 /// concern majority whatever the source URI says: a lagging secondary would return a version
 /// older than the event being applied, and the event would count as applied without it.
 pub(super) async fn fetch_current(
-    source: &Database,
+    source: &Endpoint,
     coll: &str,
     keys: &[Document],
 ) -> Result<(Vec<Document>, ClusterTime)> {
@@ -107,12 +107,13 @@ pub(super) fn match_found(
 
 /// The source collection's current UUID (`listCollections` `info.uuid`); `None` when the
 /// collection does not exist.
-pub async fn collection_uuid(source: &Database, coll: &str) -> Result<Option<Bson>> {
+pub async fn collection_uuid(source: &Endpoint, coll: &str) -> Result<Option<Bson>> {
     let err = |e: mongodb::error::Error| {
         Error::from_driver(Origin::Source, "reading a collection's identity", &e)
     };
-    let reply = source
-        .run_command(doc! {"listCollections": 1, "filter": {"name": coll}})
+    let (db, name) = source.locate(coll);
+    let reply = db
+        .run_command(doc! {"listCollections": 1, "filter": {"name": name}})
         .await
         .map_err(err)?;
     let uuid = reply

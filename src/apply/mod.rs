@@ -15,12 +15,12 @@ pub use fetch::{collection_uuid, FetchOutcome, Fetched};
 pub use statements::{delete_statement, delta_statements, raw, upsert_statement};
 pub use target::{
     check_statements_reply, check_write_reply, refused_context, run_statements, send_statements,
-    with_write_concern, write_command, write_concern_error,
+    send_statements_in, with_write_concern, write_command, write_concern_error,
 };
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::source::Endpoint;
 use fetch::fetch_current;
-use mongodb::Database;
 
 /// True when the target refused a delta because the document's shape differs from the one the
 /// event was computed on (a replay over a newer version): re-reading the document fixes it.
@@ -30,8 +30,8 @@ pub fn is_shape_conflict(e: &Error) -> bool {
 
 /// Applies `plan`: `source` is read only for `fetches`.
 pub async fn apply_plan(
-    source: &Database,
-    target: &Database,
+    source: &Endpoint,
+    target: &Endpoint,
     plan: &BatchPlan,
 ) -> Result<FetchOutcome> {
     let mut outcome = FetchOutcome::default();
@@ -42,8 +42,8 @@ pub async fn apply_plan(
 }
 
 async fn apply_collection(
-    source: &Database,
-    target: &Database,
+    source: &Endpoint,
+    target: &Endpoint,
     coll: &str,
     cp: &CollectionPlan,
     outcome: &mut FetchOutcome,

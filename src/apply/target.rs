@@ -7,6 +7,7 @@
 use super::statements::raw;
 use crate::error::codes::{class_of_code, write_error_kind};
 use crate::error::{Class, Error, ErrorKind, Origin, Result};
+use crate::source::Endpoint;
 use bson::{Bson, Document, RawDocument, RawDocumentBuf};
 use mongodb::Database;
 use serde::ser::Error as _;
@@ -24,7 +25,7 @@ const UNSATISFIABLE_WRITE_CONCERN: [i32; 2] = [100, 79];
 /// Sends `statements` as `{<command>: coll, <field>: [...], ordered: true}` in size-bounded
 /// chunks (statements built as documents: the resync's deletes).
 pub async fn run_statements(
-    target: &Database,
+    target: &Endpoint,
     command: &str,
     coll: &str,
     field: &str,
@@ -34,10 +35,23 @@ pub async fn run_statements(
     send_statements(target, command, coll, field, &raw).await
 }
 
-/// Sends raw `statements` in size-bounded chunks (sizes are raw lengths), each chunk one raw
-/// command: the statements' bytes are copied once, into the command.
+/// Sends raw `statements` to the target collection of key `coll` in size-bounded chunks
+/// (sizes are raw lengths), each chunk one raw command: the statements' bytes are copied
+/// once, into the command.
 pub async fn send_statements<S: AsRef<RawDocument>>(
-    target: &Database,
+    target: &Endpoint,
+    command: &str,
+    coll: &str,
+    field: &str,
+    statements: &[S],
+) -> Result<()> {
+    let (db, name) = target.locate(coll);
+    send_statements_in(&db, command, &name, field, statements).await
+}
+
+/// [`send_statements`] to collection `coll` of `db` itself (a restore into another database).
+pub async fn send_statements_in<S: AsRef<RawDocument>>(
+    db: &Database,
     command: &str,
     coll: &str,
     field: &str,
@@ -48,28 +62,28 @@ pub async fn send_statements<S: AsRef<RawDocument>>(
     for (i, st) in statements.iter().enumerate() {
         let size = st.as_ref().as_bytes().len();
         if i > start && (bytes + size > MAX_COMMAND_BYTES || i - start >= MAX_STATEMENTS) {
-            send(target, command, coll, field, &statements[start..i]).await?;
+            send(db, command, coll, field, &statements[start..i]).await?;
             (start, bytes) = (i, 0);
         }
         bytes += size;
     }
     if start < statements.len() {
-        send(target, command, coll, field, &statements[start..]).await?;
+        send(db, command, coll, field, &statements[start..]).await?;
     }
     Ok(())
 }
 
 async fn send<S: AsRef<RawDocument>>(
-    target: &Database,
+    db: &Database,
     command: &str,
     coll: &str,
     field: &str,
     chunk: &[S],
 ) -> Result<()> {
     let context = || format!("{command} on {coll}");
-    let cmd = write_command(target, command, coll, field, chunk)
+    let cmd = write_command(db, command, coll, field, chunk)
         .map_err(|e| Error::new(ErrorKind::Internal, Class::Fatal, context(), e.to_string()))?;
-    let reply = target
+    let reply = db
         .run_raw_command(cmd)
         .await
         .map_err(|e| Error::from_driver(Origin::Target, context(), &e))?;

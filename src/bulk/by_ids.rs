@@ -6,10 +6,10 @@
 use crate::bulk::merge_join::raw_id;
 use crate::error::{Error, Origin, Result};
 use crate::source::translate::DocKey;
+use crate::source::Endpoint;
 use bson::{doc, Bson, RawDocumentBuf};
 use futures::TryStreamExt;
 use mongodb::options::{Collation, ReadConcern};
-use mongodb::Database;
 use std::collections::BTreeMap;
 
 /// `_id`s per `$in` query.
@@ -20,7 +20,7 @@ const CHUNK: usize = 1000;
 /// sides compare with the simple collation (a collection collated otherwise would match string
 /// `_id`s case-insensitively).
 pub async fn read_by_ids(
-    db: &Database,
+    db: &Endpoint,
     coll: &str,
     ids: &[Bson],
     origin: Origin,

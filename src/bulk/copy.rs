@@ -16,6 +16,7 @@ use crate::error::retry::{backoff, cancelled, decide, Decision};
 use crate::error::{Error, Origin, Result};
 use crate::ops::Reporter;
 use crate::source::translate::DdlOp;
+use crate::source::Endpoint;
 use crate::state::checkpoint::CollectionCopy;
 use crate::state::checkpointer::Checkpointer;
 use crate::state::pending_indexes;
@@ -23,7 +24,6 @@ use backon::BackoffBuilder;
 use bson::{doc, Bson, Document, RawDocumentBuf};
 use futures::{StreamExt, TryStreamExt};
 use mongodb::options::ReadConcern;
-use mongodb::Database;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -41,9 +41,9 @@ pub struct CollectionSummary {
     pub seconds: f64,
 }
 
-/// Collections of the source database to replicate (views and `system.*` excluded).
-pub async fn source_collections(source: &Database, cfg: &Config) -> Result<Vec<String>> {
-    Ok(listing::list(source, cfg, Origin::Source)
+/// Keys of the source collections to replicate (views and `system.*` excluded).
+pub async fn source_collections(source: &Endpoint) -> Result<Vec<String>> {
+    Ok(listing::list(source, Origin::Source)
         .await?
         .into_iter()
         .filter(|l| l.kind == Kind::Collection)
@@ -54,13 +54,13 @@ pub async fn source_collections(source: &Database, cfg: &Config) -> Result<Vec<S
 /// Copies every collection not yet done in the checkpoint; progress is saved after each batch.
 pub async fn copy_all(
     cfg: &Config,
-    source: &Database,
-    target: &Database,
+    source: &Endpoint,
+    target: &Endpoint,
     checkpointer: &Arc<Checkpointer>,
     reporter: &Reporter,
     display: &crate::ops::progress_bars::ProgressBars,
 ) -> Result<Vec<CollectionSummary>> {
-    let listed = list_source(cfg, source, reporter).await?;
+    let listed = list_source(source, reporter).await?;
     // Copies recorded under a name the source has since renamed continue under the new one.
     let progress = checkpointer.state.lock().await.copy.clone();
     for m in follow::moves(&progress, &listed) {
@@ -99,10 +99,10 @@ pub async fn copy_all(
     Ok(summaries)
 }
 
-async fn list_source(cfg: &Config, source: &Database, reporter: &Reporter) -> Result<Vec<Listed>> {
+async fn list_source(source: &Endpoint, reporter: &Reporter) -> Result<Vec<Listed>> {
     reporter
         .retry("listing source collections", || {
-            listing::list(source, cfg, Origin::Source)
+            listing::list(source, Origin::Source)
         })
         .await
 }
@@ -110,7 +110,7 @@ async fn list_source(cfg: &Config, source: &Database, reporter: &Reporter) -> Re
 /// Creates `l` on the target as the source has it: a collection with its options (capped,
 /// validator, collation, clustered...), a view as a view. An existing one gets the options
 /// that can change ([`align`]); the others are named (and `verify` reports them).
-async fn create_like(target: &Database, reporter: &Reporter, l: &Listed) -> Result<()> {
+async fn create_like(target: &Endpoint, reporter: &Reporter, l: &Listed) -> Result<()> {
     let existing = reporter
         .retry(&format!("listing {} on the target", l.name), || {
             listing::list_one(target, &l.name, Origin::Target)
@@ -164,7 +164,7 @@ async fn create_like(target: &Database, reporter: &Reporter, l: &Listed) -> Resu
 /// Moves the target copy of a renamed source collection to its new name (replacing what the
 /// new name holds: the source replaced it too) and records the name in the checkpoint.
 async fn move_copy(
-    target: &Database,
+    target: &Endpoint,
     checkpointer: &Arc<Checkpointer>,
     reporter: &Reporter,
     m: &follow::Move,
@@ -205,8 +205,8 @@ async fn progress_of(checkpointer: &Checkpointer, l: &Listed) -> CollectionCopy 
 
 async fn copy_collection(
     cfg: &Config,
-    source: &Database,
-    target: &Database,
+    source: &Endpoint,
+    target: &Endpoint,
     checkpointer: &Arc<Checkpointer>,
     reporter: &Reporter,
     display: &crate::ops::progress_bars::ProgressBars,
@@ -260,7 +260,7 @@ async fn copy_collection(
                 // The end of the source's cursor: the end of the collection, unless it was
                 // renamed meanwhile (then its copy follows it and continues there).
                 let Some(uuid) = &listed.uuid else { break };
-                let now = list_source(cfg, source, reporter).await?;
+                let now = list_source(source, reporter).await?;
                 match listing::name_of(&now, uuid) {
                     Some(to) if to != name => {
                         let m = follow::Move {
@@ -316,8 +316,8 @@ async fn copy_collection(
 /// One collection's copy under its current name, its progress saved under `key`.
 struct CopyJob<'a> {
     cfg: &'a Config,
-    source: &'a Database,
-    target: &'a Database,
+    source: &'a Endpoint,
+    target: &'a Endpoint,
     name: &'a str,
     key: &'a str,
     checkpointer: &'a Arc<Checkpointer>,
@@ -401,8 +401,8 @@ fn last_id_of(batch: &[RawDocumentBuf]) -> Result<Bson> {
 
 /// Builds non-unique indexes now; defers unique ones (recorded in the checkpoint).
 pub(crate) async fn copy_indexes(
-    source: &Database,
-    target: &Database,
+    source: &Endpoint,
+    target: &Endpoint,
     name: &str,
     checkpointer: &Arc<Checkpointer>,
     reporter: &Reporter,

@@ -14,10 +14,10 @@ use crate::bulk::index_specs::index_specs;
 use crate::bulk::merge_join::raw_id;
 use crate::error::codes::{class_of_code, is_duplicate_key_code, write_error_kind};
 use crate::error::{Error, Origin, Result};
+use crate::source::Endpoint;
 use bson::{doc, Bson, Document, RawDocumentBuf};
 use futures::TryStreamExt;
 use mongodb::options::{InsertManyOptions, ReadConcern};
-use mongodb::Database;
 
 /// Statements per `update` command of the replace fallback (a batch is at most 16 MiB).
 const UPSERT_CHUNK: usize = 1000;
@@ -31,8 +31,8 @@ const MAX_HOLDERS: i64 = 16;
 /// replaced instead, so the copy is idempotent. A refused insert names the collection and the
 /// document's `_id`.
 pub async fn write_batch(
-    source: &Database,
-    target: &Database,
+    source: &Endpoint,
+    target: &Endpoint,
     name: &str,
     batch: &[RawDocumentBuf],
 ) -> Result<()> {
@@ -76,8 +76,8 @@ pub async fn write_batch(
 /// Replaces `docs` by `_id` (upsert), in order; a duplicate key on statement `i` settles the
 /// stale holders of that document's unique values, then the writes resume at `i`.
 async fn replace_settling(
-    source: &Database,
-    target: &Database,
+    source: &Endpoint,
+    target: &Endpoint,
     name: &str,
     docs: &[Document],
 ) -> Result<()> {
@@ -92,9 +92,10 @@ async fn replace_settling(
                 upsert_statement(&raw(&key), &raw(d))
             })
             .collect();
-        let cmd = write_command(target, "update", name, "updates", &statements)
+        let (db, target_name) = target.locate(name);
+        let cmd = write_command(&db, "update", &target_name, "updates", &statements)
             .map_err(|e| Error::malformed(Origin::Source, "copy", e.to_string()))?;
-        let reply = target
+        let reply = db
             .run_raw_command(cmd)
             .await
             .map_err(|e| Error::from_driver(Origin::Target, format!("update on {name}"), &e))?;
@@ -133,8 +134,8 @@ async fn replace_settling(
 /// each is deleted when the source no longer has its `_id`, else replaced by the source's
 /// version. Returns how many were settled (0: the conflict is real).
 async fn settle_holders(
-    source: &Database,
-    target: &Database,
+    source: &Endpoint,
+    target: &Endpoint,
     name: &str,
     doc: &Document,
 ) -> Result<usize> {

@@ -6,13 +6,14 @@
 use crate::apply::ddl::clean_specs;
 use crate::error::codes::NAMESPACE_NOT_FOUND;
 use crate::error::{command_code, Error, Origin, Result};
+use crate::source::Endpoint;
 use bson::{doc, Document};
-use mongodb::Database;
 
 /// Index specs of a collection (raw `listIndexes`, `_id_` excluded; none when it does not
 /// exist). `origin` says which side errors are counted against.
-pub async fn index_specs(db: &Database, coll: &str, origin: Origin) -> Result<Vec<Document>> {
-    let reply = db.run_command(doc! {"listIndexes": coll}).await;
+pub async fn index_specs(side: &Endpoint, coll: &str, origin: Origin) -> Result<Vec<Document>> {
+    let (db, name) = side.locate(coll);
+    let reply = db.run_command(doc! {"listIndexes": name}).await;
     let reply = match reply {
         Ok(r) => r,
         Err(e) if command_code(&e) == Some(NAMESPACE_NOT_FOUND) => return Ok(Vec::new()),

@@ -1,12 +1,14 @@
 //! The collections of a database as `listCollections` describes them: name, type (collection,
 //! view, time series), the UUID the copy follows a collection by (a rename keeps it), and the
-//! create options. `system.*` and collections outside `source.collections` are left out.
+//! create options. Only what the namespace scope selects is listed, named by key.
 
-use crate::config::Config;
-use crate::error::{Error, Origin, Result};
+use crate::error::{Class, Error, ErrorKind, Origin, Result};
+use crate::source::namespaces::Namespace;
+use crate::source::Endpoint;
 use bson::{Bson, Document};
 use futures::TryStreamExt;
 use mongodb::Database;
+use std::collections::{BTreeSet, HashMap};
 
 /// What `listCollections` says a namespace is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,17 +29,76 @@ pub struct Listed {
     pub options: Document,
 }
 
-/// Every collection, view and time series of `db` in scope, by name.
-pub async fn list(db: &Database, cfg: &Config, origin: Origin) -> Result<Vec<Listed>> {
-    let mut out = read(db, Document::new(), origin).await?;
-    out.retain(|l| in_scope(cfg, &l.name));
+/// Every collection, view and time series the scope selects on the source, named by key and
+/// sorted. Two names going to one target (globs meet names only here) is a configuration
+/// error naming the rule.
+pub async fn list(source: &Endpoint, origin: Origin) -> Result<Vec<Listed>> {
+    let scope = source.scope();
+    let dbs = match scope.single_database() {
+        Some(db) => vec![db.to_string()],
+        None => source
+            .client()
+            .list_database_names()
+            .await
+            .map_err(|e| Error::from_driver(origin, "listing databases", &e))?,
+    };
+    let (mut out, mut names) = (Vec::new(), Vec::new());
+    for db in dbs {
+        for mut l in read(&source.client().database(&db), Document::new(), origin).await? {
+            let ns = Namespace::new(&db, &l.name);
+            if let Some(key) = scope.key(&ns) {
+                l.name = key;
+                out.push(l);
+                names.push(ns);
+            }
+        }
+    }
+    scope
+        .check_distinct(&names)
+        .map_err(|e| Error::new(ErrorKind::Config, Class::Fatal, e.key, e.message))?;
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
 }
 
-/// The entry of `name` in `db`, if it exists.
-pub async fn list_one(db: &Database, name: &str, origin: Origin) -> Result<Option<Listed>> {
-    Ok(read(db, bson::doc! {"name": name}, origin).await?.pop())
+/// The target collections that are images of `keys` (the source's listing), or that the
+/// default mapping read backwards explains (a collection the source no longer has), named by
+/// key and sorted. Only the target databases the mapping uses are listed.
+pub async fn list_target(
+    target: &Endpoint,
+    keys: &[String],
+    origin: Origin,
+) -> Result<Vec<Listed>> {
+    let scope = target.scope();
+    let by_target: HashMap<Namespace, &String> =
+        keys.iter().map(|k| (scope.target_of(k), k)).collect();
+    let mut dbs: BTreeSet<String> = by_target.keys().map(|n| n.db.clone()).collect();
+    dbs.insert(scope.default_target_database());
+    let mut out = Vec::new();
+    for db in dbs {
+        for mut l in read(&target.client().database(&db), Document::new(), origin).await? {
+            let ns = Namespace::new(&db, &l.name);
+            let key = match by_target.get(&ns) {
+                Some(k) => Some(k.to_string()),
+                None => scope.key_of_target(&ns),
+            };
+            if let Some(key) = key {
+                l.name = key;
+                out.push(l);
+            }
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// The entry of `key` on `side`, if it exists (named by key).
+pub async fn list_one(side: &Endpoint, key: &str, origin: Origin) -> Result<Option<Listed>> {
+    let (db, name) = side.locate(key);
+    let mut found = read(&db, bson::doc! {"name": name}, origin).await?.pop();
+    if let Some(l) = found.as_mut() {
+        l.name = key.to_string();
+    }
+    Ok(found)
 }
 
 async fn read(db: &Database, filter: Document, origin: Origin) -> Result<Vec<Listed>> {
@@ -59,15 +120,6 @@ async fn read(db: &Database, filter: Document, origin: Origin) -> Result<Vec<Lis
         }
     }
     Ok(out)
-}
-
-fn in_scope(cfg: &Config, name: &str) -> bool {
-    !name.starts_with("system.")
-        && cfg
-            .source
-            .collections
-            .as_ref()
-            .is_none_or(|only| only.iter().any(|n| n == name))
 }
 
 /// One `listCollections` entry (pure); `None` for a type this version does not know.

@@ -3,10 +3,11 @@
 
 use super::id_order::cmp_ids;
 use crate::error::{Error, Origin, Result};
+use crate::source::Endpoint;
 use bson::{doc, Bson, RawDocumentBuf};
 use futures::TryStreamExt;
 use mongodb::options::{Collation, ReadConcern};
-use mongodb::{Cursor, Database};
+use mongodb::Cursor;
 use std::cmp::Ordering;
 
 /// One step of the join.
@@ -35,7 +36,7 @@ struct Side {
 /// documents the source still had). Such a sort cannot use the `_id` index, so it may spill to
 /// disk.
 pub async fn id_ordered(
-    db: &Database,
+    db: &Endpoint,
     coll: &str,
     ids_only: bool,
     batch_size: u32,

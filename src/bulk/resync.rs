@@ -7,19 +7,25 @@ use crate::bulk::merge_join::{id_ordered, raw_id, MergeJoin, Pair};
 use crate::config::Config;
 use crate::error::{Error, Origin, Result};
 use crate::ops::Reporter;
+use crate::source::Endpoint;
 use bson::doc;
-use mongodb::Database;
 
 const DELETE_CHUNK: usize = 1000;
 
 pub async fn prune_extras(
     cfg: &Config,
-    source: &Database,
-    target: &Database,
+    source: &Endpoint,
+    target: &Endpoint,
     reporter: &Reporter,
 ) -> Result<()> {
-    let source_names = source_collections(source, cfg).await?;
-    let target_names = source_collections(target, cfg).await?;
+    let source_names = source_collections(source).await?;
+    let target_names: Vec<String> =
+        crate::bulk::listing::list_target(target, &source_names, Origin::Target)
+            .await?
+            .into_iter()
+            .filter(|l| l.kind == crate::bulk::listing::Kind::Collection)
+            .map(|l| l.name)
+            .collect();
     for name in &target_names {
         if !source_names.contains(name) {
             if cfg.apply.ddl.drop {
@@ -47,7 +53,7 @@ pub async fn prune_extras(
     Ok(())
 }
 
-async fn prune_collection(source: &Database, target: &Database, name: &str) -> Result<u64> {
+async fn prune_collection(source: &Endpoint, target: &Endpoint, name: &str) -> Result<u64> {
     let s = id_ordered(source, name, true, 10_000, Origin::Source).await?;
     let t = id_ordered(target, name, true, 10_000, Origin::Target).await?;
     let mut join = MergeJoin::new(s, t).await?;

@@ -7,8 +7,9 @@ use crate::bulk::listing::{self, Kind, Listed};
 use crate::bulk::merge_join::{id_ordered, raw_id, MergeJoin, Pair};
 use crate::config::Config;
 use crate::control::skipped::{canonical, known_ids, SkippedEntry};
-use crate::error::{Origin, Result};
+use crate::error::{Class, Error, ErrorKind, Origin, Result};
 use crate::ops::Reporter;
+use crate::source::Endpoint;
 use crate::source::Sides;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -125,7 +126,7 @@ impl fmt::Display for VerifyReport {
 pub async fn verify(cfg: &Config, reporter: &Reporter) -> Result<VerifyReport> {
     let sides = Sides::connect(cfg, reporter).await?;
     let skipped = skipped_documents(cfg, &sides).await;
-    verify_with_known(cfg, &sides.source, &sides.target, &skipped).await
+    verify_with_known(&sides.source, &sides.target, &skipped).await
 }
 
 /// The checkpoint's skipped documents; none when there is no checkpoint or it cannot be read
@@ -144,25 +145,38 @@ async fn skipped_documents(cfg: &Config, sides: &Sides) -> Vec<SkippedEntry> {
     }
 }
 
+/// Compares database `source` with `target`: under `cfg`'s `[[namespaces]]` when it has
+/// some, else their collections under the same names (`source.collections` when set).
 pub async fn verify_databases(
     cfg: &Config,
     source: &mongodb::Database,
     target: &mongodb::Database,
 ) -> Result<VerifyReport> {
-    verify_with_known(cfg, source, target, &[]).await
+    let (s, t) = match cfg.namespaces.is_empty() {
+        true => Endpoint::between(source, target, cfg.source.collections.as_deref()),
+        false => {
+            let scope = cfg
+                .scope()
+                .map_err(|e| Error::new(ErrorKind::Config, Class::Fatal, "namespaces", e.0))?;
+            Endpoint::pair(
+                source.client().clone(),
+                target.client().clone(),
+                std::sync::Arc::new(scope),
+            )
+        }
+    };
+    verify_with_known(&s, &t, &[]).await
 }
 
 /// [`verify_databases`] with `skipped` documents as known differences.
 pub async fn verify_with_known(
-    cfg: &Config,
-    source: &mongodb::Database,
-    target: &mongodb::Database,
+    source: &Endpoint,
+    target: &Endpoint,
     skipped: &[SkippedEntry],
 ) -> Result<VerifyReport> {
-    let (s, t) = (
-        listing::list(source, cfg, Origin::Source).await?,
-        listing::list(target, cfg, Origin::Target).await?,
-    );
+    let s = listing::list(source, Origin::Source).await?;
+    let keys: Vec<String> = s.iter().map(|l| l.name.clone()).collect();
+    let t = listing::list_target(target, &keys, Origin::Target).await?;
     // Time series are not replicated (see `copy`), so not compared.
     let names: BTreeSet<&str> = s
         .iter()
@@ -189,8 +203,8 @@ pub async fn verify_with_known(
 }
 
 async fn compare_collection(
-    source: &mongodb::Database,
-    target: &mongodb::Database,
+    source: &Endpoint,
+    target: &Endpoint,
     name: &str,
     known: &BTreeSet<String>,
 ) -> Result<CollectionReport> {
@@ -257,11 +271,7 @@ fn note(list: &mut Vec<String>, d: &bson::RawDocumentBuf) -> Result<()> {
 }
 
 /// The index differences of collection `name` between both sides.
-async fn compare_indexes(
-    source: &mongodb::Database,
-    target: &mongodb::Database,
-    name: &str,
-) -> Result<Vec<String>> {
+async fn compare_indexes(source: &Endpoint, target: &Endpoint, name: &str) -> Result<Vec<String>> {
     Ok(index_specs::differences(
         index_specs::index_specs(source, name, Origin::Source).await?,
         index_specs::index_specs(target, name, Origin::Target).await?,

@@ -8,19 +8,19 @@ use crate::config::Config;
 use crate::error::{Class, Error, ErrorKind, Origin, Result};
 use crate::ops::{Http, Phase, ProgressBars, Reporter, Service};
 use crate::source::connect::source_identity;
+use crate::source::Endpoint;
 use crate::source::{open_stream, token_of, Sides, StartAt};
 use crate::state::checkpoint::CopiedCollections;
 use crate::state::start::{decide, Job};
 use crate::state::{store, Checkpoint, CheckpointStore, Checkpointer, Position, SourceIdentity};
 use bson::Document;
-use mongodb::Database;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 /// The current position of the source stream: where a tail starts so nothing after it is missed.
 async fn record_start_point(
     cfg: &Config,
-    source: &Database,
+    source: &Endpoint,
     reporter: &Reporter,
 ) -> Result<Document> {
     reporter

@@ -34,6 +34,7 @@ pub async fn command(cfg: &Config, args: &RestoreArgs) -> Result<ExitCode> {
         .map(|i| parse_id(i))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| usage("--id", e))?;
+    restorable(cfg)?;
     let target = target_client(cfg).await?;
     let backup = target.database(&cfg.target.database);
     let history_name = database_name(cfg);
@@ -103,4 +104,24 @@ pub async fn command(cfg: &Config, args: &RestoreArgs) -> Result<ExitCode> {
         println!("{}", counts.line(coll));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A restore reads the backup as one database holding the source's collections under their
+/// own names: `[[namespaces]]` rules that retarget names or select several databases are
+/// refused (naming what to do) rather than restored into the wrong place.
+fn restorable(cfg: &Config) -> Result<()> {
+    let scope = cfg
+        .scope()
+        .map_err(|e| Error::new(ErrorKind::Config, Class::Fatal, "namespaces", e.0))?;
+    match scope.whole_database_target() {
+        Some(db) if db == cfg.target.database => Ok(()),
+        _ => Err(Error::new(
+            ErrorKind::Config,
+            Class::Fatal,
+            "namespaces",
+            "restore needs one source database replicated into target.database under its own \
+             collection names; these [[namespaces]] rules retarget names or select several \
+             databases (restore from a configuration with one such rule per database)",
+        )),
+    }
 }

@@ -78,8 +78,11 @@ pub async fn run_term(
     let pauses = reporter.status.pauses().clone();
     if cfg.source.collections.is_none() {
         // Without `source.collections`, a single-collection pause may name any collection
-        // the source has now (listed once; the `paused` metric gets a series for each).
-        if let Ok(names) = sides.source.list_collection_names().await {
+        // the scope selects now (listed once; the `paused` metric gets a series for each).
+        if let Ok(listed) =
+            crate::bulk::listing::list(&sides.source, crate::error::Origin::Source).await
+        {
+            let names: Vec<String> = listed.into_iter().map(|l| l.name).collect();
             reporter
                 .metrics
                 .init_paused(names.iter().map(String::as_str));

@@ -42,6 +42,7 @@ impl Default for Config {
                 database: TARGET_DATABASE.into(),
                 write_concern: WriteConcernSetting::Mode(TARGET_WRITE_CONCERN.into()),
             },
+            namespaces: Vec::new(),
             checkpoint: CheckpointConfig {
                 store: CHECKPOINT_STORE,
                 database: CHECKPOINT_DATABASE.into(),

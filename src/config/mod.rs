@@ -27,6 +27,10 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     pub source: SourceConfig,
     pub target: TargetConfig,
+    /// `[[namespaces]]`: which source collections go where; empty: `source.database` /
+    /// `source.collections` into `target.database` ([`Config::scope`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<crate::source::namespaces::NamespaceRule>,
     pub checkpoint: CheckpointConfig,
     pub copy: CopyConfig,
     pub apply: ApplyConfig,
@@ -344,6 +348,27 @@ impl Config {
         let config = load::extract(file, overrides)?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// The replicated names and where they go: the `[[namespaces]]` rules, or the
+    /// `source.database` / `source.collections` shorthand. Validation compiled them already, so
+    /// this only fails on a config that skipped it.
+    pub fn scope(&self) -> Result<crate::source::namespaces::Scope, ConfigError> {
+        use crate::source::namespaces::{Namespaces, Scope};
+        if self.namespaces.is_empty() {
+            return Ok(Scope::shorthand(
+                &self.source.database,
+                self.source.collections.as_deref(),
+                &self.target.database,
+            ));
+        }
+        Namespaces::compile(
+            &self.namespaces,
+            &self.source.database,
+            &self.target.database,
+        )
+        .map(Scope::new)
+        .map_err(|e| ConfigError(e.to_string()))
     }
 
     /// Checks values (ranges, non-empty names, source != target namespace, file path when store = file, ...).

@@ -205,6 +205,7 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
     if let Some(problem) = http_problem(&c.http) {
         problems.push(problem);
     }
+    namespace_problems(c, &mut problems);
     if problems.is_empty() {
         Ok(())
     } else {
@@ -383,4 +384,39 @@ fn log_level_problem(level: &str) -> Option<String> {
     tracing_subscriber::EnvFilter::try_new(level)
         .err()
         .map(|e| format!("not a valid log filter: {e}"))
+}
+
+/// `[[namespaces]]`: each rule compiles (the error names it), and two-way sync, which keeps one
+/// database on each side, is not combined with it.
+fn namespace_problems(c: &Config, problems: &mut Vec<String>) {
+    if c.namespaces.is_empty() {
+        return;
+    }
+    match crate::source::namespaces::Namespaces::compile(
+        &c.namespaces,
+        &c.source.database,
+        &c.target.database,
+    ) {
+        Err(e) => problems.push(e.to_string()),
+        Ok(rules) if normalized(c.source.uri.expose()) == normalized(c.target.uri.expose()) => {
+            if let Some(e) = rules.same_deployment_problem() {
+                problems.push(e.to_string());
+            }
+        }
+        Ok(_) => {}
+    }
+    if c.source.collections.is_some() {
+        problems.push(
+            "source.collections: not used with [[namespaces]] (the rules choose the \
+             collections): remove one of them"
+                .into(),
+        );
+    }
+    if c.local.is_some() || c.remote.is_some() {
+        problems.push(
+            "namespaces: not available with two-way sync ([local] / [remote] keep one database \
+             each side): remove [[namespaces]] or use local.collections"
+                .into(),
+        );
+    }
 }

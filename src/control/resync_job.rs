@@ -15,13 +15,13 @@ use crate::control::jobs::{Counts, Spec};
 use crate::error::retry::{backoff, decide, Decision};
 use crate::error::{Error, Origin, Result};
 use crate::ops::Reporter;
+use crate::source::Endpoint;
 use crate::tail::rewrite::{Rewrite, Rewritten};
 use crate::tail::router::WriterMsg;
 use backon::BackoffBuilder;
 use bson::{doc, Bson, Document};
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
-use mongodb::Database;
 use std::collections::BTreeSet;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -33,8 +33,8 @@ const SCAN_BATCH: u32 = 1000;
 
 /// The tail's job runner: its writers' channels and both sides.
 pub struct Runner {
-    pub source: Database,
-    pub target: Database,
+    pub source: Endpoint,
+    pub target: Endpoint,
     pub writers: Vec<mpsc::Sender<WriterMsg>>,
     pub reporter: Reporter,
 }

@@ -8,7 +8,6 @@ use super::changes::Changes;
 use crate::error::{Error, Origin, Result};
 use bson::{doc, Bson, Document};
 use futures::TryStreamExt;
-use mongodb::Database;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -20,7 +19,7 @@ pub const MAX_LIMIT: usize = 1000;
 #[derive(Clone)]
 pub struct Source {
     pub changes: Arc<Changes>,
-    pub backup: Database,
+    pub backup: crate::source::Endpoint,
 }
 
 /// One document's trail, filtered.

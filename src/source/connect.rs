@@ -1,6 +1,7 @@
 //! Clients for both sides and the connected, checked pair ([`Sides`]). Connection strings are
 //! used here and nowhere else; what is logged or reported names only hosts and databases.
 
+use super::Endpoint;
 use crate::config::redact_text;
 use crate::config::ConnectionString;
 use crate::config::{Config, WriteConcernSetting};
@@ -13,7 +14,8 @@ use bson::doc;
 use mongodb::options::{
     Acknowledgment, ClientOptions, ReadPreference, SelectionCriteria, WriteConcern,
 };
-use mongodb::{Client, Database};
+use mongodb::Client;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Builds a client; a malformed URI is a configuration error naming `key`.
@@ -179,7 +181,8 @@ pub async fn source_identity(client: &Client) -> Result<SourceIdentity> {
 
 /// The source's current operation time: events at or before it may already be reflected in
 /// documents the target got by reading the source (copy, fetch).
-pub async fn operation_time(db: &mongodb::Database) -> Result<Option<ClusterTime>> {
+pub async fn operation_time(source: &Endpoint) -> Result<Option<ClusterTime>> {
+    let db = source.home();
     let err = |e: mongodb::error::Error| {
         Error::from_driver(Origin::Source, "reading the source operation time", &e)
     };
@@ -195,8 +198,8 @@ pub async fn operation_time(db: &mongodb::Database) -> Result<Option<ClusterTime
 pub struct Sides {
     pub source_client: Client,
     pub target_client: Client,
-    pub source: Database,
-    pub target: Database,
+    pub source: Endpoint,
+    pub target: Endpoint,
 }
 
 impl Sides {
@@ -220,9 +223,13 @@ impl Sides {
                 require_replica_set(&source_client)
             })
             .await?;
+        let scope = Arc::new(
+            cfg.scope()
+                .map_err(|e| Error::new(ErrorKind::Config, Class::Fatal, "namespaces", e.0))?,
+        );
         Ok(Sides {
-            source: source_client.database(&cfg.source.database),
-            target: target_client.database(&cfg.target.database),
+            source: Endpoint::new(source_client.clone(), scope.clone(), Side::Source),
+            target: Endpoint::new(target_client.clone(), scope, Side::Target),
             source_client,
             target_client,
         })

@@ -1,15 +1,16 @@
-//! Opening the source change stream: database level, expanded events, split large events where
+//! Opening the source change stream: database level (cluster level for several databases),
+//! expanded events, split large events where
 //! the server can, `fullDocument` per update mode, resumed from an opaque token. Resume tokens
 //! are stored and handed back as documents, never parsed.
 
 use crate::config::UpdateMode;
 use crate::error::codes::{INVALID_RESUME_TOKEN, UNRECOGNIZED_PIPELINE_STAGE};
 use crate::error::{command_code, Class, Error, ErrorKind, Origin, Result};
+use crate::source::Endpoint;
 use bson::{doc, Document};
 use mongodb::change_stream::event::ResumeToken;
 use mongodb::change_stream::ChangeStream;
 use mongodb::options::{FullDocumentBeforeChangeType, FullDocumentType};
-use mongodb::Database;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -53,9 +54,19 @@ pub fn pipeline(collections: Option<&[String]>, split: bool) -> Vec<Document> {
     stages
 }
 
+/// The cluster-level stream's pipeline: `filter` (the selected databases, as `ns` or a
+/// rename's `to`), then splitting.
+pub fn cluster_pipeline(filter: Document, split: bool) -> Vec<Document> {
+    let mut stages = vec![doc! {"$match": filter}];
+    if split {
+        stages.push(doc! {"$changeStreamSplitLargeEvent": {}});
+    }
+    stages
+}
+
 /// Opens the change stream on `source` at `start`, every collection (the copy's start point).
 pub async fn open_stream(
-    source: &Database,
+    source: &Endpoint,
     start: &StartAt,
     mode: UpdateMode,
     batch_size: u32,
@@ -74,7 +85,7 @@ pub async fn open_stream(
 /// checkpoint) is opened again with `startAfter`, which accepts it as mongod documents; any
 /// other bad token is refused by `startAfter` too.
 pub async fn open_stream_with(
-    source: &Database,
+    source: &Endpoint,
     start: &StartAt,
     opts: StreamOptions<'_>,
 ) -> Result<ChangeStream<Document>> {
@@ -82,9 +93,19 @@ pub async fn open_stream_with(
         mode, batch_size, ..
     } = opts;
     let split = !SPLIT_UNSUPPORTED.load(Ordering::Relaxed);
-    let mut w = source
-        .watch()
-        .pipeline(pipeline(opts.collections, split))
+    // One selected database: its own stream. Several: the cluster's (`admin`,
+    // `allChangesForCluster`), `$match`ed on the server to the selected databases.
+    let w = match source.scope().single_database() {
+        Some(_) => source
+            .home()
+            .watch()
+            .pipeline(pipeline(opts.collections, split)),
+        None => source
+            .client()
+            .watch()
+            .pipeline(cluster_pipeline(source.scope().cluster_filter(), split)),
+    };
+    let mut w = w
         .show_expanded_events(true)
         .max_await_time(Duration::from_millis(500))
         .batch_size(batch_size);

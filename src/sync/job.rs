@@ -12,6 +12,7 @@ use crate::config::{
 };
 use crate::error::{Class, Error, ErrorKind, Origin, Result};
 use crate::ops::{Http, Phase, Reporter, Service};
+use crate::source::Endpoint;
 use crate::source::{Sides, StartAt};
 use crate::state::{Checkpoint, Checkpointer, Position};
 use crate::tail::{run_tail_guarded, TailFrom};
@@ -89,8 +90,8 @@ pub async fn command(cfg: &Config) -> Result<ExitCode> {
         _ = stop.cancelled() => return Ok(ExitCode::SUCCESS),
     };
     let engine = Arc::new(Engine {
-        local: sides.source.clone(),
-        remote: sides.target.clone(),
+        local: sides.source.home().clone(),
+        remote: sides.target.home().clone(),
         state: super::state::StateStore::new(
             sides.source_client.database(&cfg.sync.state_database),
         ),
@@ -122,11 +123,19 @@ pub async fn command(cfg: &Config) -> Result<ExitCode> {
     reporter.status.sync().attach(engine.clone());
     tokio::spawn(ping_loop(engine.clone(), stop.clone()));
     tokio::spawn(auto_resolver(engine.clone(), stop.clone()));
+    let (source, target) = Endpoint::pair(
+        sides.target_client.clone(),
+        sides.source_client.clone(),
+        Arc::new(
+            r2l.scope()
+                .map_err(|e| Error::new(ErrorKind::Config, Class::Fatal, "remote", e.0))?,
+        ),
+    );
     let swapped = Sides {
         source_client: sides.target_client.clone(),
         target_client: sides.source_client.clone(),
-        source: sides.target.clone(),
-        target: sides.source.clone(),
+        source,
+        target,
     };
     let mut pipes = Vec::new();
     let mut first_sync = false;
@@ -141,7 +150,7 @@ pub async fn command(cfg: &Config) -> Result<ExitCode> {
             Some(t) => t,
             None => {
                 first_sync = true;
-                fresh_token(&reporter, &dsides.source).await?
+                fresh_token(&reporter, dsides.source.home()).await?
             }
         };
         let checkpoint = Checkpoint {
@@ -217,7 +226,7 @@ pub async fn command(cfg: &Config) -> Result<ExitCode> {
 /// reconciliation pass, never to overwriting the newer side.
 async fn direction_loop(
     cfg: &Config,
-    dbs: (mongodb::Database, mongodb::Database),
+    dbs: (Endpoint, Endpoint),
     (cp, position): (Arc<Checkpointer>, Arc<Position>),
     (reporter, stop): (Reporter, CancellationToken),
     (engine, guard): (Arc<Engine>, Arc<DirectionGuard>),
@@ -243,7 +252,7 @@ async fn direction_loop(
             Err(e) if e.kind == ErrorKind::HistoryLost => {
                 reporter.record_error(&e);
                 tracing::warn!(direction = guard.dir.label(), "change stream history lost on a side: new start point, then a reconciliation pass");
-                let token = fresh_token(&reporter, &dbs.0).await?;
+                let token = fresh_token(&reporter, dbs.0.home()).await?;
                 cp.start_over(Checkpoint {
                     resume_token: Some(token),
                     ..Default::default()

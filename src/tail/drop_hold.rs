@@ -59,6 +59,14 @@ impl DropHold {
         }
     }
 
+    /// True when every held drop's collection satisfies `pred`.
+    pub fn all_collections(&self, pred: impl Fn(&str) -> bool) -> bool {
+        self.held.iter().all(|h| match &h.op {
+            DdlOp::Drop { coll } => pred(coll),
+            _ => false,
+        })
+    }
+
     /// True when the stream has been quiet long enough after the last held drop.
     pub fn expired(&self, now: Instant) -> bool {
         self.last_held_at

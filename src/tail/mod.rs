@@ -21,14 +21,15 @@ pub mod writer;
 use crate::config::Config;
 use crate::error::{Class, Error, ErrorKind, Result};
 use crate::ops::Reporter;
+use crate::source::namespaces::Scope;
 use crate::source::translate::TranslateOptions;
+use crate::source::Endpoint;
 use crate::source::StartAt;
 use crate::state::checkpointer::Checkpointer;
 use crate::state::Position;
 use crate::tail::router::Router;
 use crate::tail::watcher::Watcher;
 use crate::tail::writer::{BatchLimits, Writer};
-use mongodb::Database;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -37,12 +38,11 @@ use tokio_util::sync::CancellationToken;
 /// Bytes per writer batch before it is flushed early.
 const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 
-pub fn translate_options(cfg: &Config) -> TranslateOptions {
+pub fn translate_options(cfg: &Config, scope: Arc<Scope>) -> TranslateOptions {
     TranslateOptions {
-        source_db: cfg.source.database.clone(),
+        scope,
         update_mode: cfg.apply.update_mode,
         ddl: cfg.apply.ddl.clone(),
-        collections: cfg.source.collections.clone(),
     }
 }
 
@@ -56,7 +56,7 @@ pub struct TailFrom {
 /// Tails from `from` until `stop`; returns history-lost and fatal errors to the caller.
 pub async fn run_tail(
     cfg: &Config,
-    (source, target): (Database, Database),
+    (source, target): (Endpoint, Endpoint),
     from: TailFrom,
     checkpointer: Arc<Checkpointer>,
     position: Arc<Position>,
@@ -78,7 +78,7 @@ pub async fn run_tail(
 /// [`run_tail`] with writers consulting `guard` per batch (two-way sync).
 pub async fn run_tail_guarded(
     cfg: &Config,
-    (source, target): (Database, Database),
+    (source, target): (Endpoint, Endpoint),
     from: TailFrom,
     (checkpointer, position): (Arc<Checkpointer>, Arc<Position>),
     reporter: Reporter,
@@ -147,10 +147,11 @@ pub async fn run_tail_guarded(
     reporter
         .metrics
         .set_apply_delay_seconds(cfg.apply.delay_seconds);
+    let scope = source.scope().clone();
     let watcher = Watcher {
         source,
         target,
-        translate: translate_options(cfg),
+        translate: translate_options(cfg, scope),
         batch_size: cfg.apply.batch_size.min(u32::MAX as usize) as u32,
         position: position.clone(),
         reporter: reporter.clone(),

@@ -12,10 +12,10 @@ use super::watcher::Watcher;
 use crate::apply::ddl::apply_ddl;
 use crate::error::{Error, Origin, Result};
 use crate::source::translate::{ClusterTime, DdlOp};
+use crate::source::Endpoint;
 use bson::{doc, RawDocumentBuf};
 use futures::TryStreamExt;
 use mongodb::options::{InsertManyOptions, ReadConcern};
-use mongodb::Database;
 
 /// Documents per insert of the copy.
 const BATCH_DOCS: usize = 1000;
@@ -53,7 +53,7 @@ impl Watcher {
 
 /// Empties `coll` on the target and copies every source document of it (primary, majority),
 /// bypassing the backup's validators (the source validated them). Starts over on each call.
-async fn copy_collection(source: &Database, target: &Database, coll: &str) -> Result<u64> {
+async fn copy_collection(source: &Endpoint, target: &Endpoint, coll: &str) -> Result<u64> {
     apply_ddl(
         target,
         &DdlOp::Drop {

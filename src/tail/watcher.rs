@@ -11,6 +11,7 @@ use crate::source::translate::ClusterTime;
 use crate::source::translate::{
     event_meta, translate, DdlOp, TranslateOptions, Translated, WriteKind,
 };
+use crate::source::Endpoint;
 use crate::source::{open_stream_with, token_of, StartAt, StreamOptions};
 use crate::state::checkpointer::Checkpointer;
 use crate::state::Position;
@@ -19,14 +20,13 @@ use crate::tail::router::Item;
 use crate::tail::router::Router;
 use backon::BackoffBuilder;
 use bson::{Bson, Document, RawDocumentBuf};
-use mongodb::Database;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub struct Watcher {
-    pub source: Database,
-    pub target: Database,
+    pub source: Endpoint,
+    pub target: Endpoint,
     pub translate: TranslateOptions,
     pub batch_size: u32,
     pub position: Arc<Position>,
@@ -70,11 +70,12 @@ impl Watcher {
         stop: &CancellationToken,
     ) -> Result<()> {
         let mode = self.translate.update_mode;
-        // Document events of collections outside `source.collections` stay on the server.
+        // Document events of collections no rule names stay on the server.
+        let collections = self.translate.scope.stream_collections();
         let opts = StreamOptions {
             mode,
             batch_size: self.batch_size,
-            collections: self.translate.collections.as_deref(),
+            collections: collections.as_deref(),
             pre_images: self.history.is_some(),
         };
         let replay_until = if replay {
@@ -194,10 +195,16 @@ impl Watcher {
         self.reporter.event_received();
         let translated = translate(&event, &self.translate).map_err(bad)?;
         if !state.drops.is_empty() {
+            // The held drops belong to a `dropDatabase` of their own database.
+            let scope = &self.translate.scope;
             let this_db = event
                 .get_document("ns")
                 .and_then(|ns| ns.get_str("db"))
-                .is_ok_and(|db| db == self.translate.source_db);
+                .is_ok_and(|db| {
+                    state
+                        .drops
+                        .all_collections(|key| scope.in_database(key, db))
+                });
             match DropHold::verdict(&meta.op_type, this_db) {
                 Verdict::Hold => {}
                 Verdict::Discard => {

@@ -19,9 +19,9 @@ use crate::error::{ErrorKind, Result};
 use crate::ops::{Op, Reporter};
 use crate::source::translate::WriteKind;
 use crate::source::translate::WriteOp;
+use crate::source::Endpoint;
 use crate::state::GoneKeys;
 use crate::state::Position;
-use mongodb::Database;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -35,8 +35,8 @@ pub struct BatchLimits {
 }
 
 pub struct Writer {
-    pub source: Database,
-    pub target: Database,
+    pub source: Endpoint,
+    pub target: Endpoint,
     pub position: Arc<Position>,
     pub reporter: Reporter,
     pub limits: BatchLimits,

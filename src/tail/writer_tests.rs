@@ -6,6 +6,7 @@ use crate::apply::batch::BatchBuilder;
 use crate::apply::plan;
 use crate::ops::metrics::{names, Metrics};
 use crate::ops::Status;
+use crate::source::Endpoint;
 use bson::{doc, Document};
 use mongo_testbed::{Testbed, TestbedOptions};
 use mongodb::options::IndexOptions;
@@ -14,8 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 struct Bed {
     _testbed: Testbed,
-    source: Database,
-    target: Database,
+    source: Endpoint,
+    target: Endpoint,
 }
 
 async fn bed() -> Bed {
@@ -23,9 +24,14 @@ async fn bed() -> Bed {
         .await
         .expect("start testbed");
     let client = Client::with_uri_str(testbed.uri()).await.expect("client");
+    let (source, target) = Endpoint::between(
+        &client.database("writer_src"),
+        &client.database("writer_dst"),
+        None,
+    );
     Bed {
-        source: client.database("writer_src"),
-        target: client.database("writer_dst"),
+        source,
+        target,
         _testbed: testbed,
     }
 }
@@ -130,14 +136,14 @@ fn set(field: &str, value: &str) -> WriteKind {
     }
 }
 
-async fn contents(db: &Database) -> Vec<Document> {
+async fn contents(db: &Endpoint) -> Vec<Document> {
     use futures::TryStreamExt;
     let people = db.collection::<Document>("people");
     let sorted = people.find(doc! {}).sort(doc! {"_id": 1});
     sorted.await.unwrap().try_collect().await.unwrap()
 }
 
-async fn insert(db: &Database, d: Document) {
+async fn insert(db: &Endpoint, d: Document) {
     db.collection::<Document>("people")
         .insert_one(d)
         .await

@@ -9,8 +9,8 @@ use crate::bulk::index_specs;
 use crate::bulk::listing::{self, Listed};
 use crate::error::{Origin, Result};
 use crate::source::translate::DdlOp;
+use crate::source::Endpoint;
 use bson::Document;
-use mongodb::Database;
 
 /// One side's definition of a collection.
 #[derive(Debug, PartialEq)]
@@ -19,7 +19,7 @@ struct Definition {
     indexes: Vec<Document>,
 }
 
-async fn definition(db: &Database, coll: &str, origin: Origin) -> Result<Definition> {
+async fn definition(db: &Endpoint, coll: &str, origin: Origin) -> Result<Definition> {
     Ok(Definition {
         listed: listing::list_one(db, coll, origin).await?,
         indexes: index_specs::index_specs(db, coll, origin).await?,

@@ -15,11 +15,11 @@ mod sweep;
 
 use crate::config::Config;
 use crate::ops::Reporter;
+use crate::source::Endpoint;
 use crate::state::Position;
 use crate::tail::router::WriterMsg;
 use bson::Bson;
 use futures::StreamExt;
-use mongodb::Database;
 use position::PositionStore;
 use recheck::{Settler, Verdict};
 use std::sync::Arc;
@@ -54,8 +54,8 @@ pub struct Candidate {
 /// The verifier of one tail.
 pub struct Verifier {
     pub cfg: Arc<Config>,
-    pub source: Database,
-    pub target: Database,
+    pub source: Endpoint,
+    pub target: Endpoint,
     /// The tail's writers: repairs go to the writer of the document's partition.
     pub writers: Vec<mpsc::Sender<WriterMsg>>,
     pub reporter: Reporter,
@@ -68,7 +68,7 @@ impl Verifier {
     /// Runs until `stop` (a no-op when `verify.continuous.enabled` is false).
     pub async fn run(
         cfg: Arc<Config>,
-        (source, target): (Database, Database),
+        (source, target): (Endpoint, Endpoint),
         writers: Vec<mpsc::Sender<WriterMsg>>,
         reporter: Reporter,
         position: Arc<Position>,

@@ -8,10 +8,10 @@
 
 use crate::error::{Error, Origin, Result};
 use crate::source::translate::ClusterTime;
+use crate::source::Endpoint;
 use crate::state::Position;
 use bson::{doc, Bson, RawDocumentBuf};
 use mongodb::options::ReadConcern;
-use mongodb::Database;
 use std::time::{Duration, Instant};
 
 /// How often the applied position is polled while waiting.
@@ -32,8 +32,8 @@ pub enum Verdict {
 
 /// What settling reads and waits on.
 pub struct Settler<'a> {
-    pub source: &'a Database,
-    pub target: &'a Database,
+    pub source: &'a Endpoint,
+    pub target: &'a Endpoint,
     pub position: &'a Position,
     /// How long one wait for the tail may take before the candidate is put off.
     pub wait: Duration,
@@ -117,7 +117,7 @@ impl Settler<'_> {
 
 /// One document by `_id`.
 pub async fn read(
-    db: &Database,
+    db: &Endpoint,
     coll: &str,
     id: &Bson,
     origin: Origin,

@@ -10,10 +10,10 @@ use crate::bulk::id_order::{after_id_filter, cmp_ids};
 use crate::bulk::listing::{self, Kind};
 use crate::bulk::merge_join::raw_id;
 use crate::error::{Error, Origin, Result};
+use crate::source::Endpoint;
 use bson::{doc, Bson, DateTime, RawDocumentBuf};
 use futures::TryStreamExt;
 use mongodb::options::{Collation, ReadConcern};
-use mongodb::Database;
 use std::cmp::Ordering;
 use std::time::{Duration, Instant};
 
@@ -113,8 +113,9 @@ impl Verifier {
     /// The collections (and views) in scope on either side, by name; time series are not
     /// replicated.
     async fn collections(&self) -> Result<Vec<String>> {
-        let s = listing::list(&self.source, &self.cfg, Origin::Source).await?;
-        let t = listing::list(&self.target, &self.cfg, Origin::Target).await?;
+        let s = listing::list(&self.source, Origin::Source).await?;
+        let keys: Vec<String> = s.iter().map(|l| l.name.clone()).collect();
+        let t = listing::list_target(&self.target, &keys, Origin::Target).await?;
         let mut names: Vec<String> = s
             .iter()
             .chain(&t)
@@ -218,7 +219,7 @@ impl Verifier {
 /// Up to `n` documents of `coll` after `after` in `_id` order (the simple collation, as the
 /// merge join compares them); the source on its primary with read concern majority.
 async fn read_range(
-    db: &Database,
+    db: &Endpoint,
     coll: &str,
     after: Option<&Bson>,
     n: u64,

@@ -8,15 +8,15 @@ use super::source::{self, Docs, SourceOp, DB};
 use super::target::Target;
 use bson::Document;
 use mongo_replicator::config::{DdlConfig, UpdateMode};
+use mongo_replicator::source::namespaces::Scope;
 use mongo_replicator::source::translate::TranslateOptions;
 use proptest::prelude::*;
 
 fn opts(update_mode: UpdateMode) -> TranslateOptions {
     TranslateOptions {
-        source_db: DB.into(),
+        scope: std::sync::Arc::new(Scope::shorthand(DB, None, "target")),
         update_mode,
         ddl: DdlConfig::default(),
-        collections: None,
     }
 }
 

@@ -151,10 +151,11 @@ fn delta_statements(
 /// The product's statements for `event` alone: translate, then one batch of that op.
 fn product(event: &Document, mode: UpdateMode) -> Option<Encoded> {
     let opts = TranslateOptions {
-        source_db: DB.into(),
+        scope: std::sync::Arc::new(mongo_replicator::source::namespaces::Scope::shorthand(
+            DB, None, "target",
+        )),
         update_mode: mode,
         ddl: DdlConfig::default(),
-        collections: None,
     };
     let Translated::Write(op) = translate(event, &opts).expect("well-formed event") else {
         return None;

@@ -12,7 +12,11 @@ use mongo_replicator::error::Origin;
 use std::time::Duration;
 
 async fn listed(db: &mongodb::Database, cfg: &mongo_replicator::config::Config) -> Vec<Listed> {
-    let mut l = listing::list(db, cfg, Origin::Target).await.unwrap();
+    // `db` as a source listing shows it (into a database nothing reads).
+    let elsewhere = db.client().database("listing_only");
+    let collections = cfg.source.collections.as_deref();
+    let side = mongo_replicator::source::Endpoint::between(db, &elsewhere, collections).0;
+    let mut l = listing::list(&side, Origin::Target).await.unwrap();
     for c in &mut l {
         c.uuid = None; // each side has its own
     }

@@ -25,7 +25,8 @@ async fn resync_settles_stale_holders_of_unique_values() {
     replicate_once(&cfg).await;
     let unique_on_target = || async {
         mongo_replicator::bulk::index_specs::index_specs(
-            &target.db(&dst),
+            &mongo_replicator::source::Endpoint::between(&target.db(&dst), &target.db(&dst), None)
+                .1,
             "users",
             mongo_replicator::error::Origin::Target,
         )

@@ -27,9 +27,8 @@ async fn a_fetch_by_a_dotted_shard_key_finds_and_writes_the_document() {
             kind: WriteKind::Fetch,
         });
     }
-    let outcome = apply_plan(&source, &target, &builder.take_plan())
-        .await
-        .unwrap();
+    let (s, t) = mongo_replicator::source::Endpoint::between(&source, &target, None);
+    let outcome = apply_plan(&s, &t, &builder.take_plan()).await.unwrap();
     assert!(
         outcome.gone.is_empty(),
         "documents of a dotted shard key counted gone: {:?}",

@@ -10,9 +10,9 @@
 use super::Changes;
 use crate::error::{Error, Origin, Result};
 use crate::source::translate::{ClusterTime, DdlOp};
+use crate::source::Endpoint;
 use bson::{doc, Bson, Document, Timestamp};
 use futures::TryStreamExt;
-use mongodb::Database;
 use std::collections::HashMap;
 
 /// DDL event times kept until their DDL is applied (held drops wait; a few at most).
@@ -60,11 +60,14 @@ impl Changes {
     }
 
     /// Records what `op` is about to remove from `backup`, at `t`.
-    pub async fn before_ddl(&self, backup: &Database, op: &DdlOp, t: Timestamp) -> Result<()> {
+    pub async fn before_ddl(&self, backup: &Endpoint, op: &DdlOp, t: Timestamp) -> Result<()> {
         match op {
             DdlOp::Drop { coll } => self.keep(backup, coll, "drop", t).await.map(drop),
             DdlOp::DropDatabase => {
+                // Only a database replicated whole is dropped whole (`apply::ddl`): its keys
+                // are the target's names.
                 let names = backup
+                    .home()
                     .list_collection_names()
                     .await
                     .map_err(|e| err("listing the backup's collections", &e))?;
@@ -85,7 +88,7 @@ impl Changes {
     /// One entry per document of `coll` (its version as `before`); returns them by `_id` bytes.
     async fn keep(
         &self,
-        backup: &Database,
+        backup: &Endpoint,
         coll: &str,
         op: &str,
         t: Timestamp,
@@ -119,7 +122,7 @@ impl Changes {
     /// `to` had a document with that `_id` (already recorded in `replaced`).
     async fn keep_moved(
         &self,
-        backup: &Database,
+        backup: &Endpoint,
         from: &str,
         to: &str,
         t: Timestamp,

@@ -20,6 +20,7 @@ pub use entry::{entries, key_of, to_read, Ahead, Batched, Recorded};
 use crate::apply::check_write_reply;
 use crate::config::Config;
 use crate::error::{Error, Origin, Result};
+use crate::source::Endpoint;
 use crate::tail::router::Item;
 use bson::{doc, Bson, Document, RawDocumentBuf};
 use futures::TryStreamExt;
@@ -88,7 +89,7 @@ pub fn pre_image(event: &bson::RawDocument) -> Option<RawDocumentBuf> {
 /// it applies have no entries); registered for the audit trail.
 pub async fn attach(
     cfg: &Config,
-    backup: &Database,
+    backup: &Endpoint,
     reporter: &crate::ops::Reporter,
 ) -> Result<Option<std::sync::Arc<Changes>>> {
     let Some(changes) = Changes::open(cfg, backup.client()) else {
@@ -143,7 +144,7 @@ impl Changes {
 
     /// Writes the entries of `items` (a writer batch about to be applied to `backup`): one
     /// `_id $in` read of the backup per collection, then one unordered insert.
-    pub async fn record(&self, backup: &Database, items: &[Batched<'_>]) -> Result<()> {
+    pub async fn record(&self, backup: &Endpoint, items: &[Batched<'_>]) -> Result<()> {
         let mut current = HashMap::new();
         let reads = to_read(items, &self.ahead.lock());
         for (coll, ids) in reads {

@@ -3,7 +3,7 @@
 
 use super::plan::{action, id_bytes, Action, Counts, Earliest};
 use super::progress::{self, Progress};
-use crate::apply::{delete_statement, raw, send_statements, upsert_statement};
+use crate::apply::{delete_statement, raw, send_statements_in, upsert_statement};
 use crate::error::{Error, Origin, Result};
 use crate::ops::progress_bars::ProgressBars;
 use bson::{doc, Bson, Document, RawDocumentBuf};
@@ -201,5 +201,5 @@ async fn send(
     if statements.is_empty() {
         return Ok(());
     }
-    send_statements(db, command, coll, field, statements).await
+    send_statements_in(db, command, coll, field, statements).await
 }

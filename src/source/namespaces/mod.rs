@@ -5,6 +5,7 @@
 
 mod pattern;
 mod rules;
+mod scope;
 mod template;
 
 #[cfg(test)]
@@ -12,6 +13,7 @@ mod tests;
 
 pub use pattern::NamePattern;
 pub use rules::{Namespaces, RuleError};
+pub use scope::{KeyRename, Scope};
 pub use template::Template;
 
 use serde::{Deserialize, Serialize};

@@ -211,6 +211,32 @@ impl Namespaces {
         dbs.all(|d| d == Some(first)).then_some(first)
     }
 
+    /// True when some selecting rule names its own target: the backup's names then differ from
+    /// the source's somewhere, so a source `dropDatabase` cannot become one on the target.
+    pub fn has_targets(&self) -> bool {
+        self.rules.iter().any(|r| !r.exclude && r.target.is_some())
+    }
+
+    /// The collection names the selecting rules list, when every one is a plain name in one
+    /// database: a database-level stream can then `$match` on them server-side.
+    pub fn literal_collections(&self) -> Option<Vec<String>> {
+        self.rules
+            .iter()
+            .filter(|r| !r.exclude)
+            .map(|r| r.source.literal().map(|ns| ns.coll))
+            .collect()
+    }
+
+    /// The source database whose names go to the configured target database by default.
+    pub fn default_source_database(&self) -> &str {
+        &self.default_target.0
+    }
+
+    /// The target database of a source database `db` for names no rule retargets.
+    pub fn default_target_database(&self, db: &str) -> String {
+        self.default_database(db)
+    }
+
     /// The server-side `$match` of a cluster-level stream: a superset of what [`Self::map`]
     /// selects (the exact choice, excludes included, is made here on each event), by
     /// database, and including renames whose destination (`to`) is selected.
@@ -270,6 +296,42 @@ impl Namespaces {
             }
         }
         Ok(())
+    }
+
+    /// When the source deployment is also the target: a rule whose source database is a
+    /// pattern could select the backup's own databases, and a named database some rule writes
+    /// into would feed itself. The first such rule, if any.
+    pub fn same_deployment_problem(&self) -> Option<RuleError> {
+        let selecting: Vec<&Compiled> = self.rules.iter().filter(|r| !r.exclude).collect();
+        let mut sources = Vec::new();
+        for r in &selecting {
+            let Some(db) = r.source.literal_db() else {
+                return Some(RuleError {
+                    key: format!("{}.source", r.key),
+                    message: "the source is also the target deployment: a database pattern \
+                              would select the backup's own databases; name the databases"
+                        .into(),
+                });
+            };
+            sources.push(db);
+        }
+        for r in &selecting {
+            let db = r.source.literal_db().unwrap_or_default();
+            let target_db = match &r.target {
+                None => Some(self.default_database(db)),
+                Some(t) => t.database_for(db),
+            };
+            if let Some(t) = target_db.filter(|t| sources.contains(&t.as_str())) {
+                return Some(RuleError {
+                    key: format!("{}.target", r.key),
+                    message: format!(
+                        "writes into {t}, which is also replicated on this same deployment: \
+                         the backup would feed itself"
+                    ),
+                });
+            }
+        }
+        None
     }
 
     /// Two rules on one literal name each, with literal targets, that collide: caught before

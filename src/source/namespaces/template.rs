@@ -58,6 +58,12 @@ impl Template {
         (fill(&self.db), fill(&self.coll))
     }
 
+    /// The target database for names of source database `db`, when it does not depend on
+    /// the collection's name.
+    pub fn database_for(&self, db: &str) -> Option<String> {
+        (!self.db.contains("{coll}")).then(|| self.db.replace("{db}", db))
+    }
+
     /// Whether the target names depend on the source's database / collection name.
     pub fn uses_db(&self) -> bool {
         self.db.contains("{db}") || self.coll.contains("{db}")

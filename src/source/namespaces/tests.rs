@@ -247,3 +247,25 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn on_one_deployment_database_patterns_and_self_feeding_targets_are_refused() {
+    let glob = compile(&[rule("*.orders", Some("{db}_bk.orders"), false)]).unwrap();
+    let e = glob.same_deployment_problem().unwrap();
+    assert_eq!(e.key, "namespaces[0].source");
+    let feeds = compile(&[
+        rule("ordersDB.*", Some("usersDB.{coll}"), false),
+        rule("usersDB.*", None, false),
+    ])
+    .unwrap();
+    let e = feeds.same_deployment_problem().unwrap();
+    assert_eq!(e.key, "namespaces[0].target");
+    assert!(e.message.contains("usersDB"), "{}", e.message);
+    let fine = compile(&[
+        rule("ordersDB.sessions", None, true),
+        rule("ordersDB.*", None, false),
+        rule("usersDB.*", None, false),
+    ])
+    .unwrap();
+    assert_eq!(fine.same_deployment_problem(), None);
+}

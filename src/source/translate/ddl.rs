@@ -2,6 +2,7 @@
 //! scope or switched off in `apply.ddl`.
 
 use super::{namespace, DdlOp, TranslateError, TranslateOptions, Translated};
+use crate::source::namespaces::{KeyRename, Namespace};
 use bson::{Bson, Document};
 
 pub(super) fn translate_ddl(
@@ -10,16 +11,15 @@ pub(super) fn translate_ddl(
     opts: &TranslateOptions,
 ) -> Result<Translated, TranslateError> {
     let ns = namespace(event, "ns")?;
+    if op_type == "rename" {
+        return rename(event, opts, &ns);
+    }
     let Some(coll) = opts.in_scope(&ns) else {
-        if op_type == "rename" && ns.db == opts.source_db && opts.ddl.rename {
-            return rename_in(event, opts);
-        }
         return Ok(Translated::Skip);
     };
     let ddl = &opts.ddl;
     let op = match op_type {
         "drop" => ddl.drop.then_some(DdlOp::Drop { coll }),
-        "rename" => rename(event, opts, coll)?,
         "create" => ddl.create.then(|| DdlOp::Create {
             coll,
             options: event
@@ -56,30 +56,33 @@ pub(super) fn translate_ddl(
     Ok(op.map_or(Translated::Skip, Translated::Ddl))
 }
 
-/// A rename within scope is a rename; a rename leaving the scope (another database, or a
-/// collection filtered out) removes the collection from the backup, so it is a drop and needs
-/// both the `rename` and the `drop` switch.
+/// A rename within scope is a rename; one leaving the scope (another database, or a name no
+/// rule selects) removes the collection from the backup, so it is a drop and needs both the
+/// `rename` and the `drop` switch; one entering it copies the collection anew.
 fn rename(
     event: &Document,
     opts: &TranslateOptions,
-    from: String,
-) -> Result<Option<DdlOp>, TranslateError> {
+    from: &super::Namespace,
+) -> Result<Translated, TranslateError> {
     let to = rename_target(event)?;
+    let (Some(from_coll), Some(to_coll)) = (&from.coll, &to.coll) else {
+        return Err(TranslateError(
+            "rename event without collection names".into(),
+        ));
+    };
     if !opts.ddl.rename {
-        return Ok(None);
+        return Ok(Translated::Skip);
     }
-    Ok(match opts.in_scope(&to) {
-        Some(to) => Some(DdlOp::Rename { from, to }),
-        None => opts.ddl.drop.then_some(DdlOp::Drop { coll: from }),
-    })
-}
-
-/// A rename from outside the scope into it: the target collection is copied again.
-fn rename_in(event: &Document, opts: &TranslateOptions) -> Result<Translated, TranslateError> {
-    Ok(match opts.in_scope(&rename_target(event)?) {
-        Some(coll) => Translated::Ddl(DdlOp::RenameIn { coll }),
-        None => Translated::Skip,
-    })
+    let op = match opts.scope.rename(
+        &Namespace::new(&from.db, from_coll),
+        &Namespace::new(&to.db, to_coll),
+    ) {
+        KeyRename::Within(from, to) => Some(DdlOp::Rename { from, to }),
+        KeyRename::Into(coll) => Some(DdlOp::RenameIn { coll }),
+        KeyRename::OutOf(coll) => opts.ddl.drop.then_some(DdlOp::Drop { coll }),
+        KeyRename::Outside => None,
+    };
+    Ok(op.map_or(Translated::Skip, Translated::Ddl))
 }
 
 /// The `to` namespace of a rename event.

@@ -8,6 +8,7 @@ mod identity;
 mod tests;
 
 use crate::config::{DdlConfig, UpdateMode};
+use crate::source::namespaces::Scope;
 pub use identity::{ClusterTime, DocKey};
 
 use bson::{Document, RawBsonRef, RawDocument, RawDocumentBuf};
@@ -21,14 +22,14 @@ pub type Body = Arc<RawDocumentBuf>;
 /// What translation needs to know.
 #[derive(Debug, Clone)]
 pub struct TranslateOptions {
-    pub source_db: String,
+    /// Which namespaces are replicated, and their keys.
+    pub scope: Arc<Scope>,
     pub update_mode: UpdateMode,
     pub ddl: DdlConfig,
-    /// Only these source collections when set.
-    pub collections: Option<Vec<String>>,
 }
 
-/// The write to make on the target for one document (`coll` is the collection name, the same on both sides).
+/// The write to make on the target for one document (`coll` is the collection's key,
+/// [`crate::source::namespaces::Scope`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct WriteOp {
     pub coll: String,
@@ -216,11 +217,14 @@ pub fn translate<E: RawEvent + ?Sized>(
         "invalidate" => Ok(Translated::Invalidate),
         "insert" | "replace" | "update" | "delete" => write_event(op_type, &top, opts),
         "dropDatabase" => {
+            // Only a database replicated whole under its own names is dropped whole; otherwise
+            // the `drop` event the server sends for each collection first did the work.
             let ns = namespace(&to_document(&event)?, "ns")?;
-            Ok(if ns.db != opts.source_db || !opts.ddl.drop_database {
-                Translated::Skip
-            } else {
-                Translated::Ddl(DdlOp::DropDatabase)
+            let whole = opts.scope.whole_database_target().is_some()
+                && opts.scope.single_database() == Some(ns.db.as_str());
+            Ok(match whole && opts.ddl.drop_database {
+                true => Translated::Ddl(DdlOp::DropDatabase),
+                false => Translated::Skip,
             })
         }
         "drop" | "rename" | "create" | "createIndexes" | "dropIndexes" | "modify" => {
@@ -309,20 +313,11 @@ pub(crate) fn namespace(event: &Document, field: &str) -> Result<Namespace, Tran
 }
 
 impl TranslateOptions {
-    /// True when events of `coll` are replicated.
-    pub(crate) fn includes(&self, coll: &str) -> bool {
-        match &self.collections {
-            Some(list) => list.iter().any(|c| c == coll),
-            None => true,
-        }
-    }
-
-    /// The collection of an event if it is in scope (source db, not filtered out).
+    /// The key of an event's collection if it is replicated.
     pub(crate) fn in_scope(&self, ns: &Namespace) -> Option<String> {
-        match &ns.coll {
-            Some(coll) if ns.db == self.source_db && self.includes(coll) => Some(coll.clone()),
-            _ => None,
-        }
+        let coll = ns.coll.as_deref()?;
+        self.scope
+            .key(&super::namespaces::Namespace::new(&ns.db, coll))
     }
 }
 

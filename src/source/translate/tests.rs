@@ -3,7 +3,7 @@ use bson::{doc, DateTime, Timestamp};
 
 fn opts() -> TranslateOptions {
     TranslateOptions {
-        source_db: "ordersDB".into(),
+        scope: only(None),
         update_mode: UpdateMode::Delta,
         ddl: DdlConfig {
             drop: true,
@@ -14,8 +14,17 @@ fn opts() -> TranslateOptions {
             drop_indexes: true,
             modify: true,
         },
-        collections: None,
     }
+}
+
+/// The shorthand scope of `ordersDB` into `ordersDB_backup`, limited to `collections`.
+fn only(collections: Option<&[&str]>) -> Arc<crate::source::namespaces::Scope> {
+    let list: Option<Vec<String>> = collections.map(|c| c.iter().map(|s| s.to_string()).collect());
+    Arc::new(crate::source::namespaces::Scope::shorthand(
+        "ordersDB",
+        list.as_deref(),
+        "ordersDB_backup",
+    ))
 }
 
 fn event(op: &str, extra: Document) -> Document {
@@ -169,13 +178,13 @@ fn other_databases_and_filtered_collections_are_skipped() {
     e.insert("ns", doc! { "db": "other", "coll": "orders" });
     assert_eq!(translate(&e, &opts()).unwrap(), Translated::Skip);
     let filtered = TranslateOptions {
-        collections: Some(vec!["customers".into()]),
+        scope: only(Some(&["customers"])),
         ..opts()
     };
     let e = event("delete", doc! { "documentKey": { "_id": 1 } });
     assert_eq!(translate(&e, &filtered).unwrap(), Translated::Skip);
     let kept = TranslateOptions {
-        collections: Some(vec!["orders".into()]),
+        scope: only(Some(&["orders"])),
         ..opts()
     };
     assert_eq!(translate(&e, &kept).unwrap(), write(WriteKind::Delete));
@@ -269,7 +278,7 @@ fn renames_inside_scope_rename_and_leaving_scope_drop() {
         })
     );
     let filtered = TranslateOptions {
-        collections: Some(vec!["orders".into()]),
+        scope: only(Some(&["orders"])),
         ..o.clone()
     };
     assert_eq!(
@@ -301,7 +310,7 @@ fn renames_inside_scope_rename_and_leaving_scope_drop() {
 #[test]
 fn renames_into_the_scope_from_outside_it_copy_the_target() {
     let listed = TranslateOptions {
-        collections: Some(vec!["archive".into()]),
+        scope: only(Some(&["archive"])),
         ..opts()
     };
     let into = event(
@@ -322,15 +331,21 @@ fn renames_into_the_scope_from_outside_it_copy_the_target() {
             coll: "archive".into()
         })
     );
-    // Outside to outside, another database, or renames switched off: nothing to do.
+    // Outside to outside, or renames switched off: nothing to do.
     let elsewhere = event(
         "rename",
         doc! { "to": { "db": "ordersDB", "coll": "staging2" } },
     );
     assert_eq!(translate(&elsewhere, &listed).unwrap(), Translated::Skip);
+    // From another database into a listed name: the backup has none of its documents either.
     let mut other_db = into.clone();
     other_db.insert("ns", doc! { "db": "other", "coll": "orders" });
-    assert_eq!(translate(&other_db, &listed).unwrap(), Translated::Skip);
+    assert_eq!(
+        translate(&other_db, &listed).unwrap(),
+        Translated::Ddl(DdlOp::RenameIn {
+            coll: "archive".into()
+        })
+    );
     let no_rename = TranslateOptions {
         ddl: DdlConfig {
             rename: false,
