@@ -4,7 +4,7 @@
 
 use super::{command, exclude, include, include_to, seed, write_config};
 use crate::support::{config, db_names, spawn_binary, Deployment};
-use mongo_replicator::config::{ConnectionString, SideConfig};
+use mongo_replicator::config::{Config, ConnectionString, SideConfig};
 use mongo_replicator::source::namespaces::NamespaceRule;
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -34,64 +34,105 @@ fn exit_of(command: &str, path: &std::path::Path) -> (Option<i32>, String) {
     (code, err)
 }
 
+/// Another address where nothing listens: source and target on two deployments.
+const ELSEWHERE: &str = "mongodb://127.0.0.2:1/?replicaSet=rs0&serverSelectionTimeoutMS=2000";
+
 #[test]
 fn each_bad_rule_exits_2_naming_its_key_before_connecting() {
-    let cfg = config(NOWHERE, "a", "a_backup");
+    let two = config(NOWHERE, "a", "a_backup");
+    let mut two = two;
+    two.target.uri = ConnectionString::new(ELSEWHERE);
+    let one = config(NOWHERE, "a", "a_backup");
+    let mut with_collections = two.clone();
+    with_collections.source.collections = Some(vec!["x".into()]);
     let target_and_exclude = NamespaceRule {
         target: Some("b.x".into()),
         ..exclude("a.x")
     };
-    let cases: Vec<(&str, Vec<NamespaceRule>, &str)> = vec![
-        ("no dot", vec![include("nodot")], "namespaces[0].source"),
+    let cases: Vec<(&str, &Config, Vec<NamespaceRule>, &str)> = vec![
+        (
+            "no dot",
+            &two,
+            vec![include("nodot")],
+            "namespaces[0].source",
+        ),
         (
             "bad database glob",
+            &two,
             vec![include("a.x"), include("a b.*")],
             "namespaces[1].source",
         ),
         (
             "empty collection",
+            &two,
             vec![include("a.")],
             "namespaces[0].source",
         ),
         (
             "bad regex",
+            &two,
             vec![include("/^a\\.(x$/")],
             "namespaces[0].source",
         ),
         (
             "unclosed regex",
+            &two,
             vec![include("/^a\\..*")],
             "namespaces[0].source",
         ),
         (
             "target with exclude",
+            &two,
             vec![target_and_exclude],
             "namespaces[0].target",
         ),
         (
             "unknown placeholder",
+            &two,
             vec![include_to("a.x", "b.{database}")],
             "namespaces[0].target",
         ),
         (
             "many names to one place",
+            &two,
             vec![include_to("a.*", "b.fixed")],
             "namespaces[0].target",
         ),
         (
             "two literal rules to one target",
+            &two,
             vec![include_to("a.x", "b.y"), include_to("a.z", "b.y")],
             "namespaces[1]",
         ),
         (
+            "source.collections beside the rules",
+            &with_collections,
+            vec![include("a.*")],
+            "source.collections",
+        ),
+        // Source and target on one deployment: the backup must not feed itself.
+        (
             "a target that is a replicated source",
+            &one,
             vec![include_to("a.x", "a.y"), include("a.y")],
-            "namespaces[1]",
+            "namespaces[",
+        ),
+        (
+            "a database pattern on one deployment",
+            &one,
+            vec![include("a*.orders")],
+            "namespaces[0].source",
+        ),
+        (
+            "a regex on one deployment",
+            &one,
+            vec![include("/^a\\.(x|y)$/")],
+            "namespaces[0].source",
         ),
     ];
     let dir = tempfile::tempdir().unwrap();
-    for (i, (what, rules, key)) in cases.iter().enumerate() {
-        let path = write_config(dir.path(), &cfg, rules);
+    for (i, (what, cfg, rules, key)) in cases.iter().enumerate() {
+        let path = write_config(dir.path(), cfg, rules);
         let command = ["run", "copy", "verify"][i % 3];
         let (code, err) = exit_of(command, &path);
         assert_eq!(code, Some(2), "{what} ({command}): stderr: {err}");

@@ -42,27 +42,21 @@ pub fn exclude(source: &str) -> NamespaceRule {
     }
 }
 
-/// Writes `cfg` with `rules` as its `[[namespaces]]` into `dir`: the file every command of a
-/// test reads.
+/// `cfg` with `rules` as its `[[namespaces]]`.
+pub fn with_rules(cfg: &Config, rules: &[NamespaceRule]) -> Config {
+    let mut cfg = cfg.clone();
+    cfg.namespaces = rules.to_vec();
+    cfg
+}
+
+/// Writes `cfg` with `rules` into `dir`: the file every command of a test reads.
 pub fn write_config(dir: &Path, cfg: &Config, rules: &[NamespaceRule]) -> PathBuf {
-    let mut table = toml::Table::try_from(cfg).expect("config to toml");
-    let rules = rules
-        .iter()
-        .map(|r| toml::Value::try_from(r).expect("rule to toml"))
-        .collect();
-    table.insert("namespaces".into(), toml::Value::Array(rules));
-    let path = dir.join("replicator.toml");
-    std::fs::write(&path, toml::to_string(&table).expect("toml")).expect("write config");
-    path
+    crate::support::write_config(dir, &with_rules(cfg, rules))
 }
 
 /// `run` with `rules`, its HTTP server on a free port.
 pub fn start(dir: &Path, cfg: &Config, rules: &[NamespaceRule]) -> ReplicatorProcess {
-    let mut cfg = cfg.clone();
-    let http = std::net::SocketAddr::from(([127, 0, 0, 1], crate::support::procs::free_port()));
-    cfg.http.addr = http;
-    let path = write_config(dir, &cfg, rules);
-    ReplicatorProcess::start_file(dir, http, &path, "run")
+    ReplicatorProcess::run(dir, &with_rules(cfg, rules))
 }
 
 /// Waits until the run reports `tailing` (the initial copy is done).
@@ -89,12 +83,36 @@ pub async fn verify_exits_0(path: &Path) {
     assert_eq!(code, 0, "verify: stdout: {out}\nstderr: {err}");
 }
 
-/// Waits until `to` (database, collection) holds exactly the documents of `from`.
-pub async fn wait_same(dep: &Deployment, from: (&str, &str), to: (&str, &str)) {
+/// The source and target deployments of a test: one for both, or two (`(&source, &target)`).
+#[derive(Clone, Copy)]
+pub struct Sides<'a> {
+    pub source: &'a Deployment,
+    pub target: &'a Deployment,
+}
+
+impl<'a> From<&'a Deployment> for Sides<'a> {
+    fn from(dep: &'a Deployment) -> Self {
+        Sides {
+            source: dep,
+            target: dep,
+        }
+    }
+}
+
+impl<'a> From<(&'a Deployment, &'a Deployment)> for Sides<'a> {
+    fn from((source, target): (&'a Deployment, &'a Deployment)) -> Self {
+        Sides { source, target }
+    }
+}
+
+/// Waits until `to` (database, collection) on the target holds exactly the documents of
+/// `from` on the source.
+pub async fn wait_same<'a>(sides: impl Into<Sides<'a>>, from: (&str, &str), to: (&str, &str)) {
+    let sides = sides.into();
     let what = format!("{}.{} copied to {}.{}", from.0, from.1, to.0, to.1);
     wait_until(&what, WAIT, || async {
-        let source = documents(&dep.db(from.0), from.1).await;
-        !source.is_empty() && documents(&dep.db(to.0), to.1).await == source
+        let source = documents(&sides.source.db(from.0), from.1).await;
+        !source.is_empty() && documents(&sides.target.db(to.0), to.1).await == source
     })
     .await;
 }
@@ -115,15 +133,20 @@ pub async fn names(dep: &Deployment, db: &str) -> Vec<String> {
 
 /// Inserts a marker into the replicated `from` and waits for it at `to`: everything the source
 /// did before it has been read from the one change stream.
-pub async fn fence(dep: &Deployment, from: (&str, &str), to: (&str, &str)) {
+pub async fn fence<'a>(sides: impl Into<Sides<'a>>, from: (&str, &str), to: (&str, &str)) {
+    let sides = sides.into();
     let id = bson::oid::ObjectId::new();
-    dep.db(from.0)
+    sides
+        .source
+        .db(from.0)
         .collection::<bson::Document>(from.1)
         .insert_one(bson::doc! {"_id": id, "fence": true})
         .await
         .unwrap();
     wait_until("the fence document arrives", WAIT, || async {
-        dep.db(to.0)
+        sides
+            .target
+            .db(to.0)
             .collection::<bson::Document>(to.1)
             .find_one(bson::doc! {"_id": id})
             .await

@@ -4,7 +4,9 @@
 //! neither by the copy nor by live changes.
 
 use super::{exclude, fence, include, names, seed, start, tailing, wait_same, WAIT};
-use crate::support::{config, create_index, db_names, index_names, wait_until, Deployment};
+use crate::support::{
+    config, create_index, db_names, index_names, two_deployments, wait_until, Deployment,
+};
 use bson::{doc, Document};
 
 /// The series of `/metrics` labelled with collection `name`: none for a collection not
@@ -101,29 +103,32 @@ async fn an_exclude_before_a_wider_include_keeps_that_collection_off_the_target(
     assert_eq!(p.terminate(WAIT).await, Some(0));
 }
 
+/// On two deployments: with source and target on one, a rule must name its database literally
+/// (a pattern there could select the backup's own databases), which a regex does not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_regex_rule_selects_exactly_the_names_it_matches() {
-    let dep = Deployment::start().await;
-    let (src, dst) = db_names("ns_regex");
-    let cfg = config(&dep.uri, &src, &dst);
+    let (source, target, cfg) = two_deployments("ns_regex").await;
+    let (src, dst) = (cfg.source.database.clone(), cfg.target.database.clone());
+    let sides = (&source, &target);
     for coll in ["a", "b", "ab", "c"] {
-        seed(&dep, &src, coll, 4).await;
+        seed(&source, &src, coll, 4).await;
     }
     let dir = tempfile::tempdir().unwrap();
     // Anchored on the whole "db.collection": `ab` and `c` do not match.
     let p = start(dir.path(), &cfg, &[include(&format!("/^{src}\\.(a|b)$/"))]);
     tailing(&p).await;
-    wait_same(&dep, (&src, "a"), (&dst, "a")).await;
-    wait_same(&dep, (&src, "b"), (&dst, "b")).await;
+    wait_same(sides, (&src, "a"), (&dst, "a")).await;
+    wait_same(sides, (&src, "b"), (&dst, "b")).await;
     for coll in ["ab", "c", "a"] {
-        dep.db(&src)
+        source
+            .db(&src)
             .collection::<Document>(coll)
             .insert_one(doc! {"_id": 50})
             .await
             .unwrap();
     }
-    fence(&dep, (&src, "b"), (&dst, "b")).await;
-    wait_same(&dep, (&src, "a"), (&dst, "a")).await;
-    assert_eq!(names(&dep, &dst).await, ["a", "b"]);
+    fence(sides, (&src, "b"), (&dst, "b")).await;
+    wait_same(sides, (&src, "a"), (&dst, "a")).await;
+    assert_eq!(names(&target, &dst).await, ["a", "b"]);
     assert_eq!(p.terminate(WAIT).await, Some(0));
 }

@@ -173,12 +173,6 @@ impl ReplicatorProcess {
         let http = SocketAddr::from(([127, 0, 0, 1], free_port()));
         cfg.http.addr = http;
         let path = super::write_config(dir, &cfg);
-        Self::start_file(dir, http, &path, command)
-    }
-
-    /// Starts `command --config path` (a file written by the test, HTTP on `http`), logging
-    /// into `dir`.
-    pub fn start_file(dir: &Path, http: SocketAddr, path: &Path, command: &str) -> Self {
         let log = dir.join("replicator.log");
         let file = std::fs::OpenOptions::new()
             .create(true)
