@@ -4,11 +4,13 @@
 //! touches only its image.
 
 use super::{
-    fence, include, include_to, names, seed, start, tailing, verify_exits_0, wait_same,
+    command, fence, include, include_to, names, seed, start, tailing, verify_exits_0, wait_same,
     write_config, WAIT,
 };
+use crate::support::http::series;
 use crate::support::{config, create_index, db_names, index_names, wait_until, Deployment};
 use bson::{doc, Document};
+use mongo_replicator::ops::metrics::names;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_template_renames_the_collection_for_copy_live_changes_and_verify() {
@@ -80,6 +82,13 @@ async fn two_source_databases_replicate_at_once_and_a_drop_database_touches_only
     for (db, coll, bk) in pairs {
         wait_same(&dep, (db, coll), (bk, coll)).await;
     }
+    // Several source databases: collections are keyed "db.coll" (source names).
+    let copied = series(
+        names::COPY_DOCUMENTS_TOTAL,
+        "collection",
+        &format!("{users_db}.users"),
+    );
+    assert_eq!(p.metric(&copied).await, 10.0, "{copied}");
 
     // Live changes in both databases, through the one stream.
     dep.db(&orders_db)
@@ -100,7 +109,38 @@ async fn two_source_databases_replicate_at_once_and_a_drop_database_touches_only
     for (db, coll, bk) in pairs {
         wait_same(&dep, (db, coll), (bk, coll)).await;
     }
-    verify_exits_0(&write_config(dir.path(), &cfg, &rules)).await;
+    let path = write_config(dir.path(), &cfg, &rules);
+    verify_exits_0(&path).await;
+
+    // A target collection a selected source name would map to, which the source lacks, is
+    // reported; one in a database that is no image of the mapping is not.
+    let (elsewhere, _) = db_names("ns_elsewhere");
+    seed(&dep, &users_bk, "stray", 1).await;
+    seed(&dep, &elsewhere, "c", 1).await;
+    let (code, out, err) = command("verify", &path).await;
+    assert_eq!(code, 1, "stdout: {out}\nstderr: {err}");
+    assert!(
+        out.contains(&format!("{users_db}.stray")) && !out.contains(&elsewhere),
+        "report: {out}"
+    );
+    dep.db(&users_bk)
+        .collection::<Document>("stray")
+        .drop()
+        .await
+        .unwrap();
+    verify_exits_0(&path).await;
+
+    // Stopped, both databases change; the restart resumes the one stream from its checkpoint.
+    assert_eq!(p.terminate(WAIT).await, Some(0));
+    seed(&dep, &orders_db, "lines_late", 4).await;
+    dep.db(&users_db)
+        .collection::<Document>("users")
+        .delete_one(doc! {"_id": 9})
+        .await
+        .unwrap();
+    let p = start(dir.path(), &cfg, &rules);
+    wait_same(&dep, (&orders_db, "lines_late"), (&orders_bk, "lines_late")).await;
+    wait_same(&dep, (&users_db, "users"), (&users_bk, "users")).await;
 
     dep.db(&users_db).drop().await.unwrap();
     wait_until("usersDB's image emptied", WAIT, || async {
@@ -110,7 +150,7 @@ async fn two_source_databases_replicate_at_once_and_a_drop_database_touches_only
     fence(&dep, (&orders_db, "lines"), (&orders_bk, "lines")).await;
     assert_eq!(
         names(&dep, &orders_bk).await,
-        ["lines", "orders"],
+        ["lines", "lines_late", "orders"],
         "dropDatabase of usersDB touched ordersDB's backup"
     );
     wait_same(&dep, (&orders_db, "orders"), (&orders_bk, "orders")).await;

@@ -4,7 +4,9 @@
 
 use super::{exclude, fence, include, names, seed, start, tailing, wait_same, WAIT};
 use crate::support::procs::ReplicatorProcess;
-use crate::support::{config, db_names, rename_collection, wait_until, Deployment};
+use crate::support::{
+    config, create_index, db_names, index_names, rename_collection, wait_until, Deployment,
+};
 use bson::{doc, Document};
 use mongo_replicator::config::Config;
 
@@ -33,6 +35,7 @@ impl Pair {
         let mut cfg = config(&dep.uri, &src, &dst);
         edit(&mut cfg);
         seed(&dep, &src, "tmp_load", 15).await;
+        create_index(&dep.db(&src), "tmp_load", doc! {"n": 1}, false).await;
         seed(&dep, &src, "live", 10).await;
         seed(&dep, &src, "keep", 5).await;
         let dir = tempfile::tempdir().unwrap();
@@ -64,6 +67,10 @@ async fn renames_across_the_filter_copy_in_and_drop_out() {
     // Excluded -> selected: its documents are copied, and later writes follow.
     rename_collection(&dep, &src, "tmp_load", "loaded", false).await;
     wait_same(&dep, (&src, "loaded"), (&dst, "loaded")).await;
+    wait_until("the index of the collection renamed in", WAIT, || async {
+        index_names(&dep.db(&dst), "loaded").await == ["_id_", "n_1"]
+    })
+    .await;
     dep.db(&src)
         .collection::<Document>("loaded")
         .insert_one(doc! {"_id": 99})
