@@ -7,7 +7,7 @@ use super::{
     command, fence, include, include_to, names, seed, start, tailing, verify_exits_0, wait_same,
     write_config, WAIT,
 };
-use crate::support::http::series;
+use crate::support::http::{post, series};
 use crate::support::{config, create_index, db_names, index_names, wait_until, Deployment};
 use bson::{doc, Document};
 use mongo_replicator::ops::metrics::names;
@@ -89,6 +89,19 @@ async fn two_source_databases_replicate_at_once_and_a_drop_database_touches_only
         &format!("{users_db}.users"),
     );
     assert_eq!(p.metric(&copied).await, 10.0, "{copied}");
+    for (key, code) in [
+        (format!("{users_db}.users"), 200),
+        ("users".to_string(), 400),
+    ] {
+        let body = serde_json::json!({ "collection": key }).to_string();
+        let reply = post(p.http, "/api/v1/pause", None, Some(&body))
+            .await
+            .unwrap();
+        assert_eq!(reply.code, code, "pause {key}: {}", reply.body);
+        post(p.http, "/api/v1/resume", None, Some(&body))
+            .await
+            .unwrap();
+    }
 
     // Live changes in both databases, through the one stream.
     dep.db(&orders_db)
