@@ -58,8 +58,31 @@ fn located_command(target: &Endpoint, op: &DdlOp) -> Option<(Database, bool, Doc
         | DdlOp::Modify { coll, .. }
         | DdlOp::Rename { from: coll, .. } => target.locate(coll).0,
     };
-    let (on_admin, cmd) = ddl_command(op, &|key| target.namespace(key))?;
+    let op = with_view_source(target, op);
+    let (on_admin, cmd) = ddl_command(&op, &|key| target.namespace(key))?;
     Some((db, on_admin, cmd))
+}
+
+/// A view's `viewOn` names a collection of its own database on the source: on the backup it
+/// is that collection's target name (a retargeted collection keeps its views working).
+fn with_view_source<'a>(target: &Endpoint, op: &'a DdlOp) -> std::borrow::Cow<'a, DdlOp> {
+    let DdlOp::Create { coll, options } = op else {
+        return std::borrow::Cow::Borrowed(op);
+    };
+    let Ok(view_on) = options.get_str("viewOn") else {
+        return std::borrow::Cow::Borrowed(op);
+    };
+    let scope = target.scope();
+    let sibling = Namespace::new(&scope.source_of(coll).db, view_on);
+    let Some(key) = scope.key(&sibling) else {
+        return std::borrow::Cow::Borrowed(op);
+    };
+    let mut options = options.clone();
+    options.insert("viewOn", scope.target_of(&key).coll);
+    std::borrow::Cow::Owned(DdlOp::Create {
+        coll: coll.clone(),
+        options,
+    })
 }
 
 /// The command of `op`, with `target_of` naming each key's target namespace, and whether it

@@ -83,12 +83,33 @@ pub async fn list_target(
             };
             if let Some(key) = key {
                 l.name = key;
+                source_view_on(&mut l, &db, &by_target, scope);
                 out.push(l);
             }
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
+}
+
+/// A target view's `viewOn` named as on the source (the copy and the tail write the target's
+/// name, `apply::ddl`), so both listings compare equal.
+fn source_view_on(
+    l: &mut Listed,
+    db: &str,
+    by_target: &HashMap<Namespace, &String>,
+    scope: &crate::source::namespaces::Scope,
+) {
+    if l.kind != Kind::View {
+        return;
+    }
+    let Ok(view_on) = l.options.get_str("viewOn") else {
+        return;
+    };
+    if let Some(key) = by_target.get(&Namespace::new(db, view_on)) {
+        let source_name = scope.source_of(key).coll;
+        l.options.insert("viewOn", source_name);
+    }
 }
 
 /// The entry of `key` on `side`, if it exists (named by key).

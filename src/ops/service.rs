@@ -45,7 +45,15 @@ impl Service {
     pub async fn start_with(cfg: &Config, http: Http) -> Result<Service> {
         let metrics = Metrics::new();
         metrics.set_max_pause(cfg.alerts.max_pause());
-        let status = Status::new(&cfg.source.database, &cfg.target.database);
+        // What `[[namespaces]]` selects: its one source database, or `*` for several.
+        let (source_db, target_db) = match cfg.scope() {
+            Ok(scope) => (
+                scope.single_database().unwrap_or("*").to_string(),
+                scope.default_target_database(),
+            ),
+            Err(_) => (cfg.source.database.clone(), cfg.target.database.clone()),
+        };
+        let status = Status::new(&source_db, &target_db);
         if let Some(collections) = &cfg.source.collections {
             status.pauses().set_known(collections.iter().cloned());
             metrics.init_paused(collections.iter().map(String::as_str));

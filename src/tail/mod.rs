@@ -3,6 +3,7 @@
 //! stop reading, let writers drain what they hold, then write the final checkpoint.
 
 pub mod byte_gate;
+pub mod collisions;
 mod ddl_barrier;
 pub mod delay;
 pub mod delete_rate;
@@ -148,6 +149,7 @@ pub async fn run_tail_guarded(
         .metrics
         .set_apply_delay_seconds(cfg.apply.delay_seconds);
     let scope = source.scope().clone();
+    let collisions = collisions::Collisions::start(&source, &reporter).await?;
     let watcher = Watcher {
         source,
         target,
@@ -164,6 +166,7 @@ pub async fn run_tail_guarded(
         delay: Duration::from_secs(cfg.apply.delay_seconds),
         hold: hold_gate::HoldGate::new(holds, cfg.apply.hold.clone()),
         history: history.clone(),
+        collisions,
     };
     let pruner = history.clone().map(|h| {
         let run = crate::history::changes::prune::run(h, position.clone(), ticker_stop.clone());

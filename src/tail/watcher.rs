@@ -44,6 +44,8 @@ pub struct Watcher {
     pub hold: super::hold_gate::HoldGate,
     /// `[history] enabled`: ask for pre-images, keep dropped documents restorable.
     pub history: Option<Arc<crate::history::changes::Changes>>,
+    /// Two source names meeting on one target ([`super::collisions`]).
+    pub collisions: super::collisions::Collisions,
 }
 
 /// What the watcher carries from one event to the next.
@@ -218,6 +220,7 @@ impl Watcher {
                 Verdict::Release => self.release_drops(state, stop).await?,
             }
         }
+        self.collisions.check(&translated)?;
         match translated {
             Translated::Write(mut op) => {
                 let mut replayed = None;
