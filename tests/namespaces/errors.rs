@@ -203,10 +203,7 @@ async fn a_collision_on_the_source_listing_exits_2_naming_the_rule() {
 
 /// The same collision met while tailing: `b.orders` appears after the start listing. The run
 /// must stop (exit 2, naming the rule) before `b`'s documents land on `a`'s image.
-/// Finding: today the tail never checks (the check runs on the start listing only), and
-/// `b.orders` is written into `a.orders`'s target, mixing the two.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finding: a collision appearing while tailing is not checked (see the lead's report)"]
 async fn a_collision_appearing_while_tailing_stops_the_run_naming_the_rule() {
     let dep = Deployment::start().await;
     let (a, dst) = db_names("ns_collide_later_a");
