@@ -163,20 +163,52 @@ fn namespaces_with_two_way_sync_exit_2() {
     );
 }
 
+/// Two source databases `a` and `b` whose `o*` collections both go to `dst.{coll}`: they
+/// collide once both have `orders` (`a` has it from the start).
+struct Colliding {
+    dep: Deployment,
+    a: String,
+    b: String,
+    dst: String,
+    cfg: Config,
+    rules: [NamespaceRule; 2],
+}
+
+impl Colliding {
+    async fn start(tag: &str) -> Colliding {
+        let dep = Deployment::start().await;
+        let (a, dst) = db_names(&format!("{tag}_a"));
+        let (b, _) = db_names(&format!("{tag}_b"));
+        seed(&dep, &a, "orders", 3).await;
+        let cfg = config(&dep.uri, &a, &dst);
+        let rules = [
+            include_to(&format!("{a}.o*"), &format!("{dst}.{{coll}}")),
+            include_to(&format!("{b}.o*"), &format!("{dst}.{{coll}}")),
+        ];
+        Colliding {
+            dep,
+            a,
+            b,
+            dst,
+            cfg,
+            rules,
+        }
+    }
+}
+
 /// Globs that only collide on what the source holds: `copy` and `verify` list the source and
 /// exit 2 naming a rule and both names.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_collision_on_the_source_listing_exits_2_naming_the_rule() {
-    let dep = Deployment::start().await;
-    let (a, dst) = db_names("ns_collide_a");
-    let (b, _) = db_names("ns_collide_b");
-    seed(&dep, &a, "orders", 3).await;
+    let Colliding {
+        dep,
+        a,
+        b,
+        dst,
+        cfg,
+        rules,
+    } = Colliding::start("ns_collide").await;
     seed(&dep, &b, "orders", 3).await;
-    let cfg = config(&dep.uri, &a, &dst);
-    let rules = [
-        include_to(&format!("{a}.o*"), &format!("{dst}.{{coll}}")),
-        include_to(&format!("{b}.o*"), &format!("{dst}.{{coll}}")),
-    ];
     let dir = tempfile::tempdir().unwrap();
     let path = write_config(dir.path(), &cfg, &rules);
     for cmd in ["copy", "verify"] {
@@ -205,15 +237,14 @@ async fn a_collision_on_the_source_listing_exits_2_naming_the_rule() {
 /// must stop (exit 2, naming the rule) before `b`'s documents land on `a`'s image.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_collision_appearing_while_tailing_stops_the_run_naming_the_rule() {
-    let dep = Deployment::start().await;
-    let (a, dst) = db_names("ns_collide_later_a");
-    let (b, _) = db_names("ns_collide_later_b");
-    seed(&dep, &a, "orders", 3).await;
-    let cfg = config(&dep.uri, &a, &dst);
-    let rules = [
-        include_to(&format!("{a}.o*"), &format!("{dst}.{{coll}}")),
-        include_to(&format!("{b}.o*"), &format!("{dst}.{{coll}}")),
-    ];
+    let Colliding {
+        dep,
+        a,
+        b,
+        dst,
+        cfg,
+        rules,
+    } = Colliding::start("ns_collide_later").await;
     let dir = tempfile::tempdir().unwrap();
     let mut p = start(dir.path(), &cfg, &rules);
     tailing(&p).await;
