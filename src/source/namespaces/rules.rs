@@ -264,15 +264,14 @@ impl Namespaces {
         }
     }
 
-    /// Fails when two of the `names` the source has map to one target, or a target is itself
-    /// a replicated source name (it would replicate into itself): checked on the listing at
-    /// start and for each collection that appears later.
+    /// Fails when two of the `names` the source has map to one target: checked on every
+    /// listing and for each collection that appears while tailing. (A target that is itself a
+    /// replicated name only matters on one deployment: [`Self::same_deployment_problem`].)
     pub fn check_distinct<'a>(
         &self,
         names: impl IntoIterator<Item = &'a Namespace>,
     ) -> Result<(), RuleError> {
         let mut seen: BTreeMap<Namespace, &Namespace> = BTreeMap::new();
-        let mut sources = Vec::new();
         for ns in names {
             let Some(target) = self.map(ns) else {
                 continue;
@@ -281,17 +280,6 @@ impl Namespaces {
                 return Err(self.error_for(
                     ns,
                     format!("{other} and {ns} would both go to {target}: give one its own target"),
-                ));
-            }
-            sources.push(ns);
-        }
-        for ns in sources {
-            if seen.contains_key(ns) {
-                return Err(self.error_for(
-                    ns,
-                    format!(
-                        "{ns} is replicated and is also a target: the backup would feed itself"
-                    ),
                 ));
             }
         }
