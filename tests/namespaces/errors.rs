@@ -126,9 +126,9 @@ fn each_bad_rule_exits_2_naming_its_key_before_connecting() {
             "namespaces[0].source",
         ),
         (
-            "a regex on one deployment",
+            "a regex naming no one database, on one deployment",
             &one,
-            vec![include("/^a\\.(x|y)$/")],
+            vec![include("/^(a|b)\\.x$/")],
             "namespaces[0].source",
         ),
     ];

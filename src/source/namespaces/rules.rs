@@ -18,8 +18,12 @@ const SYSTEM_DATABASES: [&str; 3] = ["admin", "config", "local"];
 
 #[derive(Debug, Clone)]
 enum SourcePattern {
-    Split { db: NamePattern, coll: NamePattern },
-    Whole(NamePattern),
+    Split {
+        db: NamePattern,
+        coll: NamePattern,
+    },
+    /// A regex on the whole name, and the database it names literally, if it does.
+    Whole(NamePattern, Option<String>),
 }
 
 impl SourcePattern {
@@ -28,7 +32,8 @@ impl SourcePattern {
             let re = re
                 .strip_suffix('/')
                 .ok_or_else(|| format!("{text:?} opens a /regex/ without closing it"))?;
-            return NamePattern::regex(re).map(SourcePattern::Whole);
+            let db = regex_database(re);
+            return NamePattern::regex(re).map(|p| SourcePattern::Whole(p, db));
         }
         let (db, coll) = text.split_once('.').ok_or_else(|| {
             format!("{text:?} is not \"database.collection\" (use \"db.*\" for a whole database)")
@@ -47,14 +52,14 @@ impl SourcePattern {
     fn matches(&self, ns: &Namespace) -> bool {
         match self {
             SourcePattern::Split { db, coll } => db.matches(&ns.db) && coll.matches(&ns.coll),
-            SourcePattern::Whole(re) => re.matches(&ns.to_string()),
+            SourcePattern::Whole(re, _) => re.matches(&ns.to_string()),
         }
     }
 
     fn literal_db(&self) -> Option<&str> {
         match self {
             SourcePattern::Split { db, .. } => db.literal(),
-            SourcePattern::Whole(_) => None,
+            SourcePattern::Whole(_, db) => db.as_deref(),
         }
     }
 
@@ -63,7 +68,7 @@ impl SourcePattern {
             SourcePattern::Split { db, coll } => {
                 Some(Namespace::new(db.literal()?, coll.literal()?))
             }
-            SourcePattern::Whole(_) => None,
+            SourcePattern::Whole(..) => None,
         }
     }
 
@@ -74,9 +79,34 @@ impl SourcePattern {
     fn varies_coll(&self) -> bool {
         match self {
             SourcePattern::Split { coll, .. } => coll.literal().is_none(),
-            SourcePattern::Whole(_) => true,
+            SourcePattern::Whole(..) => true,
         }
     }
+}
+
+/// The database a `/regex/` names literally: `^?name\.` then no alternation outside a group
+/// (`ordersDB\.(a|b)` names `ordersDB`; `a\.x|b\.y` names none). Lets a regex rule use a
+/// database-level stream and the same-deployment check treat it as a named database.
+fn regex_database(re: &str) -> Option<String> {
+    let re = re.strip_prefix('^').unwrap_or(re);
+    let end = re.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))?;
+    let (db, rest) = re.split_at(end);
+    let rest = rest.strip_prefix("\\.")?;
+    if db.is_empty() {
+        return None;
+    }
+    let (mut depth, mut escaped) = (0i32, false);
+    for c in rest.chars() {
+        match (escaped, c) {
+            (true, _) => escaped = false,
+            (false, '\\') => escaped = true,
+            (false, '(') => depth += 1,
+            (false, ')') => depth -= 1,
+            (false, '|') if depth == 0 => return None,
+            _ => {}
+        }
+    }
+    Some(db.to_string())
 }
 
 #[derive(Debug, Clone)]

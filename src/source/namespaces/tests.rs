@@ -180,10 +180,7 @@ fn collisions_among_listed_names_are_caught() {
     assert_eq!(feeding.check_distinct(names.iter()), Ok(()));
     let err = feeding.same_deployment_problem().unwrap();
     assert!(err.to_string().contains("feed itself"), "{err}");
-    let literal = compile(&[
-        rule("a.x", Some("a.y"), false),
-        rule("a.y", None, false),
-    ]);
+    let literal = compile(&[rule("a.x", Some("a.y"), false), rule("a.y", None, false)]);
     assert!(literal.is_ok(), "two deployments: nothing loops");
 }
 
@@ -274,4 +271,25 @@ fn on_one_deployment_database_patterns_and_self_feeding_targets_are_refused() {
     ])
     .unwrap();
     assert_eq!(fine.same_deployment_problem(), None);
+}
+
+#[test]
+fn a_regex_naming_one_database_counts_as_that_database() {
+    let one = compile(&[rule(r"/^ordersDB\.(a|b)$/", None, false)]).unwrap();
+    assert_eq!(one.single_database(), Some("ordersDB"));
+    assert_eq!(one.same_deployment_problem(), None);
+    assert_eq!(
+        one.map(&ns("ordersDB", "a")),
+        Some(ns("ordersDB_backup", "a"))
+    );
+    assert_eq!(one.map(&ns("ordersDB", "ab")), None);
+    for open in [
+        r"/ordersDB\.a|usersDB\.b/",
+        r"/orders.*\.a/",
+        r"/orders+DB\.a/",
+    ] {
+        let n = compile(&[rule(open, Some("bk.{db}_{coll}"), false)]).unwrap();
+        assert_eq!(n.single_database(), None, "{open}");
+        assert!(n.same_deployment_problem().is_some(), "{open}");
+    }
 }
