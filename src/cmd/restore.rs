@@ -3,17 +3,23 @@
 //! documents changed after T ([`crate::history::restore`]). Prints a summary per collection;
 //! `--dry-run` only counts. A T outside the history's window exits 2 with the window.
 
+use crate::bulk::listing::{self, Kind};
 use crate::cmd::cli::RestoreArgs;
 use crate::config::{Config, ConnectionString};
+use crate::error::Origin;
 use crate::error::{Class, Error, ErrorKind, Result};
 use crate::history::at::At;
 use crate::history::changes::{database_name, window::WINDOW, COLLECTION};
 use crate::history::restore::{self, plan, restore_collection, Destination, Job};
 use crate::ops::progress_bars::ProgressBars;
+use crate::ops::Side;
 use crate::source::connect::{client, target_client};
+use crate::source::namespaces::Scope;
+use crate::source::Endpoint;
 use bson::Bson;
 use std::collections::BTreeSet;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 fn usage(what: &str, why: impl Into<String>) -> Error {
     Error::new(ErrorKind::Config, Class::Fatal, what, why.into())
@@ -34,17 +40,21 @@ pub async fn command(cfg: &Config, args: &RestoreArgs) -> Result<ExitCode> {
         .map(|i| parse_id(i))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| usage("--id", e))?;
-    restorable(cfg)?;
+    let scope = restorable(cfg)?;
     let target = target_client(cfg).await?;
-    let backup = target.database(&cfg.target.database);
+    let backup = Endpoint::new(target.clone(), scope.clone(), Side::Target);
     let history_name = database_name(cfg);
     let history = target.database(&history_name);
     restore::checked(&history, at).await?;
     let (dest, to) = match &args.into_uri {
         Some(uri) => {
+            // Back where each collection came from, or all into `--into-db`.
             let c = client(&ConnectionString::new(uri.clone()), "--into-uri").await?;
-            let name = args.into_db.clone().unwrap_or(cfg.source.database.clone());
-            (c.database(&name), Destination::Deployment)
+            let dest = match &args.into_db {
+                Some(name) => Endpoint::into_database(c, name, scope.clone()),
+                None => Endpoint::new(c, scope.clone(), Side::Source),
+            };
+            (dest, Destination::Deployment)
         }
         None => {
             let name = args
@@ -57,7 +67,8 @@ pub async fn command(cfg: &Config, args: &RestoreArgs) -> Result<ExitCode> {
                     format!("{name:?} is the backup or its history: restore into another database"),
                 ));
             }
-            (target.database(&name), Destination::NewDatabase)
+            let dest = Endpoint::into_database(target.clone(), &name, scope.clone());
+            (dest, Destination::NewDatabase)
         }
     };
     let changed = restore::changed_after(&history, at, &args.collections, &ids).await?;
@@ -67,12 +78,17 @@ pub async fn command(cfg: &Config, args: &RestoreArgs) -> Result<ExitCode> {
         let mut all: BTreeSet<String> = changed.keys().cloned().collect();
         if to == Destination::NewDatabase {
             let ours = [COLLECTION, WINDOW, "restore_progress"];
-            let names = backup.list_collection_names().await.map_err(|e| {
-                Error::from_driver(crate::error::Origin::Target, "listing the backup", &e)
-            })?;
+            // Every backup collection the mapping explains (changed ones by their keys).
+            let keys: Vec<String> = all.iter().cloned().collect();
+            let listed = listing::list_target(&backup, &keys, Origin::Target).await?;
             let shared = history_name == cfg.target.database;
-            let ours = |n: &str| n.starts_with("system.") || (shared && ours.contains(&n));
-            all.extend(names.into_iter().filter(|n| !ours(n)));
+            let ours = |n: &str| shared && ours.contains(&n);
+            all.extend(
+                listed
+                    .into_iter()
+                    .filter(|l| l.kind == Kind::Collection && !ours(&l.name))
+                    .map(|l| l.name),
+            );
         }
         all
     };
@@ -106,22 +122,23 @@ pub async fn command(cfg: &Config, args: &RestoreArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A restore reads the backup as one database holding the source's collections under their
-/// own names: `[[namespaces]]` rules that retarget names or select several databases are
-/// refused (naming what to do) rather than restored into the wrong place.
-fn restorable(cfg: &Config) -> Result<()> {
+/// The scope a restore reads the backup with. Rules that give collections their own target
+/// names are refused (naming what to do): the backup's collections could not all be found
+/// from the history and the mapping read backwards. Several databases are fine: each key's
+/// backup is `{db}_backup` (or `target.database`).
+fn restorable(cfg: &Config) -> Result<Arc<Scope>> {
     let scope = cfg
         .scope()
         .map_err(|e| Error::new(ErrorKind::Config, Class::Fatal, "namespaces", e.0))?;
-    match scope.whole_database_target() {
-        Some(db) if db == cfg.target.database => Ok(()),
-        _ => Err(Error::new(
+    if scope.rules().has_targets() {
+        return Err(Error::new(
             ErrorKind::Config,
             Class::Fatal,
             "namespaces",
-            "restore needs one source database replicated into target.database under its own \
-             collection names; these [[namespaces]] rules retarget names or select several \
-             databases (restore from a configuration with one such rule per database)",
-        )),
+            "restore reads the backup under the default names ({db}_backup, or target.database): \
+             these [[namespaces]] rules give collections their own targets; restore with a \
+             configuration of rules without `target`, naming the backup database as the source's",
+        ));
     }
+    Ok(Arc::new(scope))
 }

@@ -13,6 +13,8 @@ pub struct Endpoint {
     client: Client,
     scope: Arc<Scope>,
     side: Side,
+    /// Every key into this one database, named by key (a restore's destination).
+    into: Option<String>,
     /// The side's own database: the one selected source database (`admin` when several are),
     /// or the default target database. Commands about no collection run there.
     home: Database,
@@ -28,7 +30,20 @@ impl Endpoint {
             client,
             scope,
             side,
+            into: None,
             home,
+        }
+    }
+
+    /// Every key into database `db` under the key as its name (`"db.coll"` with several source
+    /// databases keeps them apart): a restore into a new database, or `--into-db`.
+    pub fn into_database(client: Client, db: &str, scope: Arc<Scope>) -> Self {
+        Self {
+            home: client.database(db),
+            client,
+            scope,
+            side: Side::Target,
+            into: Some(db.to_string()),
         }
     }
 
@@ -57,6 +72,9 @@ impl Endpoint {
 
     /// Where `key` lives on this side.
     pub fn namespace(&self, key: &str) -> Namespace {
+        if let Some(db) = &self.into {
+            return Namespace::new(db, key);
+        }
         match self.side {
             Side::Source => self.scope.source_of(key),
             Side::Target => self.scope.target_of(key),

@@ -6,3 +6,4 @@ mod crash;
 mod fixture;
 mod restore;
 mod retention;
+mod several_databases;

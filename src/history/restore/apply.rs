@@ -3,9 +3,10 @@
 
 use super::plan::{action, id_bytes, Action, Counts, Earliest};
 use super::progress::{self, Progress};
-use crate::apply::{delete_statement, raw, send_statements_in, upsert_statement};
+use crate::apply::{delete_statement, raw, send_statements, upsert_statement};
 use crate::error::{Error, Origin, Result};
 use crate::ops::progress_bars::ProgressBars;
+use crate::source::Endpoint;
 use bson::{doc, Bson, Document, RawDocumentBuf};
 use futures::TryStreamExt;
 use mongodb::Database;
@@ -25,8 +26,9 @@ pub enum Destination {
 
 /// What one collection's restore reads and writes.
 pub struct Job<'a> {
-    pub backup: &'a Database,
-    pub dest: &'a Database,
+    /// The backup (keys to their target names) and where the restore writes.
+    pub backup: &'a Endpoint,
+    pub dest: &'a Endpoint,
     pub history: &'a Database,
     /// `--at` as given, part of the progress key.
     pub at: String,
@@ -170,7 +172,7 @@ async fn copy_unchanged(
 
 /// The `_id`s (as bytes) of `ids` that `db.coll` holds, read `_id $in` in chunks.
 async fn present_ids<'a>(
-    db: &Database,
+    db: &Endpoint,
     coll: &str,
     ids: impl Iterator<Item = &'a Bson>,
 ) -> Result<HashSet<Vec<u8>>> {
@@ -192,7 +194,7 @@ async fn present_ids<'a>(
 }
 
 async fn send(
-    db: &Database,
+    db: &Endpoint,
     coll: &str,
     command: &str,
     field: &str,
@@ -201,5 +203,5 @@ async fn send(
     if statements.is_empty() {
         return Ok(());
     }
-    send_statements_in(db, command, coll, field, statements).await
+    send_statements(db, command, coll, field, statements).await
 }

@@ -103,10 +103,11 @@ impl Scope {
     /// The target database of names that are not retargeted: `target.database` for the
     /// configured source database.
     pub fn default_target_database(&self) -> String {
-        match &self.single {
-            Some(db) => self.names.default_target_database(db),
-            None => self.names.default_target_database(""),
-        }
+        let db = match &self.single {
+            Some(db) => db.as_str(),
+            None => self.names.default_source_database(),
+        };
+        self.names.default_target_database(db)
     }
 
     /// Server-side filter of a database-level stream: the collection names, when every
@@ -199,6 +200,7 @@ mod tests {
             Namespace::new("ordersDB_backup", "o")
         );
         assert!(s.in_database(&k, "usersDB") && !s.in_database(&k, "ordersDB"));
+        assert_eq!(s.default_target_database(), "ordersDB_backup");
         assert_eq!(s.whole_database_target(), None);
         assert_eq!(
             s.key_of_target(&Namespace::new("usersDB_backup", "u")),
