@@ -3,6 +3,7 @@
 //! repaired ([`repair`]); heavy mixed traffic gives no divergence at all ([`traffic`]); a
 //! kill -9 mid-sweep resumes at the persisted position ([`resume`]).
 
+mod namespaces;
 mod repair;
 mod resume;
 mod traffic;
