@@ -120,6 +120,23 @@ impl Parked {
         &mut self.skipped
     }
 
+    /// A new write of `(collection, key)` ends its exception ([`Skipped::written`]); the next
+    /// checkpoint tick saves the shorter list even when the watermark did not move (a resync
+    /// rewrite is no stream event), so a `verify` reading the checkpoint no longer counts that
+    /// document as known.
+    ///
+    /// [`Skipped::written`]: crate::control::skipped::Skipped::written
+    pub fn end_skip(&mut self, collection: &str, key: &bson::Document) -> bool {
+        let ended = self.skipped.written(collection, key);
+        self.unsaved_skip |= ended;
+        ended
+    }
+
+    /// A resync of the whole of `collection` ends its exceptions (saved as [`Self::end_skip`]).
+    pub fn end_skips_of(&mut self, collection: &str) {
+        self.unsaved_skip |= self.skipped.resynced(collection);
+    }
+
     /// True once after a skip: the next checkpoint tick saves.
     pub fn take_unsaved_skip(&mut self) -> bool {
         std::mem::take(&mut self.unsaved_skip)

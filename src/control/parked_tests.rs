@@ -103,3 +103,25 @@ fn parked_and_skipped_documents_are_known_others_are_not() {
     assert!(!p.knows("users", &key(3)));
     assert!(!p.knows("orders", &key(1)), "same _id elsewhere");
 }
+
+/// Ending an exception (a newer write, a resync) must reach the checkpoint like a skip does:
+/// a `verify` reading it would otherwise keep counting a resynced document as known (CI: the
+/// `control::cli_failed` end-to-end test passed damage to a resynced document as "known").
+#[test]
+fn ending_an_exception_is_saved_like_a_skip() {
+    let mut p = Parked::default();
+    let now = Instant::now();
+    for i in [1, 2] {
+        p.refused("users", &key(i), None, "r", now).unwrap();
+    }
+    p.skip(&Selector::All);
+    assert!(p.take_unsaved_skip(), "a skip is saved");
+    assert!(!p.end_skip("users", &key(3)), "not an exception");
+    assert!(!p.take_unsaved_skip(), "nothing changed, nothing to save");
+    assert!(p.end_skip("users", &key(1)));
+    assert!(p.take_unsaved_skip(), "an ended exception is saved");
+    p.end_skips_of("users");
+    assert!(p.take_unsaved_skip(), "a resync ending the rest is saved");
+    p.end_skips_of("users");
+    assert!(!p.take_unsaved_skip());
+}

@@ -67,8 +67,11 @@ impl Skipped {
     }
 
     /// `collection` was resynced from the source: none of its documents is an exception.
-    pub fn resynced(&mut self, collection: &str) {
+    /// True when some were.
+    pub fn resynced(&mut self, collection: &str) -> bool {
+        let before = self.0.len();
         self.0.retain(|(c, _), _| c != collection);
+        self.0.len() != before
     }
 }
 

@@ -86,7 +86,7 @@ impl Reporter {
     /// known differences (the backup now holds the source's versions).
     pub fn resync_finished(&self, collection: &str, counts: &[(&str, u64)]) {
         self.status.runs().record_resync(collection, counts);
-        self.status.parked().lock().skipped().resynced(collection);
+        self.status.parked().lock().end_skips_of(collection);
         crate::notify::bus::resync_finished(self.status.bus(), collection, counts);
     }
 

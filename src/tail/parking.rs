@@ -48,7 +48,7 @@ impl Writer {
     pub(super) fn unskip(&self, item: &mut Item) {
         let was_skipped = {
             let mut parked = self.reporter.status.parked().lock();
-            parked.skipped().written(&item.op.coll, &item.op.key)
+            parked.end_skip(&item.op.coll, &item.op.key)
         };
         if was_skipped && matches!(item.op.kind, WriteKind::Delta { .. }) {
             item.refetch();

@@ -64,7 +64,7 @@ impl Writer {
                     parked.remove(&r.coll, &r.key);
                     self.reporter.metrics.set_parked_documents(parked.len());
                 }
-                parked.skipped().written(&r.coll, &r.key);
+                parked.end_skip(&r.coll, &r.key);
                 Ok(if deleted {
                     Rewritten::Deleted
                 } else {
