@@ -93,7 +93,7 @@ impl Writer {
                             let mut item = item;
                             self.unskip(&mut item);
                             fences.refetch_below_floor(&mut item);
-                            builder.push(item.op.clone());
+                            builder.push_ref(&item.op);
                             items.push(item);
                         }
                     }
@@ -215,7 +215,7 @@ impl Writer {
                 continue;
             }
             let mut single = BatchBuilder::new();
-            single.push(item.op.clone());
+            single.push_ref(&item.op);
             let mut plan = single.take_plan();
             let since = Instant::now();
             let mut waits = conflict_backoff();
@@ -373,7 +373,7 @@ impl Writer {
             return Ok(None);
         }
         for item in &kept {
-            builder.push(item.op.clone());
+            builder.push_ref(&item.op);
         }
         Ok(Some((kept, admission.permit)))
     }
