@@ -78,8 +78,12 @@ impl BatchBuilder {
 
     /// [`Self::push`] of an op the caller keeps: only the change (shared bytes) is cloned.
     pub fn push_ref(&mut self, op: &WriteOp) {
+        self.push_keyed(op, DocKey::of(&op.key));
+    }
+
+    /// [`Self::push_ref`] with `op`'s key already encoded (`DocKey::of(&op.key)`).
+    pub fn push_keyed(&mut self, op: &WriteOp, key: DocKey) {
         self.pushed += 1;
-        let key = DocKey::of(&op.key);
         let coll = match self.live.iter().position(|(c, _)| *c == op.coll) {
             Some(c) => c,
             None => {

@@ -24,7 +24,10 @@ fn element(name: &str) -> usize {
 /// `[{$replaceWith: {$literal: doc}}]` instead: the same document, atomically, in the same
 /// ordered statement list (servers 4.2+).
 pub fn upsert_statement(key: &RawDocument, doc: &RawDocument) -> RawDocumentBuf {
-    let dollar = doc.iter().any(|e| e.is_ok_and(|(k, _)| k.starts_with('$')));
+    // By element: the names alone, no value decoded.
+    let dollar = doc
+        .iter_elements()
+        .any(|e| e.is_ok_and(|e| e.key().starts_with('$')));
     let flags = element("upsert") + 1 + element("multi") + 1;
     let mut st = with_capacity(
         element("q") + key.as_bytes().len() + element("u") + doc.as_bytes().len() + flags,

@@ -44,6 +44,9 @@ impl Item {
 #[allow(clippy::large_enum_variant)]
 pub enum WriterMsg {
     Op(Item),
+    /// [`WriterMsg::Op`] with its key's canonical bytes, as the router encoded them: the
+    /// writer's batch keys ops by them, so they are encoded once per event.
+    Keyed(Item, DocKey),
     /// Apply everything received so far, then answer (DDL barriers, shutdown).
     Flush(oneshot::Sender<()>),
     /// A resync job's item: after everything received so far, write the source's current
@@ -95,7 +98,10 @@ impl Router {
             item.grant = Some(gate.acquire(size).await);
         }
         let i = partition_of(&item.op.coll, &key, self.writers.len());
-        self.writers[i].send(WriterMsg::Op(item)).await.is_ok()
+        self.writers[i]
+            .send(WriterMsg::Keyed(item, key))
+            .await
+            .is_ok()
     }
 
     /// Waits until every writer has applied everything routed so far (DDL barrier).
