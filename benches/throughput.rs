@@ -2,7 +2,8 @@
 //! one run, one `name=value` line each. Sizes: `BENCH_EVENTS` (backlog, default 200000),
 //! `BENCH_NAIVE_EVENTS` (default 20000; 2000 through the 2 ms link), `BENCH_WORKERS` (default
 //! "1,2,4,8"), `BENCH_VERIFY_DOCS` (verifier RSS, default 20000). `BENCH_ONLY=verify_rss` runs
-//! only the verifier's RSS measurement. See README "Performance".
+//! only the verifier's RSS measurement; `BENCH_ONLY=cpu` only the CPU figures. See README
+//! "Performance".
 
 #[path = "throughput/backlog.rs"]
 mod backlog;
@@ -29,6 +30,15 @@ use std::time::Instant;
 /// mimalloc: as in the `mongo-replicator` binary.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// As the `mongo-replicator` binary starts (src/main.rs): no transparent huge pages for this
+/// process, unless `BENCH_THP=1` (to measure what that costs).
+fn disable_transparent_huge_pages() {
+    if std::env::var("BENCH_THP").as_deref() != Ok("1") {
+        // SAFETY: prctl with integer arguments only.
+        unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+    }
+}
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -58,6 +68,7 @@ pub fn cpu_seconds() -> f64 {
 
 #[tokio::main]
 async fn main() {
+    disable_transparent_huge_pages();
     let events = env_usize("BENCH_EVENTS", 200_000);
     let naive_events = env_usize("BENCH_NAIVE_EVENTS", 20_000);
     let workers: Vec<usize> = std::env::var("BENCH_WORKERS")
@@ -90,6 +101,11 @@ async fn main() {
     let (half_rounds, half_events) = rounds_for(events / 2);
     let (rounds, total) = rounds_for(events);
     let cfg = |db: &str, w: usize| replicator::config(&src_uri, &dst_uri, db, w);
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("cpu") {
+        cpu_only(&source, &dst_client, events, &cfg).await;
+        figure("bench_seconds", started.elapsed().as_secs_f64());
+        return;
+    }
     let half_cfg = cfg("dst_half", 4);
     replicator::prime(&half_cfg).await;
     for &w in &workers {
@@ -232,6 +248,40 @@ async fn main() {
     figure("copy_efficiency", bsecs / secs);
     verify_rss::run(&testbed_bin).await;
     figure("bench_seconds", started.elapsed().as_secs_f64());
+}
+
+/// `BENCH_ONLY=cpu`: the CPU figures alone (the bare client, then the w4 catch-up, on one
+/// backlog of `BENCH_EVENTS`), for quick before/after pairs and profiles.
+async fn cpu_only(
+    source: &mongodb::Database,
+    dst_client: &Client,
+    events: usize,
+    cfg: &dyn Fn(&str, usize) -> mongo_replicator::config::Config,
+) {
+    let (rounds, total) = rounds_for(events);
+    let w4 = cfg("dst_cpu", 4);
+    replicator::prime(&w4).await;
+    let token = {
+        let stream = source.watch().await.unwrap();
+        stream.resume_token().expect("token")
+    };
+    for (r, c) in steps(0..rounds) {
+        for cmd in step(r, c, Form::Source) {
+            source.run_command(cmd).await.unwrap();
+        }
+    }
+    println!("backlog_events={total}");
+    let target = dst_client.database("dst_pipe");
+    let (_, bare_cpu) = bare::pipeline(source, &target, token, total).await;
+    target.drop().await.unwrap();
+    let bare_us = bare_cpu * 1e6 / total as f64;
+    figure("bare_cpu_us_per_event", bare_us);
+    eprintln!("catch-up starts (pid {})", std::process::id());
+    let run = replicator::catch_up(&w4, total as u64).await;
+    let cpu_us = run.cpu_seconds * 1e6 / total as f64;
+    figure("replicator_cpu_us_per_event", cpu_us);
+    figure("cpu_ratio_vs_bare", cpu_us / bare_us);
+    figure("tail_events_per_s", run.events_per_s);
 }
 
 /// The release `mongo-testbed` binary (`BENCH_TESTBED_BIN`, or built here with cargo).

@@ -6,7 +6,10 @@
 #[path = "batch_tests.rs"]
 mod tests;
 
-use super::statements::{delete_statement, delta_statements, raw, upsert_statement};
+/// The tests build expected statements from documents.
+#[cfg(test)]
+use super::statements::raw;
+use super::statements::{delete_statement, delta_statements, upsert_statement};
 
 use crate::source::translate::{DocKey, WriteKind, WriteOp};
 use bson::{Document, RawDocument, RawDocumentBuf};
@@ -43,15 +46,25 @@ pub struct BatchPlan {
 /// source after they happened).
 #[derive(Debug, Default)]
 pub struct BatchBuilder {
-    /// Ops in stream order with their key's bytes (the statements' `q`); superseded ones
-    /// become `None`.
-    ops: Vec<Option<(DocKey, WriteOp)>>,
-    /// Live op indexes per (collection, canonical documentKey bytes).
-    live: HashMap<(String, DocKey), Vec<usize>>,
+    /// Ops in stream order; superseded ones become `None`.
+    ops: Vec<Option<Pending>>,
+    /// Per collection (a batch holds a few), the live op indexes per canonical key bytes.
+    live: Vec<(String, HashMap<DocKey, Vec<usize>>)>,
     pushed: usize,
     bytes: usize,
     /// Bytes of each op in `ops`, to subtract when it is superseded.
     op_bytes: Vec<usize>,
+}
+
+/// What a statement is built from: the key's bytes (its `q`), the change, and the key as a
+/// document only for a re-read.
+#[derive(Debug)]
+struct Pending {
+    /// Index in [`BatchBuilder::live`].
+    coll: usize,
+    key: DocKey,
+    kind: WriteKind,
+    fetch_key: Option<Document>,
 }
 
 impl BatchBuilder {
@@ -60,16 +73,32 @@ impl BatchBuilder {
     }
 
     pub fn push(&mut self, op: WriteOp) {
+        self.push_ref(&op);
+    }
+
+    /// [`Self::push`] of an op the caller keeps: only the change (shared bytes) is cloned.
+    pub fn push_ref(&mut self, op: &WriteOp) {
+        self.push_keyed(op, DocKey::of(&op.key));
+    }
+
+    /// [`Self::push_ref`] with `op`'s key already encoded (`DocKey::of(&op.key)`).
+    pub fn push_keyed(&mut self, op: &WriteOp, key: DocKey) {
         self.pushed += 1;
-        let key = DocKey::of(&op.key);
-        let live = self.live.entry((op.coll.clone(), key.clone())).or_default();
+        let coll = match self.live.iter().position(|(c, _)| *c == op.coll) {
+            Some(c) => c,
+            None => {
+                self.live.push((op.coll.clone(), HashMap::new()));
+                self.live.len() - 1
+            }
+        };
+        let live = self.live[coll].1.entry(key.clone()).or_default();
         if matches!(op.kind, WriteKind::Delta { .. }) {
             // After a delete the delta is a no-op (upsert=false); after a fetch it is already in
             // the fetched document, which is read after every event of this batch arrived.
             let absorbed = live
                 .last()
                 .and_then(|i| self.ops[*i].as_ref())
-                .is_some_and(|(_, prev)| matches!(prev.kind, WriteKind::Delete | WriteKind::Fetch));
+                .is_some_and(|prev| matches!(prev.kind, WriteKind::Delete | WriteKind::Fetch));
             if absorbed {
                 return;
             }
@@ -81,7 +110,13 @@ impl BatchBuilder {
         }
         let size = key.as_bytes().len() + body_size(&op.kind);
         live.push(self.ops.len());
-        self.ops.push(Some((key, op)));
+        let fetch_key = matches!(op.kind, WriteKind::Fetch).then(|| op.key.clone());
+        self.ops.push(Some(Pending {
+            coll,
+            key,
+            kind: op.kind.clone(),
+            fetch_key,
+        }));
         self.op_bytes.push(size);
         self.bytes += size;
     }
@@ -107,25 +142,31 @@ impl BatchBuilder {
             ops_in: taken.pushed,
             ..BatchPlan::default()
         };
-        for (key, op) in taken.ops.into_iter().flatten() {
-            let coll = plan.collections.entry(op.coll).or_default();
-            // The canonical key bytes are the key's raw document (see `DocKey`).
-            let q = match RawDocument::from_bytes(key.as_bytes()) {
+        let mut colls: Vec<CollectionPlan> = Vec::new();
+        colls.resize_with(taken.live.len(), CollectionPlan::default);
+        for op in taken.ops.into_iter().flatten() {
+            let coll = &mut colls[op.coll];
+            // The canonical key bytes are the key's raw document (see `DocKey`); a key that
+            // does not encode is the empty document, as `raw` makes it.
+            let q = match RawDocument::from_bytes(op.key.as_bytes()) {
                 Ok(q) => Cow::Borrowed(q),
-                Err(_) => Cow::Owned(raw(&op.key)),
+                Err(_) => Cow::Owned(RawDocumentBuf::new()),
             };
-            match &op.kind {
-                WriteKind::Upsert(doc) => coll.updates.push(upsert_statement(&q, doc)),
+            match op.kind {
+                WriteKind::Upsert(doc) => coll.updates.push(upsert_statement(&q, &doc)),
                 WriteKind::Delete => coll.deletes.push(delete_statement(&q)),
-                WriteKind::Fetch => coll.fetches.push(op.key),
+                WriteKind::Fetch => coll.fetches.extend(op.fetch_key),
                 WriteKind::Delta {
                     set,
                     unset,
                     truncate,
                 } => coll
                     .updates
-                    .extend(delta_statements(&q, set, unset, truncate)),
+                    .extend(delta_statements(&q, &set, &unset, &truncate)),
             }
+        }
+        for ((name, _), coll) in taken.live.into_iter().zip(colls) {
+            plan.collections.insert(name, coll);
         }
         plan.statements_out = plan
             .collections

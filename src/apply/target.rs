@@ -10,7 +10,6 @@ use crate::error::{Class, Error, ErrorKind, Origin, Result};
 use crate::source::Endpoint;
 use bson::{Bson, Document, RawDocument, RawDocumentBuf};
 use mongodb::Database;
-use serde::ser::Error as _;
 
 /// Commands stay well under the 16 MiB command limit (plus room for the envelope).
 const MAX_COMMAND_BYTES: usize = 8 * 1024 * 1024;
@@ -98,45 +97,10 @@ pub fn write_command<S: AsRef<RawDocument>>(
     coll: &str,
     field: &str,
     chunk: &[S],
-) -> bson::ser::Result<RawDocumentBuf> {
-    let cmd = WriteCommand {
-        command,
-        coll,
-        field,
-        chunk,
-        bypass: matches!(command, "insert" | "update"),
-        write_concern: write_concern_of(target),
-    };
-    RawDocumentBuf::from_bytes(bson::to_vec(&cmd)?).map_err(bson::ser::Error::custom)
-}
-
-/// A bulk write command, serialized straight to BSON: the statements are written as the raw
-/// bytes they are (the `bson` serializer copies a `RawDocument` verbatim).
-struct WriteCommand<'a, S> {
-    command: &'a str,
-    coll: &'a str,
-    field: &'a str,
-    chunk: &'a [S],
-    bypass: bool,
-    write_concern: Option<Document>,
-}
-
-impl<S: AsRef<RawDocument>> serde::Serialize for WriteCommand<'_, S> {
-    fn serialize<Z: serde::Serializer>(&self, s: Z) -> std::result::Result<Z::Ok, Z::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry(self.command, self.coll)?;
-        let statements: Vec<&RawDocument> = self.chunk.iter().map(AsRef::as_ref).collect();
-        m.serialize_entry(self.field, &statements)?;
-        m.serialize_entry("ordered", &true)?;
-        if self.bypass {
-            m.serialize_entry("bypassDocumentValidation", &true)?;
-        }
-        if let Some(wc) = &self.write_concern {
-            m.serialize_entry("writeConcern", wc)?;
-        }
-        m.end()
-    }
+) -> bson::raw::Result<RawDocumentBuf> {
+    let bypass = matches!(command, "insert" | "update");
+    let wc = write_concern_of(target);
+    super::statements::bulk_command(command, coll, field, chunk, bypass, wc.as_ref())
 }
 
 /// The database's write concern as a document (none when the handle has none: the server

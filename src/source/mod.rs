@@ -10,4 +10,4 @@ pub mod translate;
 
 pub use connect::Sides;
 pub use endpoint::Endpoint;
-pub use stream::{open_stream, open_stream_with, token_of, StartAt, StreamOptions};
+pub use stream::{open_stream, open_stream_with, token_document, token_of, StartAt, StreamOptions};

@@ -175,8 +175,12 @@ pub fn token_of<T>(stream: &ChangeStream<T>) -> Option<Document>
 where
     T: serde::de::DeserializeOwned + Unpin + Send + Sync,
 {
-    let t = stream.resume_token()?;
-    match bson::to_bson(&t) {
+    token_document(&stream.resume_token()?)
+}
+
+/// A resume token as the document it is (stored and compared opaquely).
+pub fn token_document(t: &ResumeToken) -> Option<Document> {
+    match bson::to_bson(t) {
         Ok(bson::Bson::Document(d)) => Some(d),
         _ => None,
     }

@@ -44,6 +44,9 @@ impl Item {
 #[allow(clippy::large_enum_variant)]
 pub enum WriterMsg {
     Op(Item),
+    /// [`WriterMsg::Op`] with its key's canonical bytes, as the router encoded them: the
+    /// writer's batch keys ops by them, so they are encoded once per event.
+    Keyed(Item, DocKey),
     /// Apply everything received so far, then answer (DDL barriers, shutdown).
     Flush(oneshot::Sender<()>),
     /// A resync job's item: after everything received so far, write the source's current
@@ -60,9 +63,14 @@ pub struct Router {
 
 /// The writer index of a key: stable for the life of the process.
 pub fn partition(coll: &str, key: &bson::Document, partitions: usize) -> usize {
+    partition_of(coll, &DocKey::of(key), partitions)
+}
+
+/// [`partition`] of a key already encoded.
+pub fn partition_of(coll: &str, key: &DocKey, partitions: usize) -> usize {
     let mut h = DefaultHasher::new();
     coll.hash(&mut h);
-    DocKey::of(key).hash(&mut h);
+    key.hash(&mut h);
     (h.finish() % partitions as u64) as usize
 }
 
@@ -83,11 +91,17 @@ impl Router {
     /// Sends `item` to its writer, once its bytes fit the byte gate; `false` when that writer
     /// has stopped (it failed).
     pub async fn route(&self, mut item: Item) -> bool {
+        // Encoded once for both the size and the partition.
+        let key = DocKey::of(&item.op.key);
         if let Some(gate) = &self.gate {
-            item.grant = Some(gate.acquire(crate::apply::batch::op_size(&item.op)).await);
+            let size = key.as_bytes().len() + crate::apply::batch::body_size(&item.op.kind);
+            item.grant = Some(gate.acquire(size).await);
         }
-        let i = partition(&item.op.coll, &item.op.key, self.writers.len());
-        self.writers[i].send(WriterMsg::Op(item)).await.is_ok()
+        let i = partition_of(&item.op.coll, &key, self.writers.len());
+        self.writers[i]
+            .send(WriterMsg::Keyed(item, key))
+            .await
+            .is_ok()
     }
 
     /// Waits until every writer has applied everything routed so far (DDL barrier).

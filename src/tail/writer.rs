@@ -17,8 +17,8 @@ use crate::apply::{apply_plan, is_shape_conflict};
 use crate::error::retry::{cancelled, conflict_backoff, decide, Decision};
 use crate::error::{ErrorKind, Result};
 use crate::ops::{Op, Reporter};
-use crate::source::translate::WriteKind;
 use crate::source::translate::WriteOp;
+use crate::source::translate::{DocKey, WriteKind};
 use crate::source::Endpoint;
 use crate::state::GoneKeys;
 use crate::state::Position;
@@ -80,22 +80,11 @@ impl Writer {
             loop {
                 match next.take() {
                     Some(WriterMsg::Op(item)) => {
-                        if self.waits_behind_parked(&item) {
-                            self.position.ack([item.seq], None, None);
-                        } else if fences.covers(&item) {
-                            // Already in the target through a later fetch of this document;
-                            // with history on, recorded (and acknowledged) with the batch.
-                            match self.history {
-                                Some(_) => covered.push(item),
-                                None => self.position.ack([item.seq], None, None),
-                            }
-                        } else {
-                            let mut item = item;
-                            self.unskip(&mut item);
-                            fences.refetch_below_floor(&mut item);
-                            builder.push(item.op.clone());
-                            items.push(item);
-                        }
+                        self.take_op(item, None, &fences, &mut builder, &mut items, &mut covered)
+                    }
+                    Some(WriterMsg::Keyed(item, key)) => {
+                        let key = Some(key);
+                        self.take_op(item, key, &fences, &mut builder, &mut items, &mut covered)
                     }
                     Some(WriterMsg::Flush(tx)) => {
                         flush_waiters.push(tx);
@@ -140,6 +129,35 @@ impl Writer {
                 self.rewrite_for_job(r, &mut fences).await?;
             }
             self.retry_parked(&mut fences).await?;
+        }
+    }
+
+    /// Adds a received op to the batch, unless a parked document holds it back or a fence
+    /// covers it (acknowledged then, or with history on recorded with the batch). `key` is
+    /// the op's canonical key bytes when the router sent them.
+    fn take_op(
+        &self,
+        mut item: Item,
+        key: Option<DocKey>,
+        fences: &Fences,
+        builder: &mut BatchBuilder,
+        items: &mut Vec<Item>,
+        covered: &mut Vec<Item>,
+    ) {
+        if self.waits_behind_parked(&item) {
+            self.position.ack([item.seq], None, None);
+        } else if fences.covers(&item) {
+            // Already in the target through a later fetch of this document.
+            match self.history {
+                Some(_) => covered.push(item),
+                None => self.position.ack([item.seq], None, None),
+            }
+        } else {
+            self.unskip(&mut item);
+            fences.refetch_below_floor(&mut item);
+            let key = key.unwrap_or_else(|| DocKey::of(&item.op.key));
+            builder.push_keyed(&item.op, key);
+            items.push(item);
         }
     }
 
@@ -215,7 +233,7 @@ impl Writer {
                 continue;
             }
             let mut single = BatchBuilder::new();
-            single.push(item.op.clone());
+            single.push_ref(&item.op);
             let mut plan = single.take_plan();
             let since = Instant::now();
             let mut waits = conflict_backoff();
@@ -373,7 +391,7 @@ impl Writer {
             return Ok(None);
         }
         for item in &kept {
-            builder.push(item.op.clone());
+            builder.push_ref(&item.op);
         }
         Ok(Some((kept, admission.permit)))
     }

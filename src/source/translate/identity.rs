@@ -42,13 +42,14 @@ pub struct DocKey(Vec<u8>);
 
 impl DocKey {
     pub fn of(key: &Document) -> DocKey {
-        let mut bytes = Vec::new();
-        if key.to_writer(&mut bytes).is_err() {
+        // `bson::to_vec`, not `Document::to_writer`: that encodes into a buffer of its own,
+        // then copies it.
+        match bson::to_vec(key) {
+            Ok(bytes) => DocKey(bytes),
             // Only a key no server can send fails to encode (a field name with a NUL byte):
             // its debug form is still a stable, distinct identity.
-            bytes = format!("\0{key:?}").into_bytes();
+            Err(_) => DocKey(format!("\0{key:?}").into_bytes()),
         }
-        DocKey(bytes)
     }
 
     pub fn as_bytes(&self) -> &[u8] {
@@ -71,6 +72,19 @@ mod tests {
         assert!(ct(2, 1) < ct(2, 2));
         assert_eq!(ct(3, 3).cmp(&ct(3, 3)), Ordering::Equal);
         assert_eq!([ct(2, 0), ct(1, 5), ct(1, 7)].iter().max(), Some(&ct(2, 0)));
+    }
+
+    #[test]
+    fn a_key_is_the_bytes_of_its_document() {
+        for key in [
+            doc! {"_id": 1},
+            doc! {"_id": {"x": 1, "y": "s"}, "region": "eu"},
+            doc! {"_id": bson::oid::ObjectId::new()},
+        ] {
+            let mut bytes = Vec::new();
+            key.to_writer(&mut bytes).unwrap();
+            assert_eq!(DocKey::of(&key).as_bytes(), bytes.as_slice());
+        }
     }
 
     #[test]
