@@ -46,17 +46,11 @@ pub async fn apply_ddl(target: &Endpoint, op: &DdlOp) -> Result<()> {
 /// database, or for a `dropDatabase` the one database the source's maps to whole (none
 /// otherwise: the collections' own drops did it).
 fn located_command(target: &Endpoint, op: &DdlOp) -> Option<(Database, bool, Document)> {
-    let db = match op {
-        DdlOp::DropDatabase => target
+    let db = match op.collections().first() {
+        Some(coll) => target.locate(coll).0,
+        None => target
             .client()
             .database(&target.scope().whole_database_target()?),
-        DdlOp::Drop { coll }
-        | DdlOp::RenameIn { coll }
-        | DdlOp::Create { coll, .. }
-        | DdlOp::CreateIndexes { coll, .. }
-        | DdlOp::DropIndexes { coll, .. }
-        | DdlOp::Modify { coll, .. }
-        | DdlOp::Rename { from: coll, .. } => target.locate(coll).0,
     };
     let op = with_view_source(target, op);
     let (on_admin, cmd) = ddl_command(&op, &|key| target.namespace(key))?;

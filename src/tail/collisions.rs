@@ -87,13 +87,7 @@ impl Collisions {
                 self.known.lock().forget(from);
                 self.meet(to)
             }
-            Translated::Ddl(
-                DdlOp::RenameIn { coll }
-                | DdlOp::Create { coll, .. }
-                | DdlOp::CreateIndexes { coll, .. }
-                | DdlOp::DropIndexes { coll, .. }
-                | DdlOp::Modify { coll, .. },
-            ) => self.meet(coll),
+            Translated::Ddl(op) => op.collections().into_iter().try_for_each(|c| self.meet(c)),
             _ => Ok(()),
         }
     }

@@ -64,19 +64,6 @@ pub fn source_ms(wall_ms: Option<i64>, cluster_time: Option<ClusterTime>) -> Opt
 }
 
 /// The collections a DDL names.
-fn names_of(op: &DdlOp) -> Vec<&str> {
-    match op {
-        DdlOp::Rename { from, to } => vec![from, to],
-        DdlOp::DropDatabase => Vec::new(),
-        DdlOp::Drop { coll }
-        | DdlOp::RenameIn { coll }
-        | DdlOp::Create { coll, .. }
-        | DdlOp::CreateIndexes { coll, .. }
-        | DdlOp::DropIndexes { coll, .. }
-        | DdlOp::Modify { coll, .. } => vec![coll],
-    }
-}
-
 fn now_ms() -> i64 {
     bson::DateTime::now().timestamp_millis()
 }
@@ -133,7 +120,7 @@ impl Watcher {
                 self.wait_while_held(|h| h.any(), state, stop).await?;
             }
             _ => {
-                let names: Vec<String> = names_of(&op).into_iter().map(String::from).collect();
+                let names: Vec<String> = op.collections().into_iter().map(String::from).collect();
                 if let [only] = names.as_slice() {
                     if holds.is_held(only) {
                         return self.queue_ddl(only, op, seq, state, stop).await;
@@ -305,16 +292,5 @@ mod tests {
         assert_eq!(source_ms(Some(5), Some(ct)), Some(5));
         assert_eq!(source_ms(None, Some(ct)), Some(1_700_000_000_000));
         assert_eq!(source_ms(None, None), None);
-    }
-
-    #[test]
-    fn a_rename_names_both_collections_and_a_database_drop_none() {
-        let rename = DdlOp::Rename {
-            from: "a".into(),
-            to: "b".into(),
-        };
-        assert_eq!(names_of(&rename), ["a", "b"]);
-        assert!(names_of(&DdlOp::DropDatabase).is_empty());
-        assert_eq!(names_of(&DdlOp::Drop { coll: "c".into() }), ["c"]);
     }
 }

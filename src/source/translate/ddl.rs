@@ -122,6 +122,20 @@ fn index_names(event: &Document) -> Result<Vec<String>, TranslateError> {
 }
 
 impl DdlOp {
+    /// The collections (keys) `self` names, a rename's source first; none for `dropDatabase`.
+    pub fn collections(&self) -> Vec<&str> {
+        match self {
+            DdlOp::Rename { from, to } => vec![from, to],
+            DdlOp::DropDatabase => Vec::new(),
+            DdlOp::Drop { coll }
+            | DdlOp::RenameIn { coll }
+            | DdlOp::Create { coll, .. }
+            | DdlOp::CreateIndexes { coll, .. }
+            | DdlOp::DropIndexes { coll, .. }
+            | DdlOp::Modify { coll, .. } => vec![coll],
+        }
+    }
+
     /// One line for logs, the run history and the event stream: the operation, its collections
     /// and index or option names. Never option values (a validator or a partial filter can hold
     /// literal values).
@@ -191,5 +205,16 @@ mod describe_tests {
             "rename a -> b"
         );
         assert_eq!(DdlOp::DropDatabase.describe(), "dropDatabase");
+    }
+
+    #[test]
+    fn a_rename_names_both_collections_and_a_database_drop_none() {
+        let rename = DdlOp::Rename {
+            from: "a".into(),
+            to: "b".into(),
+        };
+        assert_eq!(rename.collections(), ["a", "b"]);
+        assert!(DdlOp::DropDatabase.collections().is_empty());
+        assert_eq!(DdlOp::Drop { coll: "c".into() }.collections(), ["c"]);
     }
 }
