@@ -2,7 +2,7 @@
 //! view, time series), the UUID the copy follows a collection by (a rename keeps it), and the
 //! create options. Only what the namespace scope selects is listed, named by key.
 
-use crate::error::{Class, Error, ErrorKind, Origin, Result};
+use crate::error::{Error, Origin, Result};
 use crate::source::namespaces::Namespace;
 use crate::source::Endpoint;
 use bson::{Bson, Document};
@@ -53,9 +53,7 @@ pub async fn list(source: &Endpoint, origin: Origin) -> Result<Vec<Listed>> {
             }
         }
     }
-    scope
-        .check_distinct(&names)
-        .map_err(|e| Error::new(ErrorKind::Config, Class::Fatal, e.key, e.message))?;
+    scope.check_distinct(&names)?;
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
 }

@@ -7,7 +7,7 @@ use crate::bulk::listing::{self, Kind, Listed};
 use crate::bulk::merge_join::{id_ordered, raw_id, MergeJoin, Pair};
 use crate::config::Config;
 use crate::control::skipped::{canonical, known_ids, SkippedEntry};
-use crate::error::{Class, Error, ErrorKind, Origin, Result};
+use crate::error::{Origin, Result};
 use crate::ops::Reporter;
 use crate::source::Endpoint;
 use crate::source::Sides;
@@ -155,9 +155,7 @@ pub async fn verify_databases(
     let (s, t) = match cfg.namespaces.is_empty() {
         true => Endpoint::between(source, target, cfg.source.collections.as_deref()),
         false => {
-            let scope = cfg
-                .scope()
-                .map_err(|e| Error::new(ErrorKind::Config, Class::Fatal, "namespaces", e.0))?;
+            let scope = cfg.scope()?;
             Endpoint::pair(
                 source.client().clone(),
                 target.client().clone(),

@@ -127,9 +127,7 @@ pub async fn command(cfg: &Config, args: &RestoreArgs) -> Result<ExitCode> {
 /// from the history and the mapping read backwards. Several databases are fine: each key's
 /// backup is `{db}_backup` (or `target.database`).
 fn restorable(cfg: &Config) -> Result<Arc<Scope>> {
-    let scope = cfg
-        .scope()
-        .map_err(|e| Error::new(ErrorKind::Config, Class::Fatal, "namespaces", e.0))?;
+    let scope = cfg.scope()?;
     if scope.rules().has_targets() {
         return Err(Error::new(
             ErrorKind::Config,

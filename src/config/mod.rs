@@ -352,8 +352,10 @@ impl Config {
 
     /// The replicated names and where they go: the `[[namespaces]]` rules, or the
     /// `source.database` / `source.collections` shorthand. Validation compiled them already, so
-    /// this only fails on a config that skipped it.
-    pub fn scope(&self) -> Result<crate::source::namespaces::Scope, ConfigError> {
+    /// this only fails on a config that skipped it (naming the rule).
+    pub fn scope(
+        &self,
+    ) -> Result<crate::source::namespaces::Scope, crate::source::namespaces::RuleError> {
         use crate::source::namespaces::{Namespaces, Scope};
         if self.namespaces.is_empty() {
             return Ok(Scope::shorthand(
@@ -368,7 +370,6 @@ impl Config {
             &self.target.database,
         )
         .map(Scope::new)
-        .map_err(|e| ConfigError(e.to_string()))
     }
 
     /// Checks values (ranges, non-empty names, source != target namespace, file path when store = file, ...).

@@ -223,10 +223,7 @@ impl Sides {
                 require_replica_set(&source_client)
             })
             .await?;
-        let scope = Arc::new(
-            cfg.scope()
-                .map_err(|e| Error::new(ErrorKind::Config, Class::Fatal, "namespaces", e.0))?,
-        );
+        let scope = Arc::new(cfg.scope()?);
         Ok(Sides {
             source: Endpoint::new(source_client.clone(), scope.clone(), Side::Source),
             target: Endpoint::new(target_client.clone(), scope, Side::Target),

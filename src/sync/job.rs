@@ -126,10 +126,7 @@ pub async fn command(cfg: &Config) -> Result<ExitCode> {
     let (source, target) = Endpoint::pair(
         sides.target_client.clone(),
         sides.source_client.clone(),
-        Arc::new(
-            r2l.scope()
-                .map_err(|e| Error::new(ErrorKind::Config, Class::Fatal, "remote", e.0))?,
-        ),
+        Arc::new(r2l.scope()?),
     );
     let swapped = Sides {
         source_client: sides.target_client.clone(),

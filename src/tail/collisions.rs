@@ -4,7 +4,7 @@
 //! image; the run stops with a configuration error naming the rule. Only rules that can
 //! collide at all (several databases, or a `target` template) are tracked.
 
-use crate::error::{Class, Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::source::namespaces::{Namespace, Scope};
 use crate::source::translate::{DdlOp, Translated};
 use parking_lot::Mutex;
@@ -104,12 +104,7 @@ impl Collisions {
                 .scope
                 .check_distinct(names.iter())
                 .expect_err("two sources with one target");
-            return Err(Error::new(
-                ErrorKind::Config,
-                Class::Fatal,
-                e.key,
-                e.message,
-            ));
+            return Err(e.into());
         }
         known.key_of.insert(target.clone(), key.to_string());
         known.target_of.insert(key.to_string(), target);
@@ -147,7 +142,7 @@ mod tests {
         assert!(c.check(&write("a.orders")).is_ok());
         assert!(c.check(&write("b.others")).is_ok());
         let e = c.check(&write("b.orders")).unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Config);
+        assert_eq!(e.kind, crate::error::ErrorKind::Config);
         assert_eq!(e.context, "namespaces[1]");
     }
 

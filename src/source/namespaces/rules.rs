@@ -13,6 +13,14 @@ pub struct RuleError {
     pub message: String,
 }
 
+/// A bad rule stops a job like any configuration error, under the rule's key.
+impl From<RuleError> for crate::error::Error {
+    fn from(e: RuleError) -> Self {
+        use crate::error::{Class, ErrorKind};
+        crate::error::Error::new(ErrorKind::Config, Class::Fatal, e.key, e.message)
+    }
+}
+
 /// Databases never replicated, whatever a pattern says: the server's own.
 const SYSTEM_DATABASES: [&str; 3] = ["admin", "config", "local"];
 
