@@ -15,7 +15,7 @@ pub use fetch::{collection_uuid, FetchOutcome, Fetched};
 pub use statements::{delete_statement, delta_statements, raw, upsert_statement};
 pub use target::{
     check_statements_reply, check_write_reply, refused_context, run_statements, send_statements,
-    send_statements_in, with_write_concern, write_command, write_concern_error,
+    with_write_concern, write_command, write_concern_error,
 };
 
 use crate::error::{Error, ErrorKind, Result};

@@ -45,17 +45,7 @@ pub async fn send_statements<S: AsRef<RawDocument>>(
     statements: &[S],
 ) -> Result<()> {
     let (db, name) = target.locate(coll);
-    send_statements_in(&db, command, &name, field, statements).await
-}
-
-/// [`send_statements`] to collection `coll` of `db` itself (a restore into another database).
-pub async fn send_statements_in<S: AsRef<RawDocument>>(
-    db: &Database,
-    command: &str,
-    coll: &str,
-    field: &str,
-    statements: &[S],
-) -> Result<()> {
+    let (db, coll) = (&db, name.as_str());
     let mut start = 0;
     let mut bytes = 0usize;
     for (i, st) in statements.iter().enumerate() {

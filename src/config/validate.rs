@@ -205,7 +205,7 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
     if let Some(problem) = http_problem(&c.http) {
         problems.push(problem);
     }
-    namespace_problems(c, &mut problems);
+    namespace_problems(c, same_uri, &mut problems);
     if problems.is_empty() {
         Ok(())
     } else {
@@ -388,7 +388,7 @@ fn log_level_problem(level: &str) -> Option<String> {
 
 /// `[[namespaces]]`: each rule compiles (the error names it), and two-way sync, which keeps one
 /// database on each side, is not combined with it.
-fn namespace_problems(c: &Config, problems: &mut Vec<String>) {
+fn namespace_problems(c: &Config, same_uri: bool, problems: &mut Vec<String>) {
     if c.namespaces.is_empty() {
         return;
     }
@@ -398,7 +398,7 @@ fn namespace_problems(c: &Config, problems: &mut Vec<String>) {
         &c.target.database,
     ) {
         Err(e) => problems.push(e.to_string()),
-        Ok(rules) if normalized(c.source.uri.expose()) == normalized(c.target.uri.expose()) => {
+        Ok(rules) if same_uri => {
             if let Some(e) = rules.same_deployment_problem() {
                 problems.push(e.to_string());
             }

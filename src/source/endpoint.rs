@@ -113,8 +113,4 @@ impl Endpoint {
     pub fn scope(&self) -> &Arc<Scope> {
         &self.scope
     }
-
-    pub fn side(&self) -> Side {
-        self.side
-    }
 }
