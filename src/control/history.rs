@@ -26,6 +26,16 @@ pub async fn versions(
         return (StatusCode::CONFLICT, Json(json!({ "error": error }))).into_response();
     };
     match audit::versions(&source, &q).await {
+        Ok(v)
+            if v["versions"].as_array().is_some_and(Vec::is_empty)
+                && !known(&source, &q.coll).await =>
+        {
+            let error = format!(
+                "no collection \"{}\" is replicated or on the backup: name one the source selection or a [[namespaces]] rule selects (with several source databases, as \"db.coll\")",
+                q.coll
+            );
+            (StatusCode::NOT_FOUND, Json(json!({ "error": error }))).into_response()
+        }
         Ok(v) => Json(v).into_response(),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -33,6 +43,21 @@ pub async fn versions(
         )
             .into_response(),
     }
+}
+
+/// `key` names a collection the configuration replicates and the backup holds (asked only
+/// when it has no history: a collection no longer selected or dropped may still have some).
+/// When the backup cannot be asked, the key counts as known (the empty trail stands).
+async fn known(source: &audit::Source, key: &str) -> bool {
+    let scope = source.backup.scope();
+    if scope.key(&scope.source_of(key)).as_deref() != Some(key) {
+        return false;
+    }
+    let (db, coll) = source.backup.locate(key);
+    db.list_collection_names()
+        .filter(bson::doc! {"name": coll})
+        .await
+        .map_or(true, |names| !names.is_empty())
 }
 
 fn parse(query: &HashMap<String, String>) -> Result<Trail, String> {

@@ -75,6 +75,18 @@ async fn the_audit_trail_of_a_document_lists_every_version() {
         .await
         .unwrap();
     assert_eq!(code, 400, "{body}");
+    // A collection nothing replicates is named back, not answered with an empty trail.
+    let (code, body) = f
+        .process
+        .get("/api/v1/history?collection=ordrs&id=7")
+        .await
+        .unwrap();
+    assert_eq!(code, 404, "{body}");
+    let error: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        error["error"].as_str().unwrap().contains("\"ordrs\""),
+        "{body}"
+    );
     let addr = f.process.http.to_string();
     let (code, out, err) = f
         .binary(&[
