@@ -110,7 +110,7 @@ async fn list_source(source: &Endpoint, reporter: &Reporter) -> Result<Vec<Liste
 /// Creates `l` on the target as the source has it: a collection with its options (capped,
 /// validator, collation, clustered...), a view as a view. An existing one gets the options
 /// that can change ([`align`]); the others are named (and `verify` reports them).
-async fn create_like(target: &Endpoint, reporter: &Reporter, l: &Listed) -> Result<()> {
+pub(crate) async fn create_like(target: &Endpoint, reporter: &Reporter, l: &Listed) -> Result<()> {
     let existing = reporter
         .retry(&format!("listing {} on the target", l.name), || {
             listing::list_one(target, &l.name, Origin::Target)

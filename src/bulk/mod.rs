@@ -12,6 +12,7 @@ pub mod listing;
 pub mod merge_join;
 pub mod resync;
 pub mod verify;
+pub mod widened;
 
 pub use copy::CollectionSummary;
 pub use verify::{verify_databases, VerifyReport};

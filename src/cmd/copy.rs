@@ -53,6 +53,8 @@ pub(crate) async fn copy_phase(
     } else {
         Phase::Copying
     });
+    // The copy copies everything the configuration selects now.
+    cp.set_selection(crate::source::namespaces::Selection::of(cfg));
     let resuming = {
         let state = cp.state.lock().await;
         state.copying && state.resume_token.is_some()

@@ -72,9 +72,19 @@ pub async fn run_term(
         }
     };
     let start = decide(existing, cfg.copy.mode, Job::Run);
-    let (need_copy, resync, replay) = (start.copy, start.resync, start.replay);
+    let (need_copy, resync, mut replay) = (start.copy, start.resync, start.replay);
     let cp = Checkpointer::new(store, start.checkpoint, position.clone(), reporter.clone());
     cp.set_source(identity);
+    if !need_copy {
+        let widened = crate::bulk::widened::copy_widened(cfg, &sides, &cp, reporter);
+        tokio::select! {
+            r = widened => replay |= r?,
+            _ = stop.cancelled() => {
+                reporter.set_phase(Phase::Stopped);
+                return Ok(());
+            }
+        }
+    }
     let pauses = reporter.status.pauses().clone();
     if cfg.source.collections.is_none() {
         // Without `source.collections`, a single-collection pause may name any collection

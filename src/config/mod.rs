@@ -356,20 +356,7 @@ impl Config {
     pub fn scope(
         &self,
     ) -> Result<crate::source::namespaces::Scope, crate::source::namespaces::RuleError> {
-        use crate::source::namespaces::{Namespaces, Scope};
-        if self.namespaces.is_empty() {
-            return Ok(Scope::shorthand(
-                &self.source.database,
-                self.source.collections.as_deref(),
-                &self.target.database,
-            ));
-        }
-        Namespaces::compile(
-            &self.namespaces,
-            &self.source.database,
-            &self.target.database,
-        )
-        .map(Scope::new)
+        crate::source::namespaces::Selection::of(self).scope(&self.target.database)
     }
 
     /// Checks values (ranges, non-empty names, source != target namespace, file path when store = file, ...).

@@ -110,6 +110,11 @@ pub struct Checkpoint {
     /// The source this checkpoint follows (stamped by every save; `None` before version 2).
     #[serde(default)]
     pub source: Option<SourceIdentity>,
+    /// The source selection the backup holds copies of (stamped by every save once the run's
+    /// own is complete): a collection selected later is copied at the next start
+    /// ([`crate::bulk::widened`]). `None` before it was stored.
+    #[serde(default)]
+    pub selection: Option<crate::source::namespaces::Selection>,
     /// What an operator paused ([`crate::control::Pauses`]): survives restarts.
     #[serde(default)]
     pub paused: crate::control::PauseState,

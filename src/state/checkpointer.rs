@@ -26,6 +26,8 @@ pub struct Checkpointer {
     marks: parking_lot::Mutex<Marks>,
     /// The source being followed, stamped on every save (adopted by a version-1 checkpoint).
     source: parking_lot::Mutex<Option<SourceIdentity>>,
+    /// The source selection copied, stamped on every save once set ([`Self::set_selection`]).
+    selection: parking_lot::Mutex<Option<crate::source::namespaces::Selection>>,
 }
 
 /// Which watermark position the state's token and the stored token cover. Changed only under the
@@ -65,12 +67,19 @@ impl Checkpointer {
                 at: Instant::now(),
             }),
             source: parking_lot::Mutex::new(None),
+            selection: parking_lot::Mutex::new(None),
         })
     }
 
     /// The source this run follows: every later save records it in the checkpoint.
     pub fn set_source(&self, identity: SourceIdentity) {
         *self.source.lock() = Some(identity);
+    }
+
+    /// The source selection the backup now holds copies of (after a copy, or after the
+    /// collections a widened selection added were copied): every later save records it.
+    pub fn set_selection(&self, selection: crate::source::namespaces::Selection) {
+        *self.selection.lock() = Some(selection);
     }
 
     /// Replaces the state with `fresh`, whose token is a new start point (a copy or resync
@@ -136,6 +145,9 @@ impl Checkpointer {
         }
         if let Some(source) = self.source.lock().clone() {
             state.source = Some(source);
+        }
+        if let Some(selection) = self.selection.lock().clone() {
+            state.selection = Some(selection);
         }
         self.store.save(state).await?;
         let mut marks = self.marks.lock();

@@ -10,17 +10,9 @@
 
 use super::watcher::Watcher;
 use crate::apply::ddl::apply_ddl;
-use crate::error::{Error, Origin, Result};
+use crate::error::Result;
 use crate::source::translate::{ClusterTime, DdlOp};
 use crate::source::Endpoint;
-use bson::{doc, RawDocumentBuf};
-use futures::TryStreamExt;
-use mongodb::options::{InsertManyOptions, ReadConcern};
-
-/// Documents per insert of the copy.
-const BATCH_DOCS: usize = 1000;
-/// Bytes per insert of the copy (well under the 48 MB message limit).
-const BATCH_BYTES: usize = 16 * 1024 * 1024;
 
 impl Watcher {
     /// Copies `coll` from the source after it was renamed into scope; returns the source time
@@ -51,8 +43,8 @@ impl Watcher {
     }
 }
 
-/// Empties `coll` on the target and copies every source document of it (primary, majority),
-/// bypassing the backup's validators (the source validated them). Starts over on each call.
+/// Empties `coll` on the target and copies every source document of it. Starts over on each
+/// call.
 async fn copy_collection(source: &Endpoint, target: &Endpoint, coll: &str) -> Result<u64> {
     apply_ddl(
         target,
@@ -61,42 +53,5 @@ async fn copy_collection(source: &Endpoint, target: &Endpoint, coll: &str) -> Re
         },
     )
     .await?;
-    let read_err = |e: mongodb::error::Error| {
-        Error::from_driver(Origin::Source, format!("reading {coll}"), &e)
-    };
-    let mut cursor = source
-        .collection::<RawDocumentBuf>(coll)
-        .find(doc! {})
-        .sort(doc! {"_id": 1})
-        .selection_criteria(crate::source::connect::primary())
-        .read_concern(ReadConcern::majority())
-        .await
-        .map_err(read_err)?;
-    let dst = target.collection::<RawDocumentBuf>(coll);
-    let opts = InsertManyOptions::builder()
-        .ordered(false)
-        .bypass_document_validation(true)
-        .build();
-    let mut batch = Vec::new();
-    let mut bytes = 0usize;
-    let mut total = 0u64;
-    loop {
-        let next = cursor.try_next().await.map_err(read_err)?;
-        let end = next.is_none();
-        if let Some(d) = next {
-            bytes += d.as_bytes().len();
-            batch.push(d);
-        }
-        if (end || batch.len() >= BATCH_DOCS || bytes >= BATCH_BYTES) && !batch.is_empty() {
-            total += batch.len() as u64;
-            dst.insert_many(std::mem::take(&mut batch))
-                .with_options(opts.clone())
-                .await
-                .map_err(|e| Error::from_driver(Origin::Target, format!("copying {coll}"), &e))?;
-            bytes = 0;
-        }
-        if end {
-            return Ok(total);
-        }
-    }
+    crate::bulk::widened::copy_documents(source, target, coll).await
 }

@@ -6,6 +6,7 @@ mod errors;
 mod mapping;
 mod renames;
 mod select;
+mod widen;
 
 use crate::support::procs::ReplicatorProcess;
 use crate::support::{documents, run_binary, wait_until, Deployment};

@@ -6,6 +6,7 @@
 mod pattern;
 mod rules;
 mod scope;
+mod selection;
 mod template;
 
 #[cfg(test)]
@@ -14,6 +15,7 @@ mod tests;
 pub use pattern::NamePattern;
 pub use rules::{Namespaces, RuleError};
 pub use scope::{KeyRename, Scope};
+pub use selection::{newly_selected, Selection};
 pub use template::Template;
 
 use serde::{Deserialize, Serialize};
