@@ -1,6 +1,8 @@
 //! The reconciliation pass: first sync of two non-empty sides, history lost on a side, and
-//! `POST sync/now`. Under the engine lock, each collection of both sides is read whole and
-//! three-way compared with the agreed state: a document only one side changed (or has) goes
+//! `POST sync/now`. Under the engine lock, each collection of both sides is walked side by side
+//! in `_id` order (a streaming merge join: memory holds one chunk of documents per side and
+//! their agreed states, whatever the collection's size) and three-way compared with the agreed
+//! state: a document only one side changed (or has) goes
 //! to the other, equal ones become agreed, the rest are conflicts under the strategy. It never
 //! overwrites a side whose version moved since they agreed.
 
@@ -8,11 +10,12 @@ use super::conflicts::Kind;
 use super::engine::{Direction, Engine, Side};
 use super::guard::DirectionGuard;
 use super::version::{id_key, version_of, Agreed, Version};
+use crate::bulk::merge_join::{id_ordered, raw_id, MergeJoin, Pair};
+use crate::error::Origin;
 use crate::error::Result;
+use crate::source::Endpoint;
 use bson::{Bson, RawDocumentBuf};
-use futures::TryStreamExt;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy)]
@@ -36,7 +39,20 @@ impl PassSummary {
     }
 }
 
-type Docs = BTreeMap<String, (Bson, RawDocumentBuf)>;
+/// One chunk of the merge join: `(_id, local version, remote version)` in `_id` order.
+type Docs = Vec<(Bson, Option<RawDocumentBuf>, Option<RawDocumentBuf>)>;
+
+/// Documents per side per chunk of the join (and agreed states read at once).
+const CHUNK: usize = 1000;
+
+impl PassSummary {
+    fn add(&mut self, o: PassSummary) {
+        self.to_local += o.to_local;
+        self.to_remote += o.to_remote;
+        self.agreed += o.agreed;
+        self.conflicts += o.conflicts;
+    }
+}
 
 impl Engine {
     /// The collections in scope on both sides (names are the same on both).
@@ -65,46 +81,21 @@ impl Engine {
         Ok(names)
     }
 
-    async fn read_all(&self, side: Side, coll: &str) -> Result<Docs> {
-        self.reporter
-            .retry("reading a collection for reconciliation", || async {
-                let e = |e: mongodb::error::Error| {
-                    crate::error::Error::from_driver(
-                        crate::error::Origin::Source,
-                        "reading a collection",
-                        &e,
-                    )
-                };
-                let mut cursor = self
-                    .db(side)
-                    .collection::<RawDocumentBuf>(coll)
-                    .find(bson::doc! {})
-                    .sort(bson::doc! { "_id": 1 })
-                    .await
-                    .map_err(e)?;
-                let mut out = Docs::new();
-                while let Some(d) = cursor.try_next().await.map_err(e)? {
-                    if let Some(id) = d
-                        .get("_id")
-                        .ok()
-                        .flatten()
-                        .and_then(|v| v.to_raw_bson().try_into().ok())
-                    {
-                        out.insert(id_key(&id), (id, d));
-                    }
-                }
-                Ok(out)
-            })
-            .await
-    }
-
     /// One reconciliation pass over every collection in scope.
     pub async fn reconcile(&self) -> Result<PassSummary> {
         let _held = self.lock.lock().await;
         let mut summary = PassSummary::default();
         for coll in self.collections_in_scope().await? {
             summary.collections += 1;
-            self.reconcile_collection(&coll, &mut summary).await?;
+            // A pass over a collection can start over: what an earlier attempt wrote is agreed
+            // (or an open conflict) by then.
+            let done = self
+                .reporter
+                .retry("reconciling a collection", || {
+                    self.reconcile_collection(&coll)
+                })
+                .await?;
+            summary.add(done);
         }
         *self.last_pass.lock() = Some(
             json!({ "at": bson::DateTime::now().try_to_rfc3339_string().unwrap_or_default(), "summary": summary.to_json() }),
@@ -119,26 +110,56 @@ impl Engine {
         Ok(summary)
     }
 
-    async fn reconcile_collection(&self, coll: &str, summary: &mut PassSummary) -> Result<()> {
-        let local = self.read_all(Side::Local, coll).await?;
-        let remote = self.read_all(Side::Remote, coll).await?;
+    /// One collection's pass, chunk by chunk of the merge join.
+    async fn reconcile_collection(&self, coll: &str) -> Result<PassSummary> {
+        let (local, remote) = Endpoint::between(&self.local, &self.remote, None);
+        let mut join = MergeJoin::new(
+            id_ordered(&local, coll, false, CHUNK as u32, Origin::Source).await?,
+            id_ordered(&remote, coll, false, CHUNK as u32, Origin::Target).await?,
+        )
+        .await?;
+        let mut summary = PassSummary::default();
+        loop {
+            let mut chunk: Docs = Vec::with_capacity(CHUNK);
+            while chunk.len() < CHUNK {
+                let Some(pair) = join.next().await? else {
+                    break;
+                };
+                chunk.push(match pair {
+                    Pair::Both(l, r) => (raw_id(&l)?, Some(l), Some(r)),
+                    Pair::SourceOnly(l) => (raw_id(&l)?, Some(l), None),
+                    Pair::TargetOnly(r) => (raw_id(&r)?, None, Some(r)),
+                });
+            }
+            if chunk.is_empty() {
+                return Ok(summary);
+            }
+            self.reconcile_chunk(coll, &chunk, &mut summary).await?;
+        }
+    }
+
+    /// Three-way compares one chunk of `(_id, local, remote)` with the agreed states.
+    async fn reconcile_chunk(
+        &self,
+        coll: &str,
+        chunk: &Docs,
+        summary: &mut PassSummary,
+    ) -> Result<()> {
+        let ids: Vec<Bson> = chunk.iter().map(|(id, _, _)| id.clone()).collect();
         let agreed = self
             .reporter
-            .retry("reading sync_state", || self.state.all_of(coll))
+            .retry("reading sync_state", || self.state.get_many(coll, &ids))
             .await?;
-        let mut keys: Vec<&String> = local.keys().chain(remote.keys()).collect();
-        keys.sort();
-        keys.dedup();
         let mut same: Vec<(Bson, Option<Version>)> = Vec::new();
-        for key in keys {
-            if self.is_blocked(coll, key) {
+        for (id, l, r) in chunk {
+            let key = id_key(id);
+            if self.is_blocked(coll, &key) {
                 continue;
             }
-            let (l, r) = (local.get(key), remote.get(key));
-            let id = l.or(r).map(|(id, _)| id.clone()).unwrap_or(Bson::Null);
-            let (lv, rv) = (l.map(|(_, d)| version_of(d)), r.map(|(_, d)| version_of(d)));
+            let id = id.clone();
+            let (lv, rv) = (l.as_deref().map(version_of), r.as_deref().map(version_of));
             let a = agreed
-                .get(key)
+                .get(&key)
                 .cloned()
                 .unwrap_or_default()
                 .effective(|side| {
@@ -161,7 +182,7 @@ impl Engine {
             } else {
                 None
             };
-            let (ld, rd) = (l.map(|(_, d)| d), r.map(|(_, d)| d));
+            let (ld, rd) = (l.as_ref(), r.as_ref());
             match from {
                 Some(side) => {
                     let (doc, v) = if side == Side::Local {

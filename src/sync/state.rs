@@ -78,11 +78,6 @@ impl StateStore {
         Ok(out)
     }
 
-    /// Every agreed state of `collection` (the reconciliation pass).
-    pub async fn all_of(&self, collection: &str) -> Result<HashMap<String, Record>> {
-        self.read(doc! { "_id.c": collection }).await
-    }
-
     /// The records `filter` matches, by [`id_key`].
     async fn read(&self, filter: Document) -> Result<HashMap<String, Record>> {
         let e = |e: mongodb::error::Error| {

@@ -6,6 +6,9 @@ use crate::support::wait_until;
 use bson::doc;
 use mongo_replicator::config::Strategy;
 
+/// More `users` split over both sides: 2.5 chunks of the pass.
+const EVENTS: i32 = 2500;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn first_sync_of_two_divergent_non_empty_sides() {
     let pair = Pair::start("sync_first")
@@ -36,11 +39,17 @@ async fn first_sync_of_two_divergent_non_empty_sides() {
         .insert_one(doc! { "_id": 1, "v": "remote" })
         .await
         .unwrap();
+    // More documents than one chunk of the pass's merge join, interleaved over both sides:
+    // under `users`, `_id`s from 100 (the cases above use 1..=8).
+    let many = |keep: fn(&i32) -> bool| (0..EVENTS).filter(keep).map(|i| doc! { "_id": 100 + i });
+    lu.insert_many(many(|i| i % 3 != 0)).await.unwrap();
+    ru.insert_many(many(|i| i % 3 != 1)).await.unwrap();
 
     let p = pair.sync().await;
     wait_until("documents only on one side copied", CONVERGE, || async {
-        lu.count_documents(doc! {}).await.unwrap() == 8
-            && ru.count_documents(doc! {}).await.unwrap() == 8
+        let all = 8 + EVENTS as u64;
+        lu.count_documents(doc! {}).await.unwrap() == all
+            && ru.count_documents(doc! {}).await.unwrap() == all
     })
     .await;
     let v = |d: Option<bson::Document>| d.unwrap().get_str("v").unwrap().to_string();
