@@ -30,6 +30,9 @@ pub struct Item {
     /// The op's bytes in `apply.max_queued_bytes`, given back when the item is dropped (after
     /// its batch was applied); set by the router.
     pub grant: Option<Grant>,
+    /// The key's canonical bytes when the event carried them ([`crate::source::translate::Event`]):
+    /// routed and batched by, never encoded again.
+    pub key: Option<DocKey>,
 }
 
 impl Item {
@@ -91,8 +94,8 @@ impl Router {
     /// Sends `item` to its writer, once its bytes fit the byte gate; `false` when that writer
     /// has stopped (it failed).
     pub async fn route(&self, mut item: Item) -> bool {
-        // Encoded once for both the size and the partition.
-        let key = DocKey::of(&item.op.key);
+        // Encoded at most once for both the size and the partition.
+        let key = item.key.take().unwrap_or_else(|| DocKey::of(&item.op.key));
         if let Some(gate) = &self.gate {
             let size = key.as_bytes().len() + crate::apply::batch::body_size(&item.op.kind);
             item.grant = Some(gate.acquire(size).await);

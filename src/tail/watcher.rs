@@ -8,9 +8,7 @@ use crate::error::retry::{backoff, decide, Decision};
 use crate::error::{Error, Origin, Result};
 use crate::ops::{Op, Reporter, Side};
 use crate::source::translate::ClusterTime;
-use crate::source::translate::{
-    event_meta, translate, DdlOp, TranslateOptions, Translated, WriteKind,
-};
+use crate::source::translate::{read_event, DdlOp, TranslateOptions, Translated, WriteKind};
 use crate::source::Endpoint;
 use crate::source::{open_stream_with, token_document, token_of, StartAt, StreamOptions};
 use crate::state::checkpointer::Checkpointer;
@@ -198,9 +196,9 @@ impl Watcher {
         let bad = |e: crate::source::translate::TranslateError| {
             Error::malformed(Origin::Source, "translating a change event", e.to_string())
         };
-        let meta = event_meta(&event).map_err(bad)?;
+        let read = read_event(&event, &self.translate).map_err(bad)?;
+        let (meta, translated) = (read.meta, read.translated);
         self.reporter.event_received();
-        let translated = translate(&event, &self.translate).map_err(bad)?;
         if !state.drops.is_empty() {
             // The held drops belong to a `dropDatabase` of their own database.
             let scope = &self.translate.scope;
@@ -257,6 +255,7 @@ impl Watcher {
                         .and_then(|_| crate::history::changes::pre_image(&event)),
                     event: replayed,
                     grant: None,
+                    key: read.key,
                 };
                 self.gate_write(item, state, stop).await?;
             }
@@ -304,9 +303,12 @@ impl Watcher {
                 self.position.register_applied(meta.token);
             }
             Translated::Invalidate => {
-                self.position.register_applied(meta.token.clone());
+                let token = Document::try_from(meta.token.as_ref()).map_err(|e| {
+                    Error::malformed(Origin::Source, "reading a resume token", e.to_string())
+                })?;
+                self.position.register_applied(meta.token);
                 tracing::info!("change stream invalidated; reopening after it");
-                return Ok(Some(meta.token));
+                return Ok(Some(token));
             }
         }
         Ok(None)
