@@ -63,12 +63,28 @@ impl Watcher {
     /// `replay`: the target may be ahead of `start` (after a copy, or a crash after the last
     /// checkpoint); then deltas of events up to now are applied by re-reading the document,
     /// which is exact where a delta over a newer version could reorder fields.
-    pub async fn run(
-        &self,
-        mut start: StartAt,
-        replay: bool,
-        stop: &CancellationToken,
-    ) -> Result<()> {
+    pub async fn run(&self, start: StartAt, replay: bool, stop: &CancellationToken) -> Result<()> {
+        let outcome = self.tail(start, replay, stop).await;
+        // What the router still queues was read and registered: it is applied on a stop too.
+        let flushed = self.flush_routed().await;
+        outcome.and(flushed)
+    }
+
+    /// Sends the writers every item the router still queues ([`Router::flush`]): before any
+    /// wait, so nothing routed sits unapplied while the watcher waits.
+    pub(super) async fn flush_routed(&self) -> Result<()> {
+        match self.router.flush().await {
+            true => Ok(()),
+            false => Err(Error::new(
+                crate::error::ErrorKind::Internal,
+                crate::error::Class::Fatal,
+                "routing",
+                "a writer stopped",
+            )),
+        }
+    }
+
+    async fn tail(&self, mut start: StartAt, replay: bool, stop: &CancellationToken) -> Result<()> {
         let mode = self.translate.update_mode;
         // Document events of collections no rule names stay on the server.
         let collections = self.translate.scope.stream_collections();
@@ -104,9 +120,24 @@ impl Watcher {
             // replicator's CPU in a catch-up, README "Performance").
             let mut last_token = None;
             let reopen = loop {
-                let next = tokio::select! {
-                    n = stream.next_if_any() => n,
-                    _ = stop.cancelled() => return Ok(()),
+                if stop.is_cancelled() {
+                    return Ok(());
+                }
+                let next = {
+                    let read = stream.next_if_any();
+                    tokio::pin!(read);
+                    // An event the driver holds already is handled at once; before waiting for
+                    // a `getMore`, the routed items go to the writers.
+                    match futures::poll!(&mut read) {
+                        std::task::Poll::Ready(n) => n,
+                        std::task::Poll::Pending => {
+                            self.flush_routed().await?;
+                            tokio::select! {
+                                n = &mut read => n,
+                                _ = stop.cancelled() => return Ok(()),
+                            }
+                        }
+                    }
                 };
                 match next {
                     Ok(Some(event)) => {
@@ -152,6 +183,7 @@ impl Watcher {
                         }
                     }
                     Err(e) => {
+                        self.flush_routed().await?;
                         let err =
                             Error::from_driver(Origin::Source, "reading the change stream", &e);
                         // Lost history and fatal errors end the tail (for the caller to decide).
