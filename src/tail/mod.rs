@@ -15,6 +15,7 @@ mod parking;
 mod pause_gate;
 mod renamed_in;
 pub mod rewrite;
+pub mod read_ahead;
 pub mod router;
 pub mod watcher;
 pub mod writer;

@@ -10,7 +10,8 @@ use crate::ops::{Op, Reporter, Side};
 use crate::source::translate::ClusterTime;
 use crate::source::translate::{read_event, DdlOp, TranslateOptions, Translated, WriteKind};
 use crate::source::Endpoint;
-use crate::source::{open_stream_with, token_document, token_of, StartAt, StreamOptions};
+use crate::source::{open_stream_with, token_document, StartAt, StreamOptions};
+use crate::tail::read_ahead::{Next, ReadAhead};
 use crate::state::checkpointer::Checkpointer;
 use crate::state::Position;
 use crate::tail::drop_hold::{DropHold, Verdict};
@@ -111,7 +112,7 @@ impl Watcher {
         let mut fragments = crate::source::split::Reassembler::default();
         loop {
             let mut stream = tokio::select! {
-                s = self.reporter.retry("opening the change stream", || open_stream_with(&self.source, &start, opts)) => s?.with_type::<RawDocumentBuf>(),
+                s = self.reporter.retry("opening the change stream", || open_stream_with(&self.source, &start, opts)) => ReadAhead::start(s?.with_type::<RawDocumentBuf>(), self.batch_size as usize),
                 _ = stop.cancelled() => return Ok(()),
             };
             self.reporter.set_stream_open(true);
@@ -123,24 +124,20 @@ impl Watcher {
                 if stop.is_cancelled() {
                     return Ok(());
                 }
-                let next = {
-                    let read = stream.next_if_any();
-                    tokio::pin!(read);
-                    // An event the driver holds already is handled at once; before waiting for
-                    // a `getMore`, the routed items go to the writers.
-                    match futures::poll!(&mut read) {
-                        std::task::Poll::Ready(n) => n,
-                        std::task::Poll::Pending => {
-                            self.flush_routed().await?;
-                            tokio::select! {
-                                n = &mut read => n,
-                                _ = stop.cancelled() => return Ok(()),
-                            }
+                // An event read already is handled at once; before waiting for the reader, the
+                // routed items go to the writers.
+                let next = match stream.ready() {
+                    Some(n) => n,
+                    None => {
+                        self.flush_routed().await?;
+                        tokio::select! {
+                            n = stream.next() => n.unwrap_or_else(|| Next::Closed(last_token.clone())),
+                            _ = stop.cancelled() => return Ok(()),
                         }
                     }
                 };
                 match next {
-                    Ok(Some(event)) => {
+                    Next::Event(event, token) => {
                         self.position.set_stream_idle(false);
                         failures = backoff().build();
                         let event = reassemble(&mut fragments, event).map_err(|m| {
@@ -160,9 +157,9 @@ impl Watcher {
                         {
                             break StartAt::StartAfter(invalidated);
                         }
-                        last_token = stream.resume_token();
+                        last_token = token;
                     }
-                    Ok(None) => {
+                    Next::Idle(token) => {
                         self.release_held().await?;
                         self.act_on_holds(&mut state, stop).await?;
                         if state.drops.expired(std::time::Instant::now()) {
@@ -170,7 +167,7 @@ impl Watcher {
                             self.release_drops(&mut state, stop).await?;
                         }
                         self.position.set_stream_idle(true);
-                        if let Some(t) = stream.resume_token() {
+                        if let Some(t) = token {
                             if last_token.as_ref() != Some(&t) {
                                 if let Some(d) = token_document(&t) {
                                     self.position.register_applied(d);
@@ -182,7 +179,7 @@ impl Watcher {
                             self.build_pending_indexes().await?;
                         }
                     }
-                    Err(e) => {
+                    Next::Failed(e, token) => {
                         self.flush_routed().await?;
                         let err =
                             Error::from_driver(Origin::Source, "reading the change stream", &e);
@@ -199,18 +196,19 @@ impl Watcher {
                             _ = stop.cancelled() => return Ok(()),
                         }
                         let last = last_token.as_ref().and_then(token_document);
-                        break match token_of(&stream).or(last) {
+                        break match token.as_ref().and_then(token_document).or(last) {
                             Some(t) => StartAt::ResumeAfter(t),
                             None => start.clone(),
                         };
                     }
-                }
-                if !stream.is_alive() {
-                    // The server closed the cursor without an invalidate we saw: resume where we are.
-                    break match token_of(&stream) {
-                        Some(t) => StartAt::ResumeAfter(t),
-                        None => start.clone(),
-                    };
+                    Next::Closed(token) => {
+                        // The server closed the cursor without an invalidate we saw: resume
+                        // where we are.
+                        break match token.as_ref().and_then(token_document) {
+                            Some(t) => StartAt::ResumeAfter(t),
+                            None => start.clone(),
+                        };
+                    }
                 }
             };
             self.reporter.set_stream_open(false);
