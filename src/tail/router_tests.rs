@@ -54,7 +54,10 @@ async fn each_writer_gets_its_items_in_stream_order_in_few_messages() {
     for (w, rx) in rxs.iter_mut().enumerate() {
         let (seqs, m) = received(rx);
         messages += m;
-        assert!(seqs.windows(2).all(|p| p[0] < p[1]), "writer {w} out of order");
+        assert!(
+            seqs.windows(2).all(|p| p[0] < p[1]),
+            "writer {w} out of order"
+        );
         for s in &seqs {
             let key = doc! {"_id": (*s % 97) as i64};
             assert_eq!(partition("c", &key, 3), w, "seq {s} at the wrong writer");
@@ -62,7 +65,10 @@ async fn each_writer_gets_its_items_in_stream_order_in_few_messages() {
         all.extend(seqs);
     }
     // The items of the batches sent before the flush were counted out of `before` already.
-    assert!(messages < (n as usize) / 10, "{messages} messages for {n} items");
+    assert!(
+        messages < (n as usize) / 10,
+        "{messages} messages for {n} items"
+    );
     assert!(router.flush().await, "an empty flush sends nothing");
     assert!(rxs.iter_mut().all(|rx| rx.try_recv().is_err()));
 }

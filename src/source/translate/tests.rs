@@ -75,12 +75,18 @@ fn meta_reads_token_times_and_type() {
 #[test]
 fn one_read_is_meta_plus_translation_with_the_key_bytes() {
     let events = [
-        event("insert", doc! { "documentKey": { "_id": 1, "sk": "x" }, "fullDocument": { "_id": 1, "a": 2 } }),
+        event(
+            "insert",
+            doc! { "documentKey": { "_id": 1, "sk": "x" }, "fullDocument": { "_id": 1, "a": 2 } },
+        ),
         update(doc! { "updatedFields": { "a": 1 }, "removedFields": ["b"] }),
         event("delete", doc! { "documentKey": { "_id": 3i64 } }),
         event("drop", doc! {}),
         event("invalidate", doc! {}),
-        event("insert", doc! { "ns": { "db": "ordersDB", "coll": "other" }, "documentKey": { "_id": 1 } }),
+        event(
+            "insert",
+            doc! { "ns": { "db": "ordersDB", "coll": "other" }, "documentKey": { "_id": 1 } },
+        ),
     ];
     let scoped = TranslateOptions {
         scope: only(Some(&["orders"])),
