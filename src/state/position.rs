@@ -3,14 +3,33 @@
 
 use crate::source::translate::ClusterTime;
 use crate::state::watermark::Watermark;
-use bson::Document;
+use bson::{Document, RawDocumentBuf};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
+/// A resume token as [`Position`] keeps it: the stream's raw bytes, or a document (tests,
+/// tokens of `postBatchResumeToken`), encoded once.
+pub struct Token(RawDocumentBuf);
+
+impl From<RawDocumentBuf> for Token {
+    fn from(t: RawDocumentBuf) -> Self {
+        Token(t)
+    }
+}
+
+impl From<Document> for Token {
+    fn from(t: Document) -> Self {
+        // Only a document no server can send (a field name with a NUL byte) fails to encode.
+        Token(RawDocumentBuf::from_document(&t).unwrap_or_default())
+    }
+}
+
 #[derive(Default)]
 pub struct Position {
-    watermark: Mutex<Watermark>,
+    /// Tokens as the server sent them: decoded only by [`Position::snapshot`] (a checkpoint),
+    /// not once per event.
+    watermark: Mutex<Watermark<RawDocumentBuf>>,
     /// `wallTime` (ms) of the newest applied event.
     last_applied_wall_ms: AtomicI64,
     /// The last read of the change stream returned no event (the source has nothing newer).
@@ -45,7 +64,8 @@ impl Position {
     }
 
     /// Registers an event to apply; `wall_ms` is its source write time (for lag).
-    pub fn register(&self, token: Document, wall_ms: Option<i64>) -> u64 {
+    pub fn register(&self, token: impl Into<Token>, wall_ms: Option<i64>) -> u64 {
+        let token = token.into().0;
         self.received.fetch_add(1, Ordering::Relaxed);
         let mut wm = self.watermark.lock();
         if wm.pending() == 0 {
@@ -116,7 +136,8 @@ impl Position {
         self.idle_reads.load(Ordering::Relaxed)
     }
 
-    pub fn register_applied(&self, token: Document) -> u64 {
+    pub fn register_applied(&self, token: impl Into<Token>) -> u64 {
+        let token = token.into().0;
         let seq = self.watermark.lock().register_applied(token);
         self.last_registered_seq.fetch_max(seq, Ordering::Relaxed);
         seq
@@ -152,7 +173,8 @@ impl Position {
     /// `(token, seq, pending)` of the watermark.
     pub fn snapshot(&self) -> (Option<Document>, u64, usize) {
         let wm = self.watermark.lock();
-        (wm.token().cloned(), wm.seq(), wm.pending())
+        let token = wm.token().and_then(|t| Document::try_from(t.as_ref()).ok());
+        (token, wm.seq(), wm.pending())
     }
 
     pub fn seq(&self) -> u64 {

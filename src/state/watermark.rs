@@ -12,37 +12,40 @@ use std::collections::VecDeque;
 /// stuck) share one entry holding the newest token: only it can ever become the covered token,
 /// since the watermark passes a run of applied positions in one step. So a stall costs one entry
 /// per unapplied event, however many positions are skipped in between (issue 11 item 18).
+///
+/// `T` is the token's form: the pipeline keeps the bytes the server sent (a `RawDocumentBuf`,
+/// decoded only when a checkpoint stores it), tests and tools a `Document`.
 #[derive(Debug)]
-pub struct Watermark {
+pub struct Watermark<T = Document> {
     /// Registered positions not covered yet, oldest first.
-    window: VecDeque<Entry>,
+    window: VecDeque<Entry<T>>,
     /// The seq the next registration gets.
     next_seq: u64,
     /// Positions registered and not covered yet (a run counts each of its positions).
     pending: usize,
     /// The covered position: every event with seq <= `seq` is applied.
-    token: Option<Document>,
+    token: Option<T>,
     seq: u64,
 }
 
 /// One event waiting to be applied, or a run of applied positions.
 #[derive(Debug)]
-struct Entry {
+struct Entry<T> {
     first_seq: u64,
     /// Seqs this entry stands for, from `first_seq` (more than 1 only for an applied run).
     positions: u64,
     /// The resume token (for a run, its newest).
-    token: Document,
+    token: T,
     applied: bool,
 }
 
-impl Default for Watermark {
+impl<T> Default for Watermark<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl Watermark {
+impl<T> Watermark<T> {
     pub fn new() -> Self {
         Watermark {
             window: VecDeque::new(),
@@ -54,13 +57,13 @@ impl Watermark {
     }
 
     /// Registers an event not yet applied; returns its sequence number (strictly increasing).
-    pub fn register(&mut self, token: Document) -> u64 {
+    pub fn register(&mut self, token: T) -> u64 {
         self.push(token, false)
     }
 
     /// Registers a position with nothing to apply (skipped event, `postBatchResumeToken`): it counts as
     /// applied at once. Right after another applied position it joins that one's entry.
-    pub fn register_applied(&mut self, token: Document) -> u64 {
+    pub fn register_applied(&mut self, token: T) -> u64 {
         if let Some(back) = self.window.back_mut().filter(|e| e.applied) {
             back.token = token;
             back.positions += 1;
@@ -88,7 +91,7 @@ impl Watermark {
     }
 
     /// The token every event up to which is applied, if any advanced beyond the start.
-    pub fn token(&self) -> Option<&Document> {
+    pub fn token(&self) -> Option<&T> {
         self.token.as_ref()
     }
 
@@ -107,7 +110,7 @@ impl Watermark {
         self.window.len()
     }
 
-    fn push(&mut self, token: Document, applied: bool) -> u64 {
+    fn push(&mut self, token: T, applied: bool) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.window.push_back(Entry {

@@ -53,6 +53,17 @@ impl ByteGate {
         }
     }
 
+    /// [`ByteGate::acquire`] when `bytes` fit now, without waiting.
+    pub fn try_acquire(self: &Arc<Self>, bytes: usize) -> Option<Grant> {
+        let cost = self.cost(bytes);
+        self.permits.try_acquire_many(cost).ok()?.forget();
+        self.queued.fetch_add(cost as usize, Ordering::Relaxed);
+        Some(Grant {
+            gate: self.clone(),
+            bytes: cost,
+        })
+    }
+
     /// Bytes granted and not yet released.
     pub fn queued(&self) -> usize {
         self.queued.load(Ordering::Relaxed)

@@ -44,6 +44,7 @@ impl Watcher {
         while let Some(wait) = due_in(at, self.delay, bson::DateTime::now().timestamp_millis()) {
             // Lag counts from this event's source write, as it will once registered.
             self.position.hold_lag_from(Some(at));
+            self.flush_routed().await?;
             let mut changes = self.hold.holds.subscribe();
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}

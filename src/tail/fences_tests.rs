@@ -29,6 +29,7 @@ fn with_kind(coll: &str, id: i32, ct: Option<ClusterTime>, kind: WriteKind) -> I
         pre_image: None,
         event: None,
         grant: None,
+        key: None,
     }
 }
 

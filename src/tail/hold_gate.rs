@@ -239,6 +239,7 @@ impl Watcher {
             "changes held by apply.hold reached their bound ({} events): reading stopped until one is released or discarded",
             crate::control::held::MAX_HELD_EVENTS
         );
+        self.flush_routed().await?;
         loop {
             let changes = self.hold.holds.subscribe();
             self.act_on_holds(state, stop).await?;
@@ -257,6 +258,7 @@ impl Watcher {
         stop: &CancellationToken,
     ) -> Result<()> {
         tracing::warn!("a DDL event waits until the held collections it touches are released or discarded: reading stopped");
+        self.flush_routed().await?;
         loop {
             let changes = self.hold.holds.subscribe();
             self.act_on_holds(state, stop).await?;

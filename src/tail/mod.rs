@@ -13,6 +13,7 @@ pub mod guard;
 pub mod hold_gate;
 mod parking;
 mod pause_gate;
+pub mod read_ahead;
 mod renamed_in;
 pub mod rewrite;
 pub mod router;
@@ -100,7 +101,7 @@ pub async fn run_tail_guarded(
         reporter.metrics.set_parked_documents(parked.len());
     }
     for index in 0..cfg.apply.workers {
-        let (tx, rx) = mpsc::channel(cfg.apply.batch_size.max(64) * 2);
+        let (tx, rx) = mpsc::channel(router::channel_capacity(cfg.apply.batch_size));
         senders.push(tx);
         let w = Writer {
             source: source.clone(),

@@ -31,6 +31,7 @@ impl Watcher {
             .ok()
             .and_then(|m| m.wall_time_ms);
         self.position.hold_lag_from(wall);
+        self.flush_routed().await?;
         tracing::info!("paused: reading stopped until resumed");
         if !self.pauses.wait_while(|p| p.all(), stop).await {
             return Ok(false);
@@ -69,6 +70,7 @@ impl Watcher {
             tracing::warn!("{why}");
             self.report_held(Some(why));
             let held_colls: Vec<String> = self.held.lock().summary().0.into_keys().collect();
+            self.flush_routed().await?;
             self.pauses
                 .wait_while(|p| held_colls.iter().all(|c| p.is_paused(c)), stop)
                 .await;
@@ -84,6 +86,7 @@ impl Watcher {
                 .to_string();
             tracing::warn!("{why}");
             self.report_held(Some(why));
+            self.flush_routed().await?;
             if !self.pauses.wait_while(|p| p.any() && !p.all(), stop).await {
                 return Err(crate::error::retry::cancelled(
                     "waiting for paused collections before a DDL",

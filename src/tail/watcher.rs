@@ -8,14 +8,13 @@ use crate::error::retry::{backoff, decide, Decision};
 use crate::error::{Error, Origin, Result};
 use crate::ops::{Op, Reporter, Side};
 use crate::source::translate::ClusterTime;
-use crate::source::translate::{
-    event_meta, translate, DdlOp, TranslateOptions, Translated, WriteKind,
-};
+use crate::source::translate::{read_event, DdlOp, TranslateOptions, Translated, WriteKind};
 use crate::source::Endpoint;
-use crate::source::{open_stream_with, token_document, token_of, StartAt, StreamOptions};
+use crate::source::{open_stream_with, token_document, StartAt, StreamOptions};
 use crate::state::checkpointer::Checkpointer;
 use crate::state::Position;
 use crate::tail::drop_hold::{DropHold, Verdict};
+use crate::tail::read_ahead::{Next, ReadAhead};
 use crate::tail::router::Item;
 use crate::tail::router::Router;
 use backon::BackoffBuilder;
@@ -65,12 +64,28 @@ impl Watcher {
     /// `replay`: the target may be ahead of `start` (after a copy, or a crash after the last
     /// checkpoint); then deltas of events up to now are applied by re-reading the document,
     /// which is exact where a delta over a newer version could reorder fields.
-    pub async fn run(
-        &self,
-        mut start: StartAt,
-        replay: bool,
-        stop: &CancellationToken,
-    ) -> Result<()> {
+    pub async fn run(&self, start: StartAt, replay: bool, stop: &CancellationToken) -> Result<()> {
+        let outcome = self.tail(start, replay, stop).await;
+        // What the router still queues was read and registered: it is applied on a stop too.
+        let flushed = self.flush_routed().await;
+        outcome.and(flushed)
+    }
+
+    /// Sends the writers every item the router still queues ([`Router::flush`]): before any
+    /// wait, so nothing routed sits unapplied while the watcher waits.
+    pub(super) async fn flush_routed(&self) -> Result<()> {
+        match self.router.flush().await {
+            true => Ok(()),
+            false => Err(Error::new(
+                crate::error::ErrorKind::Internal,
+                crate::error::Class::Fatal,
+                "routing",
+                "a writer stopped",
+            )),
+        }
+    }
+
+    async fn tail(&self, mut start: StartAt, replay: bool, stop: &CancellationToken) -> Result<()> {
         let mode = self.translate.update_mode;
         // Document events of collections no rule names stay on the server.
         let collections = self.translate.scope.stream_collections();
@@ -97,7 +112,7 @@ impl Watcher {
         let mut fragments = crate::source::split::Reassembler::default();
         loop {
             let mut stream = tokio::select! {
-                s = self.reporter.retry("opening the change stream", || open_stream_with(&self.source, &start, opts)) => s?.with_type::<RawDocumentBuf>(),
+                s = self.reporter.retry("opening the change stream", || open_stream_with(&self.source, &start, opts)) => ReadAhead::start(s?.with_type::<RawDocumentBuf>(), self.batch_size as usize),
                 _ = stop.cancelled() => return Ok(()),
             };
             self.reporter.set_stream_open(true);
@@ -106,12 +121,23 @@ impl Watcher {
             // replicator's CPU in a catch-up, README "Performance").
             let mut last_token = None;
             let reopen = loop {
-                let next = tokio::select! {
-                    n = stream.next_if_any() => n,
-                    _ = stop.cancelled() => return Ok(()),
+                if stop.is_cancelled() {
+                    return Ok(());
+                }
+                // An event read already is handled at once; before waiting for the reader, the
+                // routed items go to the writers.
+                let next = match stream.ready() {
+                    Some(n) => n,
+                    None => {
+                        self.flush_routed().await?;
+                        tokio::select! {
+                            n = stream.next() => n.unwrap_or_else(|| Next::Closed(last_token.clone())),
+                            _ = stop.cancelled() => return Ok(()),
+                        }
+                    }
                 };
                 match next {
-                    Ok(Some(event)) => {
+                    Next::Event(event, token) => {
                         self.position.set_stream_idle(false);
                         failures = backoff().build();
                         let event = reassemble(&mut fragments, event).map_err(|m| {
@@ -131,9 +157,9 @@ impl Watcher {
                         {
                             break StartAt::StartAfter(invalidated);
                         }
-                        last_token = stream.resume_token();
+                        last_token = token;
                     }
-                    Ok(None) => {
+                    Next::Idle(token) => {
                         self.release_held().await?;
                         self.act_on_holds(&mut state, stop).await?;
                         if state.drops.expired(std::time::Instant::now()) {
@@ -141,7 +167,7 @@ impl Watcher {
                             self.release_drops(&mut state, stop).await?;
                         }
                         self.position.set_stream_idle(true);
-                        if let Some(t) = stream.resume_token() {
+                        if let Some(t) = token {
                             if last_token.as_ref() != Some(&t) {
                                 if let Some(d) = token_document(&t) {
                                     self.position.register_applied(d);
@@ -153,7 +179,8 @@ impl Watcher {
                             self.build_pending_indexes().await?;
                         }
                     }
-                    Err(e) => {
+                    Next::Failed(e, token) => {
+                        self.flush_routed().await?;
                         let err =
                             Error::from_driver(Origin::Source, "reading the change stream", &e);
                         // Lost history and fatal errors end the tail (for the caller to decide).
@@ -169,18 +196,19 @@ impl Watcher {
                             _ = stop.cancelled() => return Ok(()),
                         }
                         let last = last_token.as_ref().and_then(token_document);
-                        break match token_of(&stream).or(last) {
+                        break match token.as_ref().and_then(token_document).or(last) {
                             Some(t) => StartAt::ResumeAfter(t),
                             None => start.clone(),
                         };
                     }
-                }
-                if !stream.is_alive() {
-                    // The server closed the cursor without an invalidate we saw: resume where we are.
-                    break match token_of(&stream) {
-                        Some(t) => StartAt::ResumeAfter(t),
-                        None => start.clone(),
-                    };
+                    Next::Closed(token) => {
+                        // The server closed the cursor without an invalidate we saw: resume
+                        // where we are.
+                        break match token.as_ref().and_then(token_document) {
+                            Some(t) => StartAt::ResumeAfter(t),
+                            None => start.clone(),
+                        };
+                    }
                 }
             };
             self.reporter.set_stream_open(false);
@@ -198,9 +226,9 @@ impl Watcher {
         let bad = |e: crate::source::translate::TranslateError| {
             Error::malformed(Origin::Source, "translating a change event", e.to_string())
         };
-        let meta = event_meta(&event).map_err(bad)?;
+        let read = read_event(&event, &self.translate).map_err(bad)?;
+        let (meta, translated) = (read.meta, read.translated);
         self.reporter.event_received();
-        let translated = translate(&event, &self.translate).map_err(bad)?;
         if !state.drops.is_empty() {
             // The held drops belong to a `dropDatabase` of their own database.
             let scope = &self.translate.scope;
@@ -257,6 +285,7 @@ impl Watcher {
                         .and_then(|_| crate::history::changes::pre_image(&event)),
                     event: replayed,
                     grant: None,
+                    key: read.key,
                 };
                 self.gate_write(item, state, stop).await?;
             }
@@ -304,9 +333,12 @@ impl Watcher {
                 self.position.register_applied(meta.token);
             }
             Translated::Invalidate => {
-                self.position.register_applied(meta.token.clone());
+                let token = Document::try_from(meta.token.as_ref()).map_err(|e| {
+                    Error::malformed(Origin::Source, "reading a resume token", e.to_string())
+                })?;
+                self.position.register_applied(meta.token);
                 tracing::info!("change stream invalidated; reopening after it");
-                return Ok(Some(meta.token));
+                return Ok(Some(token));
             }
         }
         Ok(None)

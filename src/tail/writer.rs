@@ -64,14 +64,19 @@ impl Writer {
         let mut builder = BatchBuilder::new();
         let mut fences = Fences::default();
         let mut covered: Vec<Item> = Vec::new();
+        // The rest of a received `WriterMsg::Batch`, taken before the channel's next message.
+        let mut backlog = Vec::new().into_iter();
         loop {
-            let first = match tokio::time::timeout(PARKED_POLL, rx.recv()).await {
-                Ok(Some(m)) => m,
-                Ok(None) => return Ok(()),
-                Err(_) => {
-                    self.retry_parked(&mut fences).await?;
-                    continue;
-                }
+            let first = match backlog.next() {
+                Some((item, key)) => WriterMsg::Keyed(item, key),
+                None => match tokio::time::timeout(PARKED_POLL, rx.recv()).await {
+                    Ok(Some(m)) => m,
+                    Ok(None) => return Ok(()),
+                    Err(_) => {
+                        self.retry_parked(&mut fences).await?;
+                        continue;
+                    }
+                },
             };
             let mut flush_waiters = Vec::new();
             let mut rewrite = None;
@@ -86,6 +91,7 @@ impl Writer {
                         let key = Some(key);
                         self.take_op(item, key, &fences, &mut builder, &mut items, &mut covered)
                     }
+                    Some(WriterMsg::Batch(batch)) => backlog = batch.into_iter(),
                     Some(WriterMsg::Flush(tx)) => {
                         flush_waiters.push(tx);
                         break;
@@ -98,6 +104,10 @@ impl Writer {
                 }
                 if items.len() >= self.limits.max_ops || builder.bytes() >= self.limits.max_bytes {
                     break;
+                }
+                if let Some((item, key)) = backlog.next() {
+                    next = Some(WriterMsg::Keyed(item, key));
+                    continue;
                 }
                 // Take what is already queued without waiting; wait only up to the deadline.
                 match rx.try_recv() {

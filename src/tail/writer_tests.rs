@@ -117,6 +117,7 @@ fn item(position: &Position, op: WriteOp, op_label: Op) -> Item {
         pre_image: None,
         event: None,
         grant: None,
+        key: None,
     }
 }
 

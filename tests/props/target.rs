@@ -173,6 +173,7 @@ fn item(op: WriteOp, event: &Document) -> Item {
         pre_image: None,
         event: None,
         grant: None,
+        key: None,
     }
 }
 

@@ -20,6 +20,7 @@ fn item(id: i32, kind: WriteKind, op_label: Op, inc: u32) -> Item {
         pre_image: None,
         event: None,
         grant: None,
+        key: None,
     }
 }
 

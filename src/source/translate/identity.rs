@@ -1,7 +1,7 @@
 //! The two identities the pipeline compares by hand everywhere: a point in the source's history
 //! ([`ClusterTime`]) and a document ([`DocKey`]). Pure: no I/O.
 
-use bson::{Document, Timestamp};
+use bson::{Document, RawDocument, Timestamp};
 use std::cmp::Ordering;
 
 /// A source cluster time (an oplog position): ordered by seconds, then increment, as the
@@ -52,6 +52,12 @@ impl DocKey {
         }
     }
 
+    /// The key as the server sent it: its bytes are the canonical encoding already (what
+    /// [`DocKey::of`] gives for the decoded document), so no decode and re-encode.
+    pub fn from_raw(key: &RawDocument) -> DocKey {
+        DocKey(key.as_bytes().to_vec())
+    }
+
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
@@ -84,6 +90,21 @@ mod tests {
             let mut bytes = Vec::new();
             key.to_writer(&mut bytes).unwrap();
             assert_eq!(DocKey::of(&key).as_bytes(), bytes.as_slice());
+        }
+    }
+
+    #[test]
+    fn a_raw_key_is_the_key_of_its_decoded_document() {
+        for key in [
+            doc! {"_id": 1},
+            doc! {"_id": 1i64, "region": "eu"},
+            doc! {"_id": {"x": 1.5, "y": ["s", null]}, "sk": bson::Timestamp { time: 1, increment: 2 }},
+            doc! {"_id": bson::Binary { subtype: bson::spec::BinarySubtype::Uuid, bytes: vec![7; 16] }},
+            doc! {"_id": bson::oid::ObjectId::new()},
+        ] {
+            let raw = bson::RawDocumentBuf::from_document(&key).unwrap();
+            let decoded = Document::try_from(raw.as_ref()).unwrap();
+            assert_eq!(DocKey::from_raw(&raw), DocKey::of(&decoded), "{key}");
         }
     }
 

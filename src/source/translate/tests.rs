@@ -57,7 +57,7 @@ fn update(desc: Document) -> Document {
 #[test]
 fn meta_reads_token_times_and_type() {
     let m = event_meta(&event("insert", doc! {})).unwrap();
-    assert_eq!(m.token, doc! { "_data": "8263" });
+    assert_eq!(m.token, body(&doc! { "_data": "8263" }).as_ref().clone());
     assert_eq!(
         m.cluster_time,
         Some(ClusterTime(Timestamp {
@@ -68,6 +68,43 @@ fn meta_reads_token_times_and_type() {
     assert_eq!(m.wall_time_ms, Some(1_700_000_000_000));
     assert_eq!(m.op_type, "insert");
     assert!(event_meta(&doc! { "operationType": "insert" }).is_err());
+}
+
+/// The watcher's one scan gives what the two readers give, and a write's key bytes are the
+/// encoding of its decoded key (what routing and batching would have computed).
+#[test]
+fn one_read_is_meta_plus_translation_with_the_key_bytes() {
+    let events = [
+        event(
+            "insert",
+            doc! { "documentKey": { "_id": 1, "sk": "x" }, "fullDocument": { "_id": 1, "a": 2 } },
+        ),
+        update(doc! { "updatedFields": { "a": 1 }, "removedFields": ["b"] }),
+        event("delete", doc! { "documentKey": { "_id": 3i64 } }),
+        event("drop", doc! {}),
+        event("invalidate", doc! {}),
+        event(
+            "insert",
+            doc! { "ns": { "db": "ordersDB", "coll": "other" }, "documentKey": { "_id": 1 } },
+        ),
+    ];
+    let scoped = TranslateOptions {
+        scope: only(Some(&["orders"])),
+        ..opts()
+    };
+    for e in &events {
+        let read = read_event(e, &scoped).unwrap();
+        assert_eq!(read.meta, event_meta(e).unwrap());
+        assert_eq!(read.translated, translate(e, &scoped).unwrap());
+        match &read.translated {
+            Translated::Write(op) => assert_eq!(read.key, Some(DocKey::of(&op.key))),
+            _ => assert_eq!(read.key, None),
+        }
+    }
+    assert!(matches!(
+        read_event(&events[5], &scoped).unwrap().translated,
+        Translated::Skip
+    ));
 }
 
 #[test]
