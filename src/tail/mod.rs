@@ -11,6 +11,8 @@ pub mod drop_hold;
 pub mod fences;
 pub mod guard;
 pub mod hold_gate;
+pub mod in_flight;
+mod in_order;
 mod parking;
 mod pause_gate;
 mod renamed_in;
@@ -112,6 +114,7 @@ pub async fn run_tail_guarded(
             partition: (index, cfg.apply.workers),
             guard: guard.clone(),
             history: history.clone(),
+            writes_in_flight: cfg.apply.writes_in_flight,
         };
         writers.spawn(w.run(rx));
     }

@@ -10,15 +10,14 @@
 //! retried slowly, never skipped.
 
 use super::fences::Fences;
+use super::in_flight::{BatchKeys, InFlight};
 use super::parking::refused_for_good;
 use super::router::{Item, WriterMsg};
 use crate::apply::batch::BatchBuilder;
 use crate::apply::{apply_plan, is_shape_conflict};
-use crate::error::retry::{cancelled, conflict_backoff, decide, Decision};
-use crate::error::{ErrorKind, Result};
+use crate::error::{Class, Error, ErrorKind, Result};
 use crate::ops::{Op, Reporter};
-use crate::source::translate::WriteOp;
-use crate::source::translate::{DocKey, WriteKind};
+use crate::source::translate::{ClusterTime, DocKey, WriteKind};
 use crate::source::Endpoint;
 use crate::state::GoneKeys;
 use crate::state::Position;
@@ -49,29 +48,97 @@ pub struct Writer {
     pub guard: Option<std::sync::Arc<dyn super::guard::ApplyGuard>>,
     /// `[history] enabled`: each batch's entries are written before the batch.
     pub history: Option<Arc<crate::history::changes::Changes>>,
+    /// `apply.writes_in_flight`: batches sent and not yet acknowledged, at most.
+    pub writes_in_flight: usize,
 }
 
 /// How long a conflicting op waits for earlier events before the conflict is reported.
-const CONFLICT_REPORT_AFTER: Duration = Duration::from_secs(5);
-const CONFLICT_MAX_WAIT: Duration = Duration::from_secs(30);
+pub(super) const CONFLICT_REPORT_AFTER: Duration = Duration::from_secs(5);
+pub(super) const CONFLICT_MAX_WAIT: Duration = Duration::from_secs(30);
 /// How often an idle writer looks for parked documents due for a retry.
 const PARKED_POLL: Duration = Duration::from_secs(1);
 
+/// A batch on its way to the target.
+struct Batch {
+    plan: crate::apply::batch::BatchPlan,
+    items: Vec<Item>,
+    /// Fenced items recorded in the history with the batch (history on).
+    covered: Vec<Item>,
+    /// The guard's permit (two-way sync), held until the batch is written and reported.
+    permit: Option<Box<dyn Send + Sync>>,
+    started: Instant,
+}
+
+/// The task writing one batch in flight. Dropped (a fatal error elsewhere, the writer
+/// stopping), it is aborted: its items stay unacknowledged and are replayed after a restart.
+struct Sent(tokio::task::JoinHandle<Result<Outcome>>);
+
+impl Drop for Sent {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+type Joined = std::result::Result<Result<Outcome>, tokio::task::JoinError>;
+
+/// What became of a batch in flight.
+enum Outcome {
+    /// Written and acknowledged: the documents its fetches found (fences to record) and the
+    /// newest cluster time among its items (fences to prune).
+    Applied(Vec<crate::apply::Fetched>, Option<ClusterTime>),
+    /// Refused in a way the in-order replay resolves; nothing acknowledged yet.
+    Replay(Replay),
+}
+
+struct Replay {
+    items: Vec<Item>,
+    ops_in: usize,
+    started: Instant,
+    /// Held through the replay.
+    #[allow(dead_code)]
+    permit: Option<Box<dyn Send + Sync>>,
+}
+
+/// The end of the oldest batch's task; never, while none is in flight.
+async fn oldest(sent: &mut InFlight<Sent>) -> Joined {
+    match sent.front_mut() {
+        Some(task) => (&mut task.0).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn outcome_of(joined: Joined) -> Result<Outcome> {
+    joined.map_err(|e| Error::new(ErrorKind::Internal, Class::Fatal, "writer batch", e.to_string()))?
+}
+
 impl Writer {
     /// Runs until the channel closes (everything received is applied first) or a fatal error.
-    pub async fn run(self, mut rx: mpsc::Receiver<WriterMsg>) -> Result<()> {
+    pub async fn run(self, rx: mpsc::Receiver<WriterMsg>) -> Result<()> {
+        // Shared with the tasks writing its batches in flight.
+        Arc::new(self).receive(rx).await
+    }
+
+    async fn receive(self: Arc<Self>, mut rx: mpsc::Receiver<WriterMsg>) -> Result<()> {
         let mut items: Vec<Item> = Vec::new();
         let mut builder = BatchBuilder::new();
         let mut fences = Fences::default();
         let mut covered: Vec<Item> = Vec::new();
+        let mut sent: InFlight<Sent> = InFlight::default();
         loop {
-            let first = match tokio::time::timeout(PARKED_POLL, rx.recv()).await {
-                Ok(Some(m)) => m,
-                Ok(None) => return Ok(()),
-                Err(_) => {
-                    self.retry_parked(&mut fences).await?;
+            let first = tokio::select! {
+                // A batch in flight is acknowledged while no event waits: take its outcome.
+                joined = oldest(&mut sent) => {
+                    self.settle(joined, &mut sent, &mut fences).await?;
                     continue;
                 }
+                received = tokio::time::timeout(PARKED_POLL, rx.recv()) => match received {
+                    Ok(Some(m)) => m,
+                    Ok(None) => return self.drain(&mut sent, &mut fences).await,
+                    Err(_) => {
+                        self.retry_parked(&mut fences).await?;
+                        continue;
+                    }
+                },
             };
             let mut flush_waiters = Vec::new();
             let mut rewrite = None;
@@ -112,14 +179,13 @@ impl Writer {
                 }
             }
             if !items.is_empty() || !covered.is_empty() {
-                let covered = std::mem::take(&mut covered);
-                self.apply(
-                    &mut builder,
-                    std::mem::take(&mut items),
-                    covered,
-                    &mut fences,
-                )
-                .await?;
+                let batch = (std::mem::take(&mut items), std::mem::take(&mut covered));
+                self.send(&mut builder, batch, &mut fences, &mut sent)
+                    .await?;
+            }
+            if !flush_waiters.is_empty() || rewrite.is_some() {
+                // Both come after every batch before them is acknowledged.
+                self.drain(&mut sent, &mut fences).await?;
             }
             for w in flush_waiters {
                 let _ = w.send(());
@@ -161,31 +227,91 @@ impl Writer {
         }
     }
 
-    async fn apply(
-        &self,
+    /// Batches this writer may have in flight: one at a time with a guard (two-way sync decides
+    /// per batch against what is written) or with history on (entries are written before their
+    /// batch, in stream order).
+    fn in_flight_limit(&self) -> usize {
+        match (&self.guard, &self.history) {
+            (None, None) => self.writes_in_flight.max(1),
+            _ => 1,
+        }
+    }
+
+    /// Sends the collected batch as a task of its own, once no batch in flight writes one of
+    /// its documents; then waits until fewer than the limit are in flight, so the next batch
+    /// is collected while these await the target.
+    async fn send(
+        self: &Arc<Self>,
         builder: &mut BatchBuilder,
-        items: Vec<Item>,
-        covered: Vec<Item>,
+        (items, mut covered): (Vec<Item>, Vec<Item>),
         fences: &mut Fences,
+        sent: &mut InFlight<Sent>,
     ) -> Result<()> {
         let started = Instant::now();
-        let (items, _permit) = match &self.guard {
+        let (mut items, permit) = match &self.guard {
             None => (items, None),
             Some(guard) => match self.admitted(guard.as_ref(), builder, items).await? {
                 Some((kept, permit)) => (kept, Some(permit)),
                 None => return Ok(()),
             },
         };
-        let plan = builder.take_plan();
-        let mut acked = false;
+        let limit = self.in_flight_limit();
+        let (mut plan, keys) = match limit {
+            1 => (builder.take_plan(), Vec::new()),
+            _ => builder.take_plan_keyed(),
+        };
+        let mut keys = BatchKeys::new(keys);
+        let waits = sent.waits_for(&keys);
+        let mut changed = false;
+        let keep = sent.len() - waits;
+        while sent.len() > keep {
+            changed |= self.settle_next(sent, fences).await?;
+        }
+        if changed {
+            // These items were taken while a batch writing some of their documents was in
+            // flight: its fetches may fence them, its replay may have parked them.
+            for item in std::mem::take(&mut items) {
+                self.take_op(item, None, fences, builder, &mut items, &mut covered);
+            }
+            let (replanned, rekeyed) = builder.take_plan_keyed();
+            (plan, keys) = (replanned, BatchKeys::new(rekeyed));
+        }
+        let batch = Batch {
+            plan,
+            items,
+            covered,
+            permit,
+            started,
+        };
+        let writer = self.clone();
+        let task = tokio::spawn(async move { writer.write(batch).await });
+        sent.push(keys, Sent(task));
+        while sent.len() >= limit {
+            self.settle_next(sent, fences).await?;
+        }
+        Ok(())
+    }
+
+    /// One batch's round trip, in its own task: history first (with history on), then the
+    /// plan; each item is acknowledged once the target acknowledged its write, whatever the
+    /// batches sent before it are doing (the watermark passes only a contiguous applied
+    /// prefix). A batch that needs the in-order replay comes back to the writer unacknowledged.
+    async fn write(self: Arc<Self>, batch: Batch) -> Result<Outcome> {
+        let Batch {
+            plan,
+            items,
+            covered,
+            permit,
+            started,
+        } = batch;
         if let Some(h) = &self.history {
             let all = crate::history::changes::in_stream_order(&items, &covered);
             let record = || h.record(&self.target, &all);
             self.reporter.retry("recording history", record).await?;
             self.position.ack(covered.iter().map(|i| i.seq), None, None);
-            if items.is_empty() {
-                return Ok(());
-            }
+        }
+        if items.is_empty() {
+            return Ok(Outcome::Applied(Vec::new(), None));
         }
         let result = self
             .reporter
@@ -195,120 +321,90 @@ impl Writer {
             .await;
         match result {
             Ok(outcome) => {
-                fences.record(outcome.found);
                 let gone = self.left_with_collection(&items, outcome.gone).await;
                 self.settle_fetches(&items, gone);
                 if let Some(guard) = &self.guard {
                     guard.written(&items).await?;
                 }
+                self.applied(&items, plan.ops_in, started, false);
+                drop(permit);
+                let seen = items.iter().filter_map(|i| i.cluster_time).max();
+                Ok(Outcome::Applied(outcome.found, seen))
             }
             Err(e)
                 if e.kind == ErrorKind::DuplicateKey
                     || is_shape_conflict(&e)
                     || (self.parking() && refused_for_good(&e)) =>
             {
-                // Acknowledges each op as it is written.
-                self.apply_in_order(&items, fences).await?;
-                acked = true;
+                Ok(Outcome::Replay(Replay {
+                    items,
+                    ops_in: plan.ops_in,
+                    started,
+                    permit,
+                }))
             }
-            Err(e) => return Err(e),
+            Err(e) => Err(e),
         }
-        fences.prune(items.iter().filter_map(|i| i.cluster_time).max());
-        self.record(&items, plan.ops_in, started.elapsed().as_secs_f64(), acked);
-        // Acknowledged: a sample of these keys is re-checked by the continuous verifier.
-        (self.reporter.status.recent_keys())
-            .applied(items.iter().map(|i| (i.op.coll.as_str(), &i.op.key)));
+    }
+
+    /// Waits for the oldest batch in flight and takes its outcome ([`Self::settle`]).
+    async fn settle_next(&self, sent: &mut InFlight<Sent>, fences: &mut Fences) -> Result<bool> {
+        let joined = oldest(sent).await;
+        self.settle(joined, sent, fences).await
+    }
+
+    /// Takes the outcome of the oldest batch in flight, whose task ended with `joined`: its
+    /// fences, or its in-order replay. A replay runs alone, after every later batch in flight
+    /// came back (their own replays follow it, in stream order). True when the fences or the
+    /// parked documents may have changed for keys of the batch being collected.
+    async fn settle(
+        &self,
+        joined: Joined,
+        sent: &mut InFlight<Sent>,
+        fences: &mut Fences,
+    ) -> Result<bool> {
+        drop(sent.pop_front());
+        let mut outcomes = vec![outcome_of(joined)?];
+        if matches!(outcomes[0], Outcome::Replay(_)) {
+            while let Some(mut later) = sent.pop_front() {
+                outcomes.push(outcome_of((&mut later.0).await)?);
+            }
+        }
+        let mut changed = false;
+        for outcome in outcomes {
+            changed |= match outcome {
+                Outcome::Applied(found, seen) => {
+                    let fenced = !found.is_empty();
+                    fences.record(found);
+                    fences.prune(seen);
+                    fenced
+                }
+                Outcome::Replay(r) => {
+                    // Acknowledges each op as it is written.
+                    self.apply_in_order(&r.items, fences).await?;
+                    fences.prune(r.items.iter().filter_map(|i| i.cluster_time).max());
+                    self.applied(&r.items, r.ops_in, r.started, true);
+                    true
+                }
+            };
+        }
+        Ok(changed)
+    }
+
+    /// Takes the outcome of every batch in flight (flush, rewrite, shutdown).
+    async fn drain(&self, sent: &mut InFlight<Sent>, fences: &mut Fences) -> Result<()> {
+        while !sent.is_empty() {
+            self.settle_next(sent, fences).await?;
+        }
         Ok(())
     }
 
-    /// Replays ops one by one in stream order; each conflicting op waits until every earlier
-    /// event is applied, then is reported as a real conflict and retried slowly. Each op is
-    /// acknowledged once written (never before), so the watermark shows this batch's own
-    /// applied prefix: an op's earlier events are all applied exactly when the watermark
-    /// reaches the seq before it.
-    async fn apply_in_order(&self, items: &[Item], fences: &mut Fences) -> Result<()> {
-        for item in items {
-            if self.waits_behind_parked(item) || fences.covers(item) {
-                self.position.ack([item.seq], None, None);
-                continue;
-            }
-            let mut single = BatchBuilder::new();
-            single.push_ref(&item.op);
-            let mut plan = single.take_plan();
-            let since = Instant::now();
-            let mut waits = conflict_backoff();
-            let mut reported = false;
-            loop {
-                match self
-                    .reporter
-                    .retry("applying an op to the target", || {
-                        apply_plan(&self.source, &self.target, &plan)
-                    })
-                    .await
-                {
-                    Ok(outcome) => {
-                        fences.record(outcome.found);
-                        let items = std::slice::from_ref(item);
-                        let gone = self.left_with_collection(items, outcome.gone).await;
-                        self.settle_fetches(items, gone);
-                        if let Some(guard) = &self.guard {
-                            guard.written(items).await?;
-                        }
-                        self.position
-                            .ack([item.seq], item.wall_ms, item.cluster_time);
-                        break;
-                    }
-                    Err(e) if is_shape_conflict(&e) => {
-                        // The delta does not fit the newer document on the target: re-read it.
-                        let mut fetch = BatchBuilder::new();
-                        fetch.push(WriteOp {
-                            kind: WriteKind::Fetch,
-                            ..item.op.clone()
-                        });
-                        plan = fetch.take_plan();
-                    }
-                    Err(e)
-                        if e.kind == ErrorKind::DuplicateKey
-                            && self.position.seq() + 1 >= item.seq
-                            && self.guard_took(item, &e).await? =>
-                    {
-                        self.position
-                            .ack([item.seq], item.wall_ms, item.cluster_time);
-                        break;
-                    }
-                    Err(e) if self.parking() && refused_for_good(&e) => {
-                        self.park(item, &e)?;
-                        break;
-                    }
-                    Err(e) if decide(&e) == Decision::SlowRetry => {
-                        let earlier_all_applied = self.position.seq() + 1 >= item.seq;
-                        if earlier_all_applied
-                            && self.parking()
-                            && since.elapsed() >= CONFLICT_REPORT_AFTER
-                        {
-                            self.park(item, &e)?;
-                            break;
-                        }
-                        if earlier_all_applied
-                            && since.elapsed() >= CONFLICT_REPORT_AFTER
-                            && !reported
-                        {
-                            tracing::error!(error = %e, collection = %item.op.coll,
-                                "write conflicts on the target even in stream order (a target-only unique index or document?); retrying until it is resolved");
-                            self.reporter.record_error(&e);
-                            reported = true;
-                        }
-                        let wait = waits.next().unwrap_or(CONFLICT_MAX_WAIT);
-                        tokio::select! {
-                            _ = tokio::time::sleep(wait) => {}
-                            _ = self.reporter.abort.cancelled() => return Err(cancelled("applying an op")),
-                        }
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-        Ok(())
+    /// An applied batch: metrics, its acknowledgement unless `acked` already, and its keys for
+    /// the continuous verifier's re-check sample.
+    fn applied(&self, items: &[Item], ops_in: usize, started: Instant, acked: bool) {
+        self.record(items, ops_in, started.elapsed().as_secs_f64(), acked);
+        (self.reporter.status.recent_keys())
+            .applied(items.iter().map(|i| (i.op.coll.as_str(), &i.op.key)));
     }
 
     /// Keeps the gone keys that may have left with their collection: a document missing from
@@ -316,7 +412,7 @@ impl Writer {
     /// delete event follows; nothing to remember. Without a UUID (older servers), or when the
     /// check itself fails, every gone key is kept: remembering costs a little, forgetting
     /// could lose changes.
-    async fn left_with_collection(
+    pub(super) async fn left_with_collection(
         &self,
         items: &[Item],
         gone: Vec<(String, bson::Document)>,
@@ -352,7 +448,7 @@ impl Writer {
     /// of a key makes an earlier gone fetch of it moot; then the fetches that found nothing
     /// now are recorded. Runs before the items are acknowledged, so a checkpoint that covers
     /// them also carries what they recorded.
-    fn settle_fetches(&self, items: &[Item], gone: Vec<(String, bson::Document)>) {
+    pub(super) fn settle_fetches(&self, items: &[Item], gone: Vec<(String, bson::Document)>) {
         let mut unresolved = self.unresolved.lock();
         if !unresolved.is_empty() {
             for item in items {
@@ -394,14 +490,6 @@ impl Writer {
             builder.push_ref(&item.op);
         }
         Ok(Some((kept, admission.permit)))
-    }
-
-    /// True when the guard took a unique-index refusal of `item`.
-    async fn guard_took(&self, item: &Item, e: &crate::error::Error) -> Result<bool> {
-        match &self.guard {
-            Some(guard) => guard.refused(item, e).await,
-            None => Ok(false),
-        }
     }
 
     /// Metrics of an applied batch, and its acknowledgement unless `acked` already.

@@ -6,6 +6,7 @@ use crate::apply::batch::BatchBuilder;
 use crate::apply::plan;
 use crate::ops::metrics::{names, Metrics};
 use crate::ops::Status;
+use crate::source::translate::WriteOp;
 use crate::source::Endpoint;
 use bson::{doc, Document};
 use mongo_testbed::{Testbed, TestbedOptions};
@@ -70,6 +71,7 @@ fn start(bed: &Bed) -> Running {
         partition: (0, 1),
         guard: None,
         history: None,
+        writes_in_flight: 1,
     };
     let (position, reporter) = (writer.position.clone(), writer.reporter.clone());
     Running {
