@@ -521,3 +521,6 @@ impl Writer {
 #[cfg(test)]
 #[path = "writer_tests.rs"]
 mod tests;
+#[cfg(test)]
+#[path = "writer_in_flight_tests.rs"]
+mod in_flight_tests;
