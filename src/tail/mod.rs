@@ -18,6 +18,7 @@ mod pause_gate;
 mod renamed_in;
 pub mod rewrite;
 pub mod router;
+mod send;
 pub mod watcher;
 pub mod writer;
 

@@ -23,7 +23,11 @@ async fn hold_next(bed: &Bed, command: &str, ms: i64) {
 async fn applied(position: &Position, n: u64) {
     let limit = Instant::now() + Duration::from_secs(30);
     while position.applied() < n {
-        assert!(Instant::now() < limit, "{} applied, not {n}", position.applied());
+        assert!(
+            Instant::now() < limit,
+            "{} applied, not {n}",
+            position.applied()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -9,8 +9,8 @@ use crate::support::{
     config, converge, db_names, seed, skip_on_real_server, wait_until, Deployment, Needs,
 };
 use bson::{doc, Document};
-use mongodb::Database;
 use mongo_replicator::config::ConnectionString;
+use mongodb::Database;
 use rand::{Rng, SeedableRng};
 use std::time::Duration;
 
