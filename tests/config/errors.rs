@@ -266,3 +266,13 @@ fn passwords_never_appear_in_errors() {
     assert!(!format!("{c:?}").contains("hunter2"));
     assert!(!c.source.uri.to_string().contains("hunter2"));
 }
+
+#[test]
+fn writes_in_flight_is_1_to_16_and_named() {
+    assert_eq!(
+        invalid(|c| c.apply.writes_in_flight = 0),
+        "invalid configuration: apply.writes_in_flight = 0: must be between 1 and 16"
+    );
+    assert!(invalid(|c| c.apply.writes_in_flight = 17).contains("apply.writes_in_flight = 17"));
+    assert_eq!(Config::default().apply.writes_in_flight, 2);
+}
