@@ -112,6 +112,9 @@ fn ranges_name_key_value_and_bounds() {
         "invalid configuration: apply.workers = 0: must be between 1 and 256"
     );
     assert!(invalid(|c| c.apply.workers = 257).contains("apply.workers = 257"));
+    assert!(invalid(|c| c.apply.writes_in_flight = 0)
+        .contains("apply.writes_in_flight = 0: must be between 1 and 16"));
+    assert!(invalid(|c| c.apply.writes_in_flight = 17).contains("apply.writes_in_flight = 17"));
     assert!(invalid(|c| c.apply.batch_size = 0)
         .contains("apply.batch_size = 0: must be between 1 and 100000"));
     assert!(invalid(|c| c.apply.batch_size = 100_001).contains("apply.batch_size = 100001"));
@@ -265,14 +268,4 @@ fn passwords_never_appear_in_errors() {
     };
     assert!(!format!("{c:?}").contains("hunter2"));
     assert!(!c.source.uri.to_string().contains("hunter2"));
-}
-
-#[test]
-fn writes_in_flight_is_1_to_16_and_named() {
-    assert_eq!(
-        invalid(|c| c.apply.writes_in_flight = 0),
-        "invalid configuration: apply.writes_in_flight = 0: must be between 1 and 16"
-    );
-    assert!(invalid(|c| c.apply.writes_in_flight = 17).contains("apply.writes_in_flight = 17"));
-    assert_eq!(Config::default().apply.writes_in_flight, 2);
 }
