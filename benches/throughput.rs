@@ -2,13 +2,16 @@
 //! one run, one `name=value` line each. Sizes: `BENCH_EVENTS` (backlog, default 200000),
 //! `BENCH_NAIVE_EVENTS` (default 20000; 2000 through the 2 ms link), `BENCH_WORKERS` (default
 //! "1,2,4,8"), `BENCH_VERIFY_DOCS` (verifier RSS, default 20000). `BENCH_ONLY=verify_rss` runs
-//! only the verifier's RSS measurement; `BENCH_ONLY=cpu` only the CPU figures. See README
+//! only the verifier's RSS measurement; `BENCH_ONLY=cpu` only the CPU figures; `BENCH_ONLY=far`
+//! only the figures at 0 and ~2 ms of round trip (`throughput/far.rs`). See README
 //! "Performance".
 
 #[path = "throughput/backlog.rs"]
 mod backlog;
 #[path = "throughput/bare.rs"]
 mod bare;
+#[path = "throughput/far.rs"]
+mod far;
 /// The tests' minimal HTTP client: here only `try_get` of `/status`.
 #[allow(dead_code)]
 #[path = "../tests/support/http.rs"]
@@ -103,6 +106,11 @@ async fn main() {
     let cfg = |db: &str, w: usize| replicator::config(&src_uri, &dst_uri, db, w);
     if std::env::var("BENCH_ONLY").as_deref() == Ok("cpu") {
         cpu_only(&source, &dst_client, events, &cfg).await;
+        figure("bench_seconds", started.elapsed().as_secs_f64());
+        return;
+    }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("far") {
+        far::run(&source, (&src_uri, &dst_uri), events).await;
         figure("bench_seconds", started.elapsed().as_secs_f64());
         return;
     }

@@ -14,7 +14,7 @@ use super::statements::{delete_statement, delta_statements, upsert_statement};
 use crate::source::translate::{DocKey, WriteKind, WriteOp};
 use bson::{Document, RawDocument, RawDocumentBuf};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Bulk statements for one collection. Per key, what survives coalescing is one of `[delete]`,
 /// `[fetch]`, `[upsert, delta...]`, `[delta...]`; the order they are sent in is
@@ -137,6 +137,18 @@ impl BatchBuilder {
 
     /// The bulk statements, and resets the builder.
     pub fn take_plan(&mut self) -> BatchPlan {
+        self.take(false).0
+    }
+
+    /// [`Self::take_plan`], and the keys the batch writes per collection (what a writer with
+    /// more than one batch in flight checks the next batch against).
+    pub fn take_plan_keyed(&mut self) -> (BatchPlan, Vec<(String, HashSet<DocKey>)>) {
+        self.take(true)
+    }
+
+    /// The plan, and the key sets when `keyed` (empty otherwise: building them costs a hash
+    /// per key).
+    fn take(&mut self, keyed: bool) -> (BatchPlan, Vec<(String, HashSet<DocKey>)>) {
         let taken = std::mem::take(self);
         let mut plan = BatchPlan {
             ops_in: taken.pushed,
@@ -165,7 +177,11 @@ impl BatchBuilder {
                     .extend(delta_statements(&q, &set, &unset, &truncate)),
             }
         }
-        for ((name, _), coll) in taken.live.into_iter().zip(colls) {
+        let mut keys = Vec::new();
+        for ((name, live), coll) in taken.live.into_iter().zip(colls) {
+            if keyed {
+                keys.push((name.clone(), live.into_keys().collect()));
+            }
             plan.collections.insert(name, coll);
         }
         plan.statements_out = plan
@@ -173,7 +189,7 @@ impl BatchBuilder {
             .values()
             .map(|c| c.updates.len() + c.deletes.len() + c.fetches.len())
             .sum();
-        plan
+        (plan, keys)
     }
 }
 

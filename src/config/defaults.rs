@@ -63,6 +63,7 @@ impl Default for Config {
                 on_refused: on_refused(),
                 max_parked_documents: max_parked_documents(),
                 ddl: DdlConfig::default(),
+                writes_in_flight: writes_in_flight(),
                 delay_seconds: APPLY_DELAY_SECONDS,
                 hold: super::HoldConfig::default(),
             },
@@ -149,6 +150,16 @@ pub fn on_refused() -> super::OnRefused {
 
 pub fn max_parked_documents() -> usize {
     APPLY_MAX_PARKED_DOCUMENTS
+}
+
+/// Batches a writer has in flight at once (`apply.writes_in_flight`): above 1, the next batch
+/// is sent while the previous one awaits the target. 1 by default: on the benchmark's 2 cores
+/// more in flight measured no gain (README "Performance", round 8), and with unique indexes
+/// whose values move between documents it makes out-of-order takes, which park, more likely.
+pub const APPLY_WRITES_IN_FLIGHT: usize = 1;
+
+pub fn writes_in_flight() -> usize {
+    APPLY_WRITES_IN_FLIGHT
 }
 
 /// `history.runs_retention`: a month of runs.

@@ -243,6 +243,11 @@ pub struct ApplyConfig {
     #[serde(default = "defaults::max_parked_documents")]
     pub max_parked_documents: usize,
     pub ddl: DdlConfig,
+    /// Batches one writer may have sent to the target and not yet seen acknowledged; a batch
+    /// goes out while others are in flight only when it shares no document with them
+    /// ([`crate::tail::in_flight`]). 1 sends one batch at a time.
+    #[serde(default = "defaults::writes_in_flight")]
+    pub writes_in_flight: usize,
     /// Events are applied no earlier than their source wall time plus this many seconds
     /// (a window to stop a mistake before it reaches the backup; [`crate::tail::delay`]).
     #[serde(default)]

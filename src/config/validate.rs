@@ -14,6 +14,8 @@ const MAX_APPLY_DELAY_SECONDS: usize = 7 * 24 * 3600;
 const MAX_DELETES_PER_MINUTE: usize = 1_000_000;
 /// `apply.max_parked_documents` upper bound (each entry is kept in the checkpoint).
 const MAX_PARKED_DOCUMENTS: usize = 1_000_000;
+/// `apply.writes_in_flight` at most: more only queues on the target.
+pub const MAX_WRITES_IN_FLIGHT: usize = 16;
 /// `apply.max_queued_bytes` bounds: 1 MiB (one large document must fit) to 64 GiB.
 pub const MIN_QUEUED_BYTES: usize = 1024 * 1024;
 pub const MAX_QUEUED_BYTES: usize = 64 * 1024 * 1024 * 1024;
@@ -136,6 +138,11 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
         "apply.workers",
         &c.apply.workers,
         range(c.apply.workers, 1, MAX_WORKERS),
+    );
+    check(
+        "apply.writes_in_flight",
+        &c.apply.writes_in_flight,
+        range(c.apply.writes_in_flight, 1, MAX_WRITES_IN_FLIGHT),
     );
     check(
         "apply.delay_seconds",

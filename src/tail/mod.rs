@@ -11,12 +11,15 @@ pub mod drop_hold;
 pub mod fences;
 pub mod guard;
 pub mod hold_gate;
+pub mod in_flight;
+mod in_order;
 mod parking;
 mod pause_gate;
 pub mod read_ahead;
 mod renamed_in;
 pub mod rewrite;
 pub mod router;
+mod send;
 pub mod watcher;
 pub mod writer;
 
@@ -113,6 +116,7 @@ pub async fn run_tail_guarded(
             partition: (index, cfg.apply.workers),
             guard: guard.clone(),
             history: history.clone(),
+            writes_in_flight: cfg.apply.writes_in_flight,
         };
         writers.spawn(w.run(rx));
     }

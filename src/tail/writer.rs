@@ -1,7 +1,8 @@
 //! A writer owns a partition of the keyspace (hash of namespace + document key), so per-document
 //! order holds while partitions are written in parallel. It batches by count, bytes and time,
 //! applies the coalesced batch, and acknowledges the batch's sequence numbers only after the
-//! target acknowledged the writes.
+//! target acknowledged the writes. Up to `apply.writes_in_flight` batches await the target at
+//! once, never two writing the same document ([`super::send`]).
 //!
 //! Duplicate keys: a unique secondary index can reject a write only because another partition
 //! has not yet applied an earlier event (doc A frees `x`, then doc B takes it). The writer then
@@ -10,14 +11,12 @@
 //! retried slowly, never skipped.
 
 use super::fences::Fences;
-use super::parking::refused_for_good;
+use super::in_flight::InFlight;
 use super::router::{Item, WriterMsg};
+use super::send::{oldest, Sent};
 use crate::apply::batch::BatchBuilder;
-use crate::apply::{apply_plan, is_shape_conflict};
-use crate::error::retry::{cancelled, conflict_backoff, decide, Decision};
-use crate::error::{ErrorKind, Result};
+use crate::error::Result;
 use crate::ops::{Op, Reporter};
-use crate::source::translate::WriteOp;
 use crate::source::translate::{DocKey, WriteKind};
 use crate::source::Endpoint;
 use crate::state::GoneKeys;
@@ -49,33 +48,48 @@ pub struct Writer {
     pub guard: Option<std::sync::Arc<dyn super::guard::ApplyGuard>>,
     /// `[history] enabled`: each batch's entries are written before the batch.
     pub history: Option<Arc<crate::history::changes::Changes>>,
+    /// `apply.writes_in_flight`: batches sent and not yet acknowledged, at most.
+    pub writes_in_flight: usize,
 }
 
 /// How long a conflicting op waits for earlier events before the conflict is reported.
-const CONFLICT_REPORT_AFTER: Duration = Duration::from_secs(5);
-const CONFLICT_MAX_WAIT: Duration = Duration::from_secs(30);
+pub(super) const CONFLICT_REPORT_AFTER: Duration = Duration::from_secs(5);
+pub(super) const CONFLICT_MAX_WAIT: Duration = Duration::from_secs(30);
 /// How often an idle writer looks for parked documents due for a retry.
 const PARKED_POLL: Duration = Duration::from_secs(1);
 
 impl Writer {
     /// Runs until the channel closes (everything received is applied first) or a fatal error.
-    pub async fn run(self, mut rx: mpsc::Receiver<WriterMsg>) -> Result<()> {
+    pub async fn run(self, rx: mpsc::Receiver<WriterMsg>) -> Result<()> {
+        // Shared with the tasks writing its batches in flight.
+        Arc::new(self).receive(rx).await
+    }
+
+    async fn receive(self: Arc<Self>, mut rx: mpsc::Receiver<WriterMsg>) -> Result<()> {
         let mut items: Vec<Item> = Vec::new();
         let mut builder = BatchBuilder::new();
         let mut fences = Fences::default();
         let mut covered: Vec<Item> = Vec::new();
         // The rest of a received `WriterMsg::Batch`, taken before the channel's next message.
         let mut backlog = Vec::new().into_iter();
+        let mut sent: InFlight<Sent> = InFlight::default();
         loop {
             let first = match backlog.next() {
                 Some((item, key)) => WriterMsg::Keyed(item, key),
-                None => match tokio::time::timeout(PARKED_POLL, rx.recv()).await {
-                    Ok(Some(m)) => m,
-                    Ok(None) => return Ok(()),
-                    Err(_) => {
-                        self.retry_parked(&mut fences).await?;
+                None => tokio::select! {
+                    // A batch in flight is acknowledged while no event waits: take its outcome.
+                    joined = oldest(&mut sent) => {
+                        self.settle(joined, &mut sent, &mut fences).await?;
                         continue;
                     }
+                    received = tokio::time::timeout(PARKED_POLL, rx.recv()) => match received {
+                        Ok(Some(m)) => m,
+                        Ok(None) => return self.drain(&mut sent, &mut fences).await,
+                        Err(_) => {
+                            self.retry_parked(&mut fences).await?;
+                            continue;
+                        }
+                    },
                 },
             };
             let mut flush_waiters = Vec::new();
@@ -122,14 +136,13 @@ impl Writer {
                 }
             }
             if !items.is_empty() || !covered.is_empty() {
-                let covered = std::mem::take(&mut covered);
-                self.apply(
-                    &mut builder,
-                    std::mem::take(&mut items),
-                    covered,
-                    &mut fences,
-                )
-                .await?;
+                let batch = (std::mem::take(&mut items), std::mem::take(&mut covered));
+                self.send(&mut builder, batch, &mut fences, &mut sent)
+                    .await?;
+            }
+            if !flush_waiters.is_empty() || rewrite.is_some() {
+                // Both come after every batch before them is acknowledged.
+                self.drain(&mut sent, &mut fences).await?;
             }
             for w in flush_waiters {
                 let _ = w.send(());
@@ -145,7 +158,7 @@ impl Writer {
     /// Adds a received op to the batch, unless a parked document holds it back or a fence
     /// covers it (acknowledged then, or with history on recorded with the batch). `key` is
     /// the op's canonical key bytes when the router sent them.
-    fn take_op(
+    pub(super) fn take_op(
         &self,
         mut item: Item,
         key: Option<DocKey>,
@@ -171,162 +184,12 @@ impl Writer {
         }
     }
 
-    async fn apply(
-        &self,
-        builder: &mut BatchBuilder,
-        items: Vec<Item>,
-        covered: Vec<Item>,
-        fences: &mut Fences,
-    ) -> Result<()> {
-        let started = Instant::now();
-        let (items, _permit) = match &self.guard {
-            None => (items, None),
-            Some(guard) => match self.admitted(guard.as_ref(), builder, items).await? {
-                Some((kept, permit)) => (kept, Some(permit)),
-                None => return Ok(()),
-            },
-        };
-        let plan = builder.take_plan();
-        let mut acked = false;
-        if let Some(h) = &self.history {
-            let all = crate::history::changes::in_stream_order(&items, &covered);
-            let record = || h.record(&self.target, &all);
-            self.reporter.retry("recording history", record).await?;
-            self.position.ack(covered.iter().map(|i| i.seq), None, None);
-            if items.is_empty() {
-                return Ok(());
-            }
-        }
-        let result = self
-            .reporter
-            .retry("applying a batch to the target", || {
-                apply_plan(&self.source, &self.target, &plan)
-            })
-            .await;
-        match result {
-            Ok(outcome) => {
-                fences.record(outcome.found);
-                let gone = self.left_with_collection(&items, outcome.gone).await;
-                self.settle_fetches(&items, gone);
-                if let Some(guard) = &self.guard {
-                    guard.written(&items).await?;
-                }
-            }
-            Err(e)
-                if e.kind == ErrorKind::DuplicateKey
-                    || is_shape_conflict(&e)
-                    || (self.parking() && refused_for_good(&e)) =>
-            {
-                // Acknowledges each op as it is written.
-                self.apply_in_order(&items, fences).await?;
-                acked = true;
-            }
-            Err(e) => return Err(e),
-        }
-        fences.prune(items.iter().filter_map(|i| i.cluster_time).max());
-        self.record(&items, plan.ops_in, started.elapsed().as_secs_f64(), acked);
-        // Acknowledged: a sample of these keys is re-checked by the continuous verifier.
-        (self.reporter.status.recent_keys())
-            .applied(items.iter().map(|i| (i.op.coll.as_str(), &i.op.key)));
-        Ok(())
-    }
-
-    /// Replays ops one by one in stream order; each conflicting op waits until every earlier
-    /// event is applied, then is reported as a real conflict and retried slowly. Each op is
-    /// acknowledged once written (never before), so the watermark shows this batch's own
-    /// applied prefix: an op's earlier events are all applied exactly when the watermark
-    /// reaches the seq before it.
-    async fn apply_in_order(&self, items: &[Item], fences: &mut Fences) -> Result<()> {
-        for item in items {
-            if self.waits_behind_parked(item) || fences.covers(item) {
-                self.position.ack([item.seq], None, None);
-                continue;
-            }
-            let mut single = BatchBuilder::new();
-            single.push_ref(&item.op);
-            let mut plan = single.take_plan();
-            let since = Instant::now();
-            let mut waits = conflict_backoff();
-            let mut reported = false;
-            loop {
-                match self
-                    .reporter
-                    .retry("applying an op to the target", || {
-                        apply_plan(&self.source, &self.target, &plan)
-                    })
-                    .await
-                {
-                    Ok(outcome) => {
-                        fences.record(outcome.found);
-                        let items = std::slice::from_ref(item);
-                        let gone = self.left_with_collection(items, outcome.gone).await;
-                        self.settle_fetches(items, gone);
-                        if let Some(guard) = &self.guard {
-                            guard.written(items).await?;
-                        }
-                        self.position
-                            .ack([item.seq], item.wall_ms, item.cluster_time);
-                        break;
-                    }
-                    Err(e) if is_shape_conflict(&e) => {
-                        // The delta does not fit the newer document on the target: re-read it.
-                        let mut fetch = BatchBuilder::new();
-                        fetch.push(WriteOp {
-                            kind: WriteKind::Fetch,
-                            ..item.op.clone()
-                        });
-                        plan = fetch.take_plan();
-                    }
-                    Err(e)
-                        if e.kind == ErrorKind::DuplicateKey
-                            && self.position.seq() + 1 >= item.seq
-                            && self.guard_took(item, &e).await? =>
-                    {
-                        self.position
-                            .ack([item.seq], item.wall_ms, item.cluster_time);
-                        break;
-                    }
-                    Err(e) if self.parking() && refused_for_good(&e) => {
-                        self.park(item, &e)?;
-                        break;
-                    }
-                    Err(e) if decide(&e) == Decision::SlowRetry => {
-                        let earlier_all_applied = self.position.seq() + 1 >= item.seq;
-                        if earlier_all_applied
-                            && self.parking()
-                            && since.elapsed() >= CONFLICT_REPORT_AFTER
-                        {
-                            self.park(item, &e)?;
-                            break;
-                        }
-                        if earlier_all_applied
-                            && since.elapsed() >= CONFLICT_REPORT_AFTER
-                            && !reported
-                        {
-                            tracing::error!(error = %e, collection = %item.op.coll,
-                                "write conflicts on the target even in stream order (a target-only unique index or document?); retrying until it is resolved");
-                            self.reporter.record_error(&e);
-                            reported = true;
-                        }
-                        let wait = waits.next().unwrap_or(CONFLICT_MAX_WAIT);
-                        tokio::select! {
-                            _ = tokio::time::sleep(wait) => {}
-                            _ = self.reporter.abort.cancelled() => return Err(cancelled("applying an op")),
-                        }
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// Keeps the gone keys that may have left with their collection: a document missing from
     /// the very collection its events came from (same UUID now) was deleted in place, and its
     /// delete event follows; nothing to remember. Without a UUID (older servers), or when the
     /// check itself fails, every gone key is kept: remembering costs a little, forgetting
     /// could lose changes.
-    async fn left_with_collection(
+    pub(super) async fn left_with_collection(
         &self,
         items: &[Item],
         gone: Vec<(String, bson::Document)>,
@@ -362,7 +225,7 @@ impl Writer {
     /// of a key makes an earlier gone fetch of it moot; then the fetches that found nothing
     /// now are recorded. Runs before the items are acknowledged, so a checkpoint that covers
     /// them also carries what they recorded.
-    fn settle_fetches(&self, items: &[Item], gone: Vec<(String, bson::Document)>) {
+    pub(super) fn settle_fetches(&self, items: &[Item], gone: Vec<(String, bson::Document)>) {
         let mut unresolved = self.unresolved.lock();
         if !unresolved.is_empty() {
             for item in items {
@@ -378,7 +241,7 @@ impl Writer {
 
     /// Asks the guard which items to write: the kept ones (the builder holds just them) and
     /// the permit, or `None` when nothing is left to write (all acknowledged).
-    async fn admitted(
+    pub(super) async fn admitted(
         &self,
         guard: &dyn super::guard::ApplyGuard,
         builder: &mut BatchBuilder,
@@ -406,16 +269,8 @@ impl Writer {
         Ok(Some((kept, admission.permit)))
     }
 
-    /// True when the guard took a unique-index refusal of `item`.
-    async fn guard_took(&self, item: &Item, e: &crate::error::Error) -> Result<bool> {
-        match &self.guard {
-            Some(guard) => guard.refused(item, e).await,
-            None => Ok(false),
-        }
-    }
-
     /// Metrics of an applied batch, and its acknowledgement unless `acked` already.
-    fn record(&self, items: &[Item], ops_in: usize, seconds: f64, acked: bool) {
+    pub(super) fn record(&self, items: &[Item], ops_in: usize, seconds: f64, acked: bool) {
         let mut per_op: Vec<(Op, u64)> = Vec::with_capacity(4);
         for it in items {
             match per_op.iter_mut().find(|(l, _)| *l == it.op_label) {
@@ -440,6 +295,9 @@ impl Writer {
     }
 }
 
+#[cfg(test)]
+#[path = "writer_in_flight_tests.rs"]
+mod in_flight_tests;
 #[cfg(test)]
 #[path = "writer_tests.rs"]
 mod tests;

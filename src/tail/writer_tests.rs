@@ -6,6 +6,7 @@ use crate::apply::batch::BatchBuilder;
 use crate::apply::plan;
 use crate::ops::metrics::{names, Metrics};
 use crate::ops::Status;
+use crate::source::translate::WriteOp;
 use crate::source::Endpoint;
 use bson::{doc, Document};
 use mongo_testbed::{Testbed, TestbedOptions};
@@ -13,13 +14,15 @@ use mongodb::options::IndexOptions;
 use mongodb::{Client, IndexModel};
 use tokio_util::sync::CancellationToken;
 
-struct Bed {
+pub(super) struct Bed {
     _testbed: Testbed,
-    source: Endpoint,
-    target: Endpoint,
+    /// To the testbed's `admin` too (fail points).
+    pub client: Client,
+    pub source: Endpoint,
+    pub target: Endpoint,
 }
 
-async fn bed() -> Bed {
+pub(super) async fn bed() -> Bed {
     let testbed = Testbed::start(TestbedOptions::default())
         .await
         .expect("start testbed");
@@ -30,6 +33,7 @@ async fn bed() -> Bed {
         None,
     );
     Bed {
+        client,
         source,
         target,
         _testbed: testbed,
@@ -37,14 +41,21 @@ async fn bed() -> Bed {
 }
 
 /// A running writer on `bed`, and what a test watches it through.
-struct Running {
-    position: Arc<Position>,
-    reporter: Reporter,
-    tx: mpsc::Sender<WriterMsg>,
-    task: tokio::task::JoinHandle<Result<()>>,
+pub(super) struct Running {
+    pub position: Arc<Position>,
+    pub reporter: Reporter,
+    pub tx: mpsc::Sender<WriterMsg>,
+    pub task: tokio::task::JoinHandle<Result<()>>,
 }
 
+/// A writer with two batches in flight (`apply.writes_in_flight = 2`, not the default 1: every
+/// writer test then covers the path with batches in flight), batches of up to 100 ops.
 fn start(bed: &Bed) -> Running {
+    start_with(bed, 100, 2)
+}
+
+/// A writer sending batches of at most `max_ops`, `in_flight` of them at once.
+pub(super) fn start_with(bed: &Bed, max_ops: usize, in_flight: usize) -> Running {
     let (tx, rx) = mpsc::channel(64);
     // These tests pin `apply.on_refused = "stop"`; parking is tested end to end.
     let status = Status::new("writer_src", "writer_dst");
@@ -62,7 +73,7 @@ fn start(bed: &Bed) -> Running {
             abort: CancellationToken::new(),
         },
         limits: BatchLimits {
-            max_ops: 100,
+            max_ops,
             max_bytes: 1 << 20,
             max_delay: Duration::from_millis(50),
         },
@@ -70,6 +81,7 @@ fn start(bed: &Bed) -> Running {
         partition: (0, 1),
         guard: None,
         history: None,
+        writes_in_flight: in_flight,
     };
     let (position, reporter) = (writer.position.clone(), writer.reporter.clone());
     Running {
@@ -82,6 +94,13 @@ fn start(bed: &Bed) -> Running {
 
 /// A writer whose target has a unique index on `email` and `{_id: holder, email: "x"}`.
 async fn x_held_by(holder: &str) -> (Bed, Running) {
+    let bed = x_held(holder).await;
+    let running = start(&bed);
+    (bed, running)
+}
+
+/// A bed whose target has a unique index on `email` and `{_id: holder, email: "x"}`.
+pub(super) async fn x_held(holder: &str) -> Bed {
     let bed = bed().await;
     bed.target
         .collection::<Document>("people")
@@ -94,18 +113,17 @@ async fn x_held_by(holder: &str) -> (Bed, Running) {
         .await
         .unwrap();
     insert(&bed.target, doc! {"_id": holder, "email": "x"}).await;
-    let running = start(&bed);
-    (bed, running)
+    bed
 }
 
 /// B's insert, taking the unique value `x`.
-fn b_takes_x(position: &Position) -> Item {
+pub(super) fn b_takes_x(position: &Position) -> Item {
     let b = op("b", WriteKind::upsert(doc! {"_id": "b", "email": "x"}));
     item(position, b, Op::Insert)
 }
 
 /// Registers `op` in the position, as the watcher does, and makes it an item.
-fn item(position: &Position, op: WriteOp, op_label: Op) -> Item {
+pub(super) fn item(position: &Position, op: WriteOp, op_label: Op) -> Item {
     let seq = position.register(doc! {"_data": format!("{}", position.received())}, None);
     Item {
         seq,
@@ -121,7 +139,7 @@ fn item(position: &Position, op: WriteOp, op_label: Op) -> Item {
     }
 }
 
-fn op(id: &str, kind: WriteKind) -> WriteOp {
+pub(super) fn op(id: &str, kind: WriteKind) -> WriteOp {
     WriteOp {
         coll: "people".into(),
         key: doc! {"_id": id},
@@ -129,7 +147,7 @@ fn op(id: &str, kind: WriteKind) -> WriteOp {
     }
 }
 
-fn set(field: &str, value: &str) -> WriteKind {
+pub(super) fn set(field: &str, value: &str) -> WriteKind {
     WriteKind::Delta {
         set: crate::source::translate::body(&doc! {field: value}),
         unset: vec![],
@@ -137,14 +155,14 @@ fn set(field: &str, value: &str) -> WriteKind {
     }
 }
 
-async fn contents(db: &Endpoint) -> Vec<Document> {
+pub(super) async fn contents(db: &Endpoint) -> Vec<Document> {
     use futures::TryStreamExt;
     let people = db.collection::<Document>("people");
     let sorted = people.find(doc! {}).sort(doc! {"_id": 1});
     sorted.await.unwrap().try_collect().await.unwrap()
 }
 
-async fn insert(db: &Endpoint, d: Document) {
+pub(super) async fn insert(db: &Endpoint, d: Document) {
     db.collection::<Document>("people")
         .insert_one(d)
         .await
@@ -152,7 +170,7 @@ async fn insert(db: &Endpoint, d: Document) {
 }
 
 /// A held `x` (seq 1) and gave it up, B took it (seq 2); then the writer stops cleanly.
-async fn x_moved_to_b_and_both_acknowledged(
+pub(super) async fn x_moved_to_b_and_both_acknowledged(
     bed: &Bed,
     position: Arc<Position>,
     tx: mpsc::Sender<WriterMsg>,
@@ -171,7 +189,7 @@ async fn x_moved_to_b_and_both_acknowledged(
 }
 
 /// Sends `items` in one go, then a flush, and waits for the flush to be answered.
-async fn send_and_flush(tx: &mpsc::Sender<WriterMsg>, items: Vec<Item>) {
+pub(super) async fn send_and_flush(tx: &mpsc::Sender<WriterMsg>, items: Vec<Item>) {
     for it in items {
         tx.send(WriterMsg::Op(it)).await.unwrap();
     }

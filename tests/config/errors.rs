@@ -112,6 +112,9 @@ fn ranges_name_key_value_and_bounds() {
         "invalid configuration: apply.workers = 0: must be between 1 and 256"
     );
     assert!(invalid(|c| c.apply.workers = 257).contains("apply.workers = 257"));
+    assert!(invalid(|c| c.apply.writes_in_flight = 0)
+        .contains("apply.writes_in_flight = 0: must be between 1 and 16"));
+    assert!(invalid(|c| c.apply.writes_in_flight = 17).contains("apply.writes_in_flight = 17"));
     assert!(invalid(|c| c.apply.batch_size = 0)
         .contains("apply.batch_size = 0: must be between 1 and 100000"));
     assert!(invalid(|c| c.apply.batch_size = 100_001).contains("apply.batch_size = 100001"));

@@ -3,6 +3,7 @@
 
 mod env;
 mod failpoints;
+mod far_backup;
 mod network;
 mod outage;
 mod queued_bytes;

@@ -1,0 +1,82 @@
+//! `BENCH_ONLY=far`: the far-link figures alone, for before/after pairs of the writing side:
+//! the naive replicator and the 4-writer catch-up, each at 0 and at ~2 ms of round trip to the
+//! target (the fault proxy's `Fault::Delay`, 1 ms each way), on one backlog of `BENCH_EVENTS`.
+//! `BENCH_WRITES_IN_FLIGHT` sets `apply.writes_in_flight` for both catch-ups (only on a build
+//! that has the key; without it the build's default holds).
+
+use crate::backlog::{rounds_for, step, steps, Form};
+use crate::{bare, figure, proxy, replicator};
+use bson::doc;
+use mongo_replicator::config::Config;
+use mongodb::{Client, Database};
+use std::time::{Duration, Instant};
+
+/// `cfg` with `apply.writes_in_flight = n`, set through serde so this file also builds against
+/// a parent without the key (the variable is then left unset).
+fn in_flight(cfg: Config, n: Option<u64>) -> Config {
+    let Some(n) = n else { return cfg };
+    let mut v = serde_json::to_value(&cfg).expect("config to json");
+    v["apply"]["writes_in_flight"] = n.into();
+    serde_json::from_value(v).expect("this build has apply.writes_in_flight")
+}
+
+pub async fn run(source: &Database, (src_uri, dst_uri): (&str, &str), events: usize) {
+    let (rounds, total) = rounds_for(events);
+    let wif = std::env::var("BENCH_WRITES_IN_FLIGHT")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let near_cfg = in_flight(replicator::config(src_uri, dst_uri, "dst_near", 4), wif);
+    replicator::prime(&near_cfg).await;
+    let target_addr = dst_uri["mongodb://".len()..dst_uri.find("/?").unwrap()]
+        .parse()
+        .unwrap();
+    let link = proxy::Proxy::start(target_addr).await;
+    link.set(proxy::Fault::Delay {
+        one_way: Duration::from_millis(1),
+    });
+    let far_cfg = in_flight(replicator::config(src_uri, &link.uri(), "dst_far", 4), wif);
+    replicator::prime(&far_cfg).await;
+    let near_client = Client::with_uri_str(dst_uri).await.unwrap();
+    let far_client = Client::with_uri_str(link.uri()).await.unwrap();
+    figure("link_rtt_ms", round_trip_ms(&far_client).await);
+    let token = {
+        let stream = source.watch().await.unwrap();
+        stream.resume_token().expect("token")
+    };
+    for (r, c) in steps(0..rounds) {
+        for cmd in step(r, c, Form::Source) {
+            source.run_command(cmd).await.unwrap();
+        }
+    }
+    println!("backlog_events={total}");
+    let naive_events = crate::env_usize("BENCH_NAIVE_EVENTS", 20_000).min(total);
+    let target = near_client.database("dst_naive");
+    let naive = bare::naive(source, &target, token.clone(), naive_events).await;
+    target.drop().await.unwrap();
+    figure("naive_events_per_s", naive);
+    let far_naive_events = crate::env_usize("BENCH_NAIVE_RTT_EVENTS", 2000).min(total);
+    let target = far_client.database("dst_naive_far");
+    let naive_far = bare::naive(source, &target, token, far_naive_events).await;
+    target.drop().await.unwrap();
+    figure("naive_events_per_s_rtt2ms", naive_far);
+    let near = replicator::catch_up(&near_cfg, total as u64).await;
+    near_client.database("dst_near").drop().await.unwrap();
+    figure("tail_events_per_s", near.events_per_s);
+    figure("speedup_vs_naive_rtt0", near.events_per_s / naive);
+    let far = replicator::catch_up(&far_cfg, total as u64).await;
+    far_client.database("dst_far").drop().await.unwrap();
+    figure("tail_events_per_s_rtt2ms", far.events_per_s);
+    figure("speedup_vs_naive_rtt2ms", far.events_per_s / naive_far);
+    figure("rtt2ms_vs_rtt0", far.events_per_s / near.events_per_s);
+}
+
+/// The round trip the link really adds (timer granularity makes it more than 2 ms).
+async fn round_trip_ms(client: &Client) -> f64 {
+    let admin = client.database("admin");
+    admin.run_command(doc! {"ping": 1}).await.unwrap();
+    let pinged = Instant::now();
+    for _ in 0..50 {
+        admin.run_command(doc! {"ping": 1}).await.unwrap();
+    }
+    pinged.elapsed().as_secs_f64() * 1e3 / 50.0
+}

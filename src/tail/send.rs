@@ -1,0 +1,259 @@
+//! The writer's batches in flight (`apply.writes_in_flight`): each collected batch is written by
+//! a task of its own, sent once no batch in flight writes one of its documents
+//! ([`super::in_flight`]); its items are acknowledged as soon as the target acknowledged them
+//! (the watermark passes only a contiguous applied prefix), and the writer takes the outcomes
+//! in send order: the fences a batch's fetches found, or its in-order replay, which runs alone.
+
+use super::fences::Fences;
+use super::in_flight::{BatchKeys, InFlight};
+use super::parking::refused_for_good;
+use super::router::Item;
+use super::writer::Writer;
+use crate::apply::batch::BatchBuilder;
+use crate::apply::{apply_plan, is_shape_conflict};
+use crate::error::{Class, Error, ErrorKind, Result};
+use crate::source::translate::ClusterTime;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// A batch on its way to the target.
+struct Batch {
+    plan: crate::apply::batch::BatchPlan,
+    items: Vec<Item>,
+    /// Fenced items recorded in the history with the batch (history on).
+    covered: Vec<Item>,
+    /// The guard's permit (two-way sync), held until the batch is written and reported.
+    permit: Option<Box<dyn Send + Sync>>,
+    started: Instant,
+}
+
+/// The task writing one batch in flight. Dropped (a fatal error elsewhere, the writer
+/// stopping), it is aborted: its items stay unacknowledged and are replayed after a restart.
+pub(super) struct Sent(tokio::task::JoinHandle<Result<Outcome>>);
+
+impl Drop for Sent {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+pub(super) type Joined = std::result::Result<Result<Outcome>, tokio::task::JoinError>;
+
+/// What became of a batch in flight.
+pub(super) enum Outcome {
+    /// Written and acknowledged: the documents its fetches found (fences to record) and the
+    /// newest cluster time among its items (fences to prune).
+    Applied(Vec<crate::apply::Fetched>, Option<ClusterTime>),
+    /// Refused in a way the in-order replay resolves; nothing acknowledged yet.
+    Replay(Replay),
+}
+
+pub(super) struct Replay {
+    items: Vec<Item>,
+    ops_in: usize,
+    started: Instant,
+    /// Held through the replay.
+    #[allow(dead_code)]
+    permit: Option<Box<dyn Send + Sync>>,
+}
+
+/// The end of the oldest batch's task; never, while none is in flight.
+pub(super) async fn oldest(sent: &mut InFlight<Sent>) -> Joined {
+    match sent.front_mut() {
+        Some(task) => (&mut task.0).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn outcome_of(joined: Joined) -> Result<Outcome> {
+    joined.map_err(|e| {
+        Error::new(
+            ErrorKind::Internal,
+            Class::Fatal,
+            "writer batch",
+            e.to_string(),
+        )
+    })?
+}
+
+impl Writer {
+    /// Batches this writer may have in flight: one at a time with a guard (two-way sync decides
+    /// per batch against what is written) or with history on (entries are written before their
+    /// batch, in stream order).
+    fn in_flight_limit(&self) -> usize {
+        match (&self.guard, &self.history) {
+            (None, None) => self.writes_in_flight.max(1),
+            _ => 1,
+        }
+    }
+
+    /// Sends the collected batch as a task of its own, once no batch in flight writes one of
+    /// its documents; then waits until fewer than the limit are in flight, so the next batch
+    /// is collected while these await the target.
+    pub(super) async fn send(
+        self: &Arc<Self>,
+        builder: &mut BatchBuilder,
+        (items, mut covered): (Vec<Item>, Vec<Item>),
+        fences: &mut Fences,
+        sent: &mut InFlight<Sent>,
+    ) -> Result<()> {
+        let started = Instant::now();
+        let (mut items, permit) = match &self.guard {
+            None => (items, None),
+            Some(guard) => match self.admitted(guard.as_ref(), builder, items).await? {
+                Some((kept, permit)) => (kept, Some(permit)),
+                None => return Ok(()),
+            },
+        };
+        let limit = self.in_flight_limit();
+        let (mut plan, keys) = match limit {
+            1 => (builder.take_plan(), Vec::new()),
+            _ => builder.take_plan_keyed(),
+        };
+        let mut keys = BatchKeys::new(keys);
+        let waits = sent.waits_for(&keys);
+        let mut changed = false;
+        let keep = sent.len() - waits;
+        while sent.len() > keep {
+            changed |= self.settle_next(sent, fences).await?;
+        }
+        if changed {
+            // These items were taken while a batch writing some of their documents was in
+            // flight: its fetches may fence them, its replay may have parked them.
+            for item in std::mem::take(&mut items) {
+                self.take_op(item, None, fences, builder, &mut items, &mut covered);
+            }
+            let (replanned, rekeyed) = builder.take_plan_keyed();
+            (plan, keys) = (replanned, BatchKeys::new(rekeyed));
+        }
+        let batch = Batch {
+            plan,
+            items,
+            covered,
+            permit,
+            started,
+        };
+        let writer = self.clone();
+        let task = tokio::spawn(async move { writer.write(batch).await });
+        sent.push(keys, Sent(task));
+        while sent.len() >= limit {
+            self.settle_next(sent, fences).await?;
+        }
+        Ok(())
+    }
+
+    /// One batch's round trip, in its own task: history first (with history on), then the
+    /// plan; each item is acknowledged once the target acknowledged its write, whatever the
+    /// batches sent before it are doing (the watermark passes only a contiguous applied
+    /// prefix). A batch that needs the in-order replay comes back to the writer unacknowledged.
+    async fn write(self: Arc<Self>, batch: Batch) -> Result<Outcome> {
+        let Batch {
+            plan,
+            items,
+            covered,
+            permit,
+            started,
+        } = batch;
+        if let Some(h) = &self.history {
+            let all = crate::history::changes::in_stream_order(&items, &covered);
+            let record = || h.record(&self.target, &all);
+            self.reporter.retry("recording history", record).await?;
+            self.position.ack(covered.iter().map(|i| i.seq), None, None);
+        }
+        if items.is_empty() {
+            return Ok(Outcome::Applied(Vec::new(), None));
+        }
+        let result = self
+            .reporter
+            .retry("applying a batch to the target", || {
+                apply_plan(&self.source, &self.target, &plan)
+            })
+            .await;
+        match result {
+            Ok(outcome) => {
+                let gone = self.left_with_collection(&items, outcome.gone).await;
+                self.settle_fetches(&items, gone);
+                if let Some(guard) = &self.guard {
+                    guard.written(&items).await?;
+                }
+                self.applied(&items, plan.ops_in, started, false);
+                drop(permit);
+                let seen = items.iter().filter_map(|i| i.cluster_time).max();
+                Ok(Outcome::Applied(outcome.found, seen))
+            }
+            Err(e)
+                if e.kind == ErrorKind::DuplicateKey
+                    || is_shape_conflict(&e)
+                    || (self.parking() && refused_for_good(&e)) =>
+            {
+                Ok(Outcome::Replay(Replay {
+                    items,
+                    ops_in: plan.ops_in,
+                    started,
+                    permit,
+                }))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Waits for the oldest batch in flight and takes its outcome ([`Self::settle`]).
+    async fn settle_next(&self, sent: &mut InFlight<Sent>, fences: &mut Fences) -> Result<bool> {
+        let joined = oldest(sent).await;
+        self.settle(joined, sent, fences).await
+    }
+
+    /// Takes the outcome of the oldest batch in flight, whose task ended with `joined`: its
+    /// fences, or its in-order replay. A replay runs alone, after every later batch in flight
+    /// came back (their own replays follow it, in stream order). True when the fences or the
+    /// parked documents may have changed for keys of the batch being collected.
+    pub(super) async fn settle(
+        &self,
+        joined: Joined,
+        sent: &mut InFlight<Sent>,
+        fences: &mut Fences,
+    ) -> Result<bool> {
+        drop(sent.pop_front());
+        let mut outcomes = vec![outcome_of(joined)?];
+        if matches!(outcomes[0], Outcome::Replay(_)) {
+            while let Some(mut later) = sent.pop_front() {
+                outcomes.push(outcome_of((&mut later.0).await)?);
+            }
+        }
+        let mut changed = false;
+        for outcome in outcomes {
+            changed |= match outcome {
+                Outcome::Applied(found, seen) => {
+                    let fenced = !found.is_empty();
+                    fences.record(found);
+                    fences.prune(seen);
+                    fenced
+                }
+                Outcome::Replay(r) => {
+                    // Acknowledges each op as it is written.
+                    self.apply_in_order(&r.items, fences).await?;
+                    fences.prune(r.items.iter().filter_map(|i| i.cluster_time).max());
+                    self.applied(&r.items, r.ops_in, r.started, true);
+                    true
+                }
+            };
+        }
+        Ok(changed)
+    }
+
+    /// Takes the outcome of every batch in flight (flush, rewrite, shutdown).
+    pub(super) async fn drain(&self, sent: &mut InFlight<Sent>, fences: &mut Fences) -> Result<()> {
+        while !sent.is_empty() {
+            self.settle_next(sent, fences).await?;
+        }
+        Ok(())
+    }
+
+    /// An applied batch: metrics, its acknowledgement unless `acked` already, and its keys for
+    /// the continuous verifier's re-check sample.
+    fn applied(&self, items: &[Item], ops_in: usize, started: Instant, acked: bool) {
+        self.record(items, ops_in, started.elapsed().as_secs_f64(), acked);
+        (self.reporter.status.recent_keys())
+            .applied(items.iter().map(|i| (i.op.coll.as_str(), &i.op.key)));
+    }
+}
