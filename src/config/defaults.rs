@@ -154,8 +154,7 @@ pub fn max_parked_documents() -> usize {
 
 /// Batches a writer has in flight at once (`apply.writes_in_flight`): above 1, the next batch
 /// is sent while the previous one awaits the target. 1 by default: on the benchmark's 2 cores
-/// more in flight measured no gain (README "Performance", round 8), and with unique indexes
-/// whose values move between documents it makes out-of-order takes, which park, more likely.
+/// more in flight measured no gain (README "Performance", round 8).
 pub const APPLY_WRITES_IN_FLIGHT: usize = 1;
 
 pub fn writes_in_flight() -> usize {

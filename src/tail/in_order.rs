@@ -33,6 +33,9 @@ impl Writer {
             let since = Instant::now();
             let mut waits = conflict_backoff();
             let mut reported = false;
+            // A duplicate key once every earlier event is applied is first answered by writing
+            // the document's current source version (below), once.
+            let mut reread = matches!(item.op.kind, WriteKind::Fetch);
             loop {
                 match self
                     .reporter
@@ -55,12 +58,7 @@ impl Writer {
                     }
                     Err(e) if is_shape_conflict(&e) => {
                         // The delta does not fit the newer document on the target: re-read it.
-                        let mut fetch = BatchBuilder::new();
-                        fetch.push(WriteOp {
-                            kind: WriteKind::Fetch,
-                            ..item.op.clone()
-                        });
-                        plan = fetch.take_plan();
+                        plan = refetch_plan(&item.op);
                     }
                     Err(e)
                         if e.kind == ErrorKind::DuplicateKey
@@ -74,6 +72,19 @@ impl Writer {
                     Err(e) if self.parking() && refused_for_good(&e) => {
                         self.park(item, &e)?;
                         break;
+                    }
+                    Err(e)
+                        if e.kind == ErrorKind::DuplicateKey
+                            && !reread
+                            && self.position.seq() + 1 >= item.seq =>
+                    {
+                        // Every earlier event is applied, so the holder of the value took it
+                        // later (another writer, or a batch in flight, came first): this op's
+                        // version is already history. The document's current source version
+                        // agrees with what the holder's events lead to; its own later events
+                        // are covered by the fence the re-read records.
+                        reread = true;
+                        plan = refetch_plan(&item.op);
                     }
                     Err(e) if decide(&e) == Decision::SlowRetry => {
                         let earlier_all_applied = self.position.seq() + 1 >= item.seq;
@@ -113,4 +124,14 @@ impl Writer {
             None => Ok(false),
         }
     }
+}
+
+/// The plan writing `op`'s document as the source has it now.
+fn refetch_plan(op: &WriteOp) -> crate::apply::batch::BatchPlan {
+    let mut fetch = BatchBuilder::new();
+    fetch.push(WriteOp {
+        kind: WriteKind::Fetch,
+        ..op.clone()
+    });
+    fetch.take_plan()
 }

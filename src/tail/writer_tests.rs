@@ -340,8 +340,9 @@ async fn a_conflict_waits_for_an_earlier_event_of_another_writer() {
 /// network I/O, so tokio's paused clock cannot be used).
 #[tokio::test]
 async fn a_target_only_conflict_is_retried_and_reported_never_skipped() {
-    // A document the source never had holds the value.
+    // A document the source never had holds the value; B holds it on the source.
     let (bed, running) = x_held_by("stray").await;
+    insert(&bed.source, doc! {"_id": "b", "email": "x"}).await;
     let Running {
         position,
         reporter,
@@ -374,6 +375,7 @@ async fn a_target_only_conflict_is_retried_and_reported_never_skipped() {
 #[tokio::test]
 async fn a_target_only_conflict_later_in_its_batch_is_reported_too() {
     let (bed, running) = x_held_by("stray").await;
+    insert(&bed.source, doc! {"_id": "b", "email": "x"}).await;
     let Running {
         position,
         reporter,
@@ -457,6 +459,51 @@ async fn a_job_rewrite_writes_the_current_source_version_in_order_with_the_strea
         (3, 0),
         "the three stream items, nothing else"
     );
+    drop(tx);
+    task.await.unwrap().unwrap();
+}
+
+/// A later take of a unique value applied first (another writer, or another batch in flight,
+/// wrote B's take of `x`) refuses this writer's earlier take by A, although every event before
+/// it is applied: the refusal is an ordering artefact, not a conflict. A's current source
+/// version (it moved on to `y`) is written instead, at once, and A's own later event is then
+/// covered. It used to wait, be reported, and (parking on) park A.
+#[tokio::test]
+async fn an_earlier_take_refused_by_a_later_one_applied_first_rereads_its_document() {
+    let (bed, running) = x_held_by("b").await;
+    let Running {
+        position, tx, task, ..
+    } = running;
+    for d in [
+        doc! {"_id": "a", "email": "y"},
+        doc! {"_id": "b", "email": "x"},
+    ] {
+        insert(&bed.source, d).await;
+    }
+    let a_takes_x = op("a", WriteKind::upsert(doc! {"_id": "a", "email": "x"}));
+    tx.send(WriterMsg::Op(item(&position, a_takes_x, Op::Insert)))
+        .await
+        .unwrap();
+    // Well before a real conflict would be reported (5 s).
+    let by = Instant::now() + Duration::from_secs(3);
+    while position.seq() < 1 {
+        assert!(
+            Instant::now() < by,
+            "A's take still waits: {}",
+            position.pending()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let a_moves_to_y = op("a", WriteKind::upsert(doc! {"_id": "a", "email": "y"}));
+    send_and_flush(&tx, vec![item(&position, a_moves_to_y, Op::Replace)]).await;
+    assert_eq!(
+        contents(&bed.target).await,
+        vec![
+            doc! {"_id": "a", "email": "y"},
+            doc! {"_id": "b", "email": "x"},
+        ]
+    );
+    assert_eq!((position.seq(), position.pending()), (2, 0));
     drop(tx);
     task.await.unwrap().unwrap();
 }
