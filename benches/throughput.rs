@@ -26,7 +26,6 @@ mod replicator;
 mod verify_rss;
 
 use backlog::{rounds_for, step, steps, Form};
-use bson::doc;
 use mongodb::Client;
 use std::time::Instant;
 
@@ -143,41 +142,16 @@ async fn main() {
     replicator::prime(&far_cfg).await;
     let far_client = Client::with_uri_str(link.uri()).await.unwrap();
     // The round trip the link really adds (timer granularity makes it more than 2 ms).
-    let ping = doc! {"ping": 1};
-    far_client
-        .database("admin")
-        .run_command(ping.clone())
-        .await
-        .unwrap();
-    let pinged = Instant::now();
-    for _ in 0..50 {
-        far_client
-            .database("admin")
-            .run_command(ping.clone())
-            .await
-            .unwrap();
-    }
-    figure("link_rtt_ms", pinged.elapsed().as_secs_f64() * 1e3 / 50.0);
-    let token = {
-        let stream = source.watch().await.unwrap();
-        stream.resume_token().expect("token")
-    };
+    figure("link_rtt_ms", far::round_trip_ms(&far_client).await);
+    let token = backlog::start_token(&source).await;
 
     // First half, then the half-size catch-up (for memory), then the rest.
-    for (r, c) in steps(0..half_rounds) {
-        for cmd in step(r, c, Form::Source) {
-            source.run_command(cmd).await.unwrap();
-        }
-    }
+    backlog::write(&source, 0..half_rounds).await;
     let rss_half = replicator::catch_up(&half_cfg, half_events as u64)
         .await
         .peak_rss_mb;
     dst_client.database("dst_half").drop().await.unwrap();
-    for (r, c) in steps(half_rounds..rounds) {
-        for cmd in step(r, c, Form::Source) {
-            source.run_command(cmd).await.unwrap();
-        }
-    }
+    backlog::write(&source, half_rounds..rounds).await;
     println!("backlog_events={total}");
 
     let read = bare::read_ceiling(&source, token.clone(), total).await;
@@ -269,15 +243,8 @@ async fn cpu_only(
     let (rounds, total) = rounds_for(events);
     let w4 = cfg("dst_cpu", 4);
     replicator::prime(&w4).await;
-    let token = {
-        let stream = source.watch().await.unwrap();
-        stream.resume_token().expect("token")
-    };
-    for (r, c) in steps(0..rounds) {
-        for cmd in step(r, c, Form::Source) {
-            source.run_command(cmd).await.unwrap();
-        }
-    }
+    let token = backlog::start_token(source).await;
+    backlog::write(source, 0..rounds).await;
     println!("backlog_events={total}");
     let target = dst_client.database("dst_pipe");
     let (_, bare_cpu) = bare::pipeline(source, &target, token, total).await;

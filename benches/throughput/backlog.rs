@@ -87,6 +87,21 @@ pub fn steps(rounds: std::ops::Range<usize>) -> impl Iterator<Item = (usize, usi
     rounds.flat_map(|r| (0..COLLECTIONS).map(move |c| (r, c)))
 }
 
+/// The source's resume token now: where the change stream of a backlog written next starts.
+pub async fn start_token(source: &mongodb::Database) -> mongodb::change_stream::event::ResumeToken {
+    let stream = source.watch().await.unwrap();
+    stream.resume_token().expect("token")
+}
+
+/// Writes rounds `rounds` of the backlog on the source.
+pub async fn write(source: &mongodb::Database, rounds: std::ops::Range<usize>) {
+    for (r, c) in steps(rounds) {
+        for cmd in step(r, c, Form::Source) {
+            source.run_command(cmd).await.unwrap();
+        }
+    }
+}
+
 /// Rounds needed for at least `events` events, and the exact event count.
 pub fn rounds_for(events: usize) -> (usize, usize) {
     let (mut rounds, mut total) = (0, 0);

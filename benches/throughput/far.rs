@@ -4,7 +4,7 @@
 //! `BENCH_WRITES_IN_FLIGHT` sets `apply.writes_in_flight` for both catch-ups (only on a build
 //! that has the key; without it the build's default holds).
 
-use crate::backlog::{rounds_for, step, steps, Form};
+use crate::backlog::{self, rounds_for};
 use crate::{bare, figure, proxy, replicator};
 use bson::doc;
 use mongo_replicator::config::Config;
@@ -39,15 +39,8 @@ pub async fn run(source: &Database, (src_uri, dst_uri): (&str, &str), events: us
     let near_client = Client::with_uri_str(dst_uri).await.unwrap();
     let far_client = Client::with_uri_str(link.uri()).await.unwrap();
     figure("link_rtt_ms", round_trip_ms(&far_client).await);
-    let token = {
-        let stream = source.watch().await.unwrap();
-        stream.resume_token().expect("token")
-    };
-    for (r, c) in steps(0..rounds) {
-        for cmd in step(r, c, Form::Source) {
-            source.run_command(cmd).await.unwrap();
-        }
-    }
+    let token = backlog::start_token(source).await;
+    backlog::write(source, 0..rounds).await;
     println!("backlog_events={total}");
     let naive_events = crate::env_usize("BENCH_NAIVE_EVENTS", 20_000).min(total);
     let target = near_client.database("dst_naive");
@@ -71,7 +64,7 @@ pub async fn run(source: &Database, (src_uri, dst_uri): (&str, &str), events: us
 }
 
 /// The round trip the link really adds (timer granularity makes it more than 2 ms).
-async fn round_trip_ms(client: &Client) -> f64 {
+pub async fn round_trip_ms(client: &Client) -> f64 {
     let admin = client.database("admin");
     admin.run_command(doc! {"ping": 1}).await.unwrap();
     let pinged = Instant::now();
