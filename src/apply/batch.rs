@@ -12,7 +12,7 @@ use super::statements::raw;
 use super::statements::{delete_statement, delta_statements, upsert_statement};
 
 use crate::source::translate::{DocKey, WriteKind, WriteOp};
-use bson::{Document, RawDocument, RawDocumentBuf};
+use bson::{Document, RawDocumentBuf};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -56,15 +56,13 @@ pub struct BatchBuilder {
     op_bytes: Vec<usize>,
 }
 
-/// What a statement is built from: the key's bytes (its `q`), the change, and the key as a
-/// document only for a re-read.
+/// What a statement is built from: the key's bytes (its `q`) and the change.
 #[derive(Debug)]
 struct Pending {
     /// Index in [`BatchBuilder::live`].
     coll: usize,
     key: DocKey,
     kind: WriteKind,
-    fetch_key: Option<Document>,
 }
 
 impl BatchBuilder {
@@ -76,13 +74,10 @@ impl BatchBuilder {
         self.push_ref(&op);
     }
 
-    /// [`Self::push`] of an op the caller keeps: only the change (shared bytes) is cloned.
+    /// [`Self::push`] of an op the caller keeps: only shared bytes are cloned (its key and
+    /// change).
     pub fn push_ref(&mut self, op: &WriteOp) {
-        self.push_keyed(op, DocKey::of(&op.key));
-    }
-
-    /// [`Self::push_ref`] with `op`'s key already encoded (`DocKey::of(&op.key)`).
-    pub fn push_keyed(&mut self, op: &WriteOp, key: DocKey) {
+        let key = &op.key;
         self.pushed += 1;
         let coll = match self.live.iter().position(|(c, _)| *c == op.coll) {
             Some(c) => c,
@@ -110,12 +105,10 @@ impl BatchBuilder {
         }
         let size = key.as_bytes().len() + body_size(&op.kind);
         live.push(self.ops.len());
-        let fetch_key = matches!(op.kind, WriteKind::Fetch).then(|| op.key.clone());
         self.ops.push(Some(Pending {
             coll,
-            key,
+            key: key.clone(),
             kind: op.kind.clone(),
-            fetch_key,
         }));
         self.op_bytes.push(size);
         self.bytes += size;
@@ -160,14 +153,14 @@ impl BatchBuilder {
             let coll = &mut colls[op.coll];
             // The canonical key bytes are the key's raw document (see `DocKey`); a key that
             // does not encode is the empty document, as `raw` makes it.
-            let q = match RawDocument::from_bytes(op.key.as_bytes()) {
-                Ok(q) => Cow::Borrowed(q),
-                Err(_) => Cow::Owned(RawDocumentBuf::new()),
+            let q = match op.key.as_raw() {
+                Some(q) => Cow::Borrowed(q),
+                None => Cow::Owned(RawDocumentBuf::new()),
             };
             match op.kind {
                 WriteKind::Upsert(doc) => coll.updates.push(upsert_statement(&q, &doc)),
                 WriteKind::Delete => coll.deletes.push(delete_statement(&q)),
-                WriteKind::Fetch => coll.fetches.extend(op.fetch_key),
+                WriteKind::Fetch => coll.fetches.push(op.key.to_document()),
                 WriteKind::Delta {
                     set,
                     unset,
@@ -196,7 +189,7 @@ impl BatchBuilder {
 /// Approximate encoded size: the key plus the document or delta carried (the batch and queue
 /// byte bounds).
 pub fn op_size(op: &WriteOp) -> usize {
-    DocKey::of(&op.key).as_bytes().len() + body_size(&op.kind)
+    op.key.as_bytes().len() + body_size(&op.kind)
 }
 
 /// Bytes of the document or delta an op carries: raw lengths, nothing encoded.

@@ -13,7 +13,7 @@ fn docs(statements: &[RawDocumentBuf]) -> Vec<Document> {
 fn op(coll: &str, id: i32, kind: WriteKind) -> WriteOp {
     WriteOp {
         coll: coll.into(),
-        key: doc! { "_id": id },
+        key: doc! { "_id": id }.into(),
         kind,
     }
 }
@@ -123,12 +123,12 @@ fn keys_are_exact_documents_per_collection() {
     b.push(op("b", 1, WriteKind::Delete));
     b.push(WriteOp {
         coll: "a".into(),
-        key: doc! { "_id": 1i64 },
+        key: doc! { "_id": 1i64 }.into(),
         kind: WriteKind::Delete,
     });
     b.push(WriteOp {
         coll: "a".into(),
-        key: doc! { "_id": 1, "sk": 2 },
+        key: doc! { "_id": 1, "sk": 2 }.into(),
         kind: WriteKind::Delete,
     });
     let plan = b.take_plan();

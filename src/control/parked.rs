@@ -126,7 +126,7 @@ impl Parked {
     /// document as known.
     ///
     /// [`Skipped::written`]: crate::control::skipped::Skipped::written
-    pub fn end_skip(&mut self, collection: &str, key: &bson::Document) -> bool {
+    pub fn end_skip(&mut self, collection: &str, key: &DocKey) -> bool {
         let ended = self.skipped.written(collection, key);
         self.unsaved_skip |= ended;
         ended
@@ -150,14 +150,11 @@ impl Parked {
     }
 
     /// When `(collection, key)` is parked, counts one more waiting event and returns true.
-    pub fn wait_behind(&mut self, collection: &str, key: &Document) -> bool {
+    pub fn wait_behind(&mut self, collection: &str, key: &DocKey) -> bool {
         if self.slots.is_empty() {
             return false;
         }
-        match self
-            .slots
-            .get_mut(&(collection.to_string(), DocKey::of(key)))
-        {
+        match self.slots.get_mut(&(collection.to_string(), key.clone())) {
             Some(slot) => {
                 slot.entry.waiting += 1;
                 true

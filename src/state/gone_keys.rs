@@ -38,9 +38,9 @@ impl GoneKeys {
 
     /// A later delete or full document of `key` was applied: its state no longer depends on
     /// the fetch.
-    pub fn resolve(&mut self, coll: &str, key: &Document) {
+    pub fn resolve(&mut self, coll: &str, key: &DocKey) {
         if let Some(keys) = self.by_coll.get_mut(coll) {
-            keys.remove(&DocKey::of(key));
+            keys.remove(key);
             if keys.is_empty() {
                 self.by_coll.remove(coll);
             }
@@ -102,10 +102,10 @@ mod tests {
         u.record("a", doc! {"_id": 2});
         u.record("a", doc! {"_id": 1});
         assert_eq!(u.len(), 2);
-        u.resolve("a", &doc! {"_id": 1});
-        u.resolve("b", &doc! {"_id": 2});
+        u.resolve("a", &DocKey::of(&doc! {"_id": 1}));
+        u.resolve("b", &DocKey::of(&doc! {"_id": 2}));
         assert_eq!(u.len(), 1);
-        u.resolve("a", &doc! {"_id": 2});
+        u.resolve("a", &DocKey::of(&doc! {"_id": 2}));
         assert!(u.is_empty());
     }
 
@@ -113,7 +113,7 @@ mod tests {
     fn keys_compare_by_type_as_well_as_value() {
         let mut u = GoneKeys::default();
         u.record("a", doc! {"_id": 1});
-        u.resolve("a", &doc! {"_id": 1i64});
+        u.resolve("a", &DocKey::of(&doc! {"_id": 1i64}));
         assert_eq!(u.len(), 1, "Int64 1 is another document than Int32 1");
     }
 

@@ -24,7 +24,7 @@ pub struct DirectionGuard {
 
 /// The `_id` of an item's document.
 fn id_of(item: &Item) -> Option<Bson> {
-    item.op.key.get("_id").cloned()
+    item.op.key.id()
 }
 
 fn to_doc(raw: Option<&RawDocumentBuf>) -> Option<Document> {

@@ -131,7 +131,7 @@ mod tests {
     fn write(key: &str) -> Translated {
         Translated::Write(WriteOp {
             coll: key.into(),
-            key: bson::doc! {"_id": 1},
+            key: bson::doc! {"_id": 1}.into(),
             kind: WriteKind::Delete,
         })
     }

@@ -125,7 +125,7 @@ impl Watcher {
         for key in keys {
             builder.push(crate::source::translate::WriteOp {
                 coll: to.clone(),
-                key,
+                key: key.into(),
                 kind: WriteKind::Fetch,
             });
         }

@@ -38,7 +38,7 @@ impl Fences {
         let (Some(ct), Some(fence)) = (
             item.cluster_time,
             self.by_key
-                .get(&(item.op.coll.clone(), DocKey::of(&item.op.key))),
+                .get(&(item.op.coll.clone(), item.op.key.clone())),
         ) else {
             return false;
         };

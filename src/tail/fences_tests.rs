@@ -19,7 +19,7 @@ fn with_kind(coll: &str, id: i32, ct: Option<ClusterTime>, kind: WriteKind) -> I
         seq: 1,
         op: WriteOp {
             coll: coll.into(),
-            key: doc! {"_id": id},
+            key: doc! {"_id": id}.into(),
             kind,
         },
         op_label: Op::Delete,
@@ -29,7 +29,6 @@ fn with_kind(coll: &str, id: i32, ct: Option<ClusterTime>, kind: WriteKind) -> I
         pre_image: None,
         event: None,
         grant: None,
-        key: None,
     }
 }
 

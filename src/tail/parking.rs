@@ -59,7 +59,7 @@ impl Writer {
     /// registry before the watermark can pass it, and every checkpoint save reads the
     /// registry after the watermark. Past `apply.max_parked_documents` the run stops.
     pub(super) fn park(&self, item: &Item, e: &Error) -> Result<()> {
-        self.refused(&item.op.coll, &item.op.key, e)?;
+        self.refused(&item.op.coll, &item.op.key.to_document(), e)?;
         tracing::warn!(collection = %item.op.coll, error = %e,
             "the backup refuses this document for good; parked (its later events wait with it, every other document flows); GET /api/v1/failed lists it");
         self.reporter.record_error(e);
@@ -122,7 +122,7 @@ impl Writer {
     ) -> Result<bool> {
         let op = |kind| WriteOp {
             coll: coll.to_string(),
-            key: key.clone(),
+            key: key.into(),
             kind,
         };
         let mut fetch = BatchBuilder::new();

@@ -44,11 +44,11 @@ impl Watcher {
     /// Routes `item`, or holds it when its collection is paused (waiting, with reading stopped,
     /// while the held buffer is full).
     pub(super) async fn hold_or_route(&self, item: Item, stop: &CancellationToken) -> Result<()> {
-        let coll = item.op.coll.clone();
-        let paused = self.pauses.is_paused(&coll);
+        let paused = self.pauses.is_paused(&item.op.coll);
         if !paused && self.held.lock().is_empty() {
             return self.route(item).await;
         }
+        let coll = item.op.coll.clone();
         let bytes = approx_bytes(&item);
         // Resumed since the last release: the item follows what its collection still holds.
         let now = self.held.lock().hold_or_pass(&coll, item, bytes, paused);
@@ -144,7 +144,7 @@ impl Watcher {
 
 /// About how much memory an item holds (its documents), for the held-bytes bound.
 pub(super) fn approx_bytes(item: &Item) -> usize {
-    let key = bson::to_vec(&item.op.key).map_or(1024, |v| v.len());
+    let key = item.op.key.as_bytes().len();
     key + match &item.op.kind {
         WriteKind::Upsert(d) => d.as_bytes().len(),
         WriteKind::Delta { set, unset, .. } => {

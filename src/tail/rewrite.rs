@@ -9,6 +9,7 @@ use super::fences::Fences;
 use super::parking::refused_for_good;
 use super::writer::Writer;
 use crate::error::{ErrorKind, Result};
+use crate::source::translate::DocKey;
 use bson::Document;
 use tokio::sync::oneshot;
 
@@ -64,7 +65,7 @@ impl Writer {
                     parked.remove(&r.coll, &r.key);
                     self.reporter.metrics.set_parked_documents(parked.len());
                 }
-                parked.end_skip(&r.coll, &r.key);
+                parked.end_skip(&r.coll, &DocKey::of(&r.key));
                 Ok(if deleted {
                     Rewritten::Deleted
                 } else {

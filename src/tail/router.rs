@@ -34,9 +34,6 @@ pub struct Item {
     /// The op's bytes in `apply.max_queued_bytes`, given back when the item is dropped (after
     /// its batch was applied); set by the router.
     pub grant: Option<Grant>,
-    /// The key's canonical bytes when the event carried them ([`crate::source::translate::Event`]):
-    /// routed and batched by, never encoded again.
-    pub key: Option<DocKey>,
 }
 
 impl Item {
@@ -51,11 +48,8 @@ impl Item {
 #[allow(clippy::large_enum_variant)]
 pub enum WriterMsg {
     Op(Item),
-    /// [`WriterMsg::Op`] with its key's canonical bytes, as the router encoded them: the
-    /// writer's batch keys ops by them, so they are encoded once per event.
-    Keyed(Item, DocKey),
-    /// [`WriterMsg::Keyed`] items in stream order (the router's [`BATCH`]es).
-    Batch(Vec<(Item, DocKey)>),
+    /// [`WriterMsg::Op`] items in stream order (the router's [`BATCH`]es).
+    Batch(Vec<Item>),
     /// Apply everything received so far, then answer (DDL barriers, shutdown).
     Flush(oneshot::Sender<()>),
     /// A resync job's item: after everything received so far, write the source's current
@@ -79,7 +73,7 @@ pub struct Router {
     gate: Option<Arc<ByteGate>>,
     /// Per writer, the items routed and not sent yet (locked for a push or a take, never
     /// across an await).
-    pending: parking_lot::Mutex<Vec<Vec<(Item, DocKey)>>>,
+    pending: parking_lot::Mutex<Vec<Vec<Item>>>,
 }
 
 /// The writer index of a key: stable for the life of the process.
@@ -114,10 +108,8 @@ impl Router {
     /// Queues `item` for its writer, once its bytes fit the byte gate, and sends that writer's
     /// [`BATCH`] when it is full; `false` when a writer has stopped (it failed).
     pub async fn route(&self, mut item: Item) -> bool {
-        // Encoded at most once for both the size and the partition.
-        let key = item.key.take().unwrap_or_else(|| DocKey::of(&item.op.key));
         if let Some(gate) = &self.gate {
-            let size = key.as_bytes().len() + crate::apply::batch::body_size(&item.op.kind);
+            let size = crate::apply::batch::op_size(&item.op);
             let grant = match gate.try_acquire(size) {
                 Some(grant) => grant,
                 // Queued items hold bytes only their writers give back: hand them on first.
@@ -126,11 +118,11 @@ impl Router {
             };
             item.grant = Some(grant);
         }
-        let i = partition_of(&item.op.coll, &key, self.writers.len());
+        let i = partition_of(&item.op.coll, &item.op.key, self.writers.len());
         let full = {
             let mut pending = self.pending.lock();
             let queued = &mut pending[i];
-            queued.push((item, key));
+            queued.push(item);
             (queued.len() >= BATCH).then(|| std::mem::replace(queued, Vec::with_capacity(BATCH)))
         };
         match full {
@@ -150,12 +142,9 @@ impl Router {
         true
     }
 
-    async fn send(&self, i: usize, mut batch: Vec<(Item, DocKey)>) -> bool {
+    async fn send(&self, i: usize, mut batch: Vec<Item>) -> bool {
         let msg = match batch.len() {
-            1 => {
-                let (item, key) = batch.pop().expect("one item");
-                WriterMsg::Keyed(item, key)
-            }
+            1 => WriterMsg::Op(batch.pop().expect("one item")),
             _ => WriterMsg::Batch(batch),
         };
         self.writers[i].send(msg).await.is_ok()

@@ -10,7 +10,7 @@ fn item(seq: u64, id: i64) -> Item {
         seq,
         op: WriteOp {
             coll: "c".into(),
-            key: doc! {"_id": id},
+            key: doc! {"_id": id}.into(),
             kind: WriteKind::Delete,
         },
         op_label: Op::Delete,
@@ -20,7 +20,6 @@ fn item(seq: u64, id: i64) -> Item {
         pre_image: None,
         event: None,
         grant: None,
-        key: None,
     }
 }
 
@@ -30,8 +29,8 @@ fn received(rx: &mut mpsc::Receiver<WriterMsg>) -> (Vec<u64>, usize) {
     while let Ok(m) = rx.try_recv() {
         messages += 1;
         match m {
-            WriterMsg::Keyed(i, _) => seqs.push(i.seq),
-            WriterMsg::Batch(b) => seqs.extend(b.iter().map(|(i, _)| i.seq)),
+            WriterMsg::Op(i) => seqs.push(i.seq),
+            WriterMsg::Batch(b) => seqs.extend(b.iter().map(|i| i.seq)),
             _ => panic!("only items are routed"),
         }
     }
@@ -83,8 +82,8 @@ async fn a_drain_sends_what_is_queued_before_its_flush() {
         let mut seen = Vec::new();
         while let Some(m) = rx.recv().await {
             match m {
-                WriterMsg::Batch(b) => seen.extend(b.into_iter().map(|(i, _)| i.seq)),
-                WriterMsg::Keyed(i, _) => seen.push(i.seq),
+                WriterMsg::Batch(b) => seen.extend(b.into_iter().map(|i| i.seq)),
+                WriterMsg::Op(i) => seen.push(i.seq),
                 WriterMsg::Flush(done) => {
                     let _ = done.send(());
                     return seen;

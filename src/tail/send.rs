@@ -121,7 +121,7 @@ impl Writer {
             // These items were taken while a batch writing some of their documents was in
             // flight: its fetches may fence them, its replay may have parked them.
             for item in std::mem::take(&mut items) {
-                self.take_op(item, None, fences, builder, &mut items, &mut covered);
+                self.take_op(item, fences, builder, &mut items, &mut covered);
             }
             let (replanned, rekeyed) = builder.take_plan_keyed();
             (plan, keys) = (replanned, BatchKeys::new(rekeyed));

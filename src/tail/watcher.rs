@@ -8,7 +8,7 @@ use crate::error::retry::{backoff, decide, Decision};
 use crate::error::{Error, Origin, Result};
 use crate::ops::{Op, Reporter, Side};
 use crate::source::translate::ClusterTime;
-use crate::source::translate::{read_event, DdlOp, TranslateOptions, Translated, WriteKind};
+use crate::source::translate::{read_event, DdlOp, Event, TranslateOptions, Translated, WriteKind};
 use crate::source::Endpoint;
 use crate::source::{open_stream_with, token_document, StartAt, StreamOptions};
 use crate::state::checkpointer::Checkpointer;
@@ -18,7 +18,7 @@ use crate::tail::read_ahead::{Next, ReadAhead};
 use crate::tail::router::Item;
 use crate::tail::router::Router;
 use backon::BackoffBuilder;
-use bson::{Bson, Document, RawDocumentBuf};
+use bson::{Document, RawDocumentBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -140,10 +140,9 @@ impl Watcher {
                     Next::Event(event, token) => {
                         self.position.set_stream_idle(false);
                         failures = backoff().build();
-                        let event = reassemble(&mut fragments, event).map_err(|m| {
-                            Error::malformed(Origin::Source, "reassembling a split event", m)
-                        })?;
-                        let Some(event) = event else { continue };
+                        let Some((event, read)) = self.read(&mut fragments, event)? else {
+                            continue;
+                        };
                         self.act_on_holds(&mut state, stop).await?;
                         // The delay first: a pause asked during it still stops this event.
                         if !self.delay_gate(&event, &mut state, stop).await? {
@@ -153,7 +152,7 @@ impl Watcher {
                             return Ok(());
                         }
                         if let Some(invalidated) =
-                            self.handle_event(event, &mut state, stop).await?
+                            self.handle_event(event, read, &mut state, stop).await?
                         {
                             break StartAt::StartAfter(invalidated);
                         }
@@ -217,16 +216,43 @@ impl Watcher {
     }
 
     /// Returns `Some(token)` when the event invalidated the stream.
-    async fn handle_event(
+    /// Reads `event` once ([`read_event`]); a fragment of a split event goes to the
+    /// reassembler, and the whole event, once complete, is read instead. `None`: a fragment
+    /// was kept, nothing to handle yet.
+    fn read(
         &self,
+        fragments: &mut crate::source::split::Reassembler,
         event: RawDocumentBuf,
-        state: &mut StreamState,
-        stop: &CancellationToken,
-    ) -> Result<Option<Document>> {
+    ) -> Result<Option<(RawDocumentBuf, Event)>> {
         let bad = |e: crate::source::translate::TranslateError| {
             Error::malformed(Origin::Source, "translating a change event", e.to_string())
         };
-        let read = read_event(&event, &self.translate).map_err(bad)?;
+        let read = read_event(&event, &self.translate);
+        // A fragment may lack what a whole event has: its read failing is no verdict yet.
+        let split = read
+            .as_ref()
+            .map_or_else(|_| is_fragment(&event), |r| r.split);
+        if !split && !fragments.is_pending() {
+            return read.map(|r| Some((event, r))).map_err(bad);
+        }
+        let whole = reassemble(fragments, event)
+            .map_err(|m| Error::malformed(Origin::Source, "reassembling a split event", m))?;
+        match whole {
+            Some(whole) => {
+                let read = read_event(&whole, &self.translate).map_err(bad)?;
+                Ok(Some((whole, read)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn handle_event(
+        &self,
+        event: RawDocumentBuf,
+        read: Event,
+        state: &mut StreamState,
+        stop: &CancellationToken,
+    ) -> Result<Option<Document>> {
         let (meta, translated) = (read.meta, read.translated);
         self.reporter.event_received();
         if !state.drops.is_empty() {
@@ -273,11 +299,7 @@ impl Watcher {
                     op_label,
                     wall_ms: meta.wall_time_ms,
                     cluster_time: meta.cluster_time,
-                    coll_uuid: event
-                        .get("collectionUUID")
-                        .ok()
-                        .flatten()
-                        .and_then(|u| Bson::try_from(u).ok()),
+                    coll_uuid: read.coll_uuid,
                     // Only read with history on (a lookup by name scans the event).
                     pre_image: self
                         .history
@@ -285,7 +307,6 @@ impl Watcher {
                         .and_then(|_| crate::history::changes::pre_image(&event)),
                     event: replayed,
                     grant: None,
-                    key: read.key,
                 };
                 self.gate_write(item, state, stop).await?;
             }
@@ -345,19 +366,16 @@ impl Watcher {
     }
 }
 
-/// Split events are reassembled as documents (rare: events over 16 MiB); every other event
-/// passes through as the raw bytes the stream read.
+/// Whether `event` carries `splitEvent` (read by name: only for an event whose read failed).
+fn is_fragment(event: &RawDocumentBuf) -> bool {
+    event.get("splitEvent").is_ok_and(|s| s.is_some())
+}
+
+/// Split events are reassembled as documents (rare: events over 16 MiB).
 fn reassemble(
     fragments: &mut crate::source::split::Reassembler,
     event: RawDocumentBuf,
 ) -> std::result::Result<Option<RawDocumentBuf>, String> {
-    let split = event
-        .get("splitEvent")
-        .map_err(|e| e.to_string())?
-        .is_some();
-    if !split && !fragments.is_pending() {
-        return Ok(Some(event));
-    }
     let whole = fragments.feed(event.to_document().map_err(|e| e.to_string())?)?;
     whole
         .map(|d| RawDocumentBuf::from_document(&d).map_err(|e| e.to_string()))

@@ -17,7 +17,7 @@ use super::send::{oldest, Sent};
 use crate::apply::batch::BatchBuilder;
 use crate::error::Result;
 use crate::ops::{Op, Reporter};
-use crate::source::translate::{DocKey, WriteKind};
+use crate::source::translate::WriteKind;
 use crate::source::Endpoint;
 use crate::state::GoneKeys;
 use crate::state::Position;
@@ -75,7 +75,7 @@ impl Writer {
         let mut sent: InFlight<Sent> = InFlight::default();
         loop {
             let first = match backlog.next() {
-                Some((item, key)) => WriterMsg::Keyed(item, key),
+                Some(item) => WriterMsg::Op(item),
                 None => tokio::select! {
                     // A batch in flight is acknowledged while no event waits: take its outcome.
                     joined = oldest(&mut sent) => {
@@ -99,11 +99,7 @@ impl Writer {
             loop {
                 match next.take() {
                     Some(WriterMsg::Op(item)) => {
-                        self.take_op(item, None, &fences, &mut builder, &mut items, &mut covered)
-                    }
-                    Some(WriterMsg::Keyed(item, key)) => {
-                        let key = Some(key);
-                        self.take_op(item, key, &fences, &mut builder, &mut items, &mut covered)
+                        self.take_op(item, &fences, &mut builder, &mut items, &mut covered)
                     }
                     Some(WriterMsg::Batch(batch)) => backlog = batch.into_iter(),
                     Some(WriterMsg::Flush(tx)) => {
@@ -119,8 +115,8 @@ impl Writer {
                 if items.len() >= self.limits.max_ops || builder.bytes() >= self.limits.max_bytes {
                     break;
                 }
-                if let Some((item, key)) = backlog.next() {
-                    next = Some(WriterMsg::Keyed(item, key));
+                if let Some(item) = backlog.next() {
+                    next = Some(WriterMsg::Op(item));
                     continue;
                 }
                 // Take what is already queued without waiting; wait only up to the deadline.
@@ -161,7 +157,6 @@ impl Writer {
     pub(super) fn take_op(
         &self,
         mut item: Item,
-        key: Option<DocKey>,
         fences: &Fences,
         builder: &mut BatchBuilder,
         items: &mut Vec<Item>,
@@ -178,8 +173,7 @@ impl Writer {
         } else {
             self.unskip(&mut item);
             fences.refetch_below_floor(&mut item);
-            let key = key.unwrap_or_else(|| DocKey::of(&item.op.key));
-            builder.push_keyed(&item.op, key);
+            builder.push_ref(&item.op);
             items.push(item);
         }
     }

@@ -135,14 +135,13 @@ pub(super) fn item(position: &Position, op: WriteOp, op_label: Op) -> Item {
         pre_image: None,
         event: None,
         grant: None,
-        key: None,
     }
 }
 
 pub(super) fn op(id: &str, kind: WriteKind) -> WriteOp {
     WriteOp {
         coll: "people".into(),
-        key: doc! {"_id": id},
+        key: doc! {"_id": id}.into(),
         kind,
     }
 }

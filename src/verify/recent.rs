@@ -3,7 +3,8 @@
 //! key: the sweeps still cover it). The verifier takes keys once they settled for
 //! [`SETTLE`] and checks them like sweep candidates. Off (ratio 0) until the verifier starts.
 
-use bson::{Bson, Document};
+use crate::source::translate::DocKey;
+use bson::Bson;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,7 +33,7 @@ impl Recent {
     }
 
     /// A batch was acknowledged: queues its sampled keys (spread evenly by a counter).
-    pub fn applied<'a>(&self, keys: impl Iterator<Item = (&'a str, &'a Document)>) {
+    pub fn applied<'a>(&self, keys: impl Iterator<Item = (&'a str, &'a DocKey)>) {
         let parts = self.parts.load(Ordering::Relaxed);
         if parts == 0 {
             return;
@@ -45,8 +46,8 @@ impl Recent {
             if !taken || queue.len() >= MAX_QUEUED {
                 continue;
             }
-            if let Some(id) = key.get("_id") {
-                queue.push_back((now, coll.to_string(), id.clone()));
+            if let Some(id) = key.id() {
+                queue.push_back((now, coll.to_string(), id));
             }
         }
     }
@@ -76,7 +77,7 @@ mod tests {
     #[test]
     fn samples_the_ratio_bounded_and_only_once_settled() {
         let r = Recent::default();
-        let keys: Vec<Document> = (0..100).map(|i| doc! {"_id": i}).collect();
+        let keys: Vec<DocKey> = (0..100).map(|i| DocKey::of(&doc! {"_id": i})).collect();
         r.applied(keys.iter().map(|k| ("c", k)));
         assert!(
             r.settled(Instant::now() + SETTLE, 1000).is_empty(),
@@ -91,8 +92,8 @@ mod tests {
         let later = Instant::now() + SETTLE;
         assert_eq!(r.settled(later, 1000).len(), 25);
         r.set_ratio(1.0);
-        let many: Vec<Document> = (0..MAX_QUEUED as i32 + 10)
-            .map(|i| doc! {"_id": i})
+        let many: Vec<DocKey> = (0..MAX_QUEUED as i32 + 10)
+            .map(|i| DocKey::of(&doc! {"_id": i}))
             .collect();
         r.applied(many.iter().map(|k| ("c", k)));
         assert_eq!(

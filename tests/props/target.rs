@@ -173,7 +173,6 @@ fn item(op: WriteOp, event: &Document) -> Item {
         pre_image: None,
         event: None,
         grant: None,
-        key: None,
     }
 }
 

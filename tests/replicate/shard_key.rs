@@ -23,7 +23,7 @@ async fn a_fetch_by_a_dotted_shard_key_finds_and_writes_the_document() {
     for (id, customer) in [(1, 5), (2, 6)] {
         builder.push(WriteOp {
             coll: "orders".into(),
-            key: doc! {"customer.id": customer, "_id": id},
+            key: doc! {"customer.id": customer, "_id": id}.into(),
             kind: WriteKind::Fetch,
         });
     }

@@ -47,10 +47,10 @@ pub fn to_read(items: &[Batched], ahead: &Ahead) -> BTreeMap<String, Vec<Bson>> 
     let mut out: BTreeMap<String, Vec<Bson>> = BTreeMap::new();
     for b in items {
         let item = b.item;
-        let Some(id) = item.op.key.get("_id") else {
+        let Some(id) = item.op.key.id() else {
             continue;
         };
-        let key = key_of(&item.op.coll, id);
+        let key = key_of(&item.op.coll, &id);
         if seen.insert(key.clone())
             && item.pre_image.is_none()
             && !b.covered
@@ -88,10 +88,10 @@ pub fn entries(items: &[Batched], backup: &HashMap<Key, Document>, ahead: &Ahead
     let mut out = Vec::with_capacity(items.len());
     for b in items {
         let item = b.item;
-        let (Some(id), Some(ct)) = (item.op.key.get("_id"), item.cluster_time) else {
+        let (Some(id), Some(ct)) = (item.op.key.id(), item.cluster_time) else {
             continue;
         };
-        let key = key_of(&item.op.coll, id);
+        let key = key_of(&item.op.coll, &id);
         let pre = item
             .pre_image
             .as_ref()
@@ -113,7 +113,7 @@ pub fn entries(items: &[Batched], backup: &HashMap<Key, Document>, ahead: &Ahead
         let n = ordinal
             .entry((key.clone(), (t.time, t.increment)))
             .or_insert(0);
-        let (entry, after) = entry(item, id, t, *n, before);
+        let (entry, after) = entry(item, &id, t, *n, before);
         *n += 1;
         out.push(entry);
         *refetched.entry(key.clone()).or_default() |=

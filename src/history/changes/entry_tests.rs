@@ -7,7 +7,7 @@ fn item(id: i32, kind: WriteKind, op_label: Op, inc: u32) -> Item {
         seq: u64::from(inc),
         op: WriteOp {
             coll: "c".into(),
-            key: doc! {"_id": id},
+            key: doc! {"_id": id}.into(),
             kind,
         },
         op_label,
@@ -20,7 +20,6 @@ fn item(id: i32, kind: WriteKind, op_label: Op, inc: u32) -> Item {
         pre_image: None,
         event: None,
         grant: None,
-        key: None,
     }
 }
 

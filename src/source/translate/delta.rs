@@ -16,20 +16,34 @@ pub(super) fn delta_kind(desc: Option<RawBsonRef<'_>>) -> Result<WriteKind, Tran
             ))
         }
     };
+    // One pass over the description (a lookup by name scans it from its start); the first of a
+    // repeated name counts.
+    let (mut disambiguated, mut updated, mut removed, mut truncated) = (None, None, None, None);
+    for entry in desc {
+        let (name, value) = entry.map_err(malformed)?;
+        let slot = match name {
+            "disambiguatedPaths" => &mut disambiguated,
+            "updatedFields" => &mut updated,
+            "removedFields" => &mut removed,
+            "truncatedArrays" => &mut truncated,
+            _ => continue,
+        };
+        slot.get_or_insert(value);
+    }
     // Present (server 6.1+, showExpandedEvents) exactly when some path has a numeric or dotted
     // component whose meaning the dotted string cannot tell.
-    if let Some(RawBsonRef::Document(paths)) = field(desc, "disambiguatedPaths")? {
+    if let Some(RawBsonRef::Document(paths)) = disambiguated {
         if !paths.is_empty() {
             return Ok(WriteKind::Fetch);
         }
     }
-    let set = match field(desc, "updatedFields")? {
+    let set = match updated {
         Some(RawBsonRef::Document(d)) => Some(d),
         None => None,
         Some(_) => return Err(TranslateError("`updatedFields` is not a document".into())),
     };
-    let unset = string_list(field(desc, "removedFields")?, "removedFields")?;
-    let truncate = truncated_arrays(field(desc, "truncatedArrays")?)?;
+    let unset = string_list(removed, "removedFields")?;
+    let truncate = truncated_arrays(truncated)?;
     let (paths_ok, values_ok) = match set {
         Some(set) => {
             let mut paths_ok = true;

@@ -1,8 +1,9 @@
 //! The two identities the pipeline compares by hand everywhere: a point in the source's history
 //! ([`ClusterTime`]) and a document ([`DocKey`]). Pure: no I/O.
 
-use bson::{Document, RawDocument, Timestamp};
+use bson::{Bson, Document, RawDocument, Timestamp};
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 /// A source cluster time (an oplog position): ordered by seconds, then increment, as the
 /// server orders them. `bson::Timestamp` has no order of its own.
@@ -33,33 +34,76 @@ impl PartialOrd for ClusterTime {
     }
 }
 
-/// A document's identity: the canonical BSON bytes of its `documentKey` (`_id`, plus shard-key
-/// fields). Equal keys have equal bytes whatever their Rust representation, and `Int32(1)` is
-/// another key than `Int64(1)`, as on the server. Used to hash and compare keys; the key
-/// document itself travels beside it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DocKey(Vec<u8>);
+/// A document's identity and the filter of its write: the canonical BSON bytes of its
+/// `documentKey` (`_id`, plus shard-key fields), as the server sent them. Equal keys have equal
+/// bytes whatever their Rust representation, and `Int32(1)` is another key than `Int64(1)`, as
+/// on the server. Shared: the router, the writer's batch and its replay list hold one buffer.
+/// Decoded only where a document is needed ([`DocKey::to_document`], [`DocKey::id`]): decoding
+/// every event's key was 5% of the replicator's CPU (README "Performance").
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DocKey(Arc<[u8]>);
 
 impl DocKey {
     pub fn of(key: &Document) -> DocKey {
         // `bson::to_vec`, not `Document::to_writer`: that encodes into a buffer of its own,
         // then copies it.
         match bson::to_vec(key) {
-            Ok(bytes) => DocKey(bytes),
+            Ok(bytes) => DocKey(bytes.into()),
             // Only a key no server can send fails to encode (a field name with a NUL byte):
-            // its debug form is still a stable, distinct identity.
-            Err(_) => DocKey(format!("\0{key:?}").into_bytes()),
+            // its debug form is still a stable, distinct identity (it decodes as no document).
+            Err(_) => DocKey(format!("\0{key:?}").into_bytes().into()),
         }
     }
 
     /// The key as the server sent it: its bytes are the canonical encoding already (what
     /// [`DocKey::of`] gives for the decoded document), so no decode and re-encode.
     pub fn from_raw(key: &RawDocument) -> DocKey {
-        DocKey(key.as_bytes().to_vec())
+        DocKey(key.as_bytes().into())
     }
 
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
+    }
+
+    /// The key as a raw document (the `q` of its statement); `None` only for a key that did
+    /// not encode.
+    pub fn as_raw(&self) -> Option<&RawDocument> {
+        RawDocument::from_bytes(&self.0).ok()
+    }
+
+    /// The key decoded (a re-read, parking, history, sync); empty for a key that did not encode.
+    pub fn to_document(&self) -> Document {
+        self.as_raw()
+            .and_then(|raw| Document::try_from(raw).ok())
+            .unwrap_or_default()
+    }
+
+    /// The key's `_id`, decoded.
+    pub fn id(&self) -> Option<Bson> {
+        let value = self.as_raw()?.get("_id").ok()??;
+        Bson::try_from(value).ok()
+    }
+}
+
+impl From<&Document> for DocKey {
+    fn from(key: &Document) -> DocKey {
+        DocKey::of(key)
+    }
+}
+
+impl From<Document> for DocKey {
+    fn from(key: Document) -> DocKey {
+        DocKey::of(&key)
+    }
+}
+
+/// As the key document (test failures, debug output), not its bytes.
+impl std::fmt::Debug for DocKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.as_raw().and_then(|raw| Document::try_from(raw).ok()) {
+            Some(doc) => write!(f, "DocKey({doc})"),
+            None => write!(f, "DocKey({:?})", self.as_bytes()),
+        }
     }
 }
 
@@ -106,6 +150,15 @@ mod tests {
             let decoded = Document::try_from(raw.as_ref()).unwrap();
             assert_eq!(DocKey::from_raw(&raw), DocKey::of(&decoded), "{key}");
         }
+    }
+
+    #[test]
+    fn a_key_decodes_to_its_document_and_id() {
+        let key = doc! {"_id": {"x": 1, "y": "s"}, "region": "eu"};
+        let k = DocKey::of(&key);
+        assert_eq!(k.to_document(), key);
+        assert_eq!(k.id(), Some(bson::Bson::Document(doc! {"x": 1, "y": "s"})));
+        assert_eq!(DocKey::of(&doc! {"region": "eu"}).id(), None);
     }
 
     #[test]

@@ -33,8 +33,9 @@ pub struct TranslateOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WriteOp {
     pub coll: String,
-    /// The event's `documentKey` (full, incl. shard key fields): the filter of the write.
-    pub key: Document,
+    /// The event's `documentKey` (full, incl. shard key fields) as the server sent it: the
+    /// filter of the write, and what routing, batching and fences key by.
+    pub key: DocKey,
     pub kind: WriteKind,
 }
 
@@ -155,8 +156,8 @@ pub struct EventMeta {
     pub cluster_time: Option<ClusterTime>,
     /// `wallTime` in ms since epoch, when present.
     pub wall_time_ms: Option<i64>,
-    /// `operationType`, for metrics labels.
-    pub op_type: String,
+    /// `operationType`, for metrics labels (the common names are not allocated per event).
+    pub op_type: Cow<'static, str>,
 }
 
 /// Why an event could not be translated (malformed event).
@@ -164,14 +165,15 @@ pub struct EventMeta {
 #[error("malformed change event: {0}")]
 pub struct TranslateError(pub String);
 
-/// One change event read in one pass: its metadata, its op, and for a write the document key's
-/// bytes as the server sent them (the canonical encoding: routing and batching key by them, so
-/// no one encodes the decoded key again).
+/// One change event read in one pass: its metadata, its op, and what the watcher reads besides.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub meta: EventMeta,
     pub translated: Translated,
-    pub key: Option<DocKey>,
+    /// The event is one fragment of a split event (`splitEvent`): reassemble first.
+    pub split: bool,
+    /// `collectionUUID` (servers 6.0+ with expanded events), for writes.
+    pub coll_uuid: Option<bson::Bson>,
 }
 
 /// Reads the metadata of a raw change event.
@@ -198,11 +200,16 @@ pub fn read_event<E: RawEvent + ?Sized>(
     let event = event.raw()?;
     let top = Top::scan(&event)?;
     let meta = top.meta()?;
-    let (translated, key) = translate_top(&event, &top, opts)?;
+    let translated = translate_top(&event, &top, opts)?;
+    let coll_uuid = match translated {
+        Translated::Write(_) => top.uuid.and_then(|u| bson::Bson::try_from(u).ok()),
+        _ => None,
+    };
     Ok(Event {
         meta,
         translated,
-        key,
+        split: top.split.is_some(),
+        coll_uuid,
     })
 }
 
@@ -210,19 +217,18 @@ fn translate_top(
     event: &RawDocument,
     top: &Top<'_>,
     opts: &TranslateOptions,
-) -> Result<(Translated, Option<DocKey>), TranslateError> {
-    let plain = |t| Ok((t, None));
+) -> Result<Translated, TranslateError> {
     if let Some(fragment) = split_fragment(top.split)? {
         if fragment > 1 {
             // The first fragment already asked for the document; the rest only carry its fields.
-            return plain(Translated::Skip);
+            return Ok(Translated::Skip);
         }
     }
     let op_type = top
         .op_type()
         .ok_or_else(|| TranslateError("no `operationType`".into()))?;
     match op_type {
-        "invalidate" => plain(Translated::Invalidate),
+        "invalidate" => Ok(Translated::Invalidate),
         "insert" | "replace" | "update" | "delete" => write_event(op_type, top, opts),
         "dropDatabase" => {
             // Only a database replicated whole under its own names is dropped whole; otherwise
@@ -230,17 +236,17 @@ fn translate_top(
             let ns = namespace(&to_document(event)?, "ns")?;
             let whole = opts.scope.whole_database_target().is_some()
                 && opts.scope.single_database() == Some(ns.db.as_str());
-            plain(match whole && opts.ddl.drop_database {
+            Ok(match whole && opts.ddl.drop_database {
                 true => Translated::Ddl(DdlOp::DropDatabase),
                 false => Translated::Skip,
             })
         }
         "drop" | "rename" | "create" | "createIndexes" | "dropIndexes" | "modify" => {
-            ddl::translate_ddl(op_type, &to_document(event)?, opts).map(|t| (t, None))
+            ddl::translate_ddl(op_type, &to_document(event)?, opts)
         }
         // shardCollection, reshardCollection, refineCollectionShardKey, ...: nothing to do on
         // an unsharded backup.
-        _ => plain(Translated::Skip),
+        _ => Ok(Translated::Skip),
     }
 }
 
@@ -257,6 +263,7 @@ struct Top<'a> {
     desc: Option<RawBsonRef<'a>>,
     cluster_time: Option<RawBsonRef<'a>>,
     wall_time: Option<RawBsonRef<'a>>,
+    uuid: Option<RawBsonRef<'a>>,
 }
 
 impl<'a> Top<'a> {
@@ -274,6 +281,7 @@ impl<'a> Top<'a> {
                 "updateDescription" => &mut top.desc,
                 "clusterTime" => &mut top.cluster_time,
                 "wallTime" => &mut top.wall_time,
+                "collectionUUID" => &mut top.uuid,
                 _ => continue,
             };
             slot.get_or_insert(value);
@@ -304,7 +312,7 @@ impl<'a> Top<'a> {
             cluster_time,
             wall_time_ms,
             // Later fragments of a split event carry no operationType.
-            op_type: self.op_type().unwrap_or("fragment").to_string(),
+            op_type: static_name(self.op_type().unwrap_or("fragment")),
         })
     }
 
@@ -313,6 +321,15 @@ impl<'a> Top<'a> {
             Some(RawBsonRef::String(s)) => Some(s),
             _ => None,
         }
+    }
+}
+
+/// `operationType` as a `&'static str` when it is one of the usual ones.
+fn static_name(op_type: &str) -> Cow<'static, str> {
+    const USUAL: [&str; 6] = ["insert", "update", "replace", "delete", "drop", "fragment"];
+    match USUAL.iter().find(|n| **n == op_type) {
+        Some(name) => Cow::Borrowed(name),
+        None => Cow::Owned(op_type.to_string()),
     }
 }
 
@@ -371,14 +388,13 @@ fn split_fragment(split: Option<RawBsonRef<'_>>) -> Result<Option<i64>, Translat
     }
 }
 
-/// insert / replace / update / delete, read from the raw event: the key is decoded (it names
-/// the document everywhere) and kept as its bytes, the document or delta stays the bytes the
-/// server sent.
+/// insert / replace / update / delete, read from the raw event: the key, the document or the
+/// delta stay the bytes the server sent.
 fn write_event(
     op_type: &str,
     event: &Top<'_>,
     opts: &TranslateOptions,
-) -> Result<(Translated, Option<DocKey>), TranslateError> {
+) -> Result<Translated, TranslateError> {
     let Some(RawBsonRef::Document(ns)) = event.ns else {
         return Err(TranslateError("no `ns` namespace".into()));
     };
@@ -390,10 +406,10 @@ fn write_event(
         .ok()
         .and_then(|coll| opts.scope.key_of(db, coll))
     else {
-        return Ok((Translated::Skip, None));
+        return Ok(Translated::Skip);
     };
-    let (key, raw_key) = match event.key {
-        Some(RawBsonRef::Document(k)) => (to_document(k)?, DocKey::from_raw(k)),
+    let key = match event.key {
+        Some(RawBsonRef::Document(k)) => DocKey::from_raw(k),
         _ => {
             return Err(TranslateError(format!(
                 "{op_type} event without `documentKey`"
@@ -416,6 +432,5 @@ fn write_event(
             _ => delta::delta_kind(event.desc)?,
         }
     };
-    let op = WriteOp { coll, key, kind };
-    Ok((Translated::Write(op), Some(raw_key)))
+    Ok(Translated::Write(WriteOp { coll, key, kind }))
 }

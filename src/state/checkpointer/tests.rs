@@ -140,7 +140,9 @@ async fn gone_keys_recorded_by_writers_are_in_the_next_save() {
         store.saves()[0].unresolved_fetches,
         vec![doc! {"collection": "c", "key": {"_id": 1}}]
     );
-    cp.unresolved.lock().resolve("c", &doc! {"_id": 1});
+    cp.unresolved
+        .lock()
+        .resolve("c", &crate::source::translate::DocKey::of(&doc! {"_id": 1}));
     cp.unresolved.lock().record("d", doc! {"_id": 2});
     cp.save_state().await.unwrap();
     assert_eq!(
