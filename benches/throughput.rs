@@ -241,12 +241,13 @@ async fn cpu_only(
     cfg: &dyn Fn(&str, usize) -> mongo_replicator::config::Config,
 ) {
     let (rounds, total) = rounds_for(events);
-    let w4 = cfg("dst_cpu", 4);
+    let w4 = cfg("dst_cpu", env_usize("BENCH_CPU_WORKERS", 4));
     replicator::prime(&w4).await;
     let token = backlog::start_token(source).await;
     backlog::write(source, 0..rounds).await;
     println!("backlog_events={total}");
     let target = dst_client.database("dst_pipe");
+    eprintln!("bare client starts (pid {})", std::process::id());
     let (_, bare_cpu) = bare::pipeline(source, &target, token, total).await;
     target.drop().await.unwrap();
     let bare_us = bare_cpu * 1e6 / total as f64;

@@ -24,13 +24,13 @@ pub struct Item {
     pub cluster_time: Option<ClusterTime>,
     /// The event's `collectionUUID` (servers 6.0+ with expanded events): tells a document
     /// deleted in place from one that left with its collection.
-    pub coll_uuid: Option<bson::Bson>,
+    pub coll_uuid: Option<crate::source::translate::CollectionUuid>,
     /// The event's `fullDocumentBeforeChange` (history on, source pre-images enabled): the
     /// `before` of its history entry ([`crate::history::changes`]).
     pub pre_image: Option<bson::RawDocumentBuf>,
     /// The event's own change when `op` became a re-read (a replay, a fence's floor, a skipped
     /// document): the history records the change, not the re-read.
-    pub event: Option<WriteKind>,
+    pub event: Option<Box<WriteKind>>,
     /// The op's bytes in `apply.max_queued_bytes`, given back when the item is dropped (after
     /// its batch was applied); set by the router.
     pub grant: Option<Grant>,
@@ -40,7 +40,7 @@ impl Item {
     /// Applies this item by re-reading its document, keeping the event's change for the history.
     pub fn refetch(&mut self) {
         let kind = std::mem::replace(&mut self.op.kind, WriteKind::Fetch);
-        self.event.get_or_insert(kind);
+        self.event.get_or_insert(Box::new(kind));
     }
 }
 

@@ -17,7 +17,7 @@ use super::send::{oldest, Sent};
 use crate::apply::batch::BatchBuilder;
 use crate::error::Result;
 use crate::ops::{Op, Reporter};
-use crate::source::translate::WriteKind;
+use crate::source::translate::{CollectionUuid, WriteKind};
 use crate::source::Endpoint;
 use crate::state::GoneKeys;
 use crate::state::Position;
@@ -200,12 +200,12 @@ impl Writer {
             let Some(at_event) = items
                 .iter()
                 .find(|i| i.op.coll == coll)
-                .and_then(|i| i.coll_uuid.as_ref())
+                .and_then(|i| i.coll_uuid)
             else {
                 continue;
             };
             if let Ok(Some(now)) = crate::apply::collection_uuid(&self.source, coll).await {
-                if &now == at_event {
+                if CollectionUuid::of(&now) == Some(at_event) {
                     deleted_in_place.push(coll.to_string());
                 }
             }

@@ -141,7 +141,7 @@ pub fn entries(items: &[Batched], backup: &HashMap<Key, Document>, ahead: &Ahead
 fn entry(item: &Item, id: &Bson, t: Timestamp, n: i32, before: State) -> (Document, State) {
     let (mut updated, mut removed, mut truncated) = (Vec::new(), Vec::new(), Vec::new());
     // A replayed or skipped delta is applied by a re-read; its own change is still known.
-    let kind = item.event.as_ref().unwrap_or(&item.op.kind);
+    let kind = item.event.as_deref().unwrap_or(&item.op.kind);
     let after = match (kind, &before) {
         (WriteKind::Upsert(body), _) => match Document::try_from(body.as_ref().as_ref()) {
             Ok(new) => {

@@ -34,6 +34,28 @@ impl PartialOrd for ClusterTime {
     }
 }
 
+/// A collection's identity (`collectionUUID` of an event, `info.uuid` of `listCollections`):
+/// the 16 bytes of its UUID, held inline (one per event, no allocation). A value that is no
+/// 16-byte binary counts as no UUID, as on servers that send none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CollectionUuid([u8; 16]);
+
+impl CollectionUuid {
+    pub fn from_raw(value: bson::RawBsonRef<'_>) -> Option<CollectionUuid> {
+        match value {
+            bson::RawBsonRef::Binary(b) => b.bytes.try_into().ok().map(CollectionUuid),
+            _ => None,
+        }
+    }
+
+    pub fn of(value: &Bson) -> Option<CollectionUuid> {
+        match value {
+            Bson::Binary(b) => b.bytes.as_slice().try_into().ok().map(CollectionUuid),
+            _ => None,
+        }
+    }
+}
+
 /// A document's identity and the filter of its write: the canonical BSON bytes of its
 /// `documentKey` (`_id`, plus shard-key fields), as the server sent them. Equal keys have equal
 /// bytes whatever their Rust representation, and `Int32(1)` is another key than `Int64(1)`, as
@@ -150,6 +172,24 @@ mod tests {
             let decoded = Document::try_from(raw.as_ref()).unwrap();
             assert_eq!(DocKey::from_raw(&raw), DocKey::of(&decoded), "{key}");
         }
+    }
+
+    #[test]
+    fn a_collection_uuid_is_its_16_bytes_read_raw_or_decoded() {
+        let uuid = bson::Binary {
+            subtype: bson::spec::BinarySubtype::Uuid,
+            bytes: (0..16).collect(),
+        };
+        let raw = bson::rawdoc! {"u": uuid.clone()};
+        let from_raw = CollectionUuid::from_raw(raw.get("u").unwrap().unwrap());
+        assert_eq!(from_raw, CollectionUuid::of(&Bson::Binary(uuid)));
+        assert!(from_raw.is_some());
+        assert_eq!(CollectionUuid::of(&Bson::Int32(1)), None);
+        let short = bson::Binary {
+            subtype: bson::spec::BinarySubtype::Generic,
+            bytes: vec![1, 2],
+        };
+        assert_eq!(CollectionUuid::of(&Bson::Binary(short)), None);
     }
 
     #[test]

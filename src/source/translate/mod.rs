@@ -9,7 +9,7 @@ mod tests;
 
 use crate::config::{DdlConfig, UpdateMode};
 use crate::source::namespaces::Scope;
-pub use identity::{ClusterTime, DocKey};
+pub use identity::{ClusterTime, CollectionUuid, DocKey};
 
 use bson::{Document, RawBsonRef, RawDocument, RawDocumentBuf};
 use std::borrow::Cow;
@@ -173,7 +173,7 @@ pub struct Event {
     /// The event is one fragment of a split event (`splitEvent`): reassemble first.
     pub split: bool,
     /// `collectionUUID` (servers 6.0+ with expanded events), for writes.
-    pub coll_uuid: Option<bson::Bson>,
+    pub coll_uuid: Option<CollectionUuid>,
 }
 
 /// Reads the metadata of a raw change event.
@@ -202,7 +202,7 @@ pub fn read_event<E: RawEvent + ?Sized>(
     let meta = top.meta()?;
     let translated = translate_top(&event, &top, opts)?;
     let coll_uuid = match translated {
-        Translated::Write(_) => top.uuid.and_then(|u| bson::Bson::try_from(u).ok()),
+        Translated::Write(_) => top.uuid.and_then(CollectionUuid::from_raw),
         _ => None,
     };
     Ok(Event {
@@ -398,14 +398,16 @@ fn write_event(
     let Some(RawBsonRef::Document(ns)) = event.ns else {
         return Err(TranslateError("no `ns` namespace".into()));
     };
-    let db = ns
-        .get_str("db")
-        .map_err(|_| TranslateError("no `ns.db`".into()))?;
-    let Some(coll) = ns
-        .get_str("coll")
-        .ok()
-        .and_then(|coll| opts.scope.key_of(db, coll))
-    else {
+    let (mut db, mut coll) = (None, None);
+    for entry in ns {
+        match entry.map_err(|e| TranslateError(e.to_string()))? {
+            ("db", RawBsonRef::String(s)) => db = db.or(Some(s)),
+            ("coll", RawBsonRef::String(s)) => coll = coll.or(Some(s)),
+            _ => {}
+        }
+    }
+    let db = db.ok_or_else(|| TranslateError("no `ns.db`".into()))?;
+    let Some(coll) = coll.and_then(|coll| opts.scope.key_of(db, coll)) else {
         return Ok(Translated::Skip);
     };
     let key = match event.key {
