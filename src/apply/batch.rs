@@ -14,6 +14,7 @@ use super::statements::{delete_statement, delta_statements, upsert_statement};
 use crate::source::translate::{DocKey, WriteKind, WriteOp};
 use bson::{Document, RawDocumentBuf};
 use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Bulk statements for one collection. Per key, what survives coalescing is one of `[delete]`,
@@ -48,8 +49,10 @@ pub struct BatchPlan {
 pub struct BatchBuilder {
     /// Ops in stream order; superseded ones become `None`.
     ops: Vec<Option<Pending>>,
-    /// Per collection (a batch holds a few), the live op indexes per canonical key bytes.
-    live: Vec<(String, HashMap<DocKey, Vec<usize>>)>,
+    /// Per collection (a batch holds a few), the newest live op's index per canonical key
+    /// bytes; older live ops of the key chain back from it ([`Pending::prev`]): no list per
+    /// key to allocate.
+    live: Vec<(String, HashMap<DocKey, usize>)>,
     pushed: usize,
     bytes: usize,
     /// Bytes of each op in `ops`, to subtract when it is superseded.
@@ -63,6 +66,8 @@ struct Pending {
     coll: usize,
     key: DocKey,
     kind: WriteKind,
+    /// The key's previous live op (deltas pile up behind an upsert or each other).
+    prev: Option<usize>,
 }
 
 impl BatchBuilder {
@@ -86,29 +91,44 @@ impl BatchBuilder {
                 self.live.len() - 1
             }
         };
-        let live = self.live[coll].1.entry(key.clone()).or_default();
-        if matches!(op.kind, WriteKind::Delta { .. }) {
-            // After a delete the delta is a no-op (upsert=false); after a fetch it is already in
-            // the fetched document, which is read after every event of this batch arrived.
-            let absorbed = live
-                .last()
-                .and_then(|i| self.ops[*i].as_ref())
-                .is_some_and(|prev| matches!(prev.kind, WriteKind::Delete | WriteKind::Fetch));
-            if absorbed {
-                return;
+        let index = self.ops.len();
+        // A key clone is a reference count.
+        let newest = match self.live[coll].1.entry(key.clone()) {
+            Entry::Occupied(mut slot) => {
+                let newest = *slot.get();
+                // After a delete the delta is a no-op (upsert=false); after a fetch it is
+                // already in the fetched document, read after every event of this batch arrived.
+                let absorbed = matches!(op.kind, WriteKind::Delta { .. })
+                    && self.ops[newest]
+                        .as_ref()
+                        .is_some_and(|p| matches!(p.kind, WriteKind::Delete | WriteKind::Fetch));
+                if absorbed {
+                    return;
+                }
+                slot.insert(index);
+                Some(newest)
             }
+            Entry::Vacant(slot) => {
+                slot.insert(index);
+                None
+            }
+        };
+        let prev = if matches!(op.kind, WriteKind::Delta { .. }) {
+            newest
         } else {
-            for i in live.drain(..) {
-                self.ops[i] = None;
+            let mut superseded = newest;
+            while let Some(i) = superseded {
+                superseded = self.ops[i].take().and_then(|p| p.prev);
                 self.bytes -= self.op_bytes[i];
             }
-        }
+            None
+        };
         let size = key.as_bytes().len() + body_size(&op.kind);
-        live.push(self.ops.len());
         self.ops.push(Some(Pending {
             coll,
             key: key.clone(),
             kind: op.kind.clone(),
+            prev,
         }));
         self.op_bytes.push(size);
         self.bytes += size;

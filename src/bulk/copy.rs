@@ -327,7 +327,7 @@ struct CopyJob<'a> {
 
 impl CopyJob<'_> {
     async fn copy_from(&self, state: &mut CollectionCopy, bytes: &mut u64) -> Result<()> {
-        let (cfg, name, key) = (self.cfg, self.name, self.key);
+        let (cfg, name) = (self.cfg, self.name);
         let src = self.source.collection::<RawDocumentBuf>(name);
         let filter = state
             .last_id
@@ -345,47 +345,74 @@ impl CopyJob<'_> {
             .read_concern(ReadConcern::majority())
             .await
             .map_err(read_err)?;
-        let mut batch: Vec<RawDocumentBuf> = Vec::with_capacity(cfg.copy.batch_size as usize);
-        let mut batch_bytes = 0usize;
-        loop {
-            let next = cursor.try_next().await.map_err(read_err)?;
-            let end = next.is_none();
-            if let Some(d) = next {
+        // The next batch is read while the current one is written (the two sides' round trips
+        // overlap); progress is saved only after its batch is written.
+        let mut next = read_batch(&mut cursor, cfg.copy.batch_size as usize)
+            .await
+            .map_err(read_err)?;
+        while let Some((batch, batch_bytes)) = next {
+            let (written, read) = tokio::join!(
+                self.write_and_record(state, batch, batch_bytes, bytes),
+                read_batch(&mut cursor, cfg.copy.batch_size as usize),
+            );
+            written?;
+            next = read.map_err(read_err)?;
+        }
+        Ok(())
+    }
+
+    /// Writes one batch, then records its progress (counters, the bar, the checkpoint).
+    async fn write_and_record(
+        &self,
+        state: &mut CollectionCopy,
+        batch: Vec<RawDocumentBuf>,
+        batch_bytes: usize,
+        bytes: &mut u64,
+    ) -> Result<()> {
+        let (name, key) = (self.name, self.key);
+        let last_id = last_id_of(&batch)?;
+        let n = batch.len() as u64;
+        self.reporter
+            .retry(&format!("writing a copy batch of {name}"), || {
+                write_batch(self.source, self.target, name, &batch)
+            })
+            .await?;
+        *bytes += batch_bytes as u64;
+        state.last_id = Some(last_id);
+        state.documents += n;
+        self.reporter.copy_batch_written(name, n);
+        self.bar.advance(n);
+        self.checkpointer
+            .state
+            .lock()
+            .await
+            .copy
+            .insert(key.to_string(), state.clone());
+        if let Err(e) = self.checkpointer.save_state().await {
+            tracing::warn!(error = %e, "saving copy progress failed; continuing");
+        }
+        Ok(())
+    }
+}
+
+/// The next batch of the cursor (up to `max` documents or [`MAX_BATCH_BYTES`]) and its bytes;
+/// `None` at the end.
+async fn read_batch(
+    cursor: &mut mongodb::Cursor<RawDocumentBuf>,
+    max: usize,
+) -> mongodb::error::Result<Option<(Vec<RawDocumentBuf>, usize)>> {
+    let mut batch = Vec::with_capacity(max);
+    let mut batch_bytes = 0usize;
+    while batch.len() < max && batch_bytes < MAX_BATCH_BYTES {
+        match cursor.try_next().await? {
+            Some(d) => {
                 batch_bytes += d.as_bytes().len();
                 batch.push(d);
             }
-            let full =
-                batch.len() >= cfg.copy.batch_size as usize || batch_bytes >= MAX_BATCH_BYTES;
-            if (full || end) && !batch.is_empty() {
-                let last_id = last_id_of(&batch)?;
-                let n = batch.len() as u64;
-                let written = std::mem::take(&mut batch);
-                self.reporter
-                    .retry(&format!("writing a copy batch of {name}"), || {
-                        write_batch(self.source, self.target, name, &written)
-                    })
-                    .await?;
-                *bytes += batch_bytes as u64;
-                batch_bytes = 0;
-                state.last_id = Some(last_id);
-                state.documents += n;
-                self.reporter.copy_batch_written(name, n);
-                self.bar.advance(n);
-                self.checkpointer
-                    .state
-                    .lock()
-                    .await
-                    .copy
-                    .insert(key.to_string(), state.clone());
-                if let Err(e) = self.checkpointer.save_state().await {
-                    tracing::warn!(error = %e, "saving copy progress failed; continuing");
-                }
-            }
-            if end {
-                return Ok(());
-            }
+            None => break,
         }
     }
+    Ok((!batch.is_empty()).then_some((batch, batch_bytes)))
 }
 
 fn last_id_of(batch: &[RawDocumentBuf]) -> Result<Bson> {

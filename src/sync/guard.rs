@@ -128,7 +128,9 @@ impl DirectionGuard {
                     }
                     Verdict::Apply => {
                         items[i].op.kind = match s {
-                            Some(d) => WriteKind::Upsert(Arc::new(d.clone())),
+                            Some(d) => {
+                                WriteKind::Upsert(crate::source::translate::Body::from_raw(d))
+                            }
                             None => WriteKind::Delete,
                         };
                         keep[i] = true;
@@ -208,7 +210,7 @@ impl ApplyGuard for DirectionGuard {
             if !Engine::is_duplicate(e) {
                 return Ok(false);
             }
-            let Ok(doc) = doc.to_document() else {
+            let Ok(doc) = Document::try_from(&**doc) else {
                 return Ok(false);
             };
             let engine = &self.engine;

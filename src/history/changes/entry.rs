@@ -143,7 +143,7 @@ fn entry(item: &Item, id: &Bson, t: Timestamp, n: i32, before: State) -> (Docume
     // A replayed or skipped delta is applied by a re-read; its own change is still known.
     let kind = item.event.as_deref().unwrap_or(&item.op.kind);
     let after = match (kind, &before) {
-        (WriteKind::Upsert(body), _) => match Document::try_from(body.as_ref().as_ref()) {
+        (WriteKind::Upsert(body), _) => match Document::try_from(body.as_ref()) {
             Ok(new) => {
                 if let (State::Doc(old), Op::Replace | Op::Update) = (&before, item.op_label) {
                     (updated, removed) = top_level_diff(old, &new);

@@ -35,7 +35,7 @@ fn refs(items: &[Item]) -> Vec<Batched<'_>> {
 
 fn delta(set: bson::RawDocumentBuf, unset: &[&str]) -> WriteKind {
     WriteKind::Delta {
-        set: std::sync::Arc::new(set),
+        set: crate::source::translate::Body::from_raw(&set),
         unset: unset.iter().map(|s| s.to_string()).collect(),
         truncate: vec![],
     }

@@ -2,9 +2,8 @@
 //! when the description cannot be replayed exactly as operators. Read from the raw event:
 //! `updatedFields` is checked in place and carried as the bytes the server sent.
 
-use super::{field, TranslateError, WriteKind};
-use bson::{RawArray, RawBsonRef, RawDocument};
-use std::sync::Arc;
+use super::{field, Body, TranslateError, WriteKind};
+use bson::{RawArray, RawBsonRef};
 
 /// The delta of an update event, or `Fetch` when a path or value is ambiguous.
 pub(super) fn delta_kind(desc: Option<RawBsonRef<'_>>) -> Result<WriteKind, TranslateError> {
@@ -62,10 +61,7 @@ pub(super) fn delta_kind(desc: Option<RawBsonRef<'_>>) -> Result<WriteKind, Tran
         return Ok(WriteKind::Fetch);
     }
     Ok(WriteKind::Delta {
-        set: Arc::new(
-            set.map(RawDocument::to_raw_document_buf)
-                .unwrap_or_default(),
-        ),
+        set: set.map(Body::from_raw).unwrap_or_default(),
         unset,
         truncate,
     })

@@ -16,8 +16,47 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 /// A document carried from the event to the bulk command as the bytes the server sent: shared,
-/// so the writer's batch and its replay list hold one buffer, never a copy.
-pub type Body = Arc<RawDocumentBuf>;
+/// so the writer's batch and its replay list hold one buffer, never a copy, and held in one
+/// allocation (an `Arc<RawDocumentBuf>` is two: the count and the buffer).
+#[derive(Clone, PartialEq)]
+pub struct Body(Arc<[u8]>);
+
+impl Body {
+    pub fn from_raw(doc: &RawDocument) -> Body {
+        Body(doc.as_bytes().into())
+    }
+}
+
+impl Default for Body {
+    fn default() -> Body {
+        Body::from_raw(&RawDocumentBuf::new())
+    }
+}
+
+impl std::ops::Deref for Body {
+    type Target = RawDocument;
+
+    fn deref(&self) -> &RawDocument {
+        // Built only from a document's bytes (`from_raw`): a length check, no scan.
+        RawDocument::from_bytes(&self.0).expect("a body holds a document's bytes")
+    }
+}
+
+impl AsRef<RawDocument> for Body {
+    fn as_ref(&self) -> &RawDocument {
+        self
+    }
+}
+
+/// As the document (test failures), not its bytes.
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match Document::try_from(&**self) {
+            Ok(doc) => write!(f, "Body({doc})"),
+            Err(_) => write!(f, "Body({:?})", &*self.0),
+        }
+    }
+}
 
 /// What translation needs to know.
 #[derive(Debug, Clone)]
@@ -70,7 +109,9 @@ impl WriteKind {
 /// `doc` as a [`Body`]. Only a document no server can send (a field name with a NUL byte)
 /// fails to encode; it becomes the empty document.
 pub fn body(doc: &Document) -> Body {
-    Arc::new(RawDocumentBuf::from_document(doc).unwrap_or_default())
+    RawDocumentBuf::from_document(doc)
+        .map(|raw| Body::from_raw(&raw))
+        .unwrap_or_default()
 }
 
 /// A change event as translation reads it: the stream's raw bytes, or a document (tests,
@@ -427,10 +468,9 @@ fn write_event(
     } else {
         match (op_type, opts.update_mode) {
             ("delete", _) => WriteKind::Delete,
-            ("insert" | "replace", _) | ("update", UpdateMode::FullDocument) => full_document
-                .map_or(WriteKind::Fetch, |d| {
-                    WriteKind::Upsert(Arc::new(d.to_raw_document_buf()))
-                }),
+            ("insert" | "replace", _) | ("update", UpdateMode::FullDocument) => {
+                full_document.map_or(WriteKind::Fetch, |d| WriteKind::Upsert(Body::from_raw(d)))
+            }
             _ => delta::delta_kind(event.desc)?,
         }
     };

@@ -57,7 +57,10 @@ fn update(desc: Document) -> Document {
 #[test]
 fn meta_reads_token_times_and_type() {
     let m = event_meta(&event("insert", doc! {})).unwrap();
-    assert_eq!(m.token, body(&doc! { "_data": "8263" }).as_ref().clone());
+    assert_eq!(
+        m.token.as_bytes(),
+        body(&doc! { "_data": "8263" }).as_bytes()
+    );
     assert_eq!(
         m.cluster_time,
         Some(ClusterTime(Timestamp {
