@@ -4,8 +4,8 @@
 //! "1,2,4,8"), `BENCH_VERIFY_DOCS` (verifier RSS, default 20000). `BENCH_ONLY=verify_rss` runs
 //! only the verifier's RSS measurement; `BENCH_ONLY=cpu` only the CPU figures; `BENCH_ONLY=far`
 //! only the figures at 0 and ~2 ms of round trip (`throughput/far.rs`); `BENCH_ONLY=copy` only
-//! the copy figures. See README
-//! "Performance".
+//! the copy figures; `BENCH_CPU_WORKERS` sets the writers of the `BENCH_ONLY=cpu` catch-up
+//! (default 4). See README "Performance".
 
 #[path = "throughput/backlog.rs"]
 mod backlog;
