@@ -90,7 +90,7 @@ impl Watcher {
         if !held {
             return self.hold_or_route(item, stop).await;
         }
-        let bytes = super::pause_gate::approx_bytes(&item);
+        let bytes = crate::apply::batch::op_size(&item.op);
         gate.queues.lock().push(&coll, HoldItem::Write(item), bytes);
         self.report_holds();
         self.wait_for_room(state, stop).await

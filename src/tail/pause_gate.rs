@@ -6,7 +6,6 @@
 
 use crate::control::held::Held;
 use crate::error::{Class, Error, ErrorKind, Result};
-use crate::source::translate::WriteKind;
 use crate::tail::router::Item;
 use crate::tail::watcher::Watcher;
 use tokio_util::sync::CancellationToken;
@@ -49,7 +48,7 @@ impl Watcher {
             return self.route(item).await;
         }
         let coll = item.op.coll.clone();
-        let bytes = approx_bytes(&item);
+        let bytes = crate::apply::batch::op_size(&item.op);
         // Resumed since the last release: the item follows what its collection still holds.
         let now = self.held.lock().hold_or_pass(&coll, item, bytes, paused);
         if !now.is_empty() {
@@ -139,17 +138,5 @@ impl Watcher {
             bytes,
             blocked,
         });
-    }
-}
-
-/// About how much memory an item holds (its documents), for the held-bytes bound.
-pub(super) fn approx_bytes(item: &Item) -> usize {
-    let key = item.op.key.as_bytes().len();
-    key + match &item.op.kind {
-        WriteKind::Upsert(d) => d.as_bytes().len(),
-        WriteKind::Delta { set, unset, .. } => {
-            set.as_bytes().len() + unset.iter().map(String::len).sum::<usize>()
-        }
-        WriteKind::Delete | WriteKind::Fetch => 0,
     }
 }

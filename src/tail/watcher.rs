@@ -222,7 +222,6 @@ impl Watcher {
         }
     }
 
-    /// Returns `Some(token)` when the event invalidated the stream.
     /// Reads `event` once ([`read_event`]); a fragment of a split event goes to the
     /// reassembler, and the whole event, once complete, is read instead. `None`: a fragment
     /// was kept, nothing to handle yet.
@@ -253,6 +252,8 @@ impl Watcher {
         }
     }
 
+    /// Handles `event`, read as `read`. Returns `Some(token)` when the event invalidated the
+    /// stream.
     async fn handle_event(
         &self,
         event: RawDocumentBuf,

@@ -2,7 +2,7 @@
 //! when the description cannot be replayed exactly as operators. Read from the raw event:
 //! `updatedFields` is checked in place and carried as the bytes the server sent.
 
-use super::{field, Body, TranslateError, WriteKind};
+use super::{field, fields, Body, TranslateError, WriteKind};
 use bson::{RawArray, RawBsonRef};
 
 /// The delta of an update event, or `Fetch` when a path or value is ambiguous.
@@ -15,20 +15,15 @@ pub(super) fn delta_kind(desc: Option<RawBsonRef<'_>>) -> Result<WriteKind, Tran
             ))
         }
     };
-    // One pass over the description (a lookup by name scans it from its start); the first of a
-    // repeated name counts.
-    let (mut disambiguated, mut updated, mut removed, mut truncated) = (None, None, None, None);
-    for entry in desc {
-        let (name, value) = entry.map_err(malformed)?;
-        let slot = match name {
-            "disambiguatedPaths" => &mut disambiguated,
-            "updatedFields" => &mut updated,
-            "removedFields" => &mut removed,
-            "truncatedArrays" => &mut truncated,
-            _ => continue,
-        };
-        slot.get_or_insert(value);
-    }
+    let [disambiguated, updated, removed, truncated] = fields(
+        desc,
+        [
+            "disambiguatedPaths",
+            "updatedFields",
+            "removedFields",
+            "truncatedArrays",
+        ],
+    )?;
     // Present (server 6.1+, showExpandedEvents) exactly when some path has a numeric or dotted
     // component whose meaning the dotted string cannot tell.
     if let Some(RawBsonRef::Document(paths)) = disambiguated {

@@ -95,9 +95,11 @@ impl DocKey {
 
     /// The key decoded (a re-read, parking, history, sync); empty for a key that did not encode.
     pub fn to_document(&self) -> Document {
-        self.as_raw()
-            .and_then(|raw| Document::try_from(raw).ok())
-            .unwrap_or_default()
+        self.decoded().unwrap_or_default()
+    }
+
+    fn decoded(&self) -> Option<Document> {
+        Document::try_from(self.as_raw()?).ok()
     }
 
     /// The key's `_id`, decoded.
@@ -122,7 +124,7 @@ impl From<Document> for DocKey {
 /// As the key document (test failures, debug output), not its bytes.
 impl std::fmt::Debug for DocKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.as_raw().and_then(|raw| Document::try_from(raw).ok()) {
+        match self.decoded() {
             Some(doc) => write!(f, "DocKey({doc})"),
             None => write!(f, "DocKey({:?})", self.as_bytes()),
         }

@@ -293,7 +293,6 @@ fn translate_top(
 
 /// The top-level fields of a raw event that translation reads, found in one pass (a lookup
 /// by name scans the document from its start). The first of a repeated name counts.
-#[derive(Default)]
 struct Top<'a> {
     id: Option<RawBsonRef<'a>>,
     op_type: Option<RawBsonRef<'a>>,
@@ -309,25 +308,33 @@ struct Top<'a> {
 
 impl<'a> Top<'a> {
     fn scan(event: &'a RawDocument) -> Result<Top<'a>, TranslateError> {
-        let mut top = Top::default();
-        for entry in event {
-            let (name, value) = entry.map_err(|e| TranslateError(e.to_string()))?;
-            let slot = match name {
-                "_id" => &mut top.id,
-                "operationType" => &mut top.op_type,
-                "ns" => &mut top.ns,
-                "documentKey" => &mut top.key,
-                "fullDocument" => &mut top.full,
-                "splitEvent" => &mut top.split,
-                "updateDescription" => &mut top.desc,
-                "clusterTime" => &mut top.cluster_time,
-                "wallTime" => &mut top.wall_time,
-                "collectionUUID" => &mut top.uuid,
-                _ => continue,
-            };
-            slot.get_or_insert(value);
-        }
-        Ok(top)
+        let [id, op_type, ns, key, full, split, desc, cluster_time, wall_time, uuid] = fields(
+            event,
+            [
+                "_id",
+                "operationType",
+                "ns",
+                "documentKey",
+                "fullDocument",
+                "splitEvent",
+                "updateDescription",
+                "clusterTime",
+                "wallTime",
+                "collectionUUID",
+            ],
+        )?;
+        Ok(Top {
+            id,
+            op_type,
+            ns,
+            key,
+            full,
+            split,
+            desc,
+            cluster_time,
+            wall_time,
+            uuid,
+        })
     }
 
     fn meta(&self) -> Result<EventMeta, TranslateError> {
@@ -372,6 +379,23 @@ fn static_name(op_type: &str) -> Cow<'static, str> {
         Some(name) => Cow::Borrowed(name),
         None => Cow::Owned(op_type.to_string()),
     }
+}
+
+/// The values of `names` in `doc`, read in one pass (a lookup by name scans the document from
+/// its start each time); the first of a repeated name counts, malformed bytes are a malformed
+/// event.
+pub(crate) fn fields<'a, const N: usize>(
+    doc: &'a RawDocument,
+    names: [&str; N],
+) -> Result<[Option<RawBsonRef<'a>>; N], TranslateError> {
+    let mut values = [None; N];
+    for entry in doc {
+        let (name, value) = entry.map_err(|e| TranslateError(e.to_string()))?;
+        if let Some(i) = names.iter().position(|n| *n == name) {
+            values[i].get_or_insert(value);
+        }
+    }
+    Ok(values)
 }
 
 /// A field of a raw event; malformed bytes are a malformed event.
