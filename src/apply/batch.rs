@@ -212,16 +212,17 @@ pub fn op_size(op: &WriteOp) -> usize {
     op.key.as_bytes().len() + body_size(&op.kind)
 }
 
-/// Bytes of the document or delta an op carries: raw lengths, nothing encoded.
+/// Bytes of the document or delta an op carries: raw lengths, nothing encoded; a body that
+/// views its event counts the event ([`crate::source::translate::Body::held_bytes`]).
 pub fn body_size(kind: &WriteKind) -> usize {
     match kind {
-        WriteKind::Upsert(d) => d.as_bytes().len(),
+        WriteKind::Upsert(d) => d.held_bytes(),
         WriteKind::Delta {
             set,
             unset,
             truncate,
         } => {
-            set.as_bytes().len()
+            set.held_bytes()
                 + unset.iter().map(|p| p.len() + 8).sum::<usize>()
                 + truncate.iter().map(|(p, _)| p.len() + 16).sum::<usize>()
         }

@@ -10,7 +10,6 @@
 use super::hold_gate::source_ms;
 use super::watcher::{StreamState, Watcher};
 use crate::error::Result;
-use bson::RawDocumentBuf;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -28,7 +27,7 @@ impl Watcher {
     /// Waits until `event` is due; `false`: stopped meanwhile (the event was not handled).
     pub(super) async fn delay_gate(
         &self,
-        event: &RawDocumentBuf,
+        event: &bson::RawDocument,
         state: &mut StreamState,
         stop: &CancellationToken,
     ) -> Result<bool> {

@@ -18,7 +18,7 @@ impl Watcher {
     /// `false`: stopped while paused (the event was not handled; the caller returns).
     pub(super) async fn pause_gate(
         &self,
-        event: &bson::RawDocumentBuf,
+        event: &bson::RawDocument,
         stop: &CancellationToken,
     ) -> Result<bool> {
         self.release_held().await?;

@@ -1,9 +1,10 @@
 //! Read-ahead: a task owning the change stream has the next `getMore` in flight while the
 //! watcher translates and routes the events before it. Events are handed over one driver
 //! batch at a time (one message per `getMore`, not per event: a hop per event would cost what
-//! batching the writers' sends saved), each with the resume token the stream reported right
-//! after it, so the watcher resumes, reopens and registers idle tokens exactly as when it read
-//! the stream itself. Bounded: at most [`AHEAD`] batches wait (a paused or held watcher stops
+//! batching the writers' sends saved). An event carries no stream token: its own `_id` is its
+//! resume token (copying the stream's after every event cost an allocation per event); an
+//! empty `getMore`, a failure and a closed cursor carry the stream's token then, so the watcher
+//! resumes, reopens and registers idle tokens as when it read the stream itself. Bounded: at most [`AHEAD`] batches wait (a paused or held watcher stops
 //! the reading a few batches later, as back-pressure).
 
 use bson::RawDocumentBuf;
@@ -18,8 +19,8 @@ pub const AHEAD: usize = 2;
 
 /// What the watcher gets next, in stream order.
 pub enum Next {
-    /// An event and the stream's resume token after it.
-    Event(RawDocumentBuf, Option<ResumeToken>),
+    /// An event (its `_id` is its resume token).
+    Event(RawDocumentBuf),
     /// A `getMore` came back empty; the stream's token then (its `postBatchResumeToken`).
     Idle(Option<ResumeToken>),
     /// Reading failed; the stream's token then. The reader has stopped.
@@ -97,7 +98,7 @@ async fn read(
         };
         let last = match next {
             Ok(Some(event)) => {
-                batch.push(Next::Event(event, stream.resume_token()));
+                batch.push(Next::Event(event));
                 false
             }
             Ok(None) => {

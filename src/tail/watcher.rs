@@ -8,7 +8,9 @@ use crate::error::retry::{backoff, decide, Decision};
 use crate::error::{Error, Origin, Result};
 use crate::ops::{Op, Reporter, Side};
 use crate::source::translate::ClusterTime;
-use crate::source::translate::{read_event, DdlOp, Event, TranslateOptions, Translated, WriteKind};
+use crate::source::translate::{
+    read_shared, DdlOp, Event, TranslateOptions, Translated, WriteKind,
+};
 use crate::source::Endpoint;
 use crate::source::{open_stream_with, token_document, StartAt, StreamOptions};
 use crate::state::checkpointer::Checkpointer;
@@ -18,7 +20,7 @@ use crate::tail::read_ahead::{Next, ReadAhead};
 use crate::tail::router::Item;
 use crate::tail::router::Router;
 use backon::BackoffBuilder;
-use bson::{Document, RawDocumentBuf};
+use bson::{Document, RawDocument, RawDocumentBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -117,8 +119,9 @@ impl Watcher {
             };
             self.reporter.set_stream_open(true);
             self.reporter.set_up(Side::Source, true);
-            // Kept raw: decoded only when used (decoding it after every event cost 7% of the
-            // replicator's CPU in a catch-up, README "Performance").
+            // The stream's token at its last empty `getMore` (failures and closes carry the
+            // current one). Kept raw: decoded only when used (decoding it after every event
+            // cost 7% of the replicator's CPU in a catch-up, README "Performance").
             let mut last_token = None;
             // `is_cancelled` takes a lock (1.3% of the CPU when asked per event): asked every
             // `STOP_EVERY` events; every wait below also selects on the stop.
@@ -144,18 +147,25 @@ impl Watcher {
                     }
                 };
                 match next {
-                    Next::Event(event, token) => {
+                    Next::Event(event) => {
                         self.position.set_stream_idle(false);
                         failures = backoff().build();
-                        let Some((event, read)) = self.read(&mut fragments, event)? else {
+                        let Some((bytes, read)) = self.read(&mut fragments, event)? else {
                             continue;
                         };
+                        let event = RawDocument::from_bytes(&bytes).map_err(|e| {
+                            Error::malformed(
+                                Origin::Source,
+                                "reading a change event",
+                                e.to_string(),
+                            )
+                        })?;
                         self.act_on_holds(&mut state, stop).await?;
                         // The delay first: a pause asked during it still stops this event.
-                        if !self.delay_gate(&event, &mut state, stop).await? {
+                        if !self.delay_gate(event, &mut state, stop).await? {
                             return Ok(());
                         }
-                        if !self.pause_gate(&event, stop).await? {
+                        if !self.pause_gate(event, stop).await? {
                             return Ok(());
                         }
                         if let Some(invalidated) =
@@ -163,7 +173,6 @@ impl Watcher {
                         {
                             break StartAt::StartAfter(invalidated);
                         }
-                        last_token = token;
                     }
                     Next::Idle(token) => {
                         self.release_held().await?;
@@ -222,30 +231,33 @@ impl Watcher {
         }
     }
 
-    /// Reads `event` once ([`read_event`]); a fragment of a split event goes to the
-    /// reassembler, and the whole event, once complete, is read instead. `None`: a fragment
-    /// was kept, nothing to handle yet.
+    /// Reads `event` once ([`read_shared`]: the documents it carries stay in its buffer); a
+    /// fragment of a split event goes to the reassembler, and the whole event, once complete,
+    /// is read instead. `None`: a fragment was kept, nothing to handle yet.
     fn read(
         &self,
         fragments: &mut crate::source::split::Reassembler,
         event: RawDocumentBuf,
-    ) -> Result<Option<(RawDocumentBuf, Event)>> {
+    ) -> Result<Option<(bytes::Bytes, Event)>> {
         let bad = |e: crate::source::translate::TranslateError| {
             Error::malformed(Origin::Source, "translating a change event", e.to_string())
         };
-        let read = read_event(&event, &self.translate);
+        // The driver's buffer, taken over (no copy).
+        let bytes = bytes::Bytes::from(event.into_bytes());
+        let read = read_shared(&bytes, &self.translate);
         // A fragment may lack what a whole event has: its read failing is no verdict yet.
         let split = read
             .as_ref()
-            .map_or_else(|_| is_fragment(&event), |r| r.split);
+            .map_or_else(|_| is_fragment(&bytes), |r| r.split);
         if !split && !fragments.is_pending() {
-            return read.map(|r| Some((event, r))).map_err(bad);
+            return read.map(|r| Some((bytes, r))).map_err(bad);
         }
-        let whole = reassemble(fragments, event)
+        let whole = reassemble(fragments, &bytes)
             .map_err(|m| Error::malformed(Origin::Source, "reassembling a split event", m))?;
         match whole {
             Some(whole) => {
-                let read = read_event(&whole, &self.translate).map_err(bad)?;
+                let whole = bytes::Bytes::from(whole.into_bytes());
+                let read = read_shared(&whole, &self.translate).map_err(bad)?;
                 Ok(Some((whole, read)))
             }
             None => Ok(None),
@@ -256,7 +268,7 @@ impl Watcher {
     /// stream.
     async fn handle_event(
         &self,
-        event: RawDocumentBuf,
+        event: &RawDocument,
         read: Event,
         state: &mut StreamState,
         stop: &CancellationToken,
@@ -312,7 +324,7 @@ impl Watcher {
                     pre_image: self
                         .history
                         .as_ref()
-                        .and_then(|_| crate::history::changes::pre_image(&event)),
+                        .and_then(|_| crate::history::changes::pre_image(event)),
                     event: replayed.map(Box::new),
                     grant: None,
                 };
@@ -333,7 +345,7 @@ impl Watcher {
                 }
                 // A rename the copy already followed by UUID (issue 11 item 1).
                 let copied = self.checkpointer.state.lock().await.copied.clone();
-                let uuid = Document::try_from(event.as_ref())
+                let uuid = Document::try_from(event)
                     .ok()
                     .and_then(|e| crate::bulk::follow::event_uuid(&e));
                 let replayed = crate::bulk::follow::replayed(
@@ -378,16 +390,17 @@ impl Watcher {
 const STOP_EVERY: u32 = 64;
 
 /// Whether `event` carries `splitEvent` (read by name: only for an event whose read failed).
-fn is_fragment(event: &RawDocumentBuf) -> bool {
-    event.get("splitEvent").is_ok_and(|s| s.is_some())
+fn is_fragment(event: &[u8]) -> bool {
+    RawDocument::from_bytes(event).is_ok_and(|e| e.get("splitEvent").is_ok_and(|s| s.is_some()))
 }
 
 /// Split events are reassembled as documents (rare: events over 16 MiB).
 fn reassemble(
     fragments: &mut crate::source::split::Reassembler,
-    event: RawDocumentBuf,
+    event: &[u8],
 ) -> std::result::Result<Option<RawDocumentBuf>, String> {
-    let whole = fragments.feed(event.to_document().map_err(|e| e.to_string())?)?;
+    let event = RawDocument::from_bytes(event).map_err(|e| e.to_string())?;
+    let whole = fragments.feed(Document::try_from(event).map_err(|e| e.to_string())?)?;
     whole
         .map(|d| RawDocumentBuf::from_document(&d).map_err(|e| e.to_string()))
         .transpose()

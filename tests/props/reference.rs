@@ -7,7 +7,7 @@ use super::source::{self, DB};
 use bson::{doc, Bson, Document};
 use mongo_replicator::apply::batch::BatchBuilder;
 use mongo_replicator::config::{DdlConfig, UpdateMode};
-use mongo_replicator::source::translate::{translate, TranslateOptions, Translated};
+use mongo_replicator::source::translate::{read_shared, translate, TranslateOptions, Translated};
 use proptest::prelude::*;
 
 /// The statements of one op as the reference makes them: (updates, deletes, fetched keys).
@@ -157,7 +157,17 @@ fn product(event: &Document, mode: UpdateMode) -> Option<Encoded> {
         update_mode: mode,
         ddl: DdlConfig::default(),
     };
-    let Translated::Write(op) = translate(event, &opts).expect("well-formed event") else {
+    // The stream's path: the event's bytes, its documents viewed in place.
+    let bytes = bytes::Bytes::from(bson::to_vec(event).expect("encodes"));
+    let shared = read_shared(&bytes, &opts)
+        .expect("well-formed event")
+        .translated;
+    let copied = translate(event, &opts).expect("well-formed event");
+    assert_eq!(
+        shared, copied,
+        "the shared and copied reads agree on {event}"
+    );
+    let Translated::Write(op) = shared else {
         return None;
     };
     let mut builder = BatchBuilder::new();

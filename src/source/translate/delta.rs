@@ -5,8 +5,12 @@
 use super::{field, fields, Body, TranslateError, WriteKind};
 use bson::{RawArray, RawBsonRef};
 
-/// The delta of an update event, or `Fetch` when a path or value is ambiguous.
-pub(super) fn delta_kind(desc: Option<RawBsonRef<'_>>) -> Result<WriteKind, TranslateError> {
+/// The delta of an update event, or `Fetch` when a path or value is ambiguous; `body` makes
+/// `updatedFields` a [`Body`].
+pub(super) fn delta_kind(
+    desc: Option<RawBsonRef<'_>>,
+    body: impl FnOnce(&bson::RawDocument) -> Body,
+) -> Result<WriteKind, TranslateError> {
     let desc = match desc {
         Some(RawBsonRef::Document(d)) => d,
         _ => {
@@ -56,7 +60,7 @@ pub(super) fn delta_kind(desc: Option<RawBsonRef<'_>>) -> Result<WriteKind, Tran
         return Ok(WriteKind::Fetch);
     }
     Ok(WriteKind::Delta {
-        set: set.map(Body::from_raw).unwrap_or_default(),
+        set: set.map(body).unwrap_or_default(),
         unset,
         truncate,
     })

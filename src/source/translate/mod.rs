@@ -15,15 +15,52 @@ use bson::{Document, RawBsonRef, RawDocument, RawDocumentBuf};
 use std::borrow::Cow;
 use std::sync::Arc;
 
-/// A document carried from the event to the bulk command as the bytes the server sent: shared,
-/// so the writer's batch and its replay list hold one buffer, never a copy, and held in one
-/// allocation (an `Arc<RawDocumentBuf>` is two: the count and the buffer).
-#[derive(Clone, PartialEq)]
-pub struct Body(Arc<[u8]>);
+/// A document carried from the event to the bulk command as the bytes the server sent, never
+/// copied: a view into the event's own buffer ([`Body::within`]), shared by the writer's batch
+/// and its replay list. Copying each `fullDocument` out of its event was one allocation and a
+/// cold write of the whole document per event (README "Performance", round 10).
+#[derive(Clone)]
+pub struct Body {
+    bytes: bytes::Bytes,
+    /// The bytes this body keeps alive: the whole event when it views one (what the queue and
+    /// batch byte bounds count), else its own length.
+    held: usize,
+}
 
 impl Body {
+    /// A copy of `doc`'s bytes.
     pub fn from_raw(doc: &RawDocument) -> Body {
-        Body(doc.as_bytes().into())
+        let bytes = bytes::Bytes::copy_from_slice(doc.as_bytes());
+        Body {
+            held: bytes.len(),
+            bytes,
+        }
+    }
+
+    /// `doc`, a document inside `event`, as a view of `event`'s buffer (no copy); a `doc`
+    /// from elsewhere is copied.
+    pub fn within(event: &bytes::Bytes, doc: &RawDocument) -> Body {
+        let range = event.as_ptr_range();
+        let inner = doc.as_bytes().as_ptr_range();
+        if inner.start < range.start || inner.end > range.end {
+            return Body::from_raw(doc);
+        }
+        Body {
+            bytes: event.slice_ref(doc.as_bytes()),
+            held: event.len(),
+        }
+    }
+
+    /// The bytes kept alive by this body (see [`Body::within`]).
+    pub fn held_bytes(&self) -> usize {
+        self.held
+    }
+}
+
+/// Equal documents are equal bodies, whatever buffer they view.
+impl PartialEq for Body {
+    fn eq(&self, other: &Body) -> bool {
+        self.bytes == other.bytes
     }
 }
 
@@ -37,8 +74,8 @@ impl std::ops::Deref for Body {
     type Target = RawDocument;
 
     fn deref(&self) -> &RawDocument {
-        // Built only from a document's bytes (`from_raw`): a length check, no scan.
-        RawDocument::from_bytes(&self.0).expect("a body holds a document's bytes")
+        // Built only from a document's bytes: a length check, no scan.
+        RawDocument::from_bytes(&self.bytes).expect("a body holds a document's bytes")
     }
 }
 
@@ -53,7 +90,7 @@ impl std::fmt::Debug for Body {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match Document::try_from(&**self) {
             Ok(doc) => write!(f, "Body({doc})"),
-            Err(_) => write!(f, "Body({:?})", &*self.0),
+            Err(_) => write!(f, "Body({:?})", &self.bytes[..]),
         }
     }
 }
@@ -238,10 +275,25 @@ pub fn read_event<E: RawEvent + ?Sized>(
     event: &E,
     opts: &TranslateOptions,
 ) -> Result<Event, TranslateError> {
-    let event = event.raw()?;
-    let top = Top::scan(&event)?;
+    read_in(&event.raw()?, None, opts)
+}
+
+/// [`read_event`] of an event the stream handed over as `event`'s bytes: the documents it
+/// carries to the target become views of those bytes ([`Body::within`]), not copies.
+pub fn read_shared(event: &bytes::Bytes, opts: &TranslateOptions) -> Result<Event, TranslateError> {
+    let raw = RawDocument::from_bytes(event).map_err(|e| TranslateError(e.to_string()))?;
+    read_in(raw, Some(event), opts)
+}
+
+fn read_in(
+    event: &RawDocument,
+    owner: Option<&bytes::Bytes>,
+    opts: &TranslateOptions,
+) -> Result<Event, TranslateError> {
+    let mut top = Top::scan(event)?;
+    top.owner = owner;
     let meta = top.meta()?;
-    let translated = translate_top(&event, &top, opts)?;
+    let translated = translate_top(event, &top, opts)?;
     let coll_uuid = match translated {
         Translated::Write(_) => top.uuid.and_then(CollectionUuid::from_raw),
         _ => None,
@@ -304,6 +356,8 @@ struct Top<'a> {
     cluster_time: Option<RawBsonRef<'a>>,
     wall_time: Option<RawBsonRef<'a>>,
     uuid: Option<RawBsonRef<'a>>,
+    /// The buffer the event was read from, when its documents may view it ([`read_shared`]).
+    owner: Option<&'a bytes::Bytes>,
 }
 
 impl<'a> Top<'a> {
@@ -334,6 +388,7 @@ impl<'a> Top<'a> {
             cluster_time,
             wall_time,
             uuid,
+            owner: None,
         })
     }
 
@@ -362,6 +417,14 @@ impl<'a> Top<'a> {
             // Later fragments of a split event carry no operationType.
             op_type: static_name(self.op_type().unwrap_or("fragment")),
         })
+    }
+
+    /// A document of this event as a [`Body`]: a view of the event's buffer when it has one.
+    fn body(&self, doc: &RawDocument) -> Body {
+        match self.owner {
+            Some(owner) => Body::within(owner, doc),
+            None => Body::from_raw(doc),
+        }
     }
 
     fn op_type(&self) -> Option<&'a str> {
@@ -493,9 +556,9 @@ fn write_event(
         match (op_type, opts.update_mode) {
             ("delete", _) => WriteKind::Delete,
             ("insert" | "replace", _) | ("update", UpdateMode::FullDocument) => {
-                full_document.map_or(WriteKind::Fetch, |d| WriteKind::Upsert(Body::from_raw(d)))
+                full_document.map_or(WriteKind::Fetch, |d| WriteKind::Upsert(event.body(d)))
             }
-            _ => delta::delta_kind(event.desc)?,
+            _ => delta::delta_kind(event.desc, |d| event.body(d))?,
         }
     };
     Ok(Translated::Write(WriteOp { coll, key, kind }))

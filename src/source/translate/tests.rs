@@ -459,3 +459,48 @@ fn modify_carries_the_coll_mod_options_unless_switched_off() {
     );
     assert_eq!(translate(&other_db, &o).unwrap(), Translated::Skip);
 }
+
+/// The stream's read keeps an insert's document and an update's `updatedFields` in the
+/// event's buffer (no copy), and they count the whole event, which they keep alive, in the
+/// byte bounds; a copied body counts its own bytes.
+#[test]
+fn a_shared_read_views_the_event_and_its_bodies_count_the_event() {
+    let inside = |body: &Body, event: &bytes::Bytes| {
+        let (outer, inner) = (event.as_ptr_range(), body.as_bytes().as_ptr_range());
+        outer.start <= inner.start && inner.end <= outer.end
+    };
+    let insert = event(
+        "insert",
+        doc! { "documentKey": { "_id": 1 }, "fullDocument": { "_id": 1, "x": "y" } },
+    );
+    let delta = update(doc! { "updatedFields": { "a": 1 } });
+    for ev in [insert, delta] {
+        let bytes = bytes::Bytes::from(bson::to_vec(&ev).unwrap());
+        let shared = read_shared(&bytes, &opts()).unwrap();
+        let copied = read_event(&ev, &opts()).unwrap();
+        assert_eq!(shared, copied, "the same op either way");
+        let (Translated::Write(s), Translated::Write(c)) = (shared.translated, copied.translated)
+        else {
+            panic!("writes expected for {ev}");
+        };
+        let (shared_body, copied_body) = match (s.kind, c.kind) {
+            (WriteKind::Upsert(s), WriteKind::Upsert(c)) => (s, c),
+            (WriteKind::Delta { set: s, .. }, WriteKind::Delta { set: c, .. }) => (s, c),
+            other => panic!("unexpected kinds {other:?}"),
+        };
+        assert!(inside(&shared_body, &bytes), "a view of the event");
+        assert_eq!(
+            shared_body.held_bytes(),
+            bytes.len(),
+            "counts the whole event"
+        );
+        assert_eq!(copied_body.held_bytes(), copied_body.as_bytes().len());
+        assert!(copied_body.held_bytes() < bytes.len());
+    }
+    // A document from elsewhere is copied, not viewed.
+    let other = bytes::Bytes::from(bson::to_vec(&doc! {"a": 1}).unwrap());
+    let doc = RawDocumentBuf::from_document(&doc! {"b": 2}).unwrap();
+    let body = Body::within(&other, &doc);
+    assert!(!inside(&body, &other));
+    assert_eq!(body.held_bytes(), doc.as_bytes().len());
+}
