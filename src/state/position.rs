@@ -150,15 +150,8 @@ impl Position {
         wall_ms: Option<i64>,
         cluster_time: Option<ClusterTime>,
     ) {
-        let mut n = 0;
-        {
-            let mut wm = self.watermark.lock();
-            for s in seqs {
-                wm.ack(s);
-                n += 1;
-            }
-        }
-        self.applied.fetch_add(n, Ordering::Relaxed);
+        let n = self.watermark.lock().ack_all(seqs);
+        self.applied.fetch_add(n as u64, Ordering::Relaxed);
         if let Some(w) = wall_ms {
             self.last_applied_wall_ms.fetch_max(w, Ordering::Relaxed);
         }

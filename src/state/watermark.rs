@@ -79,15 +79,34 @@ impl<T> Watermark<T> {
 
     /// Marks `seq` applied (any order; unknown or repeated seqs are ignored).
     pub fn ack(&mut self, seq: u64) {
-        let after = self.window.partition_point(|e| e.first_seq <= seq);
-        let Some(entry) = after.checked_sub(1).and_then(|i| self.window.get_mut(i)) else {
-            return;
-        };
-        // Only a single event is ever unapplied; a seq inside a run is applied already.
-        if entry.first_seq == seq && !entry.applied {
-            entry.applied = true;
-            self.advance();
+        self.ack_all([seq]);
+    }
+
+    /// [`Self::ack`] of each of `seqs`; returns how many there were. A writer's batch comes in
+    /// stream order: each next seq is found walking on from the previous one's entry, not by a
+    /// binary search of its own (one per event was 1.5% of the replicator's CPU); a seq
+    /// below the previous one is searched for.
+    pub fn ack_all(&mut self, seqs: impl IntoIterator<Item = u64>) -> usize {
+        let (mut n, mut after, mut prev) = (0, 0, None);
+        for seq in seqs {
+            n += 1;
+            if prev.is_none_or(|p| seq < p) {
+                after = self.window.partition_point(|e| e.first_seq <= seq);
+            } else {
+                while self.window.get(after).is_some_and(|e| e.first_seq <= seq) {
+                    after += 1;
+                }
+            }
+            prev = Some(seq);
+            // Only a single event is ever unapplied; a seq inside a run is applied already.
+            if let Some(entry) = after.checked_sub(1).and_then(|i| self.window.get_mut(i)) {
+                if entry.first_seq == seq {
+                    entry.applied = true;
+                }
+            }
         }
+        self.advance();
+        n
     }
 
     /// The token every event up to which is applied, if any advanced beyond the start.

@@ -67,3 +67,43 @@ proptest! {
         prop_assert_eq!(w.pending(), 0);
     }
 }
+
+proptest! {
+    #![proptest_config(super::config(512))]
+
+    /// A writer acknowledges a batch at once (`ack_all`, its seqs ascending, or in any order):
+    /// the watermark ends where acknowledging each seq alone leaves it, after every batch.
+    #[test]
+    fn acking_a_batch_at_once_equals_acking_each_seq(
+        (events, order) in scenario(),
+        cuts in prop::collection::vec(1usize..8, 1..20),
+        sorted in any::<bool>(),
+    ) {
+        let (mut one, mut all) = (Watermark::new(), Watermark::new());
+        let mut seqs = Vec::new();
+        for (i, needs_apply) in events.iter().enumerate() {
+            let token = doc! { "_data": i as i64 };
+            let seq = match needs_apply {
+                true => (one.register(token.clone()), all.register(token)).0,
+                false => (one.register_applied(token.clone()), all.register_applied(token)).0,
+            };
+            seqs.push(seq);
+        }
+        let mut rest: Vec<u64> = order.iter().filter(|i| events[**i]).map(|i| seqs[*i]).collect();
+        let mut cut = cuts.iter().cycle();
+        while !rest.is_empty() {
+            let n = (*cut.next().unwrap()).min(rest.len());
+            let mut batch: Vec<u64> = rest.drain(..n).collect();
+            if sorted {
+                batch.sort_unstable();
+            }
+            for s in &batch {
+                one.ack(*s);
+            }
+            prop_assert_eq!(all.ack_all(batch.iter().copied()), batch.len());
+            prop_assert_eq!((one.token(), one.seq(), one.pending()), (all.token(), all.seq(), all.pending()));
+            prop_assert_eq!(one.window_len(), all.window_len());
+        }
+        prop_assert_eq!(all.pending(), 0);
+    }
+}
