@@ -4,8 +4,9 @@
 //! batching the writers' sends saved). An event carries no stream token: its own `_id` is its
 //! resume token (copying the stream's after every event cost an allocation per event); an
 //! empty `getMore`, a failure and a closed cursor carry the stream's token then, so the watcher
-//! resumes, reopens and registers idle tokens as when it read the stream itself. Bounded: at most [`AHEAD`] batches wait (a paused or held watcher stops
-//! the reading a few batches later, as back-pressure).
+//! resumes, reopens and registers idle tokens as when it read the stream itself. Bounded: at
+//! most [`AHEAD`] batches wait (a paused or held watcher stops the reading a few batches later,
+//! as back-pressure).
 
 use bson::RawDocumentBuf;
 use mongodb::change_stream::event::ResumeToken;
