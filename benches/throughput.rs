@@ -5,7 +5,8 @@
 //! only the verifier's RSS measurement; `BENCH_ONLY=cpu` only the CPU figures; `BENCH_ONLY=far`
 //! only the figures at 0 and ~2 ms of round trip (`throughput/far.rs`); `BENCH_ONLY=copy` only
 //! the copy figures; `BENCH_CPU_WORKERS` sets the writers of the `BENCH_ONLY=cpu` catch-up
-//! (default 4). See README "Performance".
+//! (default `apply.workers`'s) and `BENCH_WRITES_IN_FLIGHT` its `apply.writes_in_flight`. See README
+//! "Performance".
 
 #[path = "throughput/backlog.rs"]
 mod backlog;
@@ -42,6 +43,9 @@ fn disable_transparent_huge_pages() {
         unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
     }
 }
+
+/// The writers of every catch-up that stands for the default (`apply.workers`'s default).
+const WRITERS: usize = mongo_replicator::config::defaults::APPLY_WORKERS;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -111,7 +115,7 @@ async fn main() {
     }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("copy") {
         backlog::write(&source, 0..rounds).await;
-        copy_figures(&source, &dst_client, &cfg("dst_copy", 4)).await;
+        copy_figures(&source, &dst_client, &cfg("dst_copy", WRITERS)).await;
         figure("bench_seconds", started.elapsed().as_secs_f64());
         return;
     }
@@ -120,21 +124,21 @@ async fn main() {
         figure("bench_seconds", started.elapsed().as_secs_f64());
         return;
     }
-    let half_cfg = cfg("dst_half", 4);
+    let half_cfg = cfg("dst_half", WRITERS);
     replicator::prime(&half_cfg).await;
     for &w in &workers {
         replicator::prime(&cfg(&format!("dst_w{w}"), w)).await;
     }
-    // Catch-up with the continuous verifier (on by default) and without it, 4 workers each.
+    // Catch-up with the continuous verifier (on by default) and without it, default writers.
     let verify_cfg = |db: &str, on: bool| {
-        let mut c = cfg(db, 4);
+        let mut c = cfg(db, WRITERS);
         c.verify.continuous.enabled = on;
         c
     };
     replicator::prime(&verify_cfg("dst_vfy_on", true)).await;
     replicator::prime(&verify_cfg("dst_vfy_off", false)).await;
-    // The same catch-up with `[history] enabled` (4 writers), against the w4 run.
-    let mut hist_cfg = cfg("dst_hist", 4);
+    // The same catch-up with `[history] enabled` (default writers), against the default run.
+    let mut hist_cfg = cfg("dst_hist", WRITERS);
     hist_cfg.history.enabled = true;
     replicator::prime(&hist_cfg).await;
     // A backup 2 ms of round trip away: the proxy delays each direction by 1 ms.
@@ -145,7 +149,7 @@ async fn main() {
     link.set(proxy::Fault::Delay {
         one_way: std::time::Duration::from_millis(1),
     });
-    let far_cfg = replicator::config(&src_uri, &link.uri(), "dst_far", 4);
+    let far_cfg = replicator::config(&src_uri, &link.uri(), "dst_far", WRITERS);
     replicator::prime(&far_cfg).await;
     let far_client = Client::with_uri_str(link.uri()).await.unwrap();
     // The round trip the link really adds (timer granularity makes it more than 2 ms).
@@ -199,7 +203,7 @@ async fn main() {
         let run = replicator::catch_up(&cfg(&db, w), total as u64).await;
         dst_client.database(&db).drop().await.unwrap();
         figure(&format!("tail_events_per_s_w{w}"), run.events_per_s);
-        if w == 4 || tail.is_none() {
+        if w == WRITERS || tail.is_none() {
             tail = Some(run);
         }
     }
@@ -231,7 +235,7 @@ async fn main() {
     figure(&format!("peak_rss_mb_{}k", half_events / 1000), rss_half);
     figure(&format!("peak_rss_mb_{}k", total / 1000), tail.peak_rss_mb);
 
-    copy_figures(&source, &dst_client, &cfg("dst_copy", 4)).await;
+    copy_figures(&source, &dst_client, &cfg("dst_copy", WRITERS)).await;
     verify_rss::run(&testbed_bin).await;
     figure("bench_seconds", started.elapsed().as_secs_f64());
 }
@@ -266,7 +270,7 @@ async fn copy_figures(
     figure("copy_efficiency", bsecs / secs);
 }
 
-/// `BENCH_ONLY=cpu`: the CPU figures alone (the bare client, then the w4 catch-up, on one
+/// `BENCH_ONLY=cpu`: the CPU figures alone (the bare client, then the default catch-up, on one
 /// backlog of `BENCH_EVENTS`), for quick before/after pairs and profiles.
 async fn cpu_only(
     source: &mongodb::Database,
@@ -275,8 +279,11 @@ async fn cpu_only(
     cfg: &dyn Fn(&str, usize) -> mongo_replicator::config::Config,
 ) {
     let (rounds, total) = rounds_for(events);
-    let w4 = cfg("dst_cpu", env_usize("BENCH_CPU_WORKERS", 4));
-    replicator::prime(&w4).await;
+    let run_cfg = far::in_flight(
+        cfg("dst_cpu", env_usize("BENCH_CPU_WORKERS", WRITERS)),
+        far::writes_in_flight_env(),
+    );
+    replicator::prime(&run_cfg).await;
     let token = backlog::start_token(source).await;
     backlog::write(source, 0..rounds).await;
     println!("backlog_events={total}");
@@ -287,7 +294,7 @@ async fn cpu_only(
     let bare_us = bare_cpu * 1e6 / total as f64;
     figure("bare_cpu_us_per_event", bare_us);
     eprintln!("catch-up starts (pid {})", std::process::id());
-    let run = replicator::catch_up(&w4, total as u64).await;
+    let run = replicator::catch_up(&run_cfg, total as u64).await;
     let cpu_us = run.cpu_seconds * 1e6 / total as f64;
     figure("replicator_cpu_us_per_event", cpu_us);
     figure("cpu_ratio_vs_bare", cpu_us / bare_us);

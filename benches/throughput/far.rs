@@ -1,6 +1,7 @@
 //! `BENCH_ONLY=far`: the far-link figures alone, for before/after pairs of the writing side:
-//! the naive replicator and the 4-writer catch-up, each at 0 and at ~2 ms of round trip to the
+//! the naive replicator and the default catch-up, each at 0 and at ~2 ms of round trip to the
 //! target (the fault proxy's `Fault::Delay`, 1 ms each way), on one backlog of `BENCH_EVENTS`.
+//! `BENCH_FAR_WORKERS` sets the writers of both catch-ups (default: `apply.workers`'s);
 //! `BENCH_WRITES_IN_FLIGHT` sets `apply.writes_in_flight` for both catch-ups (only on a build
 //! that has the key; without it the build's default holds).
 
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 
 /// `cfg` with `apply.writes_in_flight = n`, set through serde so this file also builds against
 /// a parent without the key (the variable is then left unset).
-fn in_flight(cfg: Config, n: Option<u64>) -> Config {
+pub fn in_flight(cfg: Config, n: Option<u64>) -> Config {
     let Some(n) = n else { return cfg };
     let mut v = serde_json::to_value(&cfg).expect("config to json");
     v["apply"]["writes_in_flight"] = n.into();
@@ -22,10 +23,12 @@ fn in_flight(cfg: Config, n: Option<u64>) -> Config {
 
 pub async fn run(source: &Database, (src_uri, dst_uri): (&str, &str), events: usize) {
     let (rounds, total) = rounds_for(events);
-    let wif = std::env::var("BENCH_WRITES_IN_FLIGHT")
-        .ok()
-        .and_then(|v| v.parse().ok());
-    let near_cfg = in_flight(replicator::config(src_uri, dst_uri, "dst_near", 4), wif);
+    let wif = writes_in_flight_env();
+    let writers = crate::env_usize("BENCH_FAR_WORKERS", crate::WRITERS);
+    let near_cfg = in_flight(
+        replicator::config(src_uri, dst_uri, "dst_near", writers),
+        wif,
+    );
     replicator::prime(&near_cfg).await;
     let target_addr = dst_uri["mongodb://".len()..dst_uri.find("/?").unwrap()]
         .parse()
@@ -34,7 +37,10 @@ pub async fn run(source: &Database, (src_uri, dst_uri): (&str, &str), events: us
     link.set(proxy::Fault::Delay {
         one_way: Duration::from_millis(1),
     });
-    let far_cfg = in_flight(replicator::config(src_uri, &link.uri(), "dst_far", 4), wif);
+    let far_cfg = in_flight(
+        replicator::config(src_uri, &link.uri(), "dst_far", writers),
+        wif,
+    );
     replicator::prime(&far_cfg).await;
     let near_client = Client::with_uri_str(dst_uri).await.unwrap();
     let far_client = Client::with_uri_str(link.uri()).await.unwrap();
@@ -61,6 +67,13 @@ pub async fn run(source: &Database, (src_uri, dst_uri): (&str, &str), events: us
     figure("tail_events_per_s_rtt2ms", far.events_per_s);
     figure("speedup_vs_naive_rtt2ms", far.events_per_s / naive_far);
     figure("rtt2ms_vs_rtt0", far.events_per_s / near.events_per_s);
+}
+
+/// `BENCH_WRITES_IN_FLIGHT`, when set.
+pub fn writes_in_flight_env() -> Option<u64> {
+    std::env::var("BENCH_WRITES_IN_FLIGHT")
+        .ok()
+        .and_then(|v| v.parse().ok())
 }
 
 /// The round trip the link really adds (timer granularity makes it more than 2 ms).

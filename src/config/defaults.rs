@@ -14,7 +14,12 @@ pub const CHECKPOINT_INTERVAL_MS: u64 = 1000;
 pub const COPY_MODE: CopyMode = CopyMode::Auto;
 pub const COPY_BATCH_SIZE: u32 = 1000;
 pub const COPY_PARALLEL_COLLECTIONS: usize = 4;
-pub const APPLY_WORKERS: usize = 4;
+/// `apply.workers`: one writer by default. Writers running on several threads at once free the
+/// driver's megabyte-sized reply and command buffers across threads: with 4 the replicator
+/// spent 1.65x the bare client's CPU per event, with 1 (and 4 batches in flight) 1.28x, at the
+/// same near-backup throughput (README "Performance", round 11). A backup a round trip of
+/// milliseconds away, with history or two-way sync on (one batch in flight), wants more.
+pub const APPLY_WORKERS: usize = 1;
 pub const APPLY_BATCH_SIZE: usize = 1000;
 pub const APPLY_MAX_BATCH_DELAY_MS: u64 = 50;
 /// Bytes of write ops queued between the change stream and the writers (64 MiB).
@@ -153,9 +158,9 @@ pub fn max_parked_documents() -> usize {
 }
 
 /// Batches a writer has in flight at once (`apply.writes_in_flight`): above 1, the next batch
-/// is sent while the previous one awaits the target. 1 by default: on the benchmark's 2 cores
-/// more in flight measured no gain (README "Performance", round 8).
-pub const APPLY_WRITES_IN_FLIGHT: usize = 1;
+/// is sent while the previous one awaits the target. 4 by default, so the single default
+/// writer still overlaps its round trips (README "Performance", rounds 8 and 11).
+pub const APPLY_WRITES_IN_FLIGHT: usize = 4;
 
 pub fn writes_in_flight() -> usize {
     APPLY_WRITES_IN_FLIGHT

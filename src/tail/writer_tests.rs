@@ -48,8 +48,8 @@ pub(super) struct Running {
     pub task: tokio::task::JoinHandle<Result<()>>,
 }
 
-/// A writer with two batches in flight (`apply.writes_in_flight = 2`, not the default 1: every
-/// writer test then covers the path with batches in flight), batches of up to 100 ops.
+/// A writer with two batches in flight (`apply.writes_in_flight = 2`: every writer test then
+/// covers the path with batches in flight), batches of up to 100 ops.
 fn start(bed: &Bed) -> Running {
     start_with(bed, 100, 2)
 }

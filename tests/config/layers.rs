@@ -39,9 +39,10 @@ fn defaults_are_the_documented_ones() {
         (
             c.apply.workers,
             c.apply.batch_size,
-            c.apply.max_batch_delay_ms
+            c.apply.max_batch_delay_ms,
+            c.apply.writes_in_flight
         ),
-        (4, 1000, 50)
+        (1, 1000, 50, 4)
     );
     assert_eq!(c.apply.update_mode, UpdateMode::Delta);
     let d = &c.apply.ddl;
