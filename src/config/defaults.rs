@@ -18,7 +18,8 @@ pub const COPY_PARALLEL_COLLECTIONS: usize = 4;
 /// driver's megabyte-sized reply and command buffers across threads: with 4 the replicator
 /// spent 1.65x the bare client's CPU per event, with 1 (and 4 batches in flight) 1.28x, at the
 /// same near-backup throughput (README "Performance", round 11). A backup a round trip of
-/// milliseconds away, with history or two-way sync on (one batch in flight), wants more.
+/// milliseconds away wants more; with history on the tail runs `workers x writes_in_flight`
+/// writers of one batch each ([`crate::tail::writer_count`]).
 pub const APPLY_WORKERS: usize = 1;
 pub const APPLY_BATCH_SIZE: usize = 1000;
 pub const APPLY_MAX_BATCH_DELAY_MS: u64 = 50;

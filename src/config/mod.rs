@@ -15,6 +15,7 @@ pub use verify::{ContinuousConfig, VerifyConfig};
 pub use env::{ENV_NESTING, ENV_PREFIX};
 mod secrets;
 mod validate;
+pub use validate::MAX_WORKERS;
 
 pub use secrets::{redact_json, redact_text, redact_uri, ConnectionString, Secret};
 

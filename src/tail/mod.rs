@@ -22,6 +22,7 @@ pub mod router;
 mod send;
 pub mod watcher;
 pub mod writer;
+pub mod writer_count;
 
 use crate::config::Config;
 use crate::error::{Class, Error, ErrorKind, Result};
@@ -103,7 +104,13 @@ pub async fn run_tail_guarded(
         parked.configure(cfg.apply.on_refused, cfg.apply.max_parked_documents);
         reporter.metrics.set_parked_documents(parked.len());
     }
-    for index in 0..cfg.apply.workers {
+    // With history on a writer sends one batch at a time: its batches in flight become writers.
+    let count = writer_count::writers(
+        cfg.apply.workers,
+        cfg.apply.writes_in_flight,
+        history.is_none(),
+    );
+    for index in 0..count {
         let (tx, rx) = mpsc::channel(router::channel_capacity(cfg.apply.batch_size));
         senders.push(tx);
         let w = Writer {
@@ -113,7 +120,7 @@ pub async fn run_tail_guarded(
             reporter: reporter.clone(),
             limits,
             unresolved: checkpointer.unresolved.clone(),
-            partition: (index, cfg.apply.workers),
+            partition: (index, count),
             guard: guard.clone(),
             history: history.clone(),
             writes_in_flight: cfg.apply.writes_in_flight,
