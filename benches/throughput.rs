@@ -5,8 +5,8 @@
 //! only the verifier's RSS measurement; `BENCH_ONLY=cpu` only the CPU figures; `BENCH_ONLY=far`
 //! only the figures at 0 and ~2 ms of round trip (`throughput/far.rs`); `BENCH_ONLY=copy` only
 //! the copy figures; `BENCH_CPU_WORKERS` sets the writers of the `BENCH_ONLY=cpu` catch-up
-//! (default `apply.workers`'s) and `BENCH_WRITES_IN_FLIGHT` its `apply.writes_in_flight`. See README
-//! "Performance".
+//! (default `apply.workers`'s) and `BENCH_WRITES_IN_FLIGHT` its `apply.writes_in_flight`. See
+//! README "Performance".
 
 #[path = "throughput/backlog.rs"]
 mod backlog;
@@ -279,10 +279,8 @@ async fn cpu_only(
     cfg: &dyn Fn(&str, usize) -> mongo_replicator::config::Config,
 ) {
     let (rounds, total) = rounds_for(events);
-    let run_cfg = far::in_flight(
-        cfg("dst_cpu", env_usize("BENCH_CPU_WORKERS", WRITERS)),
-        far::writes_in_flight_env(),
-    );
+    let run_cfg =
+        replicator::in_flight_from_env(cfg("dst_cpu", env_usize("BENCH_CPU_WORKERS", WRITERS)));
     replicator::prime(&run_cfg).await;
     let token = backlog::start_token(source).await;
     backlog::write(source, 0..rounds).await;

@@ -8,27 +8,14 @@
 use crate::backlog::{self, rounds_for};
 use crate::{bare, figure, proxy, replicator};
 use bson::doc;
-use mongo_replicator::config::Config;
 use mongodb::{Client, Database};
 use std::time::{Duration, Instant};
 
-/// `cfg` with `apply.writes_in_flight = n`, set through serde so this file also builds against
-/// a parent without the key (the variable is then left unset).
-pub fn in_flight(cfg: Config, n: Option<u64>) -> Config {
-    let Some(n) = n else { return cfg };
-    let mut v = serde_json::to_value(&cfg).expect("config to json");
-    v["apply"]["writes_in_flight"] = n.into();
-    serde_json::from_value(v).expect("this build has apply.writes_in_flight")
-}
-
 pub async fn run(source: &Database, (src_uri, dst_uri): (&str, &str), events: usize) {
     let (rounds, total) = rounds_for(events);
-    let wif = writes_in_flight_env();
     let writers = crate::env_usize("BENCH_FAR_WORKERS", crate::WRITERS);
-    let near_cfg = in_flight(
-        replicator::config(src_uri, dst_uri, "dst_near", writers),
-        wif,
-    );
+    let near_cfg =
+        replicator::in_flight_from_env(replicator::config(src_uri, dst_uri, "dst_near", writers));
     replicator::prime(&near_cfg).await;
     let target_addr = dst_uri["mongodb://".len()..dst_uri.find("/?").unwrap()]
         .parse()
@@ -37,10 +24,12 @@ pub async fn run(source: &Database, (src_uri, dst_uri): (&str, &str), events: us
     link.set(proxy::Fault::Delay {
         one_way: Duration::from_millis(1),
     });
-    let far_cfg = in_flight(
-        replicator::config(src_uri, &link.uri(), "dst_far", writers),
-        wif,
-    );
+    let far_cfg = replicator::in_flight_from_env(replicator::config(
+        src_uri,
+        &link.uri(),
+        "dst_far",
+        writers,
+    ));
     replicator::prime(&far_cfg).await;
     let near_client = Client::with_uri_str(dst_uri).await.unwrap();
     let far_client = Client::with_uri_str(link.uri()).await.unwrap();
@@ -67,13 +56,6 @@ pub async fn run(source: &Database, (src_uri, dst_uri): (&str, &str), events: us
     figure("tail_events_per_s_rtt2ms", far.events_per_s);
     figure("speedup_vs_naive_rtt2ms", far.events_per_s / naive_far);
     figure("rtt2ms_vs_rtt0", far.events_per_s / near.events_per_s);
-}
-
-/// `BENCH_WRITES_IN_FLIGHT`, when set.
-pub fn writes_in_flight_env() -> Option<u64> {
-    std::env::var("BENCH_WRITES_IN_FLIGHT")
-        .ok()
-        .and_then(|v| v.parse().ok())
 }
 
 /// The round trip the link really adds (timer granularity makes it more than 2 ms).

@@ -21,6 +21,20 @@ pub fn config(source: &str, target: &str, target_db: &str, workers: usize) -> Co
     cfg
 }
 
+/// `cfg` with `apply.writes_in_flight` from `BENCH_WRITES_IN_FLIGHT` when that is set, through
+/// serde so the bench also builds against a parent without the key (leave it unset there).
+pub fn in_flight_from_env(cfg: Config) -> Config {
+    let Some(n) = std::env::var("BENCH_WRITES_IN_FLIGHT")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return cfg;
+    };
+    let mut v = serde_json::to_value(&cfg).expect("config to json");
+    v["apply"]["writes_in_flight"] = n.into();
+    serde_json::from_value(v).expect("this build has apply.writes_in_flight")
+}
+
 /// Runs the job on the (still empty) source until it tails, then stops it: the checkpoint now
 /// sits before any backlog written next.
 pub async fn prime(cfg: &Config) {

@@ -2,7 +2,8 @@
 //! wait for the one before it ([history] on: entries are written before their batch, in stream
 //! order), so there the `apply.writes_in_flight` batches a writer would have had on the wire
 //! become writers of their own: turning history on keeps the batches awaiting the backup at
-//! `apply.workers x apply.writes_in_flight` instead of falling to one per writer.
+//! `apply.workers x apply.writes_in_flight` instead of falling to one per writer. Two-way sync
+//! (a guard, also one batch at a time) keeps the writers it configures.
 
 use crate::config::MAX_WORKERS;
 
