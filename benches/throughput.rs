@@ -12,6 +12,10 @@
 mod backlog;
 #[path = "throughput/bare.rs"]
 mod bare;
+#[path = "throughput/catch_up_rss.rs"]
+mod catch_up_rss;
+#[path = "throughput/child.rs"]
+mod child;
 #[path = "throughput/far.rs"]
 mod far;
 /// The tests' minimal HTTP client: here only `try_get` of `/status`.
@@ -24,10 +28,12 @@ mod http;
 mod proxy;
 #[path = "throughput/replicator.rs"]
 mod replicator;
+#[path = "throughput/rounds.rs"]
+mod rounds;
 #[path = "throughput/verify_rss.rs"]
 mod verify_rss;
 
-use backlog::{rounds_for, step, steps, Form};
+use backlog::rounds_for;
 use mongodb::Client;
 use std::time::Instant;
 
@@ -124,8 +130,15 @@ async fn main() {
         figure("bench_seconds", started.elapsed().as_secs_f64());
         return;
     }
-    let half_cfg = cfg("dst_half", WRITERS);
-    replicator::prime(&half_cfg).await;
+    // One checkpoint per default catch-up: each round's, and the two memory runs'.
+    let round_count = env_usize("BENCH_ROUNDS", 3).max(1);
+    let round_cfgs: Vec<_> = (0..round_count)
+        .map(|r| cfg(&format!("dst_round{r}"), WRITERS))
+        .collect();
+    let rss_cfgs = [cfg("dst_rss_half", WRITERS), cfg("dst_rss_full", WRITERS)];
+    for c in round_cfgs.iter().chain(&rss_cfgs) {
+        replicator::prime(c).await;
+    }
     for &w in &workers {
         replicator::prime(&cfg(&format!("dst_w{w}"), w)).await;
     }
@@ -156,31 +169,34 @@ async fn main() {
     figure("link_rtt_ms", far::round_trip_ms(&far_client).await);
     let token = backlog::start_token(&source).await;
 
-    // First half, then the half-size catch-up (for memory), then the rest.
+    // First half, then the half-size catch-up (for memory), then the rest and the full-size
+    // one, each in a fresh replicator process; then an idle one, the memory both start from.
+    let rss_dir = tempfile::tempdir().expect("tempdir");
     backlog::write(&source, 0..half_rounds).await;
-    let rss_half = replicator::catch_up(&half_cfg, half_events as u64)
-        .await
-        .peak_rss_mb;
-    dst_client.database("dst_half").drop().await.unwrap();
+    let rss_half = catch_up_rss::catch_up(rss_dir.path(), &rss_cfgs[0], half_events as u64).await;
+    dst_client.database("dst_rss_half").drop().await.unwrap();
     backlog::write(&source, half_rounds..rounds).await;
     println!("backlog_events={total}");
+    let rss_full = catch_up_rss::catch_up(rss_dir.path(), &rss_cfgs[1], total as u64).await;
+    let rss_idle = catch_up_rss::idle(rss_dir.path(), &rss_cfgs[1]).await;
+    dst_client.database("dst_rss_full").drop().await.unwrap();
 
-    let read = bare::read_ceiling(&source, token.clone(), total).await;
-    figure("ceiling_read_events_per_s", read);
-    // The write ceiling moved by 2x between passes (45.8k then 24.6k ops/s, round 9): the
-    // best of two runs, so `efficiency` is not inflated by one slow ceiling run.
-    let target = dst_client.database("dst_bare");
-    let mut write: f64 = 0.0;
-    for _ in 0..2 {
-        let run = bare::write_ceiling(
-            &target,
-            steps(0..rounds).flat_map(|(r, c)| step(r, c, Form::Target)),
-        )
-        .await;
-        target.drop().await.unwrap();
-        write = write.max(run);
+    let mut measured = Vec::new();
+    for (r, round_cfg) in round_cfgs.iter().enumerate() {
+        let round = rounds::run(r, &source, &dst_client, (&token, rounds, total), round_cfg).await;
+        figure(&format!("round{r}_cpu_ratio_vs_bare"), round.cpu_ratio());
+        figure(&format!("round{r}_efficiency"), round.efficiency());
+        measured.push(round);
     }
+    let med = |f: &dyn Fn(&rounds::Round) -> f64| rounds::median(measured.iter().map(f).collect());
+    let read = med(&|r| r.read_events_per_s);
+    let write = med(&|r| r.write_ops_per_s);
+    let tail_rate = med(&|r| r.tail.events_per_s);
+    figure("ceiling_read_events_per_s", read);
     figure("ceiling_write_ops_per_s", write);
+    figure("bare_events_per_s", med(&|r| r.bare_events_per_s));
+    figure("bare_cpu_us_per_event", med(&|r| r.bare_cpu_us));
+
     let target = dst_client.database("dst_naive");
     let naive = bare::naive(&source, &target, token.clone(), naive_events.min(total)).await;
     target.drop().await.unwrap();
@@ -190,24 +206,13 @@ async fn main() {
     let naive_far = bare::naive(&source, &target, token.clone(), far_naive_events).await;
     target.drop().await.unwrap();
     figure("naive_events_per_s_rtt2ms", naive_far);
-    let target = dst_client.database("dst_pipe");
-    let (bare_rate, bare_cpu) = bare::pipeline(&source, &target, token, total).await;
-    target.drop().await.unwrap();
-    figure("bare_events_per_s", bare_rate);
-    let bare_us = bare_cpu * 1e6 / total as f64;
-    figure("bare_cpu_us_per_event", bare_us);
 
-    let mut tail = None;
     for &w in &workers {
         let db = format!("dst_w{w}");
         let run = replicator::catch_up(&cfg(&db, w), total as u64).await;
         dst_client.database(&db).drop().await.unwrap();
         figure(&format!("tail_events_per_s_w{w}"), run.events_per_s);
-        if w == WRITERS || tail.is_none() {
-            tail = Some(run);
-        }
     }
-    let tail = tail.expect("at least one worker count");
     let mut verify_runs = Vec::new();
     for (db, on) in [("dst_vfy_off", false), ("dst_vfy_on", true)] {
         let run = replicator::catch_up(&verify_cfg(db, on), total as u64).await;
@@ -221,19 +226,24 @@ async fn main() {
     dst_client.database("dst_hist").drop().await.unwrap();
     dst_client.database("ckpt_dst_hist").drop().await.unwrap();
     figure("tail_events_per_s_history", hist.events_per_s);
-    figure("history_on_vs_off", hist.events_per_s / tail.events_per_s);
-    let cpu_us = tail.cpu_seconds * 1e6 / total as f64;
-    figure("replicator_cpu_us_per_event", cpu_us);
-    figure("cpu_ratio_vs_bare", cpu_us / bare_us);
-    figure("tail_events_per_s", tail.events_per_s);
-    figure("efficiency", tail.events_per_s / read.min(write));
-    figure("speedup_vs_naive_rtt0", tail.events_per_s / naive);
+    figure("history_on_vs_off", hist.events_per_s / tail_rate);
+    figure("replicator_cpu_us_per_event", med(&|r| r.tail_cpu_us));
+    figure("cpu_ratio_vs_bare", med(&|r| r.cpu_ratio()));
+    figure("tail_events_per_s", tail_rate);
+    figure("efficiency", med(&|r| r.efficiency()));
+    figure("speedup_vs_naive_rtt0", tail_rate / naive);
     let far = replicator::catch_up(&far_cfg, total as u64).await;
     far_client.database("dst_far").drop().await.unwrap();
     figure("tail_events_per_s_rtt2ms", far.events_per_s);
     figure("speedup_vs_naive_rtt2ms", far.events_per_s / naive_far);
     figure(&format!("peak_rss_mb_{}k", half_events / 1000), rss_half);
-    figure(&format!("peak_rss_mb_{}k", total / 1000), tail.peak_rss_mb);
+    figure(&format!("peak_rss_mb_{}k", total / 1000), rss_full);
+    figure("peak_rss_mb_idle", rss_idle);
+    figure("peak_rss_ratio_2x", rss_full / rss_half);
+    figure(
+        "peak_rss_growth_ratio_2x",
+        (rss_full - rss_idle) / (rss_half - rss_idle),
+    );
 
     copy_figures(&source, &dst_client, &cfg("dst_copy", WRITERS)).await;
     verify_rss::run(&testbed_bin).await;

@@ -1,12 +1,11 @@
-//! The replicator in-process (as the e2e tests run it) and a resident-memory sampler.
+//! The replicator in-process, as the e2e tests run it (its memory is measured in a child
+//! process instead: `catch_up_rss.rs`).
 
 use mongo_replicator::cmd::{copy_job, run_job};
 use mongo_replicator::config::{Config, ConnectionString, CopyMode};
 use mongo_replicator::ops::status::Phase;
 use mongo_replicator::ops::ProgressBars;
 use mongo_replicator::ops::Service;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub fn config(source: &str, target: &str, target_db: &str, workers: usize) -> Config {
@@ -59,8 +58,6 @@ pub async fn prime(cfg: &Config) {
 /// What one catch-up measured.
 pub struct CatchUp {
     pub events_per_s: f64,
-    /// Peak RSS growth in MB over the RSS at the start.
-    pub peak_rss_mb: f64,
     /// CPU seconds of this process (the in-process replicator; the bench's own polling every
     /// 5 ms is negligible) from the job's start until every event is applied.
     pub cpu_seconds: f64,
@@ -68,7 +65,6 @@ pub struct CatchUp {
 
 /// Restarts the job from its checkpoint and times the catch-up of `events` events.
 pub async fn catch_up(cfg: &Config, events: u64) -> CatchUp {
-    let sampler = RssSampler::start();
     let cpu = crate::cpu_seconds();
     let service = Service::start(cfg).await.expect("service");
     let (t, p, s) = (
@@ -97,12 +93,10 @@ pub async fn catch_up(cfg: &Config, events: u64) -> CatchUp {
     }
     let rate = events as f64 / started.elapsed().as_secs_f64();
     let cpu_seconds = crate::cpu_seconds() - cpu;
-    let peak = sampler.stop();
     service.stop.cancel();
     job.await.expect("join").expect("catch-up run");
     CatchUp {
         events_per_s: rate,
-        peak_rss_mb: peak,
         cpu_seconds,
     }
 }
@@ -120,50 +114,4 @@ pub async fn copy(cfg: &Config) -> (u64, u64, f64) {
     let docs = summaries.iter().map(|s| s.documents).sum();
     let bytes = summaries.iter().map(|s| s.bytes).sum();
     (docs, bytes, secs)
-}
-
-/// Samples `VmRSS` every 20 ms on a thread of its own; reports the peak growth.
-struct RssSampler {
-    done: Arc<AtomicBool>,
-    peak_kb: Arc<AtomicU64>,
-    base_kb: u64,
-    thread: std::thread::JoinHandle<()>,
-}
-
-pub fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
-impl RssSampler {
-    fn start() -> RssSampler {
-        let done = Arc::new(AtomicBool::new(false));
-        let base_kb = rss_kb();
-        let peak_kb = Arc::new(AtomicU64::new(base_kb));
-        let (d, p) = (done.clone(), peak_kb.clone());
-        let thread = std::thread::spawn(move || {
-            while !d.load(Ordering::Relaxed) {
-                p.fetch_max(rss_kb(), Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        });
-        RssSampler {
-            done,
-            peak_kb,
-            base_kb,
-            thread,
-        }
-    }
-
-    fn stop(self) -> f64 {
-        self.done.store(true, Ordering::Relaxed);
-        let _ = self.thread.join();
-        (self.peak_kb.load(Ordering::Relaxed) - self.base_kb) as f64 / 1024.0
-    }
 }

@@ -1,7 +1,6 @@
 //! The continuous verifier's memory as a collection grows 10x (issue 13, "Cost"): its sweeps
 //! walk `_id` ranges, so its RSS should stay flat. The replicator runs as the real binary in a
-//! child process, against testbeds of their own, so the RSS read from `/proc/<pid>/status` is
-//! the replicator's alone (not the testbeds', not this bench's).
+//! child process (`child.rs`), against testbeds of their own.
 //!
 //! Per size: a first `run` with the verifier off makes the initial copy and stops at tailing;
 //! a second `run` on that checkpoint (no copy, an idle tail) has `[verify.continuous]` on at
@@ -9,16 +8,13 @@
 //! RSS since it started) is then the sweep's cost plus the idle process, nothing else.
 //! `BENCH_VERIFY_DOCS` sets N (default 20000 documents of ~1 KiB; 10N are swept second).
 
-use crate::http;
+use crate::child::{status_kib, Replicator};
 use bson::doc;
 use mongodb::Client;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const COLLECTION: &str = "docs";
-/// The longest any one phase (copy, sweep) may take on a loaded machine.
-const PHASE_LIMIT: Duration = Duration::from_secs(1200);
 
 /// Prints `verify_rss_mb_<N>`, `verify_rss_mb_<10N>` and `verify_rss_ratio_10x`.
 pub async fn run(testbed_bin: &Path) {
@@ -96,101 +92,4 @@ async fn measure(dir: &Path, mut cfg: mongo_replicator::config::Config) -> (f64,
     let kib = status_kib(sweeper.child.id(), "VmHWM:").expect("replicator alive");
     sweeper.stop();
     (kib as f64 / 1024.0, secs)
-}
-
-/// The replicator binary running `run` with `cfg`, its HTTP server on a free port.
-struct Replicator {
-    child: Child,
-    http: std::net::SocketAddr,
-    log: std::path::PathBuf,
-}
-
-impl Replicator {
-    fn start(dir: &Path, cfg: &mongo_replicator::config::Config, name: &str) -> Replicator {
-        let mut cfg = cfg.clone();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        cfg.http.addr = ([127, 0, 0, 1], port).into();
-        let path = dir.join(format!("{name}.toml"));
-        std::fs::write(&path, toml::to_string(&cfg).expect("config to toml")).unwrap();
-        let log = dir.join(format!("{name}.log"));
-        let child = Command::new(env!("CARGO_BIN_EXE_mongo-replicator"))
-            .args(["run", "--config", path.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("spawn mongo-replicator");
-        Replicator {
-            child,
-            http: cfg.http.addr,
-            log,
-        }
-    }
-
-    /// Polls `/status` until `done` holds for it.
-    async fn wait(&self, what: &str, done: impl Fn(&serde_json::Value) -> bool) {
-        let started = Instant::now();
-        loop {
-            if let Ok(reply) = http::try_get(self.http, "/status").await {
-                if let Ok(status) = serde_json::from_str(&reply.body) {
-                    if done(&status) {
-                        return;
-                    }
-                }
-            }
-            let log = || std::fs::read_to_string(&self.log).unwrap_or_default();
-            assert!(
-                started.elapsed() < PHASE_LIMIT,
-                "{what}: too slow\n{}",
-                log()
-            );
-            assert!(
-                status_kib(self.child.id(), "VmRSS:").is_some(),
-                "{what}: replicator exited\n{}",
-                log()
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    /// SIGTERM (the checkpoint is saved on the way out), then waits for the exit.
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(60) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Replicator {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// A `/proc/<pid>/status` field in KiB (`VmHWM:` peak, `VmRSS:` current); `None` once the
-/// process is gone (a zombie has no `VmRSS` line either).
-fn status_kib(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with(field))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }
