@@ -1,7 +1,8 @@
 //! Throughput and CPU figures of the replicator (in-process) against two testbed processes, in
 //! one run, one `name=value` line each. Sizes: `BENCH_EVENTS` (backlog, default 200000),
 //! `BENCH_NAIVE_EVENTS` (default 20000; 2000 through the 2 ms link), `BENCH_WORKERS` (default
-//! "1,2,4,8"), `BENCH_VERIFY_DOCS` (verifier RSS, default 20000). `BENCH_ONLY=verify_rss` runs
+//! "1,2,4,8"), `BENCH_VERIFY_DOCS` (verifier RSS, default 20000), `BENCH_ROUNDS` (the
+//! interleaved rounds of the headline figures, `throughput/rounds.rs`, default 3). `BENCH_ONLY=verify_rss` runs
 //! only the verifier's RSS measurement; `BENCH_ONLY=cpu` only the CPU figures; `BENCH_ONLY=far`
 //! only the figures at 0 and ~2 ms of round trip (`throughput/far.rs`); `BENCH_ONLY=copy` only
 //! the copy figures; `BENCH_CPU_WORKERS` sets the writers of the `BENCH_ONLY=cpu` catch-up
@@ -130,12 +131,12 @@ async fn main() {
         figure("bench_seconds", started.elapsed().as_secs_f64());
         return;
     }
-    // One checkpoint per default catch-up: each round's, and the two memory runs'.
+    // One checkpoint per default catch-up: each round's, and the three memory runs'.
     let round_count = env_usize("BENCH_ROUNDS", 3).max(1);
     let round_cfgs: Vec<_> = (0..round_count)
         .map(|r| cfg(&format!("dst_round{r}"), WRITERS))
         .collect();
-    let rss_cfgs = [cfg("dst_rss_half", WRITERS), cfg("dst_rss_full", WRITERS)];
+    let rss_cfgs = ["dst_rss_half", "dst_rss_full", "dst_rss_double"].map(|db| cfg(db, WRITERS));
     for c in round_cfgs.iter().chain(&rss_cfgs) {
         replicator::prime(c).await;
     }
@@ -184,8 +185,17 @@ async fn main() {
     let mut measured = Vec::new();
     for (r, round_cfg) in round_cfgs.iter().enumerate() {
         let round = rounds::run(r, &source, &dst_client, (&token, rounds, total), round_cfg).await;
-        figure(&format!("round{r}_cpu_ratio_vs_bare"), round.cpu_ratio());
-        figure(&format!("round{r}_efficiency"), round.efficiency());
+        for (name, value) in [
+            ("ceiling_read_events_per_s", round.read_events_per_s),
+            ("ceiling_write_ops_per_s", round.write_ops_per_s),
+            ("bare_cpu_us_per_event", round.bare_cpu_us),
+            ("replicator_cpu_us_per_event", round.tail_cpu_us),
+            ("tail_events_per_s", round.tail.events_per_s),
+            ("cpu_ratio_vs_bare", round.cpu_ratio()),
+            ("efficiency", round.efficiency()),
+        ] {
+            figure(&format!("round{r}_{name}"), value);
+        }
         measured.push(round);
     }
     let med = |f: &dyn Fn(&rounds::Round) -> f64| rounds::median(measured.iter().map(f).collect());
@@ -207,11 +217,17 @@ async fn main() {
     target.drop().await.unwrap();
     figure("naive_events_per_s_rtt2ms", naive_far);
 
+    // The history run is compared with the sweep's default-writers run, the catch-up nearest
+    // to it in time: later phases ran 0.7-0.8x the rounds' tails (round 12).
+    let mut nearest_default = tail_rate;
     for &w in &workers {
         let db = format!("dst_w{w}");
         let run = replicator::catch_up(&cfg(&db, w), total as u64).await;
         dst_client.database(&db).drop().await.unwrap();
         figure(&format!("tail_events_per_s_w{w}"), run.events_per_s);
+        if w == WRITERS {
+            nearest_default = run.events_per_s;
+        }
     }
     let mut verify_runs = Vec::new();
     for (db, on) in [("dst_vfy_off", false), ("dst_vfy_on", true)] {
@@ -226,11 +242,14 @@ async fn main() {
     dst_client.database("dst_hist").drop().await.unwrap();
     dst_client.database("ckpt_dst_hist").drop().await.unwrap();
     figure("tail_events_per_s_history", hist.events_per_s);
-    figure("history_on_vs_off", hist.events_per_s / tail_rate);
+    figure("history_on_vs_off", hist.events_per_s / nearest_default);
     figure("replicator_cpu_us_per_event", med(&|r| r.tail_cpu_us));
     figure("cpu_ratio_vs_bare", med(&|r| r.cpu_ratio()));
     figure("tail_events_per_s", tail_rate);
     figure("efficiency", med(&|r| r.efficiency()));
+    // The same from the medians of its parts: the write ceiling and the tail did not move
+    // together between rounds, so this one filters each part's noise on its own.
+    figure("efficiency_of_medians", tail_rate / read.min(write));
     figure("speedup_vs_naive_rtt0", tail_rate / naive);
     let far = replicator::catch_up(&far_cfg, total as u64).await;
     far_client.database("dst_far").drop().await.unwrap();
@@ -239,13 +258,22 @@ async fn main() {
     figure(&format!("peak_rss_mb_{}k", half_events / 1000), rss_half);
     figure(&format!("peak_rss_mb_{}k", total / 1000), rss_full);
     figure("peak_rss_mb_idle", rss_idle);
-    figure("peak_rss_ratio_2x", rss_full / rss_half);
-    figure(
-        "peak_rss_growth_ratio_2x",
-        (rss_full - rss_idle) / (rss_half - rss_idle),
-    );
 
     copy_figures(&source, &dst_client, &cfg("dst_copy", WRITERS)).await;
+    // The backlog doubled once more (after the copy, which copies what the other phases saw):
+    // below `apply.max_queued_bytes` of queued events the peak follows the backlog by design,
+    // so flatness is this doubling's, above that bound.
+    let (double_rounds, double_total) = rounds_for(2 * total);
+    backlog::write(&source, rounds..double_rounds).await;
+    let rss_double =
+        catch_up_rss::catch_up(rss_dir.path(), &rss_cfgs[2], double_total as u64).await;
+    dst_client.database("dst_rss_double").drop().await.unwrap();
+    figure(&format!("peak_rss_mb_{}k", double_total / 1000), rss_double);
+    figure("peak_rss_ratio_2x", rss_double / rss_full);
+    figure(
+        "peak_rss_growth_ratio_2x",
+        (rss_double - rss_idle) / (rss_full - rss_idle),
+    );
     verify_rss::run(&testbed_bin).await;
     figure("bench_seconds", started.elapsed().as_secs_f64());
 }
