@@ -1,13 +1,14 @@
 //! Throughput and CPU figures of the replicator (in-process) against two testbed processes, in
 //! one run, one `name=value` line each. Sizes: `BENCH_EVENTS` (backlog, default 200000),
 //! `BENCH_NAIVE_EVENTS` (default 20000; 2000 through the 2 ms link), `BENCH_WORKERS` (default
-//! "1,2,4,8"), `BENCH_VERIFY_DOCS` (verifier RSS, default 20000), `BENCH_ROUNDS` (the
-//! interleaved rounds of the headline figures, `throughput/rounds.rs`, default 3). `BENCH_ONLY=verify_rss` runs
-//! only the verifier's RSS measurement; `BENCH_ONLY=cpu` only the CPU figures; `BENCH_ONLY=far`
-//! only the figures at 0 and ~2 ms of round trip (`throughput/far.rs`); `BENCH_ONLY=copy` only
-//! the copy figures; `BENCH_CPU_WORKERS` sets the writers of the `BENCH_ONLY=cpu` catch-up
-//! (default `apply.workers`'s) and `BENCH_WRITES_IN_FLIGHT` its `apply.writes_in_flight`. See
-//! README "Performance".
+//! "1,2,4,8"), `BENCH_VERIFY_DOCS` (verifier RSS, default 20000), `BENCH_ROUNDS` (interleaved
+//! rounds of the headline figures, `throughput/rounds.rs`, default 3). `BENCH_ONLY=verify_rss`
+//! runs only the verifier's RSS measurement; `BENCH_ONLY=cpu` only the CPU figures;
+//! `BENCH_ONLY=far` only the figures at 0 and ~2 ms of round trip (`throughput/far.rs`);
+//! `BENCH_ONLY=copy` only the copy figures. `BENCH_CPU_WORKERS` sets the writers of the
+//! `BENCH_ONLY=cpu` catch-up (default `apply.workers`'s) and `BENCH_WRITES_IN_FLIGHT` its
+//! `apply.writes_in_flight`; `BENCH_MAX_QUEUED_BYTES` sets `apply.max_queued_bytes` for every
+//! catch-up. See README "Performance".
 
 #[path = "throughput/backlog.rs"]
 mod backlog;

@@ -16,6 +16,12 @@ pub fn config(source: &str, target: &str, target_db: &str, workers: usize) -> Co
     cfg.target.database = target_db.into();
     cfg.checkpoint.database = format!("ckpt_{target_db}");
     cfg.apply.workers = workers;
+    if let Some(bytes) = std::env::var("BENCH_MAX_QUEUED_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        cfg.apply.max_queued_bytes = bytes;
+    }
     cfg.http.addr = "127.0.0.1:0".parse().unwrap();
     cfg
 }
