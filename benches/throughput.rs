@@ -219,7 +219,7 @@ async fn main() {
     figure("naive_events_per_s_rtt2ms", naive_far);
 
     // The history run is compared with the sweep's default-writers run, the catch-up nearest
-    // to it in time: later phases ran 0.7-0.8x the rounds' tails (round 12).
+    // to it in time: later phases ran 0.7-1.0x the rounds' tails (round 12).
     let mut nearest_default = tail_rate;
     for &w in &workers {
         let db = format!("dst_w{w}");
