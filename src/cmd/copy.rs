@@ -8,8 +8,9 @@ use crate::config::Config;
 use crate::error::{Class, Error, ErrorKind, Origin, Result};
 use crate::ops::{Http, Phase, ProgressBars, Reporter, Service};
 use crate::source::connect::source_identity;
+use crate::source::stream::start_point;
 use crate::source::Endpoint;
-use crate::source::{open_stream, token_of, Sides, StartAt};
+use crate::source::Sides;
 use crate::state::checkpoint::CopiedCollections;
 use crate::state::start::{decide, Job};
 use crate::state::{store, Checkpoint, CheckpointStore, Checkpointer, Position, SourceIdentity};
@@ -24,17 +25,8 @@ async fn record_start_point(
     reporter: &Reporter,
 ) -> Result<Document> {
     reporter
-        .retry("recording the start point", || async {
-            let stream = open_stream(source, &StartAt::Now, cfg.apply.update_mode, 1).await?;
-            token_of(&stream).ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Server,
-                    Class::Fatal,
-                    "recording the start point",
-                    "the server sent no resume token",
-                )
-                .at(Origin::Source)
-            })
+        .retry("recording the start point", || {
+            start_point(source, cfg.apply.update_mode)
         })
         .await
 }

@@ -64,6 +64,27 @@ pub fn cluster_pipeline(filter: Document, split: bool) -> Vec<Document> {
     stages
 }
 
+/// The stream's current end on `source`: a token a tail resumes after so that nothing written
+/// after this call is missed (the copy's start point). Fails when the server's reply carries
+/// none (a server older than 4.0.7 sends no `postBatchResumeToken`).
+pub async fn start_point(source: &Endpoint, mode: UpdateMode) -> Result<Document> {
+    let stream = open_stream(source, &StartAt::Now, mode, START_POINT_BATCH).await?;
+    token_of(&stream).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Server,
+            Class::Fatal,
+            "recording the start point",
+            "the server sent no resume token",
+        )
+        .at(Origin::Source)
+    })
+}
+
+/// An empty first batch: the driver keeps the reply's `postBatchResumeToken` only from an
+/// empty one, and a first batch of 1 already held an event under writes (then no token).
+/// `batchSize: 0` makes the server return none, as MongoDB documents for `aggregate`.
+pub const START_POINT_BATCH: u32 = 0;
+
 /// Opens the change stream on `source` at `start`, every collection (the copy's start point).
 pub async fn open_stream(
     source: &Endpoint,

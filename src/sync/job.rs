@@ -271,6 +271,7 @@ async fn fresh_token(reporter: &Reporter, db: &mongodb::Database) -> Result<bson
         .retry("opening a change stream for a start point", || async {
             let stream = db
                 .watch()
+                .batch_size(crate::source::stream::START_POINT_BATCH)
                 .await
                 .map_err(|e| Error::from_driver(Origin::Source, "opening a change stream", &e))?;
             crate::source::stream::token_of(&stream).ok_or_else(|| {

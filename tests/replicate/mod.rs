@@ -10,4 +10,5 @@ mod mixed_workload;
 mod renamed_in;
 mod resync_unique;
 mod shard_key;
+mod start_point;
 mod target_writes;
