@@ -8,7 +8,8 @@
 //! `BENCH_ONLY=copy` only the copy figures. `BENCH_CPU_WORKERS` sets the writers of the
 //! `BENCH_ONLY=cpu` catch-up (default `apply.workers`'s) and `BENCH_WRITES_IN_FLIGHT` its
 //! `apply.writes_in_flight`; `BENCH_MAX_QUEUED_BYTES` sets `apply.max_queued_bytes` for every
-//! catch-up. See README "Performance".
+//! catch-up; `BENCH_ROUND_WORKERS` the writers of the rounds' catch-ups. See README
+//! "Performance".
 
 #[path = "throughput/backlog.rs"]
 mod backlog;
@@ -135,7 +136,12 @@ async fn main() {
     // One checkpoint per default catch-up: each round's, and the three memory runs'.
     let round_count = env_usize("BENCH_ROUNDS", 3).max(1);
     let round_cfgs: Vec<_> = (0..round_count)
-        .map(|r| cfg(&format!("dst_round{r}"), WRITERS))
+        .map(|r| {
+            cfg(
+                &format!("dst_round{r}"),
+                env_usize("BENCH_ROUND_WORKERS", WRITERS),
+            )
+        })
         .collect();
     let rss_cfgs = ["dst_rss_half", "dst_rss_full", "dst_rss_double"].map(|db| cfg(db, WRITERS));
     for c in round_cfgs.iter().chain(&rss_cfgs) {
