@@ -7,11 +7,10 @@ use crate::source::translate::{ClusterTime, DocKey};
 use crate::source::Endpoint;
 use bson::{doc, Bson, Document};
 use futures::TryStreamExt;
-use mongodb::options::ReadConcern;
 use std::collections::HashMap;
 
 /// A document re-read from the source and written to the target: every event of that key up to
-/// `at` (the read's operation time) is in the target now.
+/// `at` (the read's snapshot time) is in the target now.
 #[derive(Debug, Clone)]
 pub struct Fetched {
     pub coll: String,
@@ -28,12 +27,18 @@ pub struct FetchOutcome {
     pub gone: Vec<(String, Document)>,
 }
 
-/// Reads the current source version of `keys` in one query, with the read's operation time
-/// (every event of a found key up to it is in what was read). Which keys were found and what
-/// that means for the target is [`super::plan::order`]'s. The read goes to the primary with read
-/// concern majority whatever the source URI says: a lagging secondary would return a version
-/// older than the event being applied, and the event would count as applied without it.
-pub(super) async fn fetch_current(
+/// Reads the current source version of `keys` in one query, with the time of its snapshot:
+/// every event of a found key up to it is in what was read, and none after it. Which keys were
+/// found and what that means for the target is [`super::plan::order`]'s.
+///
+/// The read is a snapshot read (read concern "snapshot", MongoDB 5.0+) and the time is the
+/// reply's `atClusterTime`. The reply's `operationTime` is no such time: the server takes it
+/// after the read, so a write committed in between fell under it, its delta was fenced away and
+/// the backup kept the older version for good (CI, HA handover; `replicate::fetch_time`).
+/// Snapshot reads return majority-committed data. The read goes to the primary whatever the
+/// source URI says: a lagging secondary would return a version older than the event being
+/// applied, and the event would count as applied without it.
+pub async fn fetch_current(
     source: &Endpoint,
     coll: &str,
     keys: &[Document],
@@ -42,12 +47,16 @@ pub(super) async fn fetch_current(
     let err = |e: mongodb::error::Error| {
         Error::from_driver(Origin::Source, "reading documents to re-copy", &e)
     };
-    let mut session = source.client().start_session().await.map_err(err)?;
+    let mut session = source
+        .client()
+        .start_session()
+        .snapshot(true)
+        .await
+        .map_err(err)?;
     let mut cursor = source
         .collection::<Document>(coll)
         .find(filter)
         .selection_criteria(crate::source::connect::primary())
-        .read_concern(ReadConcern::majority())
         .session(&mut session)
         .await
         .map_err(err)?;
@@ -56,12 +65,12 @@ pub(super) async fn fetch_current(
         .try_collect()
         .await
         .map_err(err)?;
-    let Some(at) = session.operation_time().map(ClusterTime) else {
+    let Some(at) = session.snapshot_time().map(ClusterTime) else {
         return Err(Error::new(
             ErrorKind::Server,
             Class::Transient,
             "reading documents to re-copy",
-            "the server sent no operationTime",
+            "the server sent no atClusterTime for a snapshot read",
         )
         .at(Origin::Source));
     };

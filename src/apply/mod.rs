@@ -20,7 +20,7 @@ pub use target::{
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::source::Endpoint;
-use fetch::fetch_current;
+pub use fetch::fetch_current;
 
 /// True when the target refused a delta because the document's shape differs from the one the
 /// event was computed on (a replay over a newer version): re-reading the document fixes it.

@@ -46,6 +46,7 @@ pub mod code {
     pub const LOCATION_16755: i32 = 16755;
     pub const DOCUMENT_VALIDATION_FAILURE: i32 = 121;
     pub const COMMAND_NOT_SUPPORTED_ON_VIEW: i32 = 166;
+    pub const SNAPSHOT_TOO_OLD: i32 = 239;
 }
 
 impl CmdError {

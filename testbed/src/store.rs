@@ -279,44 +279,20 @@ impl Store {
     }
 
     /// Visits matching documents in `_id` order until `visit` returns false.
-    pub fn scan(&self, ns: &Namespace, filter: &Matcher, visit: &mut dyn FnMut(&Document) -> bool) {
+    /// Visits the matching documents; the cluster time of the data it visited (read
+    /// concern "snapshot" reports it as `atClusterTime`). Writers append to the oplog while
+    /// they hold the data lock, so under it the last oplog entry is the time of the data.
+    pub fn scan(
+        &self,
+        ns: &Namespace,
+        filter: &Matcher,
+        visit: &mut dyn FnMut(&Document) -> bool,
+    ) -> Timestamp {
         let data = self.data.read();
-        let Some(c) = data.coll(ns) else { return };
-        if let Some(id) = filter.id_equality() {
-            if let Some(s) = c.docs.get(&IdKey(id.clone())) {
-                if filter.matches(&s.doc) {
-                    visit(&s.doc);
-                }
-            }
-            return;
+        if let Some(c) = data.coll(ns) {
+            visit_matching(c, filter, visit);
         }
-        if let Some(ids) = filter.id_in() {
-            // Point lookups, visited in `_id` order as a scan would (duplicates once).
-            let mut hits: Vec<(&IdKey, &Document)> = ids
-                .iter()
-                .filter_map(|id| c.docs.get_key_value(&IdKey(id.clone())))
-                .map(|(k, s)| (k, &*s.doc))
-                .collect();
-            hits.sort_by(|a, b| a.0.cmp(b.0));
-            hits.dedup_by(|a, b| a.0 == b.0);
-            for (_, doc) in hits {
-                if filter.matches(doc) && !visit(doc) {
-                    return;
-                }
-            }
-            return;
-        }
-        // Natural order: insertion order for a capped collection, `_id` order otherwise.
-        let docs: Box<dyn Iterator<Item = &collection::Stored>> = if c.capped.is_some() {
-            Box::new(c.order.iter().filter_map(|k| c.docs.get(k)))
-        } else {
-            Box::new(c.docs.values())
-        };
-        for s in docs {
-            if filter.matches(&s.doc) && !visit(&s.doc) {
-                return;
-            }
-        }
+        self.log.lock().oplog.last_ts()
     }
 
     /// The current version of the document with this `_id` (change-stream `updateLookup`).
@@ -441,5 +417,48 @@ impl Store {
     /// A receiver that changes whenever something is committed.
     pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()
+    }
+}
+
+/// The documents of `c` that match `filter`, in natural order, until `visit` says stop.
+fn visit_matching(
+    c: &collection::Collection,
+    filter: &Matcher,
+    visit: &mut dyn FnMut(&Document) -> bool,
+) {
+    if let Some(id) = filter.id_equality() {
+        if let Some(s) = c.docs.get(&IdKey(id.clone())) {
+            if filter.matches(&s.doc) {
+                visit(&s.doc);
+            }
+        }
+        return;
+    }
+    if let Some(ids) = filter.id_in() {
+        // Point lookups, visited in `_id` order as a scan would (duplicates once).
+        let mut hits: Vec<(&IdKey, &Document)> = ids
+            .iter()
+            .filter_map(|id| c.docs.get_key_value(&IdKey(id.clone())))
+            .map(|(k, s)| (k, &*s.doc))
+            .collect();
+        hits.sort_by(|a, b| a.0.cmp(b.0));
+        hits.dedup_by(|a, b| a.0 == b.0);
+        for (_, doc) in hits {
+            if filter.matches(doc) && !visit(doc) {
+                return;
+            }
+        }
+        return;
+    }
+    // Natural order: insertion order for a capped collection, `_id` order otherwise.
+    let docs: Box<dyn Iterator<Item = &collection::Stored>> = if c.capped.is_some() {
+        Box::new(c.order.iter().filter_map(|k| c.docs.get(k)))
+    } else {
+        Box::new(c.docs.values())
+    };
+    for s in docs {
+        if filter.matches(&s.doc) && !visit(&s.doc) {
+            return;
+        }
     }
 }

@@ -5,6 +5,7 @@ mod collation_order;
 mod collection_filter;
 mod collection_options;
 mod data;
+mod fetch_time;
 mod history;
 mod mixed_workload;
 mod renamed_in;

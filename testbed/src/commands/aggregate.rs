@@ -3,7 +3,7 @@
 //! with a writing last stage (`$out`, `$merge`: the reply's cursor is then empty).
 
 use super::merge::Output;
-use super::{args, change_stream, read};
+use super::{args, change_stream, read, read_concern};
 use crate::error::{code, CmdError, CmdResult};
 use crate::pipeline::Pipeline;
 use crate::server::ServerState;
@@ -96,13 +96,19 @@ pub(super) async fn aggregate(
             ));
         }
     }
+    let snapshot = read_concern::snapshot(cmd)?;
+    let mut read_at = None;
     let (ns, docs) = match cmd.get("aggregate") {
         Some(Bson::String(_)) => {
             let ns = args::namespace(db, cmd, "aggregate")?;
             let collation = read::collation(state, &ns, cmd)?;
             let pipeline = Pipeline::with_collation(&stages, collation.as_ref())?;
             let filter = pipeline.leading_match().cloned().unwrap_or_default();
-            let docs = read::collect(state, &ns, &filter, None, collation.as_ref())?;
+            let (docs, at) = read::collect_at(state, &ns, &filter, None, collation.as_ref())?;
+            if let Some(s) = snapshot {
+                read_concern::check(s, at)?;
+                read_at = Some(at);
+            }
             (ns.to_string(), pipeline.run(docs)?)
         }
         Some(Bson::Int32(1)) | Some(Bson::Int64(1)) | Some(Bson::Double(1.0)) => {
@@ -138,5 +144,9 @@ pub(super) async fn aggregate(
             false,
         ));
     }
-    Ok(read::open_cursor(state, ns, docs.into(), batch_size, false))
+    let reply = read::open_cursor(state, ns, docs.into(), batch_size, false);
+    Ok(match read_at {
+        Some(at) => read_concern::stamp_cursor(reply, at),
+        None => reply,
+    })
 }

@@ -9,6 +9,7 @@ mod cluster_params;
 mod handshake;
 mod merge;
 mod read;
+mod read_concern;
 mod write;
 mod write_concern;
 

@@ -2,7 +2,7 @@
 //! Results are computed when the cursor opens and handed out in batches (101 documents first
 //! by default, then up to 16 MiB per `getMore`).
 
-use super::{args, change_stream};
+use super::{args, change_stream, read_concern};
 use crate::collation::{cmp_with, Collation};
 use crate::cursor::{self, Cursor, Source};
 use crate::error::{CmdError, CmdResult};
@@ -12,7 +12,7 @@ use crate::projection::Projection;
 use crate::server::ServerState;
 use crate::sort::SortSpec;
 use crate::store::Namespace;
-use bson::{doc, Bson, Document};
+use bson::{doc, Bson, Document, Timestamp};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -68,11 +68,22 @@ pub(super) fn collect(
     stop_after: Option<usize>,
     collation: Option<&Collation>,
 ) -> CmdResult<Vec<Document>> {
+    Ok(collect_at(state, ns, filter, stop_after, collation)?.0)
+}
+
+/// [`collect`], with the cluster time of the data read.
+pub(super) fn collect_at(
+    state: &ServerState,
+    ns: &Namespace,
+    filter: &Document,
+    stop_after: Option<usize>,
+    collation: Option<&Collation>,
+) -> CmdResult<(Vec<Document>, Timestamp)> {
     let matcher = Matcher::with_collation(filter, collation)?;
     let mut out = Vec::new();
     if let Some((source, stages)) = state.store.resolve_view(ns) {
         let mut all = Vec::new();
-        state
+        let at = state
             .store
             .scan(&source, &Matcher::new(&Document::new())?, &mut |d| {
                 all.push(d.clone());
@@ -85,13 +96,13 @@ pub(super) fn collect(
                 .filter(|d| matcher.matches(d))
                 .take(stop_after.unwrap_or(usize::MAX)),
         );
-        return Ok(out);
+        return Ok((out, at));
     }
-    state.store.scan(ns, &matcher, &mut |d| {
+    let at = state.store.scan(ns, &matcher, &mut |d| {
         out.push(d.clone());
         !matches!(stop_after, Some(n) if out.len() >= n)
     });
-    Ok(out)
+    Ok((out, at))
 }
 
 pub(super) fn find(state: &ServerState, db: &str, cmd: &Document) -> CmdResult<Document> {
@@ -121,7 +132,11 @@ pub(super) fn find(state: &ServerState, db: &str, cmd: &Document) -> CmdResult<D
     } else {
         limit.map(|l| l + skip)
     };
-    let mut docs = collect(state, &ns, &filter, stop_after, coll.as_ref())?;
+    let snapshot = read_concern::snapshot(cmd)?;
+    let (mut docs, read_at) = collect_at(state, &ns, &filter, stop_after, coll.as_ref())?;
+    if let Some(s) = snapshot {
+        read_concern::check(s, read_at)?;
+    }
     if let Some(sort) = &sort {
         docs.sort_by(|a, b| sort.compare(a, b));
     }
@@ -134,13 +149,17 @@ pub(super) fn find(state: &ServerState, db: &str, cmd: &Document) -> CmdResult<D
         docs = docs.iter().map(|d| p.apply(d)).collect::<CmdResult<_>>()?;
     }
     let batch_size = args::opt_count(cmd, "batchSize")?;
-    Ok(open_cursor(
+    let reply = open_cursor(
         state,
         ns.to_string(),
         docs,
         batch_size,
         args::flag(cmd, "singleBatch"),
-    ))
+    );
+    Ok(match snapshot {
+        Some(_) => read_concern::stamp_cursor(reply, read_at),
+        None => reply,
+    })
 }
 
 pub(super) async fn get_more(
@@ -268,7 +287,12 @@ pub(super) fn distinct(state: &ServerState, db: &str, cmd: &Document) -> CmdResu
             values.push(v.clone());
         }
     };
-    for d in collect(state, &ns, &query, None, c)? {
+    let snapshot = read_concern::snapshot(cmd)?;
+    let (docs, read_at) = collect_at(state, &ns, &query, None, c)?;
+    if let Some(s) = snapshot {
+        read_concern::check(s, read_at)?;
+    }
+    for d in docs {
         match crate::path::get_path(&d, key) {
             Some(Bson::Array(items)) => items.iter().for_each(|v| add(v, &mut values)),
             Some(v) => add(v, &mut values),
@@ -276,5 +300,9 @@ pub(super) fn distinct(state: &ServerState, db: &str, cmd: &Document) -> CmdResu
         }
     }
     values.sort_by(|a, b| cmp_with(c, a, b));
-    Ok(doc! { "values": values })
+    let mut reply = doc! { "values": values };
+    if snapshot.is_some() {
+        reply.insert("atClusterTime", read_at);
+    }
+    Ok(reply)
 }
