@@ -54,6 +54,8 @@ const TRANSIENT_CODES: &[i32] = &[
     189,   // PrimarySteppedDown
     202,   // NetworkInterfaceExceededTimeLimit
     234,   // RetryChangeStream
+    239,   // SnapshotTooOld (a re-read's snapshot read; retried at a new snapshot)
+    246,   // SnapshotUnavailable ("pending collection catalog changes; please retry")
     262,   // ExceededTimeLimit
     462,   // IngressRequestRateLimitExceeded
     9001,  // SocketException

@@ -38,6 +38,18 @@ fn step_down_and_network_codes_are_transient() {
 }
 
 #[test]
+fn a_snapshot_read_the_server_cannot_serve_now_is_transient() {
+    // SnapshotTooOld, SnapshotUnavailable: a re-read's snapshot read, retried at a new snapshot.
+    for code in [239, 246] {
+        assert_eq!(
+            classify(&command_error(code, "m")),
+            Class::Transient,
+            "code {code}"
+        );
+    }
+}
+
+#[test]
 fn auth_bad_value_and_unknown_codes_are_fatal() {
     for code in [18, 13, 2, 9, 26, 12345] {
         assert_eq!(

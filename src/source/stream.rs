@@ -69,11 +69,20 @@ pub fn cluster_pipeline(filter: Document, split: bool) -> Vec<Document> {
 /// none (a server older than 4.0.7 sends no `postBatchResumeToken`).
 pub async fn start_point(source: &Endpoint, mode: UpdateMode) -> Result<Document> {
     let stream = open_stream(source, &StartAt::Now, mode, START_POINT_BATCH).await?;
-    token_of(&stream).ok_or_else(|| {
+    start_token(&stream, "recording the start point")
+}
+
+/// The token of a stream just opened with [`START_POINT_BATCH`]: the stream's end, where a
+/// start point resumes. Two-way sync takes its fresh direction tokens the same way.
+pub fn start_token<T>(stream: &ChangeStream<T>, doing: &'static str) -> Result<Document>
+where
+    T: serde::de::DeserializeOwned + Unpin + Send + Sync,
+{
+    token_of(stream).ok_or_else(|| {
         Error::new(
             ErrorKind::Server,
             Class::Fatal,
-            "recording the start point",
+            doing,
             "the server sent no resume token",
         )
         .at(Origin::Source)

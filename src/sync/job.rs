@@ -274,14 +274,7 @@ async fn fresh_token(reporter: &Reporter, db: &mongodb::Database) -> Result<bson
                 .batch_size(crate::source::stream::START_POINT_BATCH)
                 .await
                 .map_err(|e| Error::from_driver(Origin::Source, "opening a change stream", &e))?;
-            crate::source::stream::token_of(&stream).ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Internal,
-                    Class::Fatal,
-                    "opening a change stream",
-                    "the server sent no resume token",
-                )
-            })
+            crate::source::stream::start_token(&stream, "opening a change stream")
         })
         .await
 }
