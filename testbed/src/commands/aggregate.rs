@@ -104,11 +104,9 @@ pub(super) async fn aggregate(
             let collation = read::collation(state, &ns, cmd)?;
             let pipeline = Pipeline::with_collation(&stages, collation.as_ref())?;
             let filter = pipeline.leading_match().cloned().unwrap_or_default();
-            let (docs, at) = read::collect_at(state, &ns, &filter, None, collation.as_ref())?;
-            if let Some(s) = snapshot {
-                read_concern::check(s, at)?;
-                read_at = Some(at);
-            }
+            let (docs, at) =
+                read::collect_snapshot(state, &ns, &filter, None, collation.as_ref(), snapshot)?;
+            read_at = at;
             (ns.to_string(), pipeline.run(docs)?)
         }
         Some(Bson::Int32(1)) | Some(Bson::Int64(1)) | Some(Bson::Double(1.0)) => {
@@ -145,8 +143,5 @@ pub(super) async fn aggregate(
         ));
     }
     let reply = read::open_cursor(state, ns, docs.into(), batch_size, false);
-    Ok(match read_at {
-        Some(at) => read_concern::stamp_cursor(reply, at),
-        None => reply,
-    })
+    Ok(read_concern::stamp_cursor(reply, read_at))
 }

@@ -105,6 +105,24 @@ pub(super) fn collect_at(
     Ok((out, at))
 }
 
+/// [`collect`] under the command's read concern: with a snapshot, the read must be at the
+/// asked `atClusterTime` (if any), and its time is returned for the reply to carry.
+pub(super) fn collect_snapshot(
+    state: &ServerState,
+    ns: &Namespace,
+    filter: &Document,
+    stop_after: Option<usize>,
+    collation: Option<&Collation>,
+    snapshot: Option<read_concern::Snapshot>,
+) -> CmdResult<(Vec<Document>, Option<Timestamp>)> {
+    let (docs, read_at) = collect_at(state, ns, filter, stop_after, collation)?;
+    let Some(s) = snapshot else {
+        return Ok((docs, None));
+    };
+    read_concern::check(s, read_at)?;
+    Ok((docs, Some(read_at)))
+}
+
 pub(super) fn find(state: &ServerState, db: &str, cmd: &Document) -> CmdResult<Document> {
     let ns = args::namespace(db, cmd, "find")?;
     let filter = args::opt_doc(cmd, "filter")?.cloned().unwrap_or_default();
@@ -133,10 +151,8 @@ pub(super) fn find(state: &ServerState, db: &str, cmd: &Document) -> CmdResult<D
         limit.map(|l| l + skip)
     };
     let snapshot = read_concern::snapshot(cmd)?;
-    let (mut docs, read_at) = collect_at(state, &ns, &filter, stop_after, coll.as_ref())?;
-    if let Some(s) = snapshot {
-        read_concern::check(s, read_at)?;
-    }
+    let (mut docs, read_at) =
+        collect_snapshot(state, &ns, &filter, stop_after, coll.as_ref(), snapshot)?;
     if let Some(sort) = &sort {
         docs.sort_by(|a, b| sort.compare(a, b));
     }
@@ -156,10 +172,7 @@ pub(super) fn find(state: &ServerState, db: &str, cmd: &Document) -> CmdResult<D
         batch_size,
         args::flag(cmd, "singleBatch"),
     );
-    Ok(match snapshot {
-        Some(_) => read_concern::stamp_cursor(reply, read_at),
-        None => reply,
-    })
+    Ok(read_concern::stamp_cursor(reply, read_at))
 }
 
 pub(super) async fn get_more(
@@ -288,10 +301,7 @@ pub(super) fn distinct(state: &ServerState, db: &str, cmd: &Document) -> CmdResu
         }
     };
     let snapshot = read_concern::snapshot(cmd)?;
-    let (docs, read_at) = collect_at(state, &ns, &query, None, c)?;
-    if let Some(s) = snapshot {
-        read_concern::check(s, read_at)?;
-    }
+    let (docs, read_at) = collect_snapshot(state, &ns, &query, None, c, snapshot)?;
     for d in docs {
         match crate::path::get_path(&d, key) {
             Some(Bson::Array(items)) => items.iter().for_each(|v| add(v, &mut values)),
@@ -301,8 +311,8 @@ pub(super) fn distinct(state: &ServerState, db: &str, cmd: &Document) -> CmdResu
     }
     values.sort_by(|a, b| cmp_with(c, a, b));
     let mut reply = doc! { "values": values };
-    if snapshot.is_some() {
-        reply.insert("atClusterTime", read_at);
+    if let Some(at) = read_at {
+        reply.insert("atClusterTime", at);
     }
     Ok(reply)
 }

@@ -11,6 +11,7 @@
 use super::args;
 use crate::error::{code, CmdError, CmdResult};
 use bson::{Bson, Document, Timestamp};
+use std::cmp::Ordering;
 
 /// A command's read concern asks for a snapshot; `at` is its `atClusterTime`, if given.
 #[derive(Debug, Clone, Copy)]
@@ -49,33 +50,33 @@ pub(super) fn check(snapshot: Snapshot, read_at: Timestamp) -> CmdResult<()> {
         return Ok(());
     };
     let key = |t: Timestamp| (t.time, t.increment);
-    if key(at) > key(read_at) {
-        return Err(CmdError::new(
+    let (code, name, why) = match key(at).cmp(&key(read_at)) {
+        Ordering::Equal => return Ok(()),
+        Ordering::Greater => (
             code::INVALID_OPTIONS,
             "InvalidOptions",
-            format!(
-                "readConcern atClusterTime value {}.{} must not be greater than the current clusterTime {}.{}",
-                at.time, at.increment, read_at.time, read_at.increment
-            ),
-        ));
-    }
-    if key(at) < key(read_at) {
-        return Err(CmdError::new(
+            "must not be greater than the current clusterTime",
+        ),
+        Ordering::Less => (
             code::SNAPSHOT_TOO_OLD,
             "SnapshotTooOld",
-            format!(
-                "mongo-testbed keeps no snapshot history: atClusterTime {}.{} is older than the latest write ({}.{})",
-                at.time, at.increment, read_at.time, read_at.increment
-            ),
-        ));
-    }
-    Ok(())
+            "is older than the one snapshot mongo-testbed keeps (no history), the latest write",
+        ),
+    };
+    Err(CmdError::new(
+        code,
+        name,
+        format!(
+            "readConcern atClusterTime value {}.{} {why} {}.{}",
+            at.time, at.increment, read_at.time, read_at.increment
+        ),
+    ))
 }
 
-/// `cursor.atClusterTime` on a cursor reply.
-pub(super) fn stamp_cursor(mut reply: Document, read_at: Timestamp) -> Document {
-    if let Ok(cursor) = reply.get_document_mut("cursor") {
-        cursor.insert("atClusterTime", read_at);
+/// `cursor.atClusterTime` on a cursor reply read at a snapshot (`read_at` is `None` otherwise).
+pub(super) fn stamp_cursor(mut reply: Document, read_at: Option<Timestamp>) -> Document {
+    if let (Some(at), Ok(cursor)) = (read_at, reply.get_document_mut("cursor")) {
+        cursor.insert("atClusterTime", at);
     }
     reply
 }
@@ -112,7 +113,12 @@ mod tests {
 
     #[test]
     fn a_cursor_reply_carries_the_time() {
-        let r = stamp_cursor(doc! {"cursor": {"id": 0i64}}, ts(7, 3));
+        let r = stamp_cursor(doc! {"cursor": {"id": 0i64}}, Some(ts(7, 3)));
+        assert!(stamp_cursor(doc! {"cursor": {"id": 0i64}}, None)
+            .get_document("cursor")
+            .unwrap()
+            .get("atClusterTime")
+            .is_none());
         assert_eq!(
             r.get_document("cursor")
                 .unwrap()
