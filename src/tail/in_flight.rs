@@ -81,6 +81,11 @@ impl<T> InFlight<T> {
         self.sent.is_empty()
     }
 
+    /// True when a batch in flight writes (`coll`, `key`).
+    pub fn writes(&self, coll: &str, key: &DocKey) -> bool {
+        self.sent.iter().any(|(keys, _)| keys.contains(coll, key))
+    }
+
     /// How many of the oldest batches must be acknowledged before `next` may be sent: up to
     /// and including the newest one sharing a key with it (outcomes are taken in send order,
     /// so waiting for the older ones too costs nothing); 0 when `next` is disjoint from all.

@@ -67,6 +67,31 @@ proptest! {
         prop_assert_eq!(in_flight.waits_for(&keys_of(&next)), 0);
         prop_assert_eq!(in_flight.len(), sent.len() - waits);
     }
+
+    /// A split batch's part sent at once is exactly its pairs no batch in flight writes: it
+    /// waits for none, and the held-back part waits as the whole batch did.
+    #[test]
+    fn a_split_sends_at_once_exactly_the_pairs_no_batch_in_flight_writes(
+        sent in prop::collection::vec(pairs(), 0..5),
+        next in pairs(),
+    ) {
+        let mut in_flight = InFlight::default();
+        for (i, batch) in sent.iter().enumerate() {
+            in_flight.push(keys_of(batch), i);
+        }
+        let (held, free): (Pairs, Pairs) = (next.iter().cloned())
+            .partition(|(coll, id)| in_flight.writes(coll, &key(*id)));
+        let naive_free: Pairs = (next.iter())
+            .filter(|p| sent.iter().all(|b| !b.contains(p)))
+            .cloned()
+            .collect();
+        prop_assert_eq!(&free, &naive_free);
+        prop_assert_eq!(in_flight.waits_for(&keys_of(&free)), 0);
+        prop_assert_eq!(
+            in_flight.waits_for(&keys_of(&held)),
+            in_flight.waits_for(&keys_of(&next))
+        );
+    }
 }
 
 #[test]

@@ -9,7 +9,7 @@ use super::in_flight::{BatchKeys, InFlight};
 use super::parking::refused_for_good;
 use super::router::Item;
 use super::writer::Writer;
-use crate::apply::batch::BatchBuilder;
+use crate::apply::batch::{BatchBuilder, BatchPlan};
 use crate::apply::{apply_plan, is_shape_conflict};
 use crate::error::{Class, Error, ErrorKind, Result};
 use crate::source::translate::ClusterTime;
@@ -18,13 +18,16 @@ use std::time::Instant;
 
 /// A batch on its way to the target.
 struct Batch {
-    plan: crate::apply::batch::BatchPlan,
+    plan: BatchPlan,
     items: Vec<Item>,
     /// Fenced items recorded in the history with the batch (history on).
     covered: Vec<Item>,
     /// The guard's permit (two-way sync), held until the batch is written and reported.
     permit: Option<Box<dyn Send + Sync>>,
     started: Instant,
+    /// Whether its newest cluster time may prune fences once it is applied: not for the part
+    /// of a split batch sent first, whose earlier held-back items are still to be taken.
+    prunes: bool,
 }
 
 /// The task writing one batch in flight. Dropped (a fatal error elsewhere, the writer
@@ -89,7 +92,10 @@ impl Writer {
 
     /// Sends the collected batch as a task of its own, once no batch in flight writes one of
     /// its documents; then waits until fewer than the limit are in flight, so the next batch
-    /// is collected while these await the target.
+    /// is collected while these await the target. A batch only some of whose documents are in
+    /// flight is split: the others are sent at once, the rest once those batches came back
+    /// (half of a catch-up's batches share a document with one in flight; waiting whole, they
+    /// kept 2 of 4 batches in flight on average).
     pub(super) async fn send(
         self: &Arc<Self>,
         builder: &mut BatchBuilder,
@@ -111,11 +117,42 @@ impl Writer {
             _ => builder.take_plan_keyed(),
         };
         let mut keys = BatchKeys::new(keys);
-        let waits = sent.waits_for(&keys);
+        let mut waits = sent.waits_for(&keys);
+        // The items held back from a split batch: a replay while they wait takes them too.
+        let mut held = None;
+        if waits > 0 && limit > 1 {
+            let (blocked, free): (Vec<Item>, Vec<Item>) =
+                (items.into_iter()).partition(|i| sent.writes(&i.op.coll, &i.op.key));
+            items = blocked;
+            if !free.is_empty() {
+                let (free_plan, free_keys) = planned(builder, &free);
+                let first = Batch {
+                    plan: free_plan,
+                    items: free,
+                    covered: Vec::new(),
+                    permit: None,
+                    started,
+                    prunes: false,
+                };
+                self.dispatch(first, free_keys, sent);
+                (plan, keys) = planned(builder, &items);
+                waits = sent.waits_for(&keys);
+                held = Some(std::mem::take(&mut items));
+            }
+        }
         let mut changed = false;
         let keep = sent.len() - waits;
         while sent.len() > keep {
-            changed |= self.settle_next(sent, fences).await?;
+            let mut none = Vec::new();
+            let held = held.as_mut().unwrap_or(&mut none);
+            changed |= self.settle_next(sent, fences, held).await?;
+        }
+        if let Some(held) = held {
+            if held.is_empty() && covered.is_empty() {
+                // A replay wrote them.
+                return self.below_limit(sent, fences).await;
+            }
+            items = held;
         }
         if changed {
             // These items were taken while a batch writing some of their documents was in
@@ -132,12 +169,23 @@ impl Writer {
             covered,
             permit,
             started,
+            prunes: true,
         };
+        self.dispatch(batch, keys, sent);
+        self.below_limit(sent, fences).await
+    }
+
+    /// Starts the task writing `batch`.
+    fn dispatch(self: &Arc<Self>, batch: Batch, keys: BatchKeys, sent: &mut InFlight<Sent>) {
         let writer = self.clone();
         let task = tokio::spawn(async move { writer.write(batch).await });
         sent.push(keys, Sent(task));
-        while sent.len() >= limit {
-            self.settle_next(sent, fences).await?;
+    }
+
+    /// Takes outcomes until fewer than the limit are in flight.
+    async fn below_limit(&self, sent: &mut InFlight<Sent>, fences: &mut Fences) -> Result<()> {
+        while sent.len() >= self.in_flight_limit() {
+            self.settle_next(sent, fences, &mut Vec::new()).await?;
         }
         Ok(())
     }
@@ -153,6 +201,7 @@ impl Writer {
             covered,
             permit,
             started,
+            prunes,
         } = batch;
         if let Some(h) = &self.history {
             let all = crate::history::changes::in_stream_order(&items, &covered);
@@ -179,7 +228,7 @@ impl Writer {
                 self.applied(&items, plan.ops_in, started, false);
                 drop(permit);
                 let seen = items.iter().filter_map(|i| i.cluster_time).max();
-                Ok(Outcome::Applied(outcome.found, seen))
+                Ok(Outcome::Applied(outcome.found, seen.filter(|_| prunes)))
             }
             Err(e)
                 if e.kind == ErrorKind::DuplicateKey
@@ -198,20 +247,28 @@ impl Writer {
     }
 
     /// Waits for the oldest batch in flight and takes its outcome ([`Self::settle`]).
-    async fn settle_next(&self, sent: &mut InFlight<Sent>, fences: &mut Fences) -> Result<bool> {
+    async fn settle_next(
+        &self,
+        sent: &mut InFlight<Sent>,
+        fences: &mut Fences,
+        held: &mut Vec<Item>,
+    ) -> Result<bool> {
         let joined = oldest(sent).await;
-        self.settle(joined, sent, fences).await
+        self.settle(joined, sent, fences, held).await
     }
 
     /// Takes the outcome of the oldest batch in flight, whose task ended with `joined`: its
     /// fences, or its in-order replay. A replay runs alone, after every later batch in flight
-    /// came back (their own replays follow it, in stream order). True when the fences or the
+    /// came back, over all their refused items and the `held` items of a split batch (emptied)
+    /// in stream order: a refused item's earlier events may be among them. Fences are pruned
+    /// after the replay, which checks its items against them. True when the fences or the
     /// parked documents may have changed for keys of the batch being collected.
     pub(super) async fn settle(
         &self,
         joined: Joined,
         sent: &mut InFlight<Sent>,
         fences: &mut Fences,
+        held: &mut Vec<Item>,
     ) -> Result<bool> {
         drop(sent.pop_front());
         let mut outcomes = vec![outcome_of(joined)?];
@@ -221,30 +278,41 @@ impl Writer {
             }
         }
         let mut changed = false;
+        let mut newest = None;
+        let mut replays = Vec::new();
         for outcome in outcomes {
-            changed |= match outcome {
+            match outcome {
                 Outcome::Applied(found, seen) => {
-                    let fenced = !found.is_empty();
+                    changed |= !found.is_empty();
                     fences.record(found);
-                    fences.prune(seen);
-                    fenced
+                    newest = newest.max(seen);
                 }
-                Outcome::Replay(r) => {
-                    // Acknowledges each op as it is written.
-                    self.apply_in_order(&r.items, fences).await?;
-                    fences.prune(r.items.iter().filter_map(|i| i.cluster_time).max());
-                    self.applied(&r.items, r.ops_in, r.started, true);
-                    true
-                }
-            };
+                Outcome::Replay(r) => replays.push(r),
+            }
         }
+        if let Some(first) = replays.first() {
+            let started = first.started;
+            let mut items = std::mem::take(held);
+            let mut ops_in = items.len();
+            for r in &mut replays {
+                items.append(&mut r.items);
+                ops_in += r.ops_in;
+            }
+            items.sort_by_key(|i| i.seq);
+            // Acknowledges each op as it is written.
+            self.apply_in_order(&items, fences).await?;
+            newest = newest.max(items.iter().filter_map(|i| i.cluster_time).max());
+            self.applied(&items, ops_in, started, true);
+            changed = true;
+        }
+        fences.prune(newest);
         Ok(changed)
     }
 
     /// Takes the outcome of every batch in flight (flush, rewrite, shutdown).
     pub(super) async fn drain(&self, sent: &mut InFlight<Sent>, fences: &mut Fences) -> Result<()> {
         while !sent.is_empty() {
-            self.settle_next(sent, fences).await?;
+            self.settle_next(sent, fences, &mut Vec::new()).await?;
         }
         Ok(())
     }
@@ -256,4 +324,14 @@ impl Writer {
         (self.reporter.status.recent_keys())
             .applied(items.iter().map(|i| (i.op.coll.as_str(), &i.op.key)));
     }
+}
+
+/// `items`' plan and keys, built again (a split batch's parts; each key's items are all in
+/// one part, in stream order, so coalescing is the same).
+fn planned(builder: &mut BatchBuilder, items: &[Item]) -> (BatchPlan, BatchKeys) {
+    for item in items {
+        builder.push_ref(&item.op);
+    }
+    let (plan, keys) = builder.take_plan_keyed();
+    (plan, BatchKeys::new(keys))
 }

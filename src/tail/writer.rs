@@ -79,7 +79,7 @@ impl Writer {
                 None => tokio::select! {
                     // A batch in flight is acknowledged while no event waits: take its outcome.
                     joined = oldest(&mut sent) => {
-                        self.settle(joined, &mut sent, &mut fences).await?;
+                        self.settle(joined, &mut sent, &mut fences, &mut Vec::new()).await?;
                         continue;
                     }
                     received = tokio::time::timeout(PARKED_POLL, rx.recv()) => match received {
