@@ -16,16 +16,39 @@ pub async fn apply_ddl(target: &Endpoint, op: &DdlOp) -> Result<()> {
     let Some((db, on_admin, cmd)) = located_command(target, op) else {
         return Ok(()); // nothing the backup applies (a TTL change is only recorded)
     };
-    let cmd = with_write_concern(&db, cmd);
-    let outcome = if on_admin {
-        db.client().database("admin").run_command(cmd).await
-    } else {
-        db.run_command(cmd).await
+    run_idempotent(&db, on_admin, cmd, &format!("applying {}", describe(op))).await
+}
+
+/// Before a rename that replaces a collection whose drop an operator discarded (`apply.hold`):
+/// copies the backup's documents of `to` that `from` lacks into `from` (by `_id`; `from`'s
+/// win, as the source's), so the rename that follows leaves them under `to`. A replay copies
+/// nothing new; a `to` the backup lacks copies nothing.
+pub async fn keep_replaced_documents(target: &Endpoint, from: &str, to: &str) -> Result<()> {
+    let (db, _) = target.locate(to);
+    let (to_ns, from_ns) = (target.namespace(to), target.namespace(from));
+    let merge = doc! {
+        "into": {"db": &from_ns.db, "coll": &from_ns.coll},
+        "on": "_id",
+        "whenMatched": "keepExisting",
+        "whenNotMatched": "insert",
+    };
+    let cmd = doc! {"aggregate": &to_ns.coll, "pipeline": [{"$merge": merge}], "cursor": {}};
+    let what = format!("keeping the backup's {to} under the rename {from} -> {to} (discarded)");
+    run_idempotent(&db, false, cmd, &what).await
+}
+
+/// Runs `cmd` on `db` (or on `admin`) with `db`'s write concern; what is already done (a
+/// namespace or index gone or there) is success, a `writeConcernError` is not.
+async fn run_idempotent(db: &Database, on_admin: bool, cmd: Document, what: &str) -> Result<()> {
+    let cmd = with_write_concern(db, cmd);
+    let outcome = match on_admin {
+        true => db.client().database("admin").run_command(cmd).await,
+        false => db.run_command(cmd).await,
     };
     match outcome {
         Ok(reply) => match reply.get_document("writeConcernError") {
             Ok(wce) => Err(write_concern_error(
-                &format!("applying {}", describe(op)),
+                what,
                 wce.get_i32("code").ok(),
                 wce.get_str("errmsg").unwrap_or("write concern error"),
             )),
@@ -33,11 +56,7 @@ pub async fn apply_ddl(target: &Endpoint, op: &DdlOp) -> Result<()> {
         },
         Err(e) => match command_code(&e) {
             Some(NAMESPACE_NOT_FOUND | INDEX_NOT_FOUND | NAMESPACE_EXISTS) => Ok(()),
-            _ => Err(Error::from_driver(
-                Origin::Target,
-                format!("applying {}", describe(op)),
-                &e,
-            )),
+            _ => Err(Error::from_driver(Origin::Target, what.to_string(), &e)),
         },
     }
 }

@@ -84,7 +84,8 @@ impl Watcher {
         stop: &tokio_util::sync::CancellationToken,
     ) -> Result<()> {
         for held in state.drops.take() {
-            self.gate_ddl(held.op, held.seq, state, stop).await?;
+            self.gate_ddl((held.op, held.seq), false, state, stop)
+                .await?;
         }
         Ok(())
     }

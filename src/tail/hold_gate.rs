@@ -5,12 +5,14 @@
 //! waits in stream order (the same bounded per-collection queues as a paused collection,
 //! [`crate::control::held`]), pending in the watermark so the checkpoint never passes the
 //! first of them; every other collection flows. A `dropDatabase` with `drops = true` is not
-//! applied: each of its collections was announced by its own (held) drop. A DDL naming one
+//! applied: each of its collections was announced by its own (held) drop. A rename over an
+//! existing collection holds that collection as its drop, with reading stopped. A DDL naming one
 //! held collection waits in its queue; one naming several (a rename), or a `dropDatabase`
 //! while anything is held, waits with reading stopped until they are released or discarded.
 //!
 //! Release applies the queue in order. Discard skips its destructive events (the drop, the
-//! deletes: the backup keeps those documents) and applies the rest in order. Either way the
+//! deletes: the backup keeps those documents; for a rename over a collection, the replaced
+//! documents are kept under the new name) and applies the rest in order. Either way the
 //! collection flows again and its delete count starts afresh. Which collections are held is
 //! kept in the checkpoint ([`crate::control::holds`]): a restart re-reads the held events
 //! (the checkpoint is before them) and holds them again.
@@ -31,7 +33,16 @@ use tokio_util::sync::CancellationToken;
 #[allow(clippy::large_enum_variant)]
 pub enum HoldItem {
     Write(Item),
-    Ddl { op: DdlOp, seq: u64 },
+    Ddl {
+        op: DdlOp,
+        seq: u64,
+    },
+    /// A rename over an existing collection (`drops`): discard keeps the backup's documents of
+    /// the replaced collection under the new name, with the renamed ones.
+    RenameOver {
+        op: DdlOp,
+        seq: u64,
+    },
 }
 
 /// What the watcher keeps for `apply.hold`.
@@ -96,16 +107,31 @@ impl Watcher {
         self.wait_for_room(state, stop).await
     }
 
-    /// Applies a DDL event (`seq` in the watermark), or holds it (see the module doc).
+    /// Applies a DDL event (`seq` in the watermark; `replaces`: a rename over an existing
+    /// collection), or holds it (see the module doc).
     pub(super) async fn gate_ddl(
         &self,
-        op: DdlOp,
-        seq: u64,
+        (op, seq): (DdlOp, u64),
+        replaces: bool,
         state: &mut StreamState,
         stop: &CancellationToken,
     ) -> Result<()> {
         let holds = self.hold.holds.clone();
         match &op {
+            DdlOp::Rename { from, to } if replaces && self.hold.config.drops => {
+                let (from, to) = (from.clone(), to.clone());
+                if holds.is_held(&from) {
+                    self.wait_while_held(|h| h.is_held(&from), state, stop)
+                        .await?;
+                }
+                // The drop of the replaced collection: `to` is held by it. The rename moves
+                // `from` too, so reading stops until the decision (`from`'s later events wait).
+                self.start_hold(&to, HoldKind::Drop).await?;
+                let item = HoldItem::RenameOver { op, seq };
+                self.hold.queues.lock().push(&to, item, 0);
+                self.report_holds();
+                return self.wait_while_held(|h| h.is_held(&to), state, stop).await;
+            }
             DdlOp::Drop { coll } if self.hold.config.drops => {
                 let coll = coll.clone();
                 self.start_hold(&coll, HoldKind::Drop).await?;
@@ -184,6 +210,24 @@ impl Watcher {
                     (HoldItem::Ddl { op, seq }, _) => {
                         self.apply_ddl_event(&op, seq, state).await?;
                         applied += 1;
+                    }
+                    (HoldItem::RenameOver { op, seq }, decision) => {
+                        if let (DdlOp::Rename { from, to }, Decision::Discard) = (&op, decision) {
+                            self.reporter
+                                .retry("keeping the replaced collection's documents", || {
+                                    crate::apply::ddl::keep_replaced_documents(
+                                        &self.target,
+                                        from,
+                                        to,
+                                    )
+                                })
+                                .await?;
+                            // The drop is skipped; the move is applied.
+                            skipped += 1;
+                        } else {
+                            applied += 1;
+                        }
+                        self.apply_ddl_event(&op, seq, state).await?;
                     }
                 }
             }

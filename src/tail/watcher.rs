@@ -356,7 +356,10 @@ impl Watcher {
                 );
                 use crate::bulk::follow::Replayed;
                 match replayed {
-                    Replayed::Apply(op) => self.gate_ddl(op, seq, state, stop).await?,
+                    Replayed::Apply(op) => {
+                        let replaces = crate::source::translate::replaced_a_collection(event);
+                        self.gate_ddl((op, seq), replaces, state, stop).await?
+                    }
                     Replayed::DropFirst { stale, op } => {
                         self.barrier().await?;
                         let drop = DdlOp::Drop { coll: stale };

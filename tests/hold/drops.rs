@@ -8,7 +8,7 @@ use super::{count, decide, held, held_with, setup, tailing, WAIT};
 use crate::control::{get_authed, json, post_authed, TOKEN};
 use crate::notify::SseClient;
 use crate::support::procs::ReplicatorProcess;
-use crate::support::{converge, run_binary, wait_until};
+use crate::support::{converge, rename_collection, run_binary, wait_until};
 use bson::{doc, Document};
 use mongo_replicator::ops::metrics::names;
 
@@ -170,4 +170,71 @@ async fn a_database_drop_holds_every_collection_and_says_so_on_the_event_bus() {
         0,
         "it repaired from the source"
     );
+}
+
+/// A rename over an existing collection drops the backup's copy of that collection: `drops`
+/// holds it as that collection's drop (reading stops meanwhile: the rename moves its source
+/// too). Discard keeps the replaced documents under the new name, the renamed ones winning on
+/// a shared `_id`; release replaces them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rename_over_a_collection_is_held_as_its_drop_and_discard_keeps_what_it_replaced() {
+    let (dep, mut cfg) = setup("hold_rename", &["orders", "archive", "items", "logs"], 2).await;
+    cfg.apply.hold.drops = true;
+    let (src, dst) = (cfg.source.database.clone(), cfg.target.database.clone());
+    // The collections replaced below: `old` marks their own documents.
+    for c in ["archive", "logs"] {
+        let coll = dep.db(&src).collection::<Document>(c);
+        coll.update_many(doc! {}, doc! {"$set": {"old": true}})
+            .await
+            .unwrap();
+        coll.insert_many([
+            doc! {"_id": 100, "old": true},
+            doc! {"_id": 101, "old": true},
+        ])
+        .await
+        .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = ReplicatorProcess::run(dir.path(), &cfg);
+    tailing(&p).await;
+    converge(&dep, &cfg, WAIT).await;
+    let old = |c: &'static str| {
+        let coll = dep.db(&dst).collection::<Document>(c);
+        async move { coll.count_documents(doc! {"old": true}).await.unwrap() }
+    };
+
+    rename_collection(&dep, &src, "orders", "archive", true).await;
+    held_with(&p, "archive", "drop", 1).await;
+    assert_eq!(p.metric(names::HELD_CHANGES).await, 1.0);
+    assert_eq!(
+        (count(&dep, &dst, "orders").await, old("archive").await),
+        (2, 4),
+        "the backup keeps both while the rename is held"
+    );
+    decide(&p, "discard", "archive").await;
+    let names = dep.db(&dst).list_collection_names().await.unwrap();
+    assert!(!names.contains(&"orders".to_string()), "{names:?}");
+    assert_eq!(
+        (count(&dep, &dst, "archive").await, old("archive").await),
+        (4, 2),
+        "orders' 0 and 1 over archive's, archive's 100 and 101 kept"
+    );
+    let items = dep.db(&src).collection::<Document>("items");
+    items.insert_one(doc! {"_id": 10}).await.unwrap();
+    wait_until("items flow again", WAIT, || async {
+        count(&dep, &dst, "items").await == 3
+    })
+    .await;
+
+    rename_collection(&dep, &src, "items", "logs", true).await;
+    held_with(&p, "logs", "drop", 1).await;
+    assert_eq!(old("logs").await, 4, "held");
+    decide(&p, "release", "logs").await;
+    assert_eq!(
+        (count(&dep, &dst, "logs").await, old("logs").await),
+        (3, 0),
+        "release replaced logs with items"
+    );
+    let names = dep.db(&dst).list_collection_names().await.unwrap();
+    assert!(!names.contains(&"items".to_string()), "{names:?}");
 }

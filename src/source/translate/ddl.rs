@@ -85,6 +85,16 @@ fn rename(
     Ok(op.map_or(Translated::Skip, Translated::Ddl))
 }
 
+/// Whether a `rename` event replaced a collection that existed under the new name: its
+/// `operationDescription.dropTarget` (that collection's UUID) is there only then (servers with
+/// `showExpandedEvents`). The backup's copy of that collection would go with it
+/// (`apply.hold.drops` holds such a rename).
+pub fn replaced_a_collection(event: &bson::RawDocument) -> bool {
+    event
+        .get_document("operationDescription")
+        .is_ok_and(|d| d.get("dropTarget").is_ok_and(|t| t.is_some()))
+}
+
 /// The `to` namespace of a rename event.
 fn rename_target(event: &Document) -> Result<super::Namespace, TranslateError> {
     // `to` at the top level; servers with showExpandedEvents also repeat it in operationDescription.

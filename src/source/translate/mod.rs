@@ -9,6 +9,7 @@ mod tests;
 
 use crate::config::{DdlConfig, UpdateMode};
 use crate::source::namespaces::Scope;
+pub use ddl::replaced_a_collection;
 pub use identity::{ClusterTime, CollectionUuid, DocKey};
 
 use bson::{Document, RawBsonRef, RawDocument, RawDocumentBuf};

@@ -347,6 +347,32 @@ fn renames_inside_scope_rename_and_leaving_scope_drop() {
     assert_eq!(translate(&inside, &no_rename).unwrap(), Translated::Skip);
 }
 
+/// `apply.hold.drops` holds a rename that replaced a collection: the event says so by
+/// `operationDescription.dropTarget` (the replaced collection's UUID), absent otherwise.
+#[test]
+fn a_rename_replaced_a_collection_only_when_its_event_names_a_drop_target() {
+    let to = doc! { "db": "ordersDB", "coll": "archive" };
+    let uuid = bson::Binary {
+        subtype: bson::spec::BinarySubtype::Uuid,
+        bytes: vec![7; 16],
+    };
+    let over = event(
+        "rename",
+        doc! { "to": to.clone(), "operationDescription": { "to": to.clone(), "dropTarget": uuid } },
+    );
+    let plain = event(
+        "rename",
+        doc! { "to": to.clone(), "operationDescription": { "to": to.clone() } },
+    );
+    let raw = |d: &Document| bson::RawDocumentBuf::from_document(d).unwrap();
+    assert!(replaced_a_collection(&raw(&over)));
+    assert!(!replaced_a_collection(&raw(&plain)));
+    assert!(!replaced_a_collection(&raw(&event(
+        "rename",
+        doc! { "to": to }
+    ))));
+}
+
 /// Issue 11 item 4: a rename from a collection outside `source.collections` (or `$out`'s
 /// temporary collection) into a listed one is a [`DdlOp::RenameIn`] of the listed one.
 #[test]
