@@ -1,5 +1,6 @@
 //! After a resync copy over an existing backup, delete what the source no longer has (and, when
-//! drops propagate, collections it no longer has). The backup is never emptied first.
+//! drops propagate, collections it no longer has). The backup is never emptied first. A
+//! collection `apply.hold` held when history was lost is spared (kept as a discard keeps it).
 
 use crate::apply::run_statements;
 use crate::bulk::copy::source_collections;
@@ -17,6 +18,7 @@ pub async fn prune_extras(
     source: &Endpoint,
     target: &Endpoint,
     reporter: &Reporter,
+    held: &crate::control::holds::HoldState,
 ) -> Result<()> {
     let source_names = source_collections(source).await?;
     let target_names: Vec<String> =
@@ -27,6 +29,11 @@ pub async fn prune_extras(
             .map(|l| l.name)
             .collect();
     for name in &target_names {
+        if held.contains_key(name) {
+            // Held by `apply.hold` when history was lost: kept as a discard keeps it.
+            tracing::warn!(collection = %name, "resync kept the held collection's documents the source no longer has (apply.hold)");
+            continue;
+        }
         if !source_names.contains(name) {
             if cfg.apply.ddl.drop {
                 target

@@ -55,10 +55,13 @@ pub(crate) async fn copy_phase(
         // A new start point: after a history-lost resync the position still holds the old
         // tail's watermark, which must never be written over it.
         let start = record_start_point(cfg, &sides.source, reporter).await?;
+        // A history-lost resync keeps the held collections until its prune spared them.
+        let holds = std::mem::take(&mut cp.state.lock().await.holds);
         cp.start_over(Checkpoint {
             resume_token: Some(start),
             copying: true,
             resync,
+            holds,
             ..Default::default()
         })
         .await;
@@ -71,8 +74,12 @@ pub(crate) async fn copy_phase(
         "initial copy started"
     );
     let summaries = copy_all(cfg, &sides.source, &sides.target, cp, reporter, display).await?;
-    if cp.state.lock().await.resync {
-        prune_extras(cfg, &sides.source, &sides.target, reporter).await?;
+    let (resynced, held) = {
+        let state = cp.state.lock().await;
+        (state.resync, state.holds.clone())
+    };
+    if resynced {
+        prune_extras(cfg, &sides.source, &sides.target, reporter, &held).await?;
     }
     // What the copy holds, for the tail's replay of renames made while it ran.
     let until = reporter
@@ -86,12 +93,33 @@ pub(crate) async fn copy_phase(
         state.resync = false;
         state.copy.clear();
         state.copied = Some(copied_collections(&summaries, until));
+        state.holds.clear();
     }
     reporter
         .retry("writing the checkpoint", || cp.save_state())
         .await?;
+    end_holds_after_history_lost(reporter, held.keys());
     tracing::info!("initial copy finished; the tail replays changes made since its start point");
     Ok(summaries)
+}
+
+/// History was lost while `apply.hold` held collections: their held events are gone, and the
+/// re-copy wrote the source's documents over them but deleted nothing in them (a discard). The
+/// holds end, said in the log and on the event bus.
+fn end_holds_after_history_lost<'a>(reporter: &Reporter, held: impl Iterator<Item = &'a String>) {
+    let held: Vec<&String> = held.collect();
+    if held.is_empty() {
+        return;
+    }
+    reporter.status.holds().end_all();
+    reporter.metrics.set_held_changes(0);
+    for coll in held {
+        tracing::warn!(collection = %coll, "change stream history lost while the collection was held (apply.hold): the re-copy kept the backup's documents the source no longer has, as a discard would; the hold ends (verify reports them; resync the collection to drop them)");
+        reporter.status.bus().emit(
+            "held_change",
+            serde_json::json!({ "collection": coll, "action": "discarded", "reason": "history_lost" }),
+        );
+    }
 }
 
 /// Target name -> source UUID of every collection the copy wrote, valid up to `until`.

@@ -186,7 +186,9 @@ async fn replicate(
                     }
                     OnHistoryLost::Resync => {
                         tracing::warn!("change stream history lost: resyncing (the backup keeps its data while the copy runs)");
-                        cp.start_over(Checkpoint { resync: true, paused: pauses.snapshot(), ..Default::default() }).await;
+                        // The held collections are spared by the re-copy's prune (`cmd::copy`).
+                        let holds = reporter.status.holds().snapshot();
+                        cp.start_over(Checkpoint { resync: true, paused: pauses.snapshot(), holds, ..Default::default() }).await;
                         need_copy = true;
                         resync = true;
                     }

@@ -166,6 +166,17 @@ impl Holds {
         self.publish(&inner);
     }
 
+    /// Ends every hold at once (history lost: the held events are gone, and the re-copy kept
+    /// the held collections as a discard would); returns the collections.
+    pub fn end_all(&self) -> Vec<String> {
+        let mut inner = self.inner.lock();
+        let ended = std::mem::take(&mut inner.state).into_keys().collect();
+        inner.counts.clear();
+        inner.requests.clear();
+        self.publish(&inner);
+        ended
+    }
+
     pub fn snapshot(&self) -> HoldState {
         self.inner.lock().state.clone()
     }

@@ -5,6 +5,7 @@
 mod delay;
 mod deletes;
 mod drops;
+mod history_lost;
 
 use crate::control::{get_authed, json, post_authed, token_config};
 use crate::support::procs::ReplicatorProcess;

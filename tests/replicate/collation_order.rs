@@ -46,9 +46,15 @@ async fn the_resync_prune_keeps_ids_of_a_collated_collection_the_source_has() {
     let service = mongo_replicator::ops::Service::start(&cfg).await.unwrap();
     let (source, target) = (dep.db(&cfg.source.database), dep.db(&cfg.target.database));
     let (s, t) = mongo_replicator::source::Endpoint::between(&source, &target, None);
-    mongo_replicator::bulk::resync::prune_extras(&cfg, &s, &t, &service.reporter)
-        .await
-        .unwrap();
+    mongo_replicator::bulk::resync::prune_extras(
+        &cfg,
+        &s,
+        &t,
+        &service.reporter,
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     let left: Vec<String> = all_documents(&target.collection::<Document>("c"))
         .await
         .iter()
