@@ -110,6 +110,15 @@ pub async fn run_tail_guarded(
         cfg.apply.writes_in_flight,
         history.is_none(),
     );
+    let in_flight = writer_count::in_flight_per_writer(
+        cfg.apply.writes_in_flight,
+        guard.is_none() && history.is_none(),
+    );
+    tracing::info!(
+        writers = count,
+        in_flight,
+        "tailing: writers {count}, batches in flight per writer {in_flight}"
+    );
     for index in 0..count {
         let (tx, rx) = mpsc::channel(router::channel_capacity(cfg.apply.batch_size));
         senders.push(tx);

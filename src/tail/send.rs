@@ -84,10 +84,8 @@ impl Writer {
     /// per batch against what is written) or with history on (entries are written before their
     /// batch, in stream order).
     fn in_flight_limit(&self) -> usize {
-        match (&self.guard, &self.history) {
-            (None, None) => self.writes_in_flight.max(1),
-            _ => 1,
-        }
+        let pipelined = self.guard.is_none() && self.history.is_none();
+        super::writer_count::in_flight_per_writer(self.writes_in_flight, pipelined)
     }
 
     /// Sends the collected batch as a task of its own, once no batch in flight writes one of

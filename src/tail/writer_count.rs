@@ -20,6 +20,14 @@ pub fn writers(workers: usize, writes_in_flight: usize, pipelined: bool) -> usiz
     }
 }
 
+/// Batches one writer keeps in flight: `writes_in_flight` when it can (`pipelined`), else 1.
+pub fn in_flight_per_writer(writes_in_flight: usize, pipelined: bool) -> usize {
+    match pipelined {
+        true => writes_in_flight.max(1),
+        false => 1,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -30,6 +38,9 @@ mod tests {
         assert_eq!(writers(1, 4, true), 1);
         assert_eq!(writers(1, 4, false), 4);
         assert_eq!(writers(4, 1, false), 4);
+        assert_eq!(in_flight_per_writer(4, true), 4);
+        assert_eq!(in_flight_per_writer(4, false), 1);
+        assert_eq!(in_flight_per_writer(0, true), 1);
     }
 
     proptest! {

@@ -9,6 +9,12 @@ use serde_json::{json, Value};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_trail_of_a_document_lists_every_version() {
     let f = Fixture::start("hist_audit", |_| {}).await;
+    // History on: the default writer's 4 batches in flight become 4 writers of one each.
+    let log = f.process.log_text();
+    assert!(
+        log.contains("tailing: writers 4, batches in flight per writer 1"),
+        "{log}"
+    );
     let orders = f.source().collection::<Document>("orders");
     orders
         .insert_one(doc! {"_id": 7, "qty": 1, "note": "a"})

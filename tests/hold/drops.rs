@@ -30,6 +30,12 @@ async fn a_held_drop_waits_while_others_flow_then_discard_keeps_and_release_appl
     let p = ReplicatorProcess::run(dir.path(), &cfg);
     tailing(&p).await;
     converge(&dep, &cfg, WAIT).await;
+    // The default: one writer with 4 batches in flight (history off).
+    let log = p.log_text();
+    assert!(
+        log.contains("tailing: writers 1, batches in flight per writer 4"),
+        "{log}"
+    );
 
     dep.db(&src)
         .collection::<Document>("orders")
