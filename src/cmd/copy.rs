@@ -98,7 +98,7 @@ pub(crate) async fn copy_phase(
     reporter
         .retry("writing the checkpoint", || cp.save_state())
         .await?;
-    end_holds_after_history_lost(reporter, held.keys());
+    end_holds_after_history_lost(reporter, &held);
     tracing::info!("initial copy finished; the tail replays changes made since its start point");
     Ok(summaries)
 }
@@ -106,14 +106,13 @@ pub(crate) async fn copy_phase(
 /// History was lost while `apply.hold` held collections: their held events are gone, and the
 /// re-copy wrote the source's documents over them but deleted nothing in them (a discard). The
 /// holds end, said in the log and on the event bus.
-fn end_holds_after_history_lost<'a>(reporter: &Reporter, held: impl Iterator<Item = &'a String>) {
-    let held: Vec<&String> = held.collect();
+fn end_holds_after_history_lost(reporter: &Reporter, held: &crate::control::holds::HoldState) {
     if held.is_empty() {
         return;
     }
     reporter.status.holds().end_all();
     reporter.metrics.set_held_changes(0);
-    for coll in held {
+    for coll in held.keys() {
         tracing::warn!(collection = %coll, "change stream history lost while the collection was held (apply.hold): the re-copy kept the backup's documents the source no longer has, as a discard would; the hold ends (verify reports them; resync the collection to drop them)");
         reporter.status.bus().emit(
             "held_change",

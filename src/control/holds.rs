@@ -167,14 +167,13 @@ impl Holds {
     }
 
     /// Ends every hold at once (history lost: the held events are gone, and the re-copy kept
-    /// the held collections as a discard would); returns the collections.
-    pub fn end_all(&self) -> Vec<String> {
+    /// the held collections as a discard would).
+    pub fn end_all(&self) {
         let mut inner = self.inner.lock();
-        let ended = std::mem::take(&mut inner.state).into_keys().collect();
+        inner.state.clear();
         inner.counts.clear();
         inner.requests.clear();
         self.publish(&inner);
-        ended
     }
 
     pub fn snapshot(&self) -> HoldState {

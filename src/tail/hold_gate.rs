@@ -102,9 +102,8 @@ impl Watcher {
             return self.hold_or_route(item, stop).await;
         }
         let bytes = crate::apply::batch::op_size(&item.op);
-        gate.queues.lock().push(&coll, HoldItem::Write(item), bytes);
-        self.report_holds();
-        self.wait_for_room(state, stop).await
+        self.queue(&coll, HoldItem::Write(item), bytes, state, stop)
+            .await
     }
 
     /// Applies a DDL event (`seq` in the watermark; `replaces`: a rename over an existing
@@ -128,14 +127,15 @@ impl Watcher {
                 // `from` too, so reading stops until the decision (`from`'s later events wait).
                 self.start_hold(&to, HoldKind::Drop).await?;
                 let item = HoldItem::RenameOver { op, seq };
-                self.hold.queues.lock().push(&to, item, 0);
-                self.report_holds();
+                self.queue(&to, item, 0, state, stop).await?;
                 return self.wait_while_held(|h| h.is_held(&to), state, stop).await;
             }
             DdlOp::Drop { coll } if self.hold.config.drops => {
                 let coll = coll.clone();
                 self.start_hold(&coll, HoldKind::Drop).await?;
-                return self.queue_ddl(&coll, op, seq, state, stop).await;
+                return self
+                    .queue(&coll, HoldItem::Ddl { op, seq }, 0, state, stop)
+                    .await;
             }
             DdlOp::DropDatabase if self.hold.config.drops => {
                 tracing::warn!("the source database was dropped; each collection's drop is held (apply.hold.drops)");
@@ -149,7 +149,9 @@ impl Watcher {
                 let names: Vec<String> = op.collections().into_iter().map(String::from).collect();
                 if let [only] = names.as_slice() {
                     if holds.is_held(only) {
-                        return self.queue_ddl(only, op, seq, state, stop).await;
+                        return self
+                            .queue(only, HoldItem::Ddl { op, seq }, 0, state, stop)
+                            .await;
                     }
                 } else if names.iter().any(|c| holds.is_held(c)) {
                     self.wait_while_held(|h| names.iter().any(|c| h.is_held(c)), state, stop)
@@ -160,18 +162,16 @@ impl Watcher {
         self.apply_ddl_event(&op, seq, state).await
     }
 
-    async fn queue_ddl(
+    /// Appends `item` (`bytes` against the queues' bound) to `coll`'s held events.
+    async fn queue(
         &self,
         coll: &str,
-        op: DdlOp,
-        seq: u64,
+        item: HoldItem,
+        bytes: usize,
         state: &mut StreamState,
         stop: &CancellationToken,
     ) -> Result<()> {
-        self.hold
-            .queues
-            .lock()
-            .push(coll, HoldItem::Ddl { op, seq }, 0);
+        self.hold.queues.lock().push(coll, item, bytes);
         self.report_holds();
         self.wait_for_room(state, stop).await
     }

@@ -110,19 +110,20 @@ impl Writer {
             },
         };
         let limit = self.in_flight_limit();
-        let (mut plan, keys) = match limit {
-            1 => (builder.take_plan(), Vec::new()),
-            _ => builder.take_plan_keyed(),
-        };
-        let mut keys = BatchKeys::new(keys);
-        let mut waits = sent.waits_for(&keys);
         // The items held back from a split batch: a replay while they wait takes them too.
         let mut held = None;
-        if waits > 0 && limit > 1 {
+        // Whether no batch in flight writes any of them (nothing to wait for).
+        let mut all_free = sent.is_empty();
+        if limit > 1 && !all_free {
+            // Decided before any statement is built: each part is planned once.
             let (blocked, free): (Vec<Item>, Vec<Item>) =
                 (items.into_iter()).partition(|i| sent.writes(&i.op.coll, &i.op.key));
-            items = blocked;
-            if !free.is_empty() {
+            all_free = blocked.is_empty();
+            if all_free || free.is_empty() {
+                items = if all_free { free } else { blocked };
+            } else {
+                // The builder holds the whole batch: both parts are pushed again.
+                drop(std::mem::take(builder));
                 let (free_plan, free_keys) = planned(builder, &free);
                 let first = Batch {
                     plan: free_plan,
@@ -133,11 +134,20 @@ impl Writer {
                     prunes: false,
                 };
                 self.dispatch(first, free_keys, sent);
-                (plan, keys) = planned(builder, &items);
-                waits = sent.waits_for(&keys);
-                held = Some(std::mem::take(&mut items));
+                for item in &blocked {
+                    builder.push_ref(&item.op);
+                }
+                (items, held) = (Vec::new(), Some(blocked));
             }
         }
+        let (mut plan, mut keys) = match limit {
+            1 => (builder.take_plan(), BatchKeys::new(Vec::new())),
+            _ => take_keyed(builder),
+        };
+        let waits = match all_free {
+            true => 0,
+            false => sent.waits_for(&keys),
+        };
         let mut changed = false;
         let keep = sent.len() - waits;
         while sent.len() > keep {
@@ -158,8 +168,7 @@ impl Writer {
             for item in std::mem::take(&mut items) {
                 self.take_op(item, fences, builder, &mut items, &mut covered);
             }
-            let (replanned, rekeyed) = builder.take_plan_keyed();
-            (plan, keys) = (replanned, BatchKeys::new(rekeyed));
+            (plan, keys) = take_keyed(builder);
         }
         let batch = Batch {
             plan,
@@ -324,12 +333,17 @@ impl Writer {
     }
 }
 
-/// `items`' plan and keys, built again (a split batch's parts; each key's items are all in
-/// one part, in stream order, so coalescing is the same).
+/// `items`' plan and keys (a split batch's part sent first; each key's items are all in one
+/// part, in stream order, so coalescing is the same).
 fn planned(builder: &mut BatchBuilder, items: &[Item]) -> (BatchPlan, BatchKeys) {
     for item in items {
         builder.push_ref(&item.op);
     }
+    take_keyed(builder)
+}
+
+/// The builder's plan and the keys it writes.
+fn take_keyed(builder: &mut BatchBuilder) -> (BatchPlan, BatchKeys) {
     let (plan, keys) = builder.take_plan_keyed();
     (plan, BatchKeys::new(keys))
 }
